@@ -1,0 +1,29 @@
+# One task runner. `make run` and `make test` work on a machine that never saw the project.
+.PHONY: run test lint format bench build webui clean
+
+run:  ## set up and start TaskChat
+	scripts/setup.sh
+	.venv/bin/taskchat
+
+test:  ## set up (incl. system packages) and run the whole test suite
+	scripts/test.sh
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check app tests benchmarks
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format app tests benchmarks
+
+bench:  ## run every benchmark and print/write the report
+	.venv/bin/python -m benchmarks
+
+webui:
+	cd webui && npm ci && npm run build
+
+build:  ## build the desktop binary (PyInstaller)
+	packaging/build.sh
+
+clean:
+	rm -rf build dist .pytest_cache webui/dist

@@ -1,0 +1,59 @@
+"""The `taskchat` command line: window (default), serve, key, doctor, sync, export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.config import get_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskchat", description="Manage your tasks by chatting with Gemini."
+    )
+    parser.add_argument("--version", action="version", version=f"TaskChat {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the server without a window and print its URL")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow binding to a non-loopback address (exposes your tasks to the network)",
+    )
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.server import eprint, is_loopback, serve
+
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            eprint(
+                f"Refusing to listen on {args.host}: TaskChat only listens on this computer "
+                "(127.0.0.1) unless you pass --allow-remote."
+            )
+            return 2
+        eprint(
+            f"WARNING: listening on {args.host} makes TaskChat reachable from other machines. "
+            "Anyone who gets a session link can read and change your tasks."
+        )
+    return serve(get_settings(), host=args.host, port=args.port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    # No command: the desktop window arrives with the desktop issue; until then serve.
+    print("No desktop window support yet: starting the server instead.", file=sys.stderr)
+    return cmd_serve(parser.parse_args(["serve"]))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

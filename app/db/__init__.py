@@ -1,0 +1,1 @@
+"""Database access: engines, column types and migrations."""

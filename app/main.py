@@ -1,0 +1,58 @@
+"""The FastAPI application factory: wires settings, database, routes and the UI."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import health
+from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimit
+from app.config import Settings, get_settings
+from app.db import migrate
+from app.db.engine import create_engine, create_sessionmaker
+from app.profile import local_user_id
+from app.tasks import routes as task_routes
+from app.webui import mount_webui
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        await migrate.upgrade(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            # Disposing closes every pooled connection, so SQLite's WAL is checkpointed.
+            await engine.dispose()
+
+    app = FastAPI(
+        title="TaskChat",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.local_user_id = local_user_id(settings)
+    # Replaced by app/security once sessions land: until then the token is not checked.
+    app.state.mint_launch_token = lambda: secrets.token_urlsafe(32)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(task_routes.router)
+    mount_webui(app, settings)
+    return app

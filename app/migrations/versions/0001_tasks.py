@@ -1,0 +1,87 @@
+"""Tasks table, its indexes and full-text search.
+
+Revision ID: 0001_tasks
+Revises:
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.db.types import UTCDateTime
+
+revision = "0001_tasks"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "task",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("title", sa.String(255), nullable=False),
+        sa.Column("description", sa.String(2000), nullable=False, server_default=""),
+        sa.Column(
+            "priority",
+            sa.Enum("none", "low", "medium", "high", name="priority", native_enum=False, length=6),
+            nullable=False,
+            server_default="none",
+        ),
+        sa.Column("completed", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("completed_at", UTCDateTime(), nullable=True),
+        sa.Column("due_at", UTCDateTime(), nullable=True),
+        sa.Column("due_all_day", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("tags", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index(
+        "ix_task_user_completed_created", "task", ["user_id", "completed", "created_at"]
+    )
+    op.create_index("ix_task_user_due", "task", ["user_id", "due_at"])
+    op.create_index("ix_task_user_priority", "task", ["user_id", "priority"])
+    op.create_index("ix_task_user_updated", "task", ["user_id", "updated_at"])
+
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        # External-content FTS5 index over title + description, kept in step by triggers.
+        op.execute(
+            "CREATE VIRTUAL TABLE task_fts USING fts5("
+            "title, description, content='task', content_rowid='rowid', "
+            "tokenize='unicode61 remove_diacritics 2', prefix='2 3')"
+        )
+        op.execute(
+            "CREATE TRIGGER task_fts_ai AFTER INSERT ON task BEGIN "
+            "INSERT INTO task_fts(rowid, title, description) "
+            "VALUES (new.rowid, new.title, new.description); END"
+        )
+        op.execute(
+            "CREATE TRIGGER task_fts_ad AFTER DELETE ON task BEGIN "
+            "INSERT INTO task_fts(task_fts, rowid, title, description) "
+            "VALUES ('delete', old.rowid, old.title, old.description); END"
+        )
+        op.execute(
+            "CREATE TRIGGER task_fts_au AFTER UPDATE OF title, description ON task BEGIN "
+            "INSERT INTO task_fts(task_fts, rowid, title, description) "
+            "VALUES ('delete', old.rowid, old.title, old.description); "
+            "INSERT INTO task_fts(rowid, title, description) "
+            "VALUES (new.rowid, new.title, new.description); END"
+        )
+    elif dialect == "postgresql":
+        op.execute(
+            "CREATE INDEX ix_task_fts ON task USING GIN "
+            "(to_tsvector('simple', title || ' ' || description))"
+        )
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for trigger in ("task_fts_ai", "task_fts_ad", "task_fts_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS task_fts")
+    op.drop_table("task")

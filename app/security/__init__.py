@@ -1,0 +1,1 @@
+"""Local security: session tokens, loopback hardening, and where the Gemini key is kept."""

@@ -1,0 +1,97 @@
+"""Runs the app under uvicorn on a socket we bind ourselves, so port 0 yields a real port."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import sys
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def launch_url(app: FastAPI, host: str, port: int) -> str:
+    """The URL a person opens once: it carries a one-time launch token (see app/security)."""
+    token = app.state.mint_launch_token()
+    return f"http://{url_host(host)}:{port}/?launch={token}"
+
+
+class Server(uvicorn.Server):
+    """uvicorn server that reports when it is ready to answer."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+
+def build_server(
+    settings: Settings, *, host: str, port: int, on_ready: Callable[[FastAPI, int], None]
+) -> tuple[Server, socket.socket, FastAPI]:
+    app = create_app(settings)
+    sock = bind_socket(host, port)
+    actual_port = sock.getsockname()[1]
+    app.state.bound_host = host
+    app.state.bound_port = actual_port
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        # The UI streams over SSE; uvicorn must not buffer or time out idle keep-alives early.
+        timeout_keep_alive=30,
+    )
+    server = Server(config, on_started=lambda: on_ready(app, actual_port))
+    return server, sock, app
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 0) -> int:
+    def announce(app: FastAPI, actual_port: int) -> None:
+        print(f"TaskChat running at {launch_url(app, host, actual_port)}", flush=True)
+
+    server, sock, _app = build_server(settings, host=host, port=port, on_ready=announce)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
+    return 0 if server.started else 1
+
+
+def eprint(*args: object) -> None:
+    print(*args, file=sys.stderr, flush=True)

@@ -1,0 +1,286 @@
+"""Task schemas: TaskBase / TaskCreate / TaskUpdate / TaskPublic / Task (the table)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from sqlalchemy import JSON, Column, Index
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from app.db.types import UTCDateTime, utcnow
+
+TITLE_MAX = 255
+DESCRIPTION_MAX = 2000
+TAG_MAX = 40
+TAGS_MAX = 20
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Tags are matched inside their JSON text (portable across SQLite and PostgreSQL),
+# so they may not contain the characters JSON escapes.
+_TAG_FORBIDDEN = re.compile(r'["\\\x00-\x1f\x7f,]')
+
+
+class Priority(StrEnum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+PRIORITY_RANK = {Priority.none: 0, Priority.low: 1, Priority.medium: 2, Priority.high: 3}
+
+
+def clean_title(value: str) -> str:
+    value = _CONTROL.sub("", value).strip()
+    if not value:
+        raise ValueError("title must not be empty")
+    if len(value) > TITLE_MAX:
+        raise ValueError(f"title must be at most {TITLE_MAX} characters (got {len(value)})")
+    return value
+
+
+def clean_description(value: str | None) -> str:
+    value = _CONTROL.sub("", value or "").strip()
+    if len(value) > DESCRIPTION_MAX:
+        raise ValueError(
+            f"description must be at most {DESCRIPTION_MAX} characters (got {len(value)})"
+        )
+    return value
+
+
+def clean_tags(value: list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("tags must be a list of strings")
+    tags: list[str] = []
+    for raw in value:
+        if not isinstance(raw, str):
+            raise ValueError("tags must be a list of strings")
+        tag = raw.strip().lstrip("#").strip().lower()
+        if not tag:
+            continue
+        if len(tag) > TAG_MAX:
+            raise ValueError(f"each tag must be at most {TAG_MAX} characters")
+        if _TAG_FORBIDDEN.search(tag):
+            raise ValueError(
+                "tags may not contain quotes, backslashes, commas or control characters"
+            )
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"a task may have at most {TAGS_MAX} tags")
+    return tags
+
+
+Due = date | datetime
+
+
+def parse_due(value: Any) -> Due | None:
+    """Accept a date (all-day) or a timezone-aware datetime; datetimes become UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed: Due = value
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                "due must be a date (YYYY-MM-DD) or a date-time with a time zone "
+                "(YYYY-MM-DDTHH:MM:SS+00:00)"
+            ) from None
+    else:
+        raise ValueError("due must be a date or a date-time string")
+    if parsed.tzinfo is None:
+        raise ValueError("due date-time must include a time zone, e.g. 2026-05-01T09:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+def due_to_columns(due: Due | None) -> tuple[datetime | None, bool]:
+    """(due_at, due_all_day): an all-day date is stored as midnight UTC of that date."""
+    if due is None:
+        return None, False
+    if isinstance(due, datetime):
+        return due.astimezone(UTC), False
+    return datetime.combine(due, time(0, 0), tzinfo=UTC), True
+
+
+class TaskBase(SQLModel):
+    title: str = Field(max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
+    priority: Priority = Priority.none
+
+
+class _TaskFieldValidators(BaseModel):
+    @field_validator("title", mode="before", check_fields=False)
+    @classmethod
+    def _title(cls, v: Any) -> Any:
+        return clean_title(v) if isinstance(v, str) else v
+
+    @field_validator("description", mode="before", check_fields=False)
+    @classmethod
+    def _description(cls, v: Any) -> Any:
+        return clean_description(v) if isinstance(v, str) or v is None else v
+
+    @field_validator("tags", mode="before", check_fields=False)
+    @classmethod
+    def _tags(cls, v: Any) -> Any:
+        return clean_tags(v)
+
+    @field_validator("due", mode="before", check_fields=False)
+    @classmethod
+    def _due(cls, v: Any) -> Any:
+        return parse_due(v)
+
+
+class TaskCreate(_TaskFieldValidators, TaskBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    description: str = ""
+    due: Due | None = None
+    tags: list[str] = []
+    completed: bool = False
+
+
+class TaskUpdate(_TaskFieldValidators, SQLModel):
+    """Any subset of the writable fields; `null` clears `due`."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: str | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    due: Due | None = None
+    tags: list[str] | None = None
+    completed: bool | None = None
+
+    @field_validator("title", mode="after")
+    @classmethod
+    def _title_not_null(cls, v: str | None) -> str | None:
+        if v is None:
+            raise ValueError("title must not be null")
+        return v
+
+
+class Task(TaskBase, table=True):
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_user_completed_created", "user_id", "completed", "created_at"),
+        Index("ix_task_user_due", "user_id", "due_at"),
+        Index("ix_task_user_priority", "user_id", "priority"),
+        Index("ix_task_user_updated", "user_id", "updated_at"),
+    )
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    # Stored as text on both engines (no native PostgreSQL enum to migrate later).
+    priority: Priority = Field(
+        default=Priority.none,
+        sa_type=SAEnum(Priority, name="priority", native_enum=False, length=6),
+        nullable=False,
+    )
+    user_id: str = Field(max_length=64, nullable=False)
+    completed: bool = Field(default=False, nullable=False)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_all_day: bool = Field(default=False, nullable=False)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+    @property
+    def due(self) -> Due | None:
+        if self.due_at is None:
+            return None
+        return self.due_at.date() if self.due_all_day else self.due_at
+
+
+class TaskPublic(TaskBase):
+    id: str
+    completed: bool
+    completed_at: datetime | None
+    due: Due | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, task: Task) -> TaskPublic:
+        return cls(
+            id=task.id,
+            title=task.title,
+            description=task.description,
+            priority=task.priority,
+            completed=task.completed,
+            completed_at=task.completed_at,
+            due=task.due,
+            tags=list(task.tags or []),
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+        )
+
+
+SortKey = Literal[
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "due",
+    "-due",
+    "priority",
+    "-priority",
+    "title",
+    "-title",
+    "smart",
+]
+
+
+class TaskQuery(BaseModel):
+    """Filters, sort and page for listing tasks (REST query string and chat tool)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    completed: bool | None = None
+    priority: Priority | None = None
+    tag: str | None = None
+    due_before: Due | None = None
+    due_after: Due | None = None
+    q: Annotated[str | None, Field(max_length=200)] = None
+    sort: SortKey = "smart"
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0)] = 0
+
+    @field_validator("due_before", "due_after", mode="before")
+    @classmethod
+    def _due(cls, v: Any) -> Any:
+        return parse_due(v)
+
+    @field_validator("tag", mode="before")
+    @classmethod
+    def _tag(cls, v: Any) -> Any:
+        if v is None or v == "":
+            return None
+        tags = clean_tags([v])
+        return tags[0] if tags else None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskPublic]
+    total: int
+
+
+class BulkResult(BaseModel):
+    """Outcome of a bulk operation: what changed and which ids were not found."""
+
+    succeeded: list[str]
+    not_found: list[str]

@@ -1,0 +1,61 @@
+"""REST routes for tasks: thin wrappers over app.tasks.service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import BaseModel
+
+from app.api.deps import CurrentUser, SessionDep
+from app.tasks import service
+from app.tasks.models import TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+
+class CompleteBody(BaseModel):
+    completed: bool = True
+
+
+@router.get("", response_model=TaskPage)
+async def list_tasks(
+    session: SessionDep, user_id: CurrentUser, query: Annotated[TaskQuery, Query()]
+) -> TaskPage:
+    return await service.list_tasks(session=session, user_id=user_id, query=query)
+
+
+@router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
+async def create_task(session: SessionDep, user_id: CurrentUser, data: TaskCreate) -> TaskPublic:
+    return await service.create_task(session=session, user_id=user_id, data=data)
+
+
+@router.get("/{task_id}", response_model=TaskPublic)
+async def get_task(session: SessionDep, user_id: CurrentUser, task_id: str) -> TaskPublic:
+    return await service.get_task(session=session, user_id=user_id, task_id=task_id)
+
+
+@router.patch("/{task_id}", response_model=TaskPublic)
+async def update_task(
+    session: SessionDep, user_id: CurrentUser, task_id: str, data: TaskUpdate
+) -> TaskPublic:
+    return await service.update_task(session=session, user_id=user_id, task_id=task_id, data=data)
+
+
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_task(session: SessionDep, user_id: CurrentUser, task_id: str) -> Response:
+    await service.delete_task(session=session, user_id=user_id, task_id=task_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{task_id}/complete", response_model=TaskPublic)
+async def complete_task(
+    session: SessionDep,
+    user_id: CurrentUser,
+    task_id: str,
+    body: Annotated[CompleteBody | None, Body()] = None,
+) -> TaskPublic:
+    completed = True if body is None else body.completed
+    return await service.set_completed(
+        session=session, user_id=user_id, task_id=task_id, completed=completed
+    )

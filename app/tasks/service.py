@@ -1,0 +1,231 @@
+"""Task service: keyword-only functions, scoped to one user, used by the REST API and chat tools."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Text, case, cast, delete, func, or_, text
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.types import utcnow
+from app.errors import InvalidInput, NotFound
+from app.tasks.models import (
+    PRIORITY_RANK,
+    BulkResult,
+    Due,
+    Task,
+    TaskCreate,
+    TaskPage,
+    TaskPublic,
+    TaskQuery,
+    TaskUpdate,
+    due_to_columns,
+)
+
+BULK_MAX = 500
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) -> TaskPublic:
+    now = utcnow()
+    due_at, all_day = due_to_columns(data.due)
+    task = Task(
+        user_id=user_id,
+        title=data.title,
+        description=data.description,
+        priority=data.priority,
+        tags=data.tags,
+        due_at=due_at,
+        due_all_day=all_day,
+        completed=data.completed,
+        completed_at=now if data.completed else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    await session.commit()
+    return TaskPublic.from_row(task)
+
+
+async def _get_row(session: AsyncSession, user_id: str, task_id: str) -> Task:
+    row = await session.get(Task, task_id)
+    # Another user's task is reported exactly like a missing one: ids must not leak.
+    if row is None or row.user_id != user_id:
+        raise NotFound(f"No task with id {task_id!r}.")
+    return row
+
+
+async def get_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
+    return TaskPublic.from_row(await _get_row(session, user_id, task_id))
+
+
+async def update_task(
+    *, session: AsyncSession, user_id: str, task_id: str, data: TaskUpdate
+) -> TaskPublic:
+    row = await _get_row(session, user_id, task_id)
+    changes = data.model_dump(exclude_unset=True)
+    now = utcnow()
+    for field in ("title", "description", "priority", "tags"):
+        if field in changes:
+            setattr(row, field, changes[field] if field != "description" else changes[field] or "")
+    if "due" in changes:
+        row.due_at, row.due_all_day = due_to_columns(data.due)
+    if "completed" in changes and changes["completed"] != row.completed:
+        row.completed = bool(changes["completed"])
+        row.completed_at = now if row.completed else None
+    row.updated_at = now
+    session.add(row)
+    await session.commit()
+    return TaskPublic.from_row(row)
+
+
+async def set_completed(
+    *, session: AsyncSession, user_id: str, task_id: str, completed: bool = True
+) -> TaskPublic:
+    return await update_task(
+        session=session, user_id=user_id, task_id=task_id, data=TaskUpdate(completed=completed)
+    )
+
+
+async def delete_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
+    row = await _get_row(session, user_id, task_id)
+    public = TaskPublic.from_row(row)
+    await session.delete(row)
+    await session.commit()
+    return public
+
+
+def _check_bulk_ids(task_ids: Sequence[str]) -> list[str]:
+    ids = list(dict.fromkeys(task_ids))  # de-duplicate, keep order
+    if not ids:
+        raise InvalidInput("Give at least one task id.", field="task_ids")
+    if len(ids) > BULK_MAX:
+        raise InvalidInput(f"At most {BULK_MAX} tasks at once.", field="task_ids")
+    return ids
+
+
+async def _owned_rows(session: AsyncSession, user_id: str, ids: list[str]) -> dict[str, Task]:
+    result = await session.exec(select(Task).where(Task.user_id == user_id, col(Task.id).in_(ids)))
+    return {row.id: row for row in result}
+
+
+async def bulk_complete(
+    *, session: AsyncSession, user_id: str, task_ids: Sequence[str], completed: bool = True
+) -> BulkResult:
+    """Complete (or reopen) every owned task in one transaction; unknown ids are reported."""
+    ids = _check_bulk_ids(task_ids)
+    rows = await _owned_rows(session, user_id, ids)
+    now = utcnow()
+    for row in rows.values():
+        if row.completed != completed:
+            row.completed = completed
+            row.completed_at = now if completed else None
+            row.updated_at = now
+            session.add(row)
+    await session.commit()
+    return BulkResult(
+        succeeded=[i for i in ids if i in rows], not_found=[i for i in ids if i not in rows]
+    )
+
+
+async def bulk_delete(
+    *, session: AsyncSession, user_id: str, task_ids: Sequence[str]
+) -> BulkResult:
+    ids = _check_bulk_ids(task_ids)
+    rows = await _owned_rows(session, user_id, ids)
+    if rows:
+        await session.exec(
+            delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(list(rows)))
+        )  # type: ignore[call-overload]
+    await session.commit()
+    return BulkResult(
+        succeeded=[i for i in ids if i in rows], not_found=[i for i in ids if i not in rows]
+    )
+
+
+def _due_bound(value: Due) -> datetime:
+    return due_to_columns(value)[0]  # type: ignore[return-value]
+
+
+def _text_filter(dialect: str, q: str) -> ColumnElement[bool]:
+    words = _WORD.findall(q)
+    if not words:
+        # Nothing a word index can match (only symbols or emoji): plain substring search.
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return or_(
+            Task.title.like(pattern, escape="\\"), Task.description.like(pattern, escape="\\")
+        )  # type: ignore[attr-defined]
+    if dialect == "sqlite":
+        # Every word must match as a prefix; words are quoted so FTS syntax cannot be injected.
+        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        return text(
+            "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
+        ).bindparams(fts_query=match)
+    tsquery = " & ".join(w.replace("'", "") + ":*" for w in words)
+    return text(
+        "to_tsvector('simple', task.title || ' ' || task.description) "
+        "@@ to_tsquery('simple', :fts_query)"
+    ).bindparams(fts_query=tsquery)
+
+
+def _order_by(sort: str) -> list[ColumnElement]:
+    rank = case(*[(Task.priority == p.value, r) for p, r in PRIORITY_RANK.items()], else_=0)
+    due_missing = case((Task.due_at.is_(None), 1), else_=0)  # type: ignore[union-attr]
+    if sort == "smart":
+        # Open first, then soonest due (undated last), then most important, then newest.
+        return [
+            Task.completed,
+            due_missing,
+            Task.due_at,
+            rank.desc(),
+            Task.created_at.desc(),
+            Task.id,
+        ]  # type: ignore[list-item,attr-defined]
+    desc = sort.startswith("-")
+    key = sort.lstrip("-")
+    column = {
+        "created_at": Task.created_at,
+        "updated_at": Task.updated_at,
+        "due": Task.due_at,
+        "priority": rank,
+        "title": func.lower(Task.title),
+    }[key]
+    ordered = [column.desc() if desc else column.asc()]  # type: ignore[union-attr]
+    if key == "due":
+        ordered.insert(0, due_missing)
+    return [*ordered, Task.created_at.desc(), Task.id]  # type: ignore[list-item,attr-defined]
+
+
+async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
+    conditions: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
+    if query.completed is not None:
+        conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
+    if query.priority is not None:
+        conditions.append(Task.priority == query.priority)  # type: ignore[arg-type]
+    if query.tag:
+        # Tags are normalised and may not contain JSON-escaped characters, so the quoted
+        # tag appears verbatim in the stored JSON text on both SQLite and PostgreSQL.
+        needle = '%"' + query.tag.replace("%", "\\%").replace("_", "\\_") + '"%'
+        conditions.append(cast(Task.tags, Text).like(needle, escape="\\"))
+    if query.due_before is not None:
+        conditions.append(Task.due_at < _due_bound(query.due_before))  # type: ignore[operator]
+    if query.due_after is not None:
+        conditions.append(Task.due_at >= _due_bound(query.due_after))  # type: ignore[operator]
+    if query.q and query.q.strip():
+        dialect = session.bind.dialect.name  # type: ignore[union-attr]
+        conditions.append(_text_filter(dialect, query.q.strip()))
+
+    total = (await session.exec(select(func.count()).select_from(Task).where(*conditions))).one()
+    stmt = (
+        select(Task)
+        .where(*conditions)
+        .order_by(*_order_by(query.sort))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    rows = (await session.exec(stmt)).all()
+    return TaskPage(items=[TaskPublic.from_row(r) for r in rows], total=total)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs the whole test suite: lint, web UI unit tests, pytest.
+# pytest runs inside its own D-Bus session with an unlocked gnome-keyring, so the keyring
+# tests talk to a real Secret Service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check app tests benchmarks
+
+if [ -f webui/package.json ]; then
+  echo "==> web UI unit tests"
+  (cd webui && npm run typecheck && npm test)
+fi
+
+echo "==> pytest"
+exec dbus-run-session -- sh -c '
+  echo -n taskchat-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  exec .venv/bin/python -m pytest "$@"
+' sh "$@"

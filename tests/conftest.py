@@ -1,0 +1,121 @@
+"""Shared fixtures: a private data folder per test, the app, an HTTP client, a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings, get_settings
+from app.db import migrate
+from app.db.engine import create_engine, create_sessionmaker
+from app.main import create_app
+
+# Variables a developer's shell may carry that must not leak into a test.
+_ISOLATED_ENV = (
+    "TASKCHAT_DATABASE_URL",
+    "TASKCHAT_SYNC_URL",
+    "GEMINI_API_KEY",
+    "GEMINI_BASE_URL",
+    "GEMINI_MODEL",
+    "TASKCHAT_TIMEZONE",
+    "TASKCHAT_WEBUI_DIR",
+)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own TASKCHAT_DATA_DIR and a fresh settings cache."""
+    path = tmp_path / "data"
+    for name in _ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TASKCHAT_DATA_DIR", str(path))
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+async def db_session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session on a migrated database in the test's data folder."""
+    engine = create_engine(settings)
+    await migrate.upgrade(engine)
+    async with create_sessionmaker(engine)() as session:
+        yield session
+    await engine.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def auth_headers(app: FastAPI, user_id: str | None = None) -> dict[str, str]:
+    """Headers carrying a valid session for `user_id` (default: the local profile)."""
+    mint = getattr(app.state, "mint_session_token", None)
+    if mint is None:  # sessions not enforced yet
+        return {}
+    return {"Authorization": f"Bearer {mint(user_id or app.state.local_user_id)}"}
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """In-process client (no network) for REST tests, signed in as the local user."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", headers=auth_headers(app)
+    ) as c:
+        yield c
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def headers(self, user_id: str | None = None) -> dict[str, str]:
+        """Session headers for requests to this server (pass them on every call)."""
+        return auth_headers(self.app, user_id)
+
+    def client(self, user_id: str | None = None, **kwargs) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers=self.headers(user_id), **kwargs)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free loopback port, in a background thread."""
+    from app.server import build_server
+
+    ready = threading.Event()
+    server, sock, application = build_server(
+        settings, host="127.0.0.1", port=0, on_ready=lambda _app, _port: ready.set()
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    if not ready.wait(15):
+        raise RuntimeError("live server did not start")
+    try:
+        yield LiveServer(app=application, host="127.0.0.1", port=sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
