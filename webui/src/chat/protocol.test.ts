@@ -28,6 +28,17 @@ function sseResponse(chunks: string[], init: { status?: number; contentType?: st
   })
 }
 
+/** Resolves to the ApiError a promise rejects with (fails if it resolves). */
+async function rejection(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError)
+    return e as ApiError
+  }
+  throw new Error('expected the promise to reject')
+}
+
 function frames(events: object[]): string {
   return events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')
 }
@@ -149,7 +160,7 @@ describe('request shapes', () => {
 
   it('turns error JSON into ApiError with the server message', async () => {
     const f = mockFetch(new Response(JSON.stringify({ error: { code: 'not_found', message: 'Thread not found' } }), { status: 404 }))
-    const err = await new ChatKitClient('/api/chatkit', f).deleteThread('x').catch((e) => e)
+    const err = await rejection(new ChatKitClient('/api/chatkit', f).deleteThread('x'))
     expect(err).toBeInstanceOf(ApiError)
     expect(err.status).toBe(404)
     expect(err.code).toBe('not_found')
@@ -191,7 +202,7 @@ describe('streaming', () => {
 
   it('throws ApiError on HTTP errors (e.g. 401) before streaming', async () => {
     const f = mockFetch(new Response(JSON.stringify({ error: { code: 'unauthorized', message: 'no' } }), { status: 401 }))
-    const err = await new ChatKitClient('/api/chatkit', f).stream(req.createThread('x'), () => {}).catch((e) => e)
+    const err = await rejection(new ChatKitClient('/api/chatkit', f).stream(req.createThread('x'), () => {}))
     expect(err).toBeInstanceOf(ApiError)
     expect(err.status).toBe(401)
     expect(err.message).toMatch(/Session expired/)
@@ -199,7 +210,7 @@ describe('streaming', () => {
 
   it('rejects a non-stream answer with the server message', async () => {
     const f = mockFetch(new Response(JSON.stringify({ error: { code: 'x', message: 'No Gemini key set' } }), { headers: { 'content-type': 'application/json' } }))
-    const err = await new ChatKitClient('/api/chatkit', f).stream(req.createThread('x'), () => {}).catch((e) => e)
+    const err = await rejection(new ChatKitClient('/api/chatkit', f).stream(req.createThread('x'), () => {}))
     expect(err).toBeInstanceOf(ApiError)
     expect(err.message).toBe('No Gemini key set')
   })
@@ -208,7 +219,7 @@ describe('streaming', () => {
     const f = vi.fn(async () => {
       throw new TypeError('Failed to fetch')
     })
-    const err = await new ChatKitClient('/api/chatkit', f).stream(req.createThread('x'), () => {}).catch((e) => e)
+    const err = await rejection(new ChatKitClient('/api/chatkit', f).stream(req.createThread('x'), () => {}))
     expect(err).toBeInstanceOf(ApiError)
     expect(err.code).toBe('network')
   })

@@ -1,0 +1,141 @@
+import { Suspense, lazy, useCallback, useEffect, useState } from 'react'
+import { api, onSessionExpired, type Settings as SettingsData } from './api/client'
+import BuiltinChat from './chat/BuiltinChat'
+import { type ChatMode, forcedMode, loadChatKit } from './chat/loader'
+import Settings from './settings/Settings'
+import TaskPanel from './tasks/TaskPanel'
+import { IconGear, IconLogo } from './ui/icons'
+import { useColorScheme } from './ui/useColorScheme'
+
+// ChatKit bindings are only needed when the CDN component is available.
+const ChatKitView = lazy(() => import('./chat/ChatKitView'))
+
+type Tab = 'chat' | 'tasks'
+
+export default function App() {
+  const scheme = useColorScheme()
+  const [chatMode, setChatMode] = useState<ChatMode | null>(null)
+  const [refreshKey, setRefreshKey] = useState(0)
+  const [ready, setReady] = useState(false)
+  const [expired, setExpired] = useState(false)
+  const [settingsOpen, setSettingsOpen] = useState(false)
+  const [firstRun, setFirstRun] = useState(false)
+  const [keySet, setKeySet] = useState<boolean | null>(null)
+  const [tab, setTab] = useState<Tab>('chat')
+
+  useEffect(() => onSessionExpired(() => setExpired(true)), [])
+
+  // Decide which chat view to show.
+  useEffect(() => {
+    let cancelled = false
+    const forced = forcedMode()
+    if (forced === 'builtin') {
+      setChatMode('builtin')
+      return
+    }
+    void loadChatKit().then((ok) => {
+      if (!cancelled) setChatMode(ok ? 'chatkit' : 'builtin')
+    })
+    return () => {
+      cancelled = true
+    }
+  }, [])
+
+  useEffect(() => {
+    if (chatMode) document.body.dataset.chatMode = chatMode
+  }, [chatMode])
+
+  // First run: no key yet → open settings with a hint.
+  useEffect(() => {
+    api
+      .getSettings()
+      .then((s) => {
+        const set = s.gemini_key?.set
+        setKeySet(set ?? null)
+        if (set === false) {
+          setFirstRun(true)
+          setSettingsOpen(true)
+        }
+      })
+      .catch(() => {})
+  }, [])
+
+  const onTasksChanged = useCallback(() => setRefreshKey((k) => k + 1), [])
+  const onFirstLoad = useCallback(() => setReady(true), [])
+  const onChatKitFailed = useCallback((reason: string) => {
+    console.warn('Falling back to the built-in chat view:', reason)
+    setChatMode('builtin')
+  }, [])
+  const onSettingsChanged = useCallback((s: SettingsData) => {
+    if (s.gemini_key) setKeySet(!!s.gemini_key.set)
+  }, [])
+
+  return (
+    <div className="app" data-ready={ready ? 'true' : 'false'} data-testid="app-root" data-tab={tab}>
+      <header className="app-header">
+        <div className="brand">
+          <IconLogo />
+          <h1>TaskChat</h1>
+        </div>
+        <nav className="tabs" role="tablist" aria-label="View">
+          <button type="button" role="tab" aria-selected={tab === 'chat'} className={tab === 'chat' ? 'on' : ''} onClick={() => setTab('chat')} data-testid="tab-chat">
+            Chat
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'tasks'} className={tab === 'tasks' ? 'on' : ''} onClick={() => setTab('tasks')} data-testid="tab-tasks">
+            Tasks
+          </button>
+        </nav>
+        <div className="header-actions">
+          {keySet === false && (
+            <button type="button" className="key-missing" onClick={() => setSettingsOpen(true)}>
+              Add Gemini key
+            </button>
+          )}
+          <button
+            type="button"
+            className="icon-btn"
+            aria-label="Settings"
+            title="Settings"
+            onClick={() => setSettingsOpen(true)}
+            data-testid="settings-button"
+          >
+            <IconGear />
+          </button>
+        </div>
+      </header>
+
+      {expired && (
+        <div className="session-expired" role="alert" data-testid="session-expired">
+          <strong>Session expired</strong> — reopen TaskChat from the app/launcher.
+        </div>
+      )}
+
+      <main className="app-main">
+        <div className="pane pane-chat">
+          {chatMode === null ? (
+            <div className="chat-loading" data-testid="chat-loading" aria-busy="true">
+              <span className="spinner" aria-hidden="true" /> Loading chat…
+            </div>
+          ) : chatMode === 'chatkit' ? (
+            <Suspense fallback={<div className="chat-loading">Loading chat…</div>}>
+              <ChatKitView colorScheme={scheme} onTasksChanged={onTasksChanged} onFailed={onChatKitFailed} />
+            </Suspense>
+          ) : (
+            <BuiltinChat onTasksChanged={onTasksChanged} />
+          )}
+        </div>
+        <div className="pane pane-tasks">
+          <TaskPanel refreshKey={refreshKey} onFirstLoad={onFirstLoad} />
+        </div>
+      </main>
+
+      <Settings
+        open={settingsOpen}
+        firstRun={firstRun}
+        chatMode={chatMode}
+        onClose={() => setSettingsOpen(false)}
+        onChanged={onSettingsChanged}
+      />
+    </div>
+  )
+}
