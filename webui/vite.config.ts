@@ -14,6 +14,8 @@ export default defineConfig({
     outDir: 'dist',
     assetsDir: 'assets',
     sourcemap: false,
+    // No data: URIs (the CSP allows only 'self').
+    assetsInlineLimit: 0,
     chunkSizeWarningLimit: 600,
   },
   server: {
