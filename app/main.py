@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +15,9 @@ from app.api.limits import BodySizeLimit
 from app.config import Settings, get_settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.logging_setup import setup_logging
 from app.profile import local_user_id
+from app.security.install import install_chat_limits, install_security
 from app.tasks import routes as task_routes
 from app.webui import mount_webui
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    setup_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,10 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.local_user_id = local_user_id(settings)
-    # Replaced by app/security once sessions land: until then the token is not checked.
-    app.state.mint_launch_token = lambda: secrets.token_urlsafe(32)
     install_error_handlers(app)
+    install_chat_limits(app, settings)  # innermost: sees the body after the size limit
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: Host/Origin checks, launch tokens, sessions, security headers; also sets
+    # app.state.mint_session_token / mint_launch_token and adds /api/settings.
+    install_security(app, settings)
     app.include_router(health.router)
     app.include_router(task_routes.router)
     mount_webui(app, settings)

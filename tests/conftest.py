@@ -27,6 +27,7 @@ _ISOLATED_ENV = (
     "GEMINI_MODEL",
     "TASKCHAT_TIMEZONE",
     "TASKCHAT_WEBUI_DIR",
+    "TASKCHAT_KEYRING_BACKEND",
 )
 
 
@@ -37,6 +38,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name in _ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TASKCHAT_DATA_DIR", str(path))
+    # No test touches a real keyring unless it asks for one (tests/test_keyring_*.py set
+    # TASKCHAT_KEYRING_BACKEND=secretservice); keyring's real `fail` backend otherwise.
+    monkeypatch.setenv("TASKCHAT_KEYRING_BACKEND", "fail")
     get_settings.cache_clear()
     yield path
     get_settings.cache_clear()

@@ -1,0 +1,35 @@
+"""Wires the security layer into the app: sessions, middleware, limits, settings routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.security.keystore import load_signing_secret
+from app.security.limits import ChatLimits, UsageLimiter
+from app.security.middleware import SecurityMiddleware
+from app.security.sessions import SessionManager
+
+
+def install_chat_limits(app: FastAPI, settings: Settings) -> None:
+    """Call before the body-size limit is added, so the limit wraps this (inner) layer."""
+    limiter = UsageLimiter(settings)
+    app.state.usage_limiter = limiter
+    app.add_middleware(ChatLimits, limiter=limiter)
+
+
+def install_security(app: FastAPI, settings: Settings) -> SessionManager:
+    """Call after every other middleware: the security layer must be the outermost."""
+    from app.api import settings_routes
+
+    sessions = SessionManager(
+        load_signing_secret(settings),
+        session_seconds=settings.session_minutes * 60,
+        default_user_id=app.state.local_user_id,
+    )
+    app.state.sessions = sessions
+    app.state.mint_session_token = sessions.mint_session_token
+    app.state.mint_launch_token = sessions.mint_launch_token
+    app.add_middleware(SecurityMiddleware, sessions=sessions)
+    app.include_router(settings_routes.router)
+    return sessions

@@ -1,0 +1,129 @@
+"""Local session JWTs and one-time launch tokens (HS256, PyJWT).
+
+* A session token has `typ=session`, `sub` (the user id every query is scoped to),
+  `iat`, `exp` and `jti`; it is accepted as `Authorization: Bearer` or as the httpOnly
+  session cookie, and a cookie past half its life is silently re-issued.
+* A launch token is an opaque 256-bit random string (URL-safe, so it fits Jupyter-style
+  `?launch=` links) that expires after 60 s. Only its SHA-256 is kept, in memory, and it
+  is removed when used: a token works at most once and only in the process that printed
+  it (a restart invalidates every unused link).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import jwt
+
+ALGORITHM = "HS256"
+ISSUER = "taskchat-local"
+LAUNCH_TTL_SECONDS = 60.0
+# Expired launch tokens are kept this long, to say "expired" rather than "used".
+_LEEWAY_SECONDS = 300
+
+
+class TokenError(Exception):
+    """A token that must not be accepted; `str()` is a plain message for the person."""
+
+
+@dataclass(frozen=True)
+class Session:
+    user_id: str
+    issued_at: float
+    expires_at: float
+    token_id: str
+
+    def past_half_life(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return now >= self.issued_at + (self.expires_at - self.issued_at) / 2
+
+
+class SessionManager:
+    def __init__(self, secret: bytes, *, session_seconds: float, default_user_id: str) -> None:
+        if len(secret) < 32:
+            raise ValueError("the signing secret must be at least 256 bits")
+        self._secret = secret
+        self.session_seconds = float(session_seconds)
+        self.default_user_id = default_user_id
+        self._pending_launch: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ minting
+    def _encode(self, typ: str, sub: str, ttl: float, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        claims = {
+            "iss": ISSUER,
+            "typ": typ,
+            "sub": sub,
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "jti": secrets.token_urlsafe(16),
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def mint_session_token(self, user_id: str | None = None, ttl: float | None = None) -> str:
+        ttl = self.session_seconds if ttl is None else ttl
+        return self._encode("session", user_id or self.default_user_id, ttl)
+
+    def mint_launch_token(self, ttl: float = LAUNCH_TTL_SECONDS, user_id: str | None = None) -> str:
+        now = time.time()
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._prune(now)
+            self._pending_launch[_digest(token)] = (now + ttl, user_id or self.default_user_id)
+        return token
+
+    # ---------------------------------------------------------------- verifying
+    def _decode(self, token: str, typ: str) -> dict:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("expired") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError("invalid") from exc
+        if claims.get("typ") != typ or not isinstance(claims.get("sub"), str):
+            raise TokenError("invalid")
+        return claims
+
+    def verify_session(self, token: str) -> Session:
+        claims = self._decode(token, "session")
+        return Session(
+            user_id=claims["sub"],
+            issued_at=float(claims["iat"]),
+            expires_at=float(claims["exp"]),
+            token_id=str(claims["jti"]),
+        )
+
+    def redeem_launch_token(self, token: str) -> str:
+        """The user id of a launch token minted here, unexpired and not used before."""
+        now = time.time()
+        with self._lock:
+            entry = self._pending_launch.pop(_digest(token), None)
+            if entry is None:
+                # Unknown: already used, never minted by this process, or long expired.
+                self._prune(now)
+                raise TokenError("used")
+            until, user_id = entry
+            self._prune(now)
+        if until < now:
+            raise TokenError("expired")
+        return user_id
+
+    def _prune(self, now: float) -> None:
+        for key, (until, _user) in list(self._pending_launch.items()):
+            if until + _LEEWAY_SECONDS < now:
+                del self._pending_launch[key]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
