@@ -344,7 +344,7 @@ export default function BuiltinChat({ onTasksChanged }: Props) {
               data-testid="chat-input"
               rows={1}
               value={draft}
-              placeholder="Ask TaskChat to add, find or finish tasks…"
+              placeholder="Message TaskChat…"
               onChange={(e) => setDraft(e.target.value)}
               onKeyDown={onComposerKey}
               autoFocus
