@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow binding to a non-loopback address (exposes your tasks to the network)",
     )
+    from app.security.cli import add_key_parser
+
+    add_key_parser(sub)
     return parser
 
 
@@ -50,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return cmd_serve(args)
+    if args.command == "key":
+        from app.security.cli import cmd_key
+
+        return cmd_key(args, get_settings())
     # No command: the desktop window arrives with the desktop issue; until then serve.
     print("No desktop window support yet: starting the server instead.", file=sys.stderr)
     return cmd_serve(parser.parse_args(["serve"]))

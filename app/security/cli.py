@@ -1,0 +1,105 @@
+"""`taskchat key set|clear|status`: manage the Gemini API key from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import TextIO
+
+from app.config import Settings
+from app.errors import DomainError
+from app.security import keystore
+
+
+def add_key_parser(sub: argparse._SubParsersAction) -> None:
+    key = sub.add_parser("key", help="set, clear or show the Gemini API key")
+    actions = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    setter = actions.add_parser(
+        "set",
+        help="store the key in the OS keyring (asks for it without echoing; "
+        "reads standard input when it is not a terminal)",
+    )
+    setter.add_argument(
+        "--plaintext-file",
+        action="store_true",
+        help="if no OS keyring is usable, keep the key in a file in the data folder, "
+        "STORED UNENCRYPTED",
+    )
+    actions.add_parser("clear", help="remove the stored key (keyring and plaintext file)")
+    actions.add_parser("status", help="show whether a key is set and where it comes from")
+
+
+def _read_key(stdin: TextIO) -> str:
+    if stdin.isatty():
+        return getpass.getpass("Gemini API key (input hidden): ")
+    return stdin.readline()
+
+
+def cmd_key(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        if args.key_command == "set":
+            return _set(args, settings, stdin, out, err)
+        if args.key_command == "clear":
+            keystore.clear_gemini_key(settings)
+            print("Removed the stored Gemini API key.", file=out)
+            return _status(settings, out, brief=True)
+        return _status(settings, out)
+    except DomainError as exc:
+        print(f"Error: {exc.message}", file=err)
+        return 3 if isinstance(exc, keystore.KeyringUnavailable) else 2
+    except KeyboardInterrupt:
+        print("Cancelled.", file=err)
+        return 130
+
+
+def _set(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextIO, err: TextIO
+) -> int:
+    raw = _read_key(stdin)
+    source = keystore.store_gemini_key(settings, raw, allow_plaintext_file=args.plaintext_file)
+    info, status = keystore.gemini_key_info(settings)
+    ending = f" (ending {info.last4})" if info.last4 else ""
+    if source == "keyring":
+        print(f"Saved the Gemini API key{ending} in the keyring ({status.backend}).", file=out)
+    else:
+        path = keystore.plaintext_key_path(settings)
+        print(
+            f"Saved the Gemini API key{ending} in {path} - STORED UNENCRYPTED "
+            "(no OS keyring is usable).",
+            file=out,
+        )
+    if info.source == "env":
+        print(
+            "Note: GEMINI_API_KEY is set in this environment and takes precedence.",
+            file=err,
+        )
+    return 0
+
+
+def _status(settings: Settings, out: TextIO, *, brief: bool = False) -> int:
+    info, status = keystore.gemini_key_info(settings)
+    where = {
+        "env": "the GEMINI_API_KEY environment variable",
+        "keyring": f"the OS keyring ({status.backend})",
+        "file": f"{keystore.plaintext_key_path(settings)} (STORED UNENCRYPTED)",
+    }
+    if info.set and info.source:
+        ending = f", ending {info.last4}" if info.last4 else ""
+        print(f"Gemini API key: set{ending}, from {where[info.source]}.", file=out)
+    else:
+        print("Gemini API key: not set. Run `taskchat key set` to add one.", file=out)
+    if not brief:
+        state = "available" if status.available else "NOT available"
+        print(f"Keyring: {state} ({status.backend}). {status.message}", file=out)
+    return 0
