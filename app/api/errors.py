@@ -57,11 +57,12 @@ async def _validation_handler(_request: Request, exc: RequestValidationError) ->
         {"field": _field_name(tuple(e.get("loc", ()))), "message": _plain(e.get("msg", ""))}
         for e in errors
     ]
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(
+            422, "invalid_input", "The request body is not valid JSON.", field="body"
+        )
     first = details[0] if details else {"field": "body", "message": "invalid request"}
-    if first["field"] == "body" and "JSON" in first["message"]:
-        message = "The request body is not valid JSON."
-    else:
-        message = f"{first['field']}: {first['message']}"
+    message = f"{first['field']}: {first['message']}"
     return error_response(422, "invalid_input", message, field=first["field"], details=details)
 
 

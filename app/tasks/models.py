@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -32,7 +32,11 @@ class Priority(StrEnum):
     high = "high"
 
 
-PRIORITY_RANK = {Priority.none: 0, Priority.low: 1, Priority.medium: 2, Priority.high: 3}
+# Written as literal SQL (not bound parameters) so that ORDER BY matches the expression
+# index ix_task_smart exactly, on SQLite and PostgreSQL alike.
+PRIORITY_RANK_SQL = (
+    "CASE priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
+)
 
 
 def clean_title(value: str) -> str:
@@ -178,7 +182,19 @@ class Task(TaskBase, table=True):
     __table_args__ = (
         Index("ix_task_user_completed_created", "user_id", "completed", "created_at"),
         Index("ix_task_user_due", "user_id", "due_at"),
-        Index("ix_task_user_priority", "user_id", "priority"),
+        Index("ix_task_user_completed_priority", "user_id", "completed", "priority"),
+        # The default ("smart") order: open first, soonest due, undated last, most
+        # important, newest. An index in exactly that order makes a page an index walk.
+        Index(
+            "ix_task_smart",
+            "user_id",
+            "completed",
+            text("(due_at IS NULL)"),
+            "due_at",
+            text(f"({PRIORITY_RANK_SQL}) DESC"),
+            text("created_at DESC"),
+            "id",
+        ),
         Index("ix_task_user_updated", "user_id", "updated_at"),
     )
 
@@ -203,6 +219,19 @@ class Task(TaskBase, table=True):
         if self.due_at is None:
             return None
         return self.due_at.date() if self.due_all_day else self.due_at
+
+
+class TaskTag(SQLModel, table=True):
+    """One row per (task, tag): an index for the tag filter; Task.tags stays the truth."""
+
+    __tablename__ = "task_tag"
+    __table_args__ = (Index("ix_task_tag_user_tag", "user_id", "tag", "task_id"),)
+
+    task_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("task.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag: str = Field(primary_key=True, max_length=TAG_MAX)
+    user_id: str = Field(max_length=64, nullable=False)
 
 
 class TaskPublic(TaskBase):

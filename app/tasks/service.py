@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Text, case, cast, delete, func, or_, text
+from sqlalchemy import delete, func, literal_column, or_, text
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.types import utcnow
 from app.errors import InvalidInput, NotFound
 from app.tasks.models import (
-    PRIORITY_RANK,
+    PRIORITY_RANK_SQL,
     BulkResult,
     Due,
     Task,
@@ -22,6 +22,7 @@ from app.tasks.models import (
     TaskPage,
     TaskPublic,
     TaskQuery,
+    TaskTag,
     TaskUpdate,
     due_to_columns,
 )
@@ -47,8 +48,19 @@ async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) 
         updated_at=now,
     )
     session.add(task)
+    await session.flush()
+    _index_tags(session, task)
     await session.commit()
     return TaskPublic.from_row(task)
+
+
+def _index_tags(session: AsyncSession, task: Task) -> None:
+    session.add_all(TaskTag(task_id=task.id, user_id=task.user_id, tag=t) for t in task.tags)
+
+
+async def _reindex_tags(session: AsyncSession, task: Task) -> None:
+    await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task.id))  # type: ignore[call-overload]
+    _index_tags(session, task)
 
 
 async def _get_row(session: AsyncSession, user_id: str, task_id: str) -> Task:
@@ -72,6 +84,8 @@ async def update_task(
     for field in ("title", "description", "priority", "tags"):
         if field in changes:
             setattr(row, field, changes[field] if field != "description" else changes[field] or "")
+    if "tags" in changes:
+        await _reindex_tags(session, row)
     if "due" in changes:
         row.due_at, row.due_all_day = due_to_columns(data.due)
     if "completed" in changes and changes["completed"] != row.completed:
@@ -173,50 +187,52 @@ def _text_filter(dialect: str, q: str) -> ColumnElement[bool]:
 
 
 def _order_by(sort: str) -> list[ColumnElement]:
-    rank = case(*[(Task.priority == p.value, r) for p, r in PRIORITY_RANK.items()], else_=0)
-    due_missing = case((Task.due_at.is_(None), 1), else_=0)  # type: ignore[union-attr]
+    due_missing = col(Task.due_at).is_(None)
+    tiebreak = [col(Task.created_at).desc(), col(Task.id)]
     if sort == "smart":
-        # Open first, then soonest due (undated last), then most important, then newest.
+        # Open first, then soonest due (undated last), then most important, then newest:
+        # exactly the column list of the expression index ix_task_smart.
         return [
-            Task.completed,
+            col(Task.completed),
             due_missing,
-            Task.due_at,
-            rank.desc(),
-            Task.created_at.desc(),
-            Task.id,
-        ]  # type: ignore[list-item,attr-defined]
+            col(Task.due_at),
+            text(f"{PRIORITY_RANK_SQL} DESC"),
+            *tiebreak,
+        ]
     desc = sort.startswith("-")
     key = sort.lstrip("-")
+    if key == "priority":
+        return [text(f"{PRIORITY_RANK_SQL} {'DESC' if desc else 'ASC'}"), *tiebreak]
     column = {
-        "created_at": Task.created_at,
-        "updated_at": Task.updated_at,
-        "due": Task.due_at,
-        "priority": rank,
+        "created_at": col(Task.created_at),
+        "updated_at": col(Task.updated_at),
+        "due": col(Task.due_at),
         "title": func.lower(Task.title),
     }[key]
-    ordered = [column.desc() if desc else column.asc()]  # type: ignore[union-attr]
-    if key == "due":
-        ordered.insert(0, due_missing)
-    return [*ordered, Task.created_at.desc(), Task.id]  # type: ignore[list-item,attr-defined]
+    ordered = [due_missing, column.desc() if desc else column.asc()]
+    if key != "due":
+        ordered.pop(0)
+    return [*ordered, *tiebreak]
 
 
 async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
     conditions: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
     if query.completed is not None:
         conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
     if query.priority is not None:
         conditions.append(Task.priority == query.priority)  # type: ignore[arg-type]
     if query.tag:
-        # Tags are normalised and may not contain JSON-escaped characters, so the quoted
-        # tag appears verbatim in the stored JSON text on both SQLite and PostgreSQL.
-        needle = '%"' + query.tag.replace("%", "\\%").replace("_", "\\_") + '"%'
-        conditions.append(cast(Task.tags, Text).like(needle, escape="\\"))
+        tagged = select(TaskTag.task_id).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
+        # On SQLite the unary + keeps the planner walking the sort index and probing the
+        # (small) tag list, instead of fetching every tagged row by its text key and sorting.
+        task_id = literal_column("+task.id") if dialect == "sqlite" else col(Task.id)
+        conditions.append(task_id.in_(tagged))
     if query.due_before is not None:
         conditions.append(Task.due_at < _due_bound(query.due_before))  # type: ignore[operator]
     if query.due_after is not None:
         conditions.append(Task.due_at >= _due_bound(query.due_after))  # type: ignore[operator]
     if query.q and query.q.strip():
-        dialect = session.bind.dialect.name  # type: ignore[union-attr]
         conditions.append(_text_filter(dialect, query.q.strip()))
 
     total = (await session.exec(select(func.count()).select_from(Task).where(*conditions))).one()

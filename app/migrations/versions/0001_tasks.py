@@ -43,8 +43,36 @@ def upgrade() -> None:
         "ix_task_user_completed_created", "task", ["user_id", "completed", "created_at"]
     )
     op.create_index("ix_task_user_due", "task", ["user_id", "due_at"])
-    op.create_index("ix_task_user_priority", "task", ["user_id", "priority"])
+    op.create_index("ix_task_user_completed_priority", "task", ["user_id", "completed", "priority"])
     op.create_index("ix_task_user_updated", "task", ["user_id", "updated_at"])
+    op.create_index(
+        "ix_task_smart",
+        "task",
+        [
+            "user_id",
+            "completed",
+            sa.text("(due_at IS NULL)"),
+            "due_at",
+            sa.text(
+                "(CASE priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 "
+                "ELSE 0 END) DESC"
+            ),
+            sa.text("created_at DESC"),
+            "id",
+        ],
+    )
+    op.create_table(
+        "task_tag",
+        sa.Column(
+            "task_id",
+            sa.String(36),
+            sa.ForeignKey("task.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("tag", sa.String(40), primary_key=True),
+        sa.Column("user_id", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_task_tag_user_tag", "task_tag", ["user_id", "tag", "task_id"])
 
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
@@ -84,4 +112,5 @@ def downgrade() -> None:
         for trigger in ("task_fts_ai", "task_fts_ad", "task_fts_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS task_fts")
+    op.drop_table("task_tag")
     op.drop_table("task")
