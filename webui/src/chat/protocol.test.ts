@@ -373,6 +373,15 @@ describe('state reducer', () => {
     expect(s.items).toEqual([])
   })
 
+  it('keeps the open thread when a stale threads.list lacks it', () => {
+    let s = run(initialChatState, happyTurn)
+    s = chatReducer(s, { type: 'threads/loaded', threads: [{ id: 'other', created_at: T }] })
+    expect(s.threads.map((t) => t.id)).toEqual(['thr_1', 'other'])
+    s = chatReducer(s, { type: 'thread/new' })
+    s = chatReducer(s, { type: 'threads/loaded', threads: [{ id: 'other', created_at: T }] })
+    expect(s.threads.map((t) => t.id)).toEqual(['other'])
+  })
+
   it('ignores late items.list answers for a thread that is no longer open', () => {
     let s = chatReducer(initialChatState, { type: 'thread/open', threadId: 'a' })
     s = chatReducer(s, { type: 'thread/open', threadId: 'b' })

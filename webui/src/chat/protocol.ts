@@ -458,8 +458,13 @@ export function applyStreamEvent(state: ChatState, ev: StreamEvent): ChatState {
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
-    case 'threads/loaded':
-      return { ...state, threads: action.threads, threadsLoaded: true }
+    case 'threads/loaded': {
+      // Keep the open thread even if a (possibly stale) list lacks it.
+      const active = state.threads.find((t) => t.id === state.activeThreadId)
+      const threads =
+        active && !action.threads.some((t) => t.id === active.id) ? [active, ...action.threads] : action.threads
+      return { ...state, threads, threadsLoaded: true }
+    }
     case 'thread/new':
       return {
         ...state,
