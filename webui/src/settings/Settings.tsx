@@ -88,6 +88,18 @@ export default function Settings({ open, firstRun, chatMode, onClose, onChanged 
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open])
 
+  // Esc closes even when focus fell out of the dialog (e.g. a button got disabled).
+  const closeRef = useRef(onClose)
+  closeRef.current = onClose
+  useEffect(() => {
+    if (!open) return
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !e.defaultPrevented) closeRef.current()
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [open])
+
   if (!open) return null
 
   const keyInfo = data?.gemini_key
@@ -111,10 +123,6 @@ export default function Settings({ open, firstRun, chatMode, onClose, onChanged 
   }
 
   const onKeyDown = (e: ReactKeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.stopPropagation()
-      onClose()
-    }
     if (e.key === 'Tab' && dialogRef.current) {
       // Keep focus inside the dialog.
       const els = [...dialogRef.current.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href]')].filter(

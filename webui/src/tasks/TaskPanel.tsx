@@ -70,9 +70,10 @@ export default function TaskPanel({ refreshKey, onFirstLoad }: Props) {
     inflight.current?.abort()
     const controller = new AbortController()
     inflight.current = controller
-    dispatch({ type: 'load/start', seq: n })
+    const query = buildTaskQuery(filter, today())
+    dispatch({ type: 'load/start', seq: n, key: JSON.stringify(query) })
     try {
-      const page = await api.listTasks(buildTaskQuery(filter, today()), controller.signal)
+      const page = await api.listTasks(query, controller.signal)
       dispatch({ type: 'load/success', seq: n, items: page.items ?? [], total: page.total ?? page.items?.length ?? 0 })
     } catch (e) {
       if (controller.signal.aborted) return

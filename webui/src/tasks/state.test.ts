@@ -168,6 +168,16 @@ describe('task reducer', () => {
     expect(taskReducer(s, { type: 'load/failure', seq: 2, error: 'x' }).error).toBeNull()
   })
 
+  it('a failed load keeps items of the same query but clears another query\'s', () => {
+    let s = taskReducer(initialTaskState, { type: 'load/start', seq: 1, key: 'open' })
+    s = taskReducer(s, { type: 'load/success', seq: 1, items: [t1], total: 1 })
+    const same = taskReducer(taskReducer(s, { type: 'load/start', seq: 2, key: 'open' }), { type: 'load/failure', seq: 2, error: 'offline' })
+    expect(same.items).toEqual([t1])
+    expect(same.error).toBe('offline')
+    const other = taskReducer(taskReducer(s, { type: 'load/start', seq: 2, key: 'done' }), { type: 'load/failure', seq: 2, error: 'offline' })
+    expect(other.items).toEqual([])
+  })
+
   it('applies optimistic updates and reverts them', () => {
     let s = taskReducer(loaded, { type: 'task/optimistic', id: t1.id, patch: { completed: true } })
     expect(visibleTasks(s, 'smart').find((t) => t.id === t1.id)?.completed).toBe(true)

@@ -241,6 +241,9 @@ export interface TaskState {
   error: string | null
   /** Sequence number of the latest load request; older answers are ignored. */
   loadSeq: number
+  /** Query the current items answer (so a failed load for another filter clears them). */
+  itemsKey: string
+  pendingKey: string
   /** Tasks deleted in the UI whose DELETE is still delayed (undo window). */
   pendingDeletes: Task[]
   /** Local edits not yet confirmed, by id (overlay over server data). */
@@ -254,12 +257,14 @@ export const initialTaskState: TaskState = {
   loading: false,
   error: null,
   loadSeq: 0,
+  itemsKey: '',
+  pendingKey: '',
   pendingDeletes: [],
   overrides: {},
 }
 
 export type TaskAction =
-  | { type: 'load/start'; seq: number }
+  | { type: 'load/start'; seq: number; key?: string }
   | { type: 'load/success'; seq: number; items: Task[]; total: number }
   | { type: 'load/failure'; seq: number; error: string }
   | { type: 'task/optimistic'; id: string; patch: Partial<Task> }
@@ -274,13 +279,25 @@ export type TaskAction =
 export function taskReducer(state: TaskState, a: TaskAction): TaskState {
   switch (a.type) {
     case 'load/start':
-      return { ...state, loading: true, loadSeq: Math.max(state.loadSeq, a.seq) }
+      if (a.seq < state.loadSeq) return state
+      return { ...state, loading: true, loadSeq: a.seq, pendingKey: a.key ?? '' }
     case 'load/success':
       if (a.seq < state.loadSeq) return state
-      return { ...state, items: a.items, total: a.total, loaded: true, loading: false, error: null }
-    case 'load/failure':
+      return { ...state, items: a.items, total: a.total, loaded: true, loading: false, error: null, itemsKey: state.pendingKey }
+    case 'load/failure': {
       if (a.seq < state.loadSeq) return state
-      return { ...state, loaded: true, loading: false, error: a.error }
+      // Items of a different filter would be misleading next to the error.
+      const stale = state.pendingKey !== state.itemsKey
+      return {
+        ...state,
+        loaded: true,
+        loading: false,
+        error: a.error,
+        items: stale ? [] : state.items,
+        total: stale ? 0 : state.total,
+        itemsKey: stale ? state.pendingKey : state.itemsKey,
+      }
+    }
     case 'task/optimistic':
       return { ...state, overrides: { ...state.overrides, [a.id]: { ...state.overrides[a.id], ...a.patch } } }
     case 'task/confirmed': {
