@@ -12,6 +12,7 @@ from app import __version__
 from app.api import health
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
+from app.chat import routes as chat_routes
 from app.config import Settings, get_settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
@@ -58,5 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     app.include_router(health.router)
     app.include_router(task_routes.router)
+    app.include_router(chat_routes.router)
     mount_webui(app, settings)
     return app

@@ -1,5 +1,6 @@
 """Imports every table model so SQLModel.metadata (and Alembic) sees the whole schema."""
 
-from app.tasks.models import Task
+from app.chat.models import ChatItem, ChatThread
+from app.tasks.models import Task, TaskTag
 
-__all__ = ["Task"]
+__all__ = ["ChatItem", "ChatThread", "Task", "TaskTag"]

@@ -1,0 +1,63 @@
+"""The TaskChat agent: instructions that pin today's date and the user's time zone."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agents import Agent, FunctionTool, Model
+
+from app.config import Settings
+
+MAX_TURNS = 12
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_zone(settings: Settings) -> tuple[tzinfo, str]:
+    """The zone "today" and "tomorrow" mean: settings.timezone, else the OS zone."""
+    for candidate in (settings.timezone, os.environ.get("TZ", "").lstrip(":")):
+        zone = _zone(candidate)
+        if zone is not None:
+            return zone, candidate
+    # /etc/localtime is a symlink into the zoneinfo tree on Linux and macOS.
+    try:
+        target = str(Path("/etc/localtime").resolve())
+        if "zoneinfo/" in target:
+            name = target.split("zoneinfo/", 1)[1]
+            zone = _zone(name)
+            if zone is not None:
+                return zone, name
+    except OSError:
+        pass
+    here = datetime.now().astimezone().tzinfo
+    assert here is not None
+    return here, datetime.now(here).strftime("UTC%z")
+
+
+def instructions(settings: Settings, now: datetime | None = None) -> str:
+    zone, zone_name = local_zone(settings)
+    local = (now or datetime.now(zone)).astimezone(zone)
+    return (
+        "You are TaskChat, a friendly assistant that manages the user's to-do list with the "
+        "task tools. Act on the tasks directly instead of describing what you would do.\n"
+        f"Today is {local:%A, %d %B %Y} and the user's local time is {local:%H:%M} "
+        f"({zone_name}, UTC{local:%z}). Resolve relative dates such as 'tomorrow' or "
+        "'next Friday' in that time zone. Give all-day due dates as YYYY-MM-DD and times "
+        "as ISO 8601 with the UTC offset.\n"
+        "Before changing or deleting a task you do not have the id of, find it with "
+        "list_tasks; never invent ids. When the user names several tasks, create each one "
+        "with its own create_task call. If a tool reports an error, fix the call or tell the "
+        "user plainly. Keep replies short."
+    )
+
+
+def build_agent(settings: Settings, *, model: Model, tools: list[FunctionTool]) -> Agent:
+    return Agent(name="TaskChat", instructions=instructions(settings), model=model, tools=tools)

@@ -1,0 +1,207 @@
+"""Gemini via its OpenAI-compatible endpoint: client, stream fix-up, plain-language errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from agents import MaxTurnsExceeded
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionChunk
+
+from app.config import Settings
+from app.security.keystore import load_gemini_key
+
+log = logging.getLogger(__name__)
+
+
+class MissingApiKey(Exception):
+    """No Gemini key is configured (neither GEMINI_API_KEY nor the keyring)."""
+
+
+class ToolCallIndexer:
+    """Gives every tool call in a streamed completion its own `index`.
+
+    Gemini omits `index` on tool-call deltas. openai-agents 0.24 groups deltas by index,
+    so two parallel calls (None, None) are merged into one call with arguments
+    `{...}{...}` that fails to parse. A call is identified by its id instead: each new id
+    gets the next free index; a delta without id continues the latest call.
+    """
+
+    def __init__(self, stream: AsyncIterator[ChatCompletionChunk]) -> None:
+        self._stream = stream
+        # agents reads the HTTP response (for x-request-id) off the stream object.
+        self.response = getattr(stream, "response", None)
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[ChatCompletionChunk]:
+        by_id: dict[str, int] = {}
+        latest: int | None = None
+        async for chunk in self._stream:
+            for choice in chunk.choices or ():
+                for call in (choice.delta.tool_calls if choice.delta else None) or ():
+                    if getattr(call, "index", None) is not None:
+                        latest = call.index
+                        if call.id:
+                            by_id.setdefault(call.id, call.index)
+                        continue
+                    if call.id:
+                        latest = by_id.setdefault(call.id, max(by_id.values(), default=-1) + 1)
+                    elif latest is None:
+                        latest = 0
+                    call.index = latest
+            yield chunk
+
+    async def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            await close()
+
+
+class GeminiChatModel(OpenAIChatCompletionsModel):
+    """Chat Completions model whose streams pass through ToolCallIndexer before the SDK."""
+
+    async def _fetch_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        result = await super()._fetch_response(*args, **kwargs)
+        if isinstance(result, tuple):
+            response, stream = result
+            return response, ToolCallIndexer(stream)
+        return result
+
+
+class GeminiClients:
+    """One AsyncOpenAI client (and its connection pool) per key and endpoint settings.
+
+    The key is read on every turn, so a key added in Settings works without a restart.
+    """
+
+    def __init__(self) -> None:
+        self._signature: tuple[Any, ...] | None = None
+        self._client: AsyncOpenAI | None = None
+
+    def get(self, settings: Settings) -> AsyncOpenAI:
+        key = load_gemini_key(settings)
+        if not key:
+            raise MissingApiKey
+        signature = (key, settings.gemini_base_url, settings.max_retries, settings.request_timeout)
+        if self._client is None or signature != self._signature:
+            self._client = AsyncOpenAI(
+                base_url=settings.gemini_base_url,
+                api_key=key,
+                max_retries=settings.max_retries,
+                timeout=settings.request_timeout,
+            )
+            self._signature = signature
+        return self._client
+
+    def model(self, settings: Settings) -> GeminiChatModel:
+        return GeminiChatModel(model=settings.gemini_model, openai_client=self.get(settings))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What the person sees when a turn fails, and whether retrying can help."""
+
+    code: str
+    message: str
+    allow_retry: bool
+
+
+NO_KEY = Failure(
+    "no_api_key", "Add your Gemini API key in Settings to start chatting.", allow_retry=False
+)
+KEY_REJECTED = Failure(
+    "key_rejected",
+    "Gemini rejected your API key. Check the key in Settings, then try again.",
+    allow_retry=True,
+)
+QUOTA = Failure(
+    "quota",
+    "Gemini's quota for your key is used up for now. Wait a minute, then try again.",
+    allow_retry=True,
+)
+OFFLINE = Failure(
+    "offline",
+    "You are offline — your message is saved. Try again when you are connected.",
+    allow_retry=True,
+)
+UPSTREAM = Failure(
+    "upstream", "Gemini is having trouble right now. Try again in a moment.", allow_retry=True
+)
+UNEXPECTED = Failure(
+    "unexpected", "Something went wrong while answering. Try again.", allow_retry=True
+)
+
+
+def gemini_error(body: object) -> dict[str, Any]:
+    """The `error` object of a Gemini error body (a JSON list of one object, or an object)."""
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return inner
+    return {}
+
+
+def _mentions_key(error: dict[str, Any]) -> bool:
+    text = json.dumps(error).lower()
+    return "api_key_invalid" in text or "api key" in text
+
+
+def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None) -> Failure:
+    """Map an exception from a chat turn to a Failure the person can act on."""
+    if isinstance(exc, MissingApiKey):
+        return NO_KEY
+    if isinstance(exc, TimeoutError) or isinstance(exc, openai.APITimeoutError):
+        seconds = f" {turn_timeout:g} seconds" if turn_timeout else ""
+        return Failure(
+            "timeout",
+            f"Gemini took too long to answer (over{seconds or ' the time limit'}). Try again.",
+            allow_retry=True,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return OFFLINE
+    if isinstance(exc, openai.APIStatusError):
+        error = gemini_error(exc.body)
+        status = exc.status_code
+        if status in (401, 403) or (status == 400 and _mentions_key(error)):
+            return KEY_REJECTED
+        if status == 429:
+            return QUOTA
+        if status == 404:
+            return Failure(
+                "model_not_found",
+                f'Gemini has no model called "{model}". Choose another model in Settings.',
+                allow_retry=False,
+            )
+        if status >= 500:
+            return UPSTREAM
+        return Failure(
+            "bad_request",
+            "Gemini could not handle this request"
+            + (f": {error['message']}" if isinstance(error.get("message"), str) else "."),
+            allow_retry=True,
+        )
+    if isinstance(exc, MaxTurnsExceeded):
+        return Failure(
+            "too_many_steps",
+            "That needed too many steps, so I stopped. Try asking for less at once.",
+            allow_retry=True,
+        )
+    return UNEXPECTED
+
+
+def describe_for_log(exc: BaseException) -> str:
+    """A log line that names the failure without the request, headers or key."""
+    if isinstance(exc, openai.APIStatusError):
+        error = gemini_error(exc.body)
+        return f"{type(exc).__name__} {exc.status_code} {error.get('status', '')}".strip()
+    return type(exc).__name__

@@ -1,0 +1,211 @@
+"""TaskChatServer: the ChatKit server that answers each user message with a Gemini agent run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+
+from agents import RunConfig, Runner, set_tracing_disabled
+from agents.models.fake_id import FAKE_RESPONSES_ID
+from chatkit.agents import AgentContext, stream_agent_response
+from chatkit.server import ChatKitServer
+from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageContentPartDone,
+    AssistantMessageContentPartTextDelta,
+    AssistantMessageItem,
+    ErrorEvent,
+    ThreadItem,
+    ThreadItemAddedEvent,
+    ThreadItemDoneEvent,
+    ThreadItemUpdatedEvent,
+    ThreadMetadata,
+    ThreadStreamEvent,
+    UserMessageItem,
+    UserMessageTextContent,
+)
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.chat.agent import MAX_TURNS, build_agent
+from app.chat.gemini import Failure, GeminiClients, MissingApiKey, describe_for_log, explain
+from app.chat.history import HistoryConverter
+from app.chat.store import ChatContext, SqlStore
+from app.chat.tools import task_tools
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 60
+# How many of the latest items a turn sends as history.
+HISTORY_ITEMS = 100
+
+
+def title_from(message: UserMessageItem) -> str | None:
+    """A short thread title: the first words of the first message."""
+    text = " ".join(
+        part.text for part in message.content if isinstance(part, UserMessageTextContent)
+    )
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return None
+    if len(text) <= TITLE_MAX:
+        return text
+    cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+class MessageIds:
+    """Gives each assistant message its own store id in place of agents' `__fake_id__`.
+
+    Chat Completions models stream every message as "__fake_id__"; left alone, each reply
+    overwrites the previous one in the client and the store. The id is swapped on the
+    added event and reused for that message's updates and done event. It also keeps the
+    open message's text, so a turn that fails halfway can still save what was said.
+    """
+
+    def __init__(self, new_id: Callable[[], str]) -> None:
+        self._new_id = new_id
+        self._current: str | None = None
+        self.open: AssistantMessageItem | None = None
+
+    def _id(self, raw: str) -> str:
+        if raw != FAKE_RESPONSES_ID:
+            return raw
+        if self._current is None:
+            self._current = self._new_id()
+        return self._current
+
+    def rewrite(self, event: ThreadStreamEvent) -> ThreadStreamEvent:
+        if isinstance(event, ThreadItemAddedEvent) and isinstance(event.item, AssistantMessageItem):
+            if event.item.id == FAKE_RESPONSES_ID:
+                self._current = None  # a new message starts
+            event.item.id = self._id(event.item.id)
+            self.open = event.item.model_copy(deep=True)
+        elif isinstance(event, ThreadItemUpdatedEvent):
+            event.item_id = self._id(event.item_id)
+            self._track(event)
+        elif isinstance(event, ThreadItemDoneEvent) and isinstance(
+            event.item, AssistantMessageItem
+        ):
+            event.item.id = self._id(event.item.id)
+            self._current = None
+            self.open = None
+        return event
+
+    def _track(self, event: ThreadItemUpdatedEvent) -> None:
+        if self.open is None or event.item_id != self.open.id:
+            return
+        update = event.update
+        if isinstance(
+            update, AssistantMessageContentPartTextDelta | AssistantMessageContentPartDone
+        ):
+            while len(self.open.content) <= update.content_index:
+                self.open.content.append(AssistantMessageContent(text=""))
+            if isinstance(update, AssistantMessageContentPartTextDelta):
+                self.open.content[update.content_index].text += update.delta
+            else:
+                self.open.content[update.content_index] = update.content
+
+    def unfinished(self) -> AssistantMessageItem | None:
+        """The message that was streaming when the turn stopped, if it said anything."""
+        item, self.open, self._current = self.open, None, None
+        if item is None or not any(part.text.strip() for part in item.content):
+            return None
+        return item
+
+
+def error_event(failure: Failure) -> ErrorEvent:
+    return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
+
+
+class TaskChatServer(ChatKitServer[ChatContext]):
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Callable[[], Settings],
+    ) -> None:
+        super().__init__(SqlStore(sessionmaker))
+        # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini.
+        set_tracing_disabled(True)
+        self._settings = settings
+        self._clients = GeminiClients()
+        self._tools = task_tools(sessionmaker)
+        self._converter = HistoryConverter()
+        self._cleanups: set[asyncio.Task[None]] = set()
+
+    async def _history(self, thread: ThreadMetadata, context: ChatContext) -> list[ThreadItem]:
+        page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
+        return list(reversed(page.data))
+
+    async def respond(
+        self,
+        thread: ThreadMetadata,
+        input_user_message: UserMessageItem | None,
+        context: ChatContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        settings = self._settings()
+        if input_user_message is not None and not thread.title:
+            # ChatKitServer saves the changed thread and streams thread.updated.
+            thread.title = title_from(input_user_message)
+        try:
+            model = self._clients.model(settings)
+        except MissingApiKey as exc:
+            yield error_event(explain(exc, model=settings.gemini_model))
+            return
+
+        history = await self._converter.to_agent_input(await self._history(thread, context))
+        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        result = Runner.run_streamed(
+            build_agent(settings, model=model, tools=self._tools),
+            history,
+            context=agent_context,
+            max_turns=MAX_TURNS,
+            run_config=RunConfig(tracing_disabled=True),
+        )
+        timed_out = False
+
+        def stop() -> None:
+            nonlocal timed_out
+            timed_out = True
+            result.cancel()
+
+        # Cancelling the run (not this generator) ends the stream cleanly, so the error
+        # event below still reaches the person.
+        timer = asyncio.get_running_loop().call_later(settings.turn_timeout, stop)
+        ids = MessageIds(lambda: self.store.generate_item_id("message", thread, context))
+        failure: Failure | None = None
+        try:
+            async for event in stream_agent_response(agent_context, result):
+                yield ids.rewrite(event)
+        except Exception as exc:
+            log.warning("chat turn failed: %s", describe_for_log(exc))
+            failure = explain(exc, model=settings.gemini_model)
+        finally:
+            timer.cancel()
+            if not result.is_complete:
+                result.cancel()
+        if timed_out and failure is None:
+            failure = explain(
+                TimeoutError(), model=settings.gemini_model, turn_timeout=settings.turn_timeout
+            )
+        if failure is not None:
+            partial = ids.unfinished()
+            if partial is not None:
+                yield ThreadItemDoneEvent(item=partial)
+            yield error_event(failure)
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
+    ) -> None:
+        # The partial reply is saved in its own task: a second cancellation of the request
+        # (server shutdown) must not interrupt the write halfway.
+        task = asyncio.ensure_future(
+            super().handle_stream_cancelled(thread, pending_items, context)
+        )
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+        await asyncio.shield(task)

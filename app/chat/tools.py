@@ -1,0 +1,335 @@
+"""The seven task tools the model calls: flat Gemini-safe schemas over app/tasks/service.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agents import FunctionTool
+from agents.tool_context import ToolContext
+from chatkit.agents import AgentContext
+from chatkit.types import (
+    ClientEffectEvent,
+    HiddenContextItem,
+    ProgressUpdateEvent,
+    ThreadItemDoneEvent,
+)
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import DomainError
+from app.tasks import service
+from app.tasks.models import TaskCreate, TaskPublic, TaskQuery, TaskUpdate
+
+# Hidden items with this key hold one finished tool call, replayed into later turns.
+TOOL_CALL_KEY = "tool_call"
+TASKS_CHANGED = "tasks_changed"
+
+_PRIORITY = {"type": "string", "enum": ["none", "low", "medium", "high"]}
+_DUE = {
+    "type": "string",
+    "description": "A date YYYY-MM-DD (all day) or a date-time with offset, "
+    "e.g. 2026-05-01T09:00:00+02:00. Resolve words like 'tomorrow' in the user's time zone.",
+}
+_TAGS = {"type": "array", "items": {"type": "string"}, "description": "Short lowercase labels."}
+_TASK_ID = {"type": "string", "description": "The task's id, as returned by list_tasks."}
+_TASK_IDS = {"type": "array", "items": {"type": "string"}, "description": "Task ids."}
+
+
+def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
+    # No additionalProperties, $defs or defaults: Gemini rejects them.
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+@dataclass
+class Outcome:
+    result: Any
+    changed: list[str] = field(default_factory=list)
+    action: str = ""
+
+
+Handler = Callable[[AsyncSession, str, dict[str, Any]], Awaitable[Outcome]]
+
+
+def _present(args: dict[str, Any], *names: str) -> dict[str, Any]:
+    # Models often send null for "not given"; only an explicit value counts.
+    return {n: args[n] for n in names if args.get(n) is not None}
+
+
+def _task(task: TaskPublic) -> dict[str, Any]:
+    data = task.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    if not data["description"]:
+        del data["description"]
+    return data
+
+
+async def _create(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    data = TaskCreate.model_validate(
+        _present(args, "title", "description", "priority", "due", "tags")
+    )
+    task = await service.create_task(session=session, user_id=user_id, data=data)
+    return Outcome({"created": _task(task)}, [task.id], "created")
+
+
+async def _list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    query = TaskQuery.model_validate(
+        _present(
+            args,
+            "completed",
+            "priority",
+            "tag",
+            "due_before",
+            "due_after",
+            "q",
+            "sort",
+            "limit",
+            "offset",
+        )
+    )
+    page = await service.list_tasks(session=session, user_id=user_id, query=query)
+    return Outcome({"total": page.total, "tasks": [_task(t) for t in page.items]})
+
+
+async def _update(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    changes = _present(args, "title", "description", "priority", "due", "tags", "completed")
+    if "due" in changes and changes["due"] == "":
+        changes["due"] = None  # the documented way to clear a due date
+    task = await service.update_task(
+        session=session,
+        user_id=user_id,
+        task_id=str(args.get("task_id") or ""),
+        data=TaskUpdate.model_validate(changes),
+    )
+    return Outcome({"updated": _task(task)}, [task.id], "updated")
+
+
+async def _delete(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    task = await service.delete_task(
+        session=session, user_id=user_id, task_id=str(args.get("task_id") or "")
+    )
+    return Outcome({"deleted": _task(task)}, [task.id], "deleted")
+
+
+async def _complete(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    completed = args.get("completed")
+    task = await service.set_completed(
+        session=session,
+        user_id=user_id,
+        task_id=str(args.get("task_id") or ""),
+        completed=True if completed is None else bool(completed),
+    )
+    return Outcome({"task": _task(task)}, [task.id], "completed" if task.completed else "reopened")
+
+
+def _ids(args: dict[str, Any]) -> list[str]:
+    ids = args.get("task_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("task_ids must be a list of task id strings")
+    return ids
+
+
+async def _bulk_complete(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    completed = args.get("completed")
+    done = True if completed is None else bool(completed)
+    result = await service.bulk_complete(
+        session=session, user_id=user_id, task_ids=_ids(args), completed=done
+    )
+    action = "completed" if done else "reopened"
+    return Outcome(result.model_dump(), result.succeeded, action)
+
+
+async def _bulk_delete(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    result = await service.bulk_delete(session=session, user_id=user_id, task_ids=_ids(args))
+    return Outcome(result.model_dump(), result.succeeded, "deleted")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    schema: dict[str, Any]
+    progress: str
+    handler: Handler
+
+
+SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "create_task",
+        "Create one task. Call once per task when the user names several.",
+        _object(
+            {
+                "title": {"type": "string", "description": "Short task title."},
+                "description": {"type": "string"},
+                "priority": _PRIORITY,
+                "due": _DUE,
+                "tags": _TAGS,
+            },
+            "title",
+        ),
+        "Adding a task…",
+        _create,
+    ),
+    ToolSpec(
+        "list_tasks",
+        "List or search the user's tasks. Use it to find task ids before changing tasks.",
+        _object(
+            {
+                "completed": {"type": "boolean", "description": "Only done (true) or open."},
+                "priority": _PRIORITY,
+                "tag": {"type": "string"},
+                "due_before": _DUE,
+                "due_after": _DUE,
+                "q": {"type": "string", "description": "Words to search in title/description."},
+                "sort": {
+                    "type": "string",
+                    "enum": [
+                        "smart",
+                        "created_at",
+                        "-created_at",
+                        "due",
+                        "-due",
+                        "priority",
+                        "-priority",
+                        "title",
+                        "-title",
+                        "updated_at",
+                        "-updated_at",
+                    ],
+                },
+                "limit": {"type": "integer", "description": "1-200, 50 when omitted."},
+                "offset": {"type": "integer"},
+            }
+        ),
+        "Looking at your tasks…",
+        _list,
+    ),
+    ToolSpec(
+        "update_task",
+        "Change a task's fields. Give only what changes; due as an empty string clears it.",
+        _object(
+            {
+                "task_id": _TASK_ID,
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "priority": _PRIORITY,
+                "due": _DUE,
+                "tags": _TAGS,
+                "completed": {"type": "boolean"},
+            },
+            "task_id",
+        ),
+        "Updating a task…",
+        _update,
+    ),
+    ToolSpec(
+        "delete_task",
+        "Delete one task for good.",
+        _object({"task_id": _TASK_ID}, "task_id"),
+        "Deleting a task…",
+        _delete,
+    ),
+    ToolSpec(
+        "complete_task",
+        "Mark one task done (or not done again with completed=false).",
+        _object({"task_id": _TASK_ID, "completed": {"type": "boolean"}}, "task_id"),
+        "Completing a task…",
+        _complete,
+    ),
+    ToolSpec(
+        "bulk_complete_tasks",
+        "Mark several tasks done (or not done with completed=false) at once.",
+        _object({"task_ids": _TASK_IDS, "completed": {"type": "boolean"}}, "task_ids"),
+        "Completing tasks…",
+        _bulk_complete,
+    ),
+    ToolSpec(
+        "bulk_delete_tasks",
+        "Delete several tasks at once.",
+        _object({"task_ids": _TASK_IDS}, "task_ids"),
+        "Deleting tasks…",
+        _bulk_delete,
+    ),
+)
+
+
+def _readable(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
+            parts.append(f"{where}: {err.get('msg', '').removeprefix('Value error, ')}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    try:
+        args = json.loads(raw or "{}")
+    except ValueError:
+        raise ValueError("the arguments were not valid JSON") from None
+    if not isinstance(args, dict):
+        raise ValueError("the arguments must be a JSON object")
+    return args
+
+
+def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionTool]:
+    """The tools, each opening its own database session per call."""
+
+    def make(spec: ToolSpec) -> FunctionTool:
+        async def invoke(ctx: ToolContext[AgentContext], raw: str) -> str:
+            chat: AgentContext = ctx.context
+            user_id: str = chat.request_context.user_id
+            await chat.stream(ProgressUpdateEvent(text=spec.progress))
+            outcome = Outcome(None)
+            try:
+                args = _parse(raw)
+                async with sessionmaker() as session:
+                    outcome = await spec.handler(session, user_id, args)
+                output = json.dumps(outcome.result, default=str)
+            except (DomainError, ValidationError, ValueError) as exc:
+                # The model reads this and can correct itself; the turn goes on.
+                output = json.dumps({"error": _readable(exc)})
+            # Kept (hidden from the UI) so the next turn's history includes this call.
+            await chat.stream(
+                ThreadItemDoneEvent(
+                    item=HiddenContextItem(
+                        id=chat.generate_id("message"),
+                        thread_id=chat.thread.id,
+                        created_at=datetime.now(UTC),
+                        content={
+                            TOOL_CALL_KEY: {
+                                "call_id": ctx.tool_call_id,
+                                "name": spec.name,
+                                "arguments": raw,
+                                "output": output,
+                            }
+                        },
+                    )
+                )
+            )
+            if outcome.changed:
+                await chat.stream(
+                    ClientEffectEvent(
+                        name=TASKS_CHANGED, data={"action": outcome.action, "ids": outcome.changed}
+                    )
+                )
+            return output
+
+        return FunctionTool(
+            name=spec.name,
+            description=spec.description,
+            params_json_schema=spec.schema,
+            on_invoke_tool=invoke,
+            strict_json_schema=False,
+        )
+
+    return [make(spec) for spec in SPECS]

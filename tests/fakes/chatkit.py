@@ -1,0 +1,84 @@
+"""ChatKit protocol helpers for tests: request builders, SSE parsing and the chat fixtures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from chatkit.types import ThreadStreamEvent
+from pydantic import TypeAdapter
+
+from tests.fakes.gemini import FakeGemini
+
+EVENTS: TypeAdapter[ThreadStreamEvent] = TypeAdapter(ThreadStreamEvent)
+TEST_KEY = "AIzaTEST-key-never-shown-0123456789"
+
+
+@pytest.fixture(name="gemini")
+def gemini_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
+    """A running fake Gemini; the app (created after this) is pointed at it by env vars."""
+    fake = FakeGemini().start()
+    monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", TEST_KEY)
+    monkeypatch.setenv("TASKCHAT_MAX_RETRIES", "0")
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(name="chat")
+def chat_fixture(gemini: FakeGemini, request: pytest.FixtureRequest) -> Any:
+    """The live server, started only after the fake Gemini's env vars are set."""
+    return request.getfixturevalue("live_server")
+
+
+def user_input(text: str) -> dict[str, Any]:
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {},
+    }
+
+
+def create_thread(text: str) -> dict[str, Any]:
+    return {"type": "threads.create", "params": {"input": user_input(text)}}
+
+
+def add_message(thread_id: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "threads.add_user_message",
+        "params": {"thread_id": thread_id, "input": user_input(text)},
+    }
+
+
+async def stream(client: httpx.AsyncClient, payload: dict[str, Any]) -> list[Any]:
+    """POST a streaming request; every `data:` line parsed by the SDK's own event adapter."""
+    events: list[Any] = []
+    async with client.stream("POST", "/api/chatkit", content=json.dumps(payload)) as r:
+        assert r.status_code == 200, await r.aread()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        async for line in r.aiter_lines():
+            if line.startswith("data: "):
+                events.append(EVENTS.validate_json(line[6:]))
+    return events
+
+
+async def call(client: httpx.AsyncClient, payload: dict[str, Any]) -> httpx.Response:
+    return await client.post("/api/chatkit", content=json.dumps(payload))
+
+
+def of_type(events: list[Any], kind: str) -> list[Any]:
+    return [e for e in events if e.type == kind]
+
+
+def thread_id(events: list[Any]) -> str:
+    return of_type(events, "thread.created")[0].thread.id
+
+
+def reply_text(events: list[Any]) -> str:
+    done = [
+        e.item for e in of_type(events, "thread.item.done") if e.item.type == "assistant_message"
+    ]
+    return "\n".join("".join(p.text for p in item.content) for item in done)

@@ -1,0 +1,220 @@
+"""A fake Gemini OpenAI-compatible endpoint on a real loopback socket, scripted per test."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL = "gemini-2.5-flash"
+
+
+@dataclass
+class Text:
+    """A streamed text reply, one SSE chunk per element of `chunks`."""
+
+    chunks: list[str]
+    delay: float = 0.0  # seconds between chunks
+    first_delay: float = 0.0  # seconds before the first chunk
+    cut_after: int | None = None  # drop the connection after this many chunks, no [DONE]
+
+
+@dataclass
+class ToolCalls:
+    """Tool calls in ONE chunk, as Gemini sends them: no `index`, whole arguments."""
+
+    calls: list[tuple[str, dict[str, Any]]]
+    # Newer Gemini models say "stop" even when they call tools.
+    finish_reason: str = "tool_calls"
+
+
+@dataclass
+class Fail:
+    """An error answer with Gemini's list-shaped body."""
+
+    status: int
+    message: str
+    gemini_status: str
+    headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass
+class Hang:
+    """Accept the request and say nothing for `seconds`."""
+
+    seconds: float
+
+
+Reply = Text | ToolCalls | Fail | Hang
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float  # time.perf_counter() when the request arrived
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.body.get("messages", [])
+
+
+class FakeGemini:
+    """Pops one scripted Reply per request (then `default`), and records every request."""
+
+    def __init__(self) -> None:
+        self.script: deque[Reply] = deque()
+        self.default: Reply = Text(["OK"])
+        self.requests: list[Recorded] = []
+        # perf_counter() when each tool-call chunk was written (benchmarks read this).
+        self.tool_call_sent_at: list[float] = []
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1beta/openai/"
+
+    def start(self) -> FakeGemini:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def push(self, *replies: Reply) -> None:
+        self.script.extend(replies)
+
+    def next_reply(self) -> Reply:
+        return self.script.popleft() if self.script else self.default
+
+    # -- wire format -------------------------------------------------------------------
+
+    def chunk(self, delta: dict[str, Any], *, finish: str | None, usage: int) -> bytes:
+        choice: dict[str, Any] = {"delta": delta, "index": 0}
+        if finish:
+            choice["finish_reason"] = finish
+        body = {
+            "choices": [choice],
+            "created": int(time.time()),
+            "id": "fake-" + str(next(self._ids)),
+            "model": MODEL,
+            "object": "chat.completion.chunk",
+            # Cumulative, like Gemini: every chunk repeats the running totals.
+            "usage": {"completion_tokens": usage, "prompt_tokens": 12, "total_tokens": 12 + usage},
+        }
+        return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # the stream ends when the connection closes
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                arrived = time.perf_counter()
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                fake.requests.append(
+                    Recorded(
+                        self.path, {k.lower(): v for k, v in self.headers.items()}, body, arrived
+                    )
+                )
+                reply = fake.next_reply()
+                try:
+                    self._answer(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _answer(self, reply: Reply) -> None:
+                if isinstance(reply, Fail):
+                    payload = [
+                        {
+                            "error": {
+                                "code": reply.status,
+                                "message": reply.message,
+                                "status": reply.gemini_status,
+                            }
+                        }
+                    ]
+                    if reply.reason:
+                        payload[0]["error"]["details"] = [
+                            {
+                                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                "reason": reply.reason,
+                                "domain": "googleapis.com",
+                            }
+                        ]
+                    data = json.dumps(payload, indent=2).encode()
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if isinstance(reply, Hang):
+                    time.sleep(reply.seconds)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                if isinstance(reply, ToolCalls):
+                    calls = [
+                        {
+                            "function": {"arguments": json.dumps(args), "name": name},
+                            "id": "function-call-" + str(random.randrange(10**18, 10**19)),
+                            "type": "function",
+                        }
+                        for name, args in reply.calls
+                    ]
+                    self._send(
+                        fake.chunk(
+                            {"role": "assistant", "tool_calls": calls},
+                            finish=reply.finish_reason,
+                            usage=19,
+                        )
+                    )
+                    fake.tool_call_sent_at.append(time.perf_counter())
+                else:
+                    if reply.first_delay:
+                        time.sleep(reply.first_delay)
+                    last = len(reply.chunks) - 1
+                    for i, text in enumerate(reply.chunks):
+                        if reply.cut_after is not None and i >= reply.cut_after:
+                            return  # connection closes mid-stream
+                        if i and reply.delay:
+                            time.sleep(reply.delay)
+                        self._send(
+                            fake.chunk(
+                                {"content": text, "role": "assistant"},
+                                finish="stop" if i == last else None,
+                                usage=i + 1,
+                            )
+                        )
+                self._send(b"data: [DONE]\n\n")
+
+            def _send(self, data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
+
+        return Handler
