@@ -74,6 +74,7 @@ async def run(n: int, runs: int) -> list[Figure]:
             "page of 50: open tasks (smart sort)": TaskQuery(completed=False),
             "page of 50: open + high priority": TaskQuery(completed=False, priority="high"),
             "page of 50: tag filter": TaskQuery(tag="groceries"),
+            "page of 50: tag + open": TaskQuery(tag="groceries", completed=False),
             "page of 50: due this month": TaskQuery(
                 due_after="2026-03-01", due_before="2026-04-01", sort="due"
             ),

@@ -286,7 +286,7 @@ class TaskQuery(BaseModel):
     due_after: Due | None = None
     q: Annotated[str | None, Field(max_length=200)] = None
     sort: SortKey = "smart"
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0)] = 0
 
     @field_validator("due_before", "due_after", mode="before")

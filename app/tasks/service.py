@@ -235,7 +235,17 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
     if query.q and query.q.strip():
         conditions.append(_text_filter(dialect, query.q.strip()))
 
-    total = (await session.exec(select(func.count()).select_from(Task).where(*conditions))).one()
+    if query.tag and len(conditions) == 2:
+        # Only the tag narrows the list: its index table alone knows the count.
+        count = select(func.count()).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
+    elif query.q and dialect == "sqlite":
+        # Drive the count from the full-text matches (each checked by primary key) rather
+        # than walking every task the user has; the unary + hides user_id's indexes.
+        user_unindexed = literal_column("+task.user_id") == user_id
+        count = select(func.count()).select_from(Task).where(user_unindexed, *conditions[1:])
+    else:
+        count = select(func.count()).select_from(Task).where(*conditions)
+    total = (await session.exec(count)).one()
     stmt = (
         select(Task)
         .where(*conditions)
