@@ -14,7 +14,7 @@ from app.security import keystore
 
 def add_key_parser(sub: argparse._SubParsersAction) -> None:
     key = sub.add_parser("key", help="set, clear or show the Gemini API key")
-    actions = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    actions = key.add_subparsers(dest="key_command", required=True)
     setter = actions.add_parser(
         "set",
         help="store the key in the OS keyring (asks for it without echoing; "
