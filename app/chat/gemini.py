@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import openai
 from agents import MaxTurnsExceeded
 from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
@@ -18,6 +19,10 @@ from app.config import Settings
 from app.security.keystore import load_gemini_key
 
 log = logging.getLogger(__name__)
+
+# Once an answer has started, a dropped connection is "cut off", not "offline". openai
+# reports both as APIConnectionError (or the raw httpx2 error while streaming).
+_CUT_OFF_ERRORS = (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)
 
 
 class MissingApiKey(Exception):
@@ -132,6 +137,11 @@ OFFLINE = Failure(
     "You are offline — your message is saved. Try again when you are connected.",
     allow_retry=True,
 )
+CUT_OFF = Failure(
+    "cut_off",
+    "The connection to Gemini broke off before the answer was complete. Try again.",
+    allow_retry=True,
+)
 UPSTREAM = Failure(
     "upstream", "Gemini is having trouble right now. Try again in a moment.", allow_retry=True
 )
@@ -167,7 +177,9 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
             f"Gemini took too long to answer (over{seconds or ' the time limit'}). Try again.",
             allow_retry=True,
         )
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, _CUT_OFF_ERRORS) or isinstance(exc.__cause__, _CUT_OFF_ERRORS):
+        return CUT_OFF
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         return OFFLINE
     if isinstance(exc, openai.APIStatusError):
         error = gemini_error(exc.body)

@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from chatkit.types import ThreadStreamEvent
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.chat.models import ChatItem
+from app.config import get_settings
+from app.db.engine import create_engine, create_sessionmaker
 from tests.fakes.gemini import FakeGemini
 
 EVENTS: TypeAdapter[ThreadStreamEvent] = TypeAdapter(ThreadStreamEvent)
 TEST_KEY = "AIzaTEST-key-never-shown-0123456789"
 
 
+@pytest.fixture(name="app_env")
+def app_env_fixture() -> dict[str, str]:
+    """Extra env vars for the app; override with @pytest.mark.parametrize("app_env", [...])."""
+    return {}
+
+
 @pytest.fixture(name="gemini")
-def gemini_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
+def gemini_fixture(
+    monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]
+) -> Iterator[FakeGemini]:
     """A running fake Gemini; the app (created after this) is pointed at it by env vars."""
     fake = FakeGemini().start()
-    monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
-    monkeypatch.setenv("GEMINI_API_KEY", TEST_KEY)
-    monkeypatch.setenv("TASKCHAT_MAX_RETRIES", "0")
+    env = {
+        "GEMINI_BASE_URL": fake.base_url,
+        "GEMINI_API_KEY": TEST_KEY,
+        "TASKCHAT_MAX_RETRIES": "0",
+        **app_env,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     yield fake
     fake.stop()
 
@@ -32,6 +51,20 @@ def gemini_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
 def chat_fixture(gemini: FakeGemini, request: pytest.FixtureRequest) -> Any:
     """The live server, started only after the fake Gemini's env vars are set."""
     return request.getfixturevalue("live_server")
+
+
+@pytest.fixture(name="db")
+async def db_fixture(live_server: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the live server's database, from the test's own event loop."""
+    engine = create_engine(get_settings())
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def items_of(db: async_sessionmaker[AsyncSession], thread: str) -> list[ChatItem]:
+    async with db() as s:
+        rows = (await s.exec(select(ChatItem).where(ChatItem.thread_id == thread))).all()
+    return sorted(rows, key=lambda r: (r.created_at, r.seq))
 
 
 def user_input(text: str) -> dict[str, Any]:

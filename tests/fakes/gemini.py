@@ -120,7 +120,9 @@ class FakeGemini:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"  # the stream ends when the connection closes
+            # Chunked HTTP/1.1 like Google's front end, so a cut-off stream is a protocol
+            # error for the client rather than a clean end of body.
+            protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -167,6 +169,7 @@ class FakeGemini:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json; charset=UTF-8")
                     self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Connection", "close")
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
@@ -174,9 +177,12 @@ class FakeGemini:
                     return
                 if isinstance(reply, Hang):
                     time.sleep(reply.seconds)
+                    self.close_connection = True
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
                 self.end_headers()
                 if isinstance(reply, ToolCalls):
                     calls = [
@@ -201,7 +207,8 @@ class FakeGemini:
                     last = len(reply.chunks) - 1
                     for i, text in enumerate(reply.chunks):
                         if reply.cut_after is not None and i >= reply.cut_after:
-                            return  # connection closes mid-stream
+                            self.close_connection = True
+                            return  # no terminating chunk: the stream is cut off
                         if i and reply.delay:
                             time.sleep(reply.delay)
                         self._send(
@@ -212,9 +219,11 @@ class FakeGemini:
                             )
                         )
                 self._send(b"data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
 
             def _send(self, data: bytes) -> None:
-                self.wfile.write(data)
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
         return Handler
