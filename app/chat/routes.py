@@ -8,7 +8,12 @@ from collections.abc import AsyncIterator
 
 from chatkit.server import NonStreamingResult
 from chatkit.store import NotFoundError
-from chatkit.types import ChatKitReq, ThreadsAddUserMessageReq, ThreadsCreateReq
+from chatkit.types import (
+    ChatKitReq,
+    ThreadsAddUserMessageReq,
+    ThreadsCreateReq,
+    ThreadsRetryAfterItemReq,
+)
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
@@ -123,6 +128,10 @@ async def handle(server: TaskChatServer, body: bytes, context: ChatContext) -> R
     ):
         return error_response(400, "not_supported", "Attachments are not supported.")
     try:
+        if isinstance(request, ThreadsRetryAfterItemReq):
+            # The SDK silently streams nothing for an unknown item; say so instead.
+            params = request.params
+            await server.store.load_item(params.thread_id, params.item_id, context)
         result = await server.process(body, context)
         if isinstance(result, NonStreamingResult):
             return Response(result.json, media_type="application/json")

@@ -14,6 +14,7 @@ from chatkit.types import (
     Page,
     ThreadItem,
     ThreadMetadata,
+    ThreadStatus,
 )
 from pydantic import TypeAdapter
 from sqlalchemy import and_, delete, func, or_, update
@@ -26,7 +27,7 @@ from app.chat.models import ChatItem, ChatThread
 from app.db.types import utcnow
 
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
-_STATUS_ADAPTER: TypeAdapter[Any] = TypeAdapter(ThreadMetadata.model_fields["status"].annotation)
+_STATUS_ADAPTER: TypeAdapter[ThreadStatus] = TypeAdapter(ThreadStatus)
 # The SDK's own ids carry 32 random bits, which collide within a long-lived install.
 _ID_PREFIXES: dict[str, str] = {
     "thread": "thr",
