@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app import __version__
 from app.config import get_settings
@@ -15,6 +16,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="taskchat", description="Manage your tasks by chatting with Gemini."
     )
     parser.add_argument("--version", action="version", version=f"TaskChat {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window, check that the UI renders, print one result line and exit",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="with --self-test: save a PNG of the window to PATH",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the server without a window and print its URL")
@@ -57,9 +69,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.security.cli import cmd_key
 
         return cmd_key(args, get_settings())
-    # No command: the desktop window arrives with the desktop issue; until then serve.
-    print("No desktop window support yet: starting the server instead.", file=sys.stderr)
-    return cmd_serve(parser.parse_args(["serve"]))
+    if args.screenshot is not None and not args.self_test:
+        parser.error("--screenshot only works together with --self-test")
+    # No command: the desktop window (falls back to `serve` when there is no display).
+    from app.desktop.window import run_window
+
+    return run_window(
+        get_settings(),
+        self_test=args.self_test,
+        screenshot=args.screenshot,
+        fallback=lambda: cmd_serve(parser.parse_args(["serve"])),
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,138 @@
+"""`taskchat --self-test`: open the real window, check the rendered UI, print one line.
+
+The check runs in pywebview's worker thread once the window exists: it polls the DOM via
+`window.evaluate_js` until the UI has decided its chat view (`body[data-chat-mode]` is
+'chatkit' or 'builtin') and the task panel (`[data-testid="task-panel"]`) is on screen,
+optionally saves a PNG of the window (`--screenshot PATH`), closes the window and lets
+the normal shutdown run. Exactly one line is printed:
+
+    SELF-TEST OK chat=builtin health=0.62s ui=1.40s shutdown=0.11s backend=qt
+    SELF-TEST FAILED: <reason>
+
+and the exit status is 0 or 1. Times are seconds since the process started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.desktop import backend
+
+log = logging.getLogger(__name__)
+
+UI_TIMEOUT_S = 45.0
+
+# One JSON string describing what the window shows (evaluate_js returns it as text).
+PROBE_JS = """JSON.stringify({
+  mode: (document.body && document.body.dataset.chatMode) || null,
+  panel: !!document.querySelector('[data-testid="task-panel"]'),
+  root: !!document.querySelector('[data-testid="app-root"]'),
+  expired: !!document.querySelector('[data-testid="session-expired"]'),
+  path: location.pathname + location.search,
+  title: document.title,
+  ready: document.readyState
+})"""
+
+
+def evaluate_expression(window: Any, script: str) -> Any:
+    """Run `script` in the page and return its (JSON-decoded) value.
+
+    pywebview's `window.evaluate_js` wraps the script in `eval()`, which the UI's Content
+    Security Policy forbids (no 'unsafe-eval', on purpose). The backend's own
+    evaluate_js (Qt runJavaScript, WebView2 ExecuteScriptAsync, WKWebView
+    evaluateJavaScript) runs the script as an injected script, which CSP does not block;
+    it is the same call pywebview makes, minus the eval wrapper.
+    """
+    gui = getattr(window, "gui", None)
+    if gui is not None and hasattr(gui, "evaluate_js") and gui.renderer != "cef":
+        return gui.evaluate_js(script, window.uid, True)
+    return window.evaluate_js(script)
+
+
+class Reporter:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.times: dict[str, float] = {}
+        self.details: dict[str, str] = {}
+        self.failure: str | None = None
+        self._printed = False
+
+    def mark(self, name: str, seconds: float) -> None:
+        self.times[name] = seconds
+        log.info("self-test/launch timing %s=%.2fs", name, seconds)
+
+    def fail_later(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+
+    def _print(self, line: str) -> None:
+        if self.enabled and not self._printed:
+            self._printed = True
+            print(line, flush=True)
+
+    def failed(self, reason: str) -> int:
+        reason = " ".join(str(reason).split())
+        if self.enabled:
+            log.error("self-test failed: %s", reason)
+        self._print(f"SELF-TEST FAILED: {reason}")
+        return 1
+
+    def finish(self) -> int:
+        if self.failure is not None:
+            return self.failed(self.failure)
+        parts = [f"{k}={v}" for k, v in self.details.items()]
+        parts += [f"{k}={v:.2f}s" for k, v in self.times.items()]
+        parts.append(f"backend={backend.gui_name()}")
+        self._print("SELF-TEST OK " + " ".join(parts))
+        return 0
+
+    # -------------------------------------------------------------------- the checker
+    def checker(
+        self,
+        window: Any,
+        invoker: backend.GuiInvoker,
+        server: Any,
+        screenshot: Path | None,
+        close: Callable[[], None],
+    ) -> Callable[[], None]:
+        from app.desktop.window import process_start
+
+        def run() -> None:
+            try:
+                state = self._wait_for_ui(window)
+                self.mark("ui", time.time() - process_start())
+                self.details["chat"] = str(state["mode"])
+                if screenshot is not None:
+                    time.sleep(0.5)  # let the compositor put the last frame on screen
+                    backend.grab_window(window, invoker, screenshot)
+                    self.details["screenshot"] = str(screenshot)
+            except Exception as exc:
+                log.exception("self-test check failed")
+                self.fail_later(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc))
+            finally:
+                close()
+
+        return run
+
+    def _wait_for_ui(self, window: Any) -> dict[str, Any]:
+        if not window.events.loaded.wait(UI_TIMEOUT_S):
+            raise TimeoutError("the window never finished loading the UI")
+        deadline = time.monotonic() + UI_TIMEOUT_S
+        state: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            raw = evaluate_expression(window, PROBE_JS)
+            try:
+                state = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+            except (TypeError, ValueError):
+                state = {}
+            if state.get("expired"):
+                raise AssertionError("the UI says the session expired: the launch link failed")
+            if state.get("mode") in ("chatkit", "builtin") and state.get("panel"):
+                return state
+            time.sleep(0.05)
+        raise TimeoutError(f"the UI did not render in {UI_TIMEOUT_S:.0f} s (last DOM: {state})")

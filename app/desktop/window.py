@@ -1,0 +1,283 @@
+"""The desktop window: the local server in a background thread, the UI in a web view.
+
+`run_window()` is what `taskchat` with no command does:
+
+1. take the data folder's single-instance lock (a second launch focuses the first window);
+2. start the server on 127.0.0.1 with a free port in a background thread and wait until
+   /api/health answers;
+3. open a pywebview window ("TaskChat", remembered size/position, minimum 420x560) on the
+   one-time launch URL, which signs the window in;
+4. when the window closes (or SIGTERM/SIGINT arrives) stop the server: uvicorn's
+   should_exit, the lifespan disposes the engine, so SQLite is closed cleanly; within 3 s.
+
+With `self_test=True` the same window is checked instead (see app/desktop/self_test.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.desktop import backend, crash, window_state
+from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
+
+log = logging.getLogger(__name__)
+
+TITLE = "TaskChat"
+SHUTDOWN_BUDGET_S = 3.0
+BACKGROUND = "#f6f7f9"
+
+
+def process_start() -> float:
+    """Wall-clock time this process started (Linux: from /proc; else first import)."""
+    return _PROCESS_START
+
+
+def _read_process_start() -> float:
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])
+        with open("/proc/stat", encoding="ascii") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+        return btime + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return time.time()
+
+
+_PROCESS_START = _read_process_start()
+
+
+def icon_path() -> Path | None:
+    path = Path(__file__).resolve().parent / "assets" / "taskchat.png"
+    return path if path.is_file() else None
+
+
+class ServerThread:
+    """The app under uvicorn in a daemon thread, on a socket bound before it starts."""
+
+    def __init__(self, settings: Settings) -> None:
+        from app.server import build_server
+
+        self._ready = threading.Event()
+        self.server, self.sock, self.app = build_server(
+            settings, host="127.0.0.1", port=0, on_ready=lambda _a, _p: self._ready.set()
+        )
+        self.port: int = self.sock.getsockname()[1]
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="taskchat-server", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.server.serve(sockets=[self.sock]))
+        except BaseException as exc:  # reported by start()/stop(), not the crash hook
+            self.error = exc
+            log.exception("the server stopped with an error")
+        finally:
+            self._ready.set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout) or not self.server.started:
+            reason = f"{type(self.error).__name__}: {self.error}" if self.error else "timeout"
+            raise RuntimeError(f"the TaskChat server did not start ({reason})")
+        wait_for_health(self.base_url, timeout=timeout)
+
+    def stop(self, budget: float = SHUTDOWN_BUDGET_S) -> float:
+        """Ask uvicorn to exit; force it when slow. Returns the seconds it took."""
+        t0 = time.perf_counter()
+        self.server.should_exit = True
+        self._thread.join(max(budget - 0.6, 0.1))
+        if self._thread.is_alive():
+            log.warning("server still draining connections: forcing the exit")
+            self.server.force_exit = True
+            self._thread.join(0.5)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        elapsed = time.perf_counter() - t0
+        if self._thread.is_alive():
+            log.error("the server did not stop within %.1f s", elapsed)
+        else:
+            log.info("server stopped in %.2f s", elapsed)
+        return elapsed
+
+    @property
+    def stopped(self) -> bool:
+        return not self._thread.is_alive()
+
+
+def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.05)
+    raise RuntimeError(f"{base_url}/api/health did not answer ({last})")
+
+
+def _screens() -> list[window_state.Rect]:
+    try:
+        import webview
+
+        return [window_state.Rect(s.x, s.y, s.width, s.height) for s in webview.screens]
+    except Exception:
+        return []
+
+
+def run_window(
+    settings: Settings,
+    *,
+    self_test: bool = False,
+    screenshot: Path | None = None,
+    fallback: Callable[[], int] | None = None,
+) -> int:
+    """`taskchat` with no command. Returns the process exit status."""
+    from app.desktop import self_test as st
+    from app.logging_setup import setup_logging
+
+    log_path = setup_logging(settings)
+    crash.install(str(log_path))
+    report = st.Reporter(enabled=self_test)
+
+    problem = backend.display_problem() or backend.import_problem()
+    if problem:
+        if self_test:
+            return report.failed(problem)
+        print(
+            f"TaskChat can't open its window: {problem}.\n"
+            "Starting the server instead - open the link below in a web browser.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return fallback() if fallback else 1
+
+    instance = SingleInstance(settings.data_dir)
+    try:
+        instance.acquire()
+    except AlreadyRunning as running:
+        if self_test:
+            return report.failed("another TaskChat window is running for this data folder")
+        pid = running.info.pid if running.info else "?"
+        if focus_running_instance(settings.data_dir):
+            print("TaskChat is already running: brought its window to the front.", flush=True)
+            return 0
+        print(
+            f"TaskChat is already running (process {pid}) but did not answer. "
+            "Close it, or end that process, and start TaskChat again.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+
+    try:
+        return _run_locked(settings, instance, report, screenshot)
+    except Exception as exc:
+        if self_test:
+            log.exception("self-test crashed")
+            return report.failed(f"{type(exc).__name__}: {exc}")
+        crash.report(exc, where="the window")
+        return 1
+    finally:
+        instance.release()
+
+
+def _run_locked(
+    settings: Settings,
+    instance: SingleInstance,
+    report: Any,
+    screenshot: Path | None,
+) -> int:
+    backend.prepare_environment()
+    import webview
+
+    server = ServerThread(settings)
+    server.start()
+    report.mark("health", time.time() - process_start())
+    log.info("server answering at %s", server.base_url)
+
+    from app.server import launch_url
+
+    state = window_state.load(settings.data_dir).normalised(_screens())
+    tracker = window_state.Tracker(state)
+    window = webview.create_window(
+        TITLE,
+        launch_url(server.app, "127.0.0.1", server.port),
+        width=state.width,
+        height=state.height,
+        x=state.x,
+        y=state.y,
+        min_size=(window_state.MIN_WIDTH, window_state.MIN_HEIGHT),
+        maximized=state.maximized,
+        background_color=BACKGROUND,
+        text_select=True,
+    )
+    assert window is not None
+    window.events.resized += tracker.resized
+    window.events.moved += tracker.moved
+    window.events.maximized += tracker.maximized
+    window.events.restored += tracker.restored
+
+    invoker = backend.GuiInvoker()
+    crash.set_gui_invoker(invoker)
+    instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
+
+    closing = threading.Event()
+
+    def close_window(*_args: object) -> None:
+        if not closing.is_set():
+            closing.set()
+            log.info("closing the window")
+            with contextlib.suppress(Exception):
+                window.destroy()
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError, OSError):
+            previous[sig] = signal.signal(sig, close_window)
+
+    worker: Callable[[], None] | None = None
+    if report.enabled:
+        worker = report.checker(window, invoker, server, screenshot, close_window)
+
+    icon = icon_path()
+    try:
+        webview.start(
+            worker,
+            gui=backend.gui_name(),
+            private_mode=False,
+            storage_path=str(settings.data_dir / "webview"),
+            icon=str(icon) if icon else None,
+        )
+    finally:
+        for sig, handler in previous.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, handler)
+        crash.set_gui_invoker(None)
+        window_state.save(settings.data_dir, tracker.state)
+        elapsed = server.stop()
+    report.mark("shutdown", elapsed)
+    if not server.stopped:
+        return report.failed(f"the server did not stop within {SHUTDOWN_BUDGET_S:.0f} s")
+    if server.error is not None:
+        return report.failed(f"the server failed: {server.error}")
+    return report.finish()
