@@ -24,9 +24,10 @@ apt_install() {
 }
 
 if [ $want_test -eq 1 ]; then
-  # Real Secret Service (gnome-keyring over D-Bus), headless Chromium, a virtual X display,
-  # and the libraries Qt WebEngine needs for the desktop window tests.
-  apt_install dbus dbus-x11 gnome-keyring libsecret-tools chromium xvfb xauth \
+  # Real Secret Service (gnome-keyring over D-Bus), headless Chromium with a font for the
+  # e2e screenshots (driven by the `playwright` pip package; never `playwright install`),
+  # a virtual X display, and the libraries Qt WebEngine needs for the desktop window tests.
+  apt_install dbus dbus-x11 gnome-keyring libsecret-tools chromium fonts-dejavu-core xvfb xauth \
     libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
     libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 libxcb-render-util0 \
     libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 \
