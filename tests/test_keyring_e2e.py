@@ -1,0 +1,179 @@
+"""End to end: a key stored through the API reaches Gemini and nothing else.
+
+The key goes in with `PUT /api/settings/gemini-key` (real Secret Service), a chat turn
+runs against the fake Gemini, which must see it as `Authorization: Bearer <key>`; then
+every file in the data folder (SQLite db, WAL, logs, config) and every API response of
+the session is searched for it: zero hits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from keyring.backends import SecretService
+
+from app.config import Settings
+from app.security import keystore
+from app.security.keyrings import SERVICE
+from app.server import build_server
+from tests.fakes.chatkit import create_thread, reply_text, stream, thread_id
+from tests.fakes.gemini import FakeGemini, Text
+
+pytestmark = pytest.mark.keyring
+
+KEY = "AIza" + "SyE2E-secret-0123456789abcdefghijklmnop"[:35]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def needles(key: str) -> list[bytes]:
+    raw = key.encode()
+    return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw), key.encode("utf-16-le")]
+
+
+def files_containing(folder: Path, key: str) -> list[str]:
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if any(n in data for n in needles(key)):
+                hits.append(str(path.relative_to(folder)))
+    return hits
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        pytest.skip(
+            "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset): run the suite with "
+            "`make test`, which starts dbus-run-session and an unlocked gnome-keyring"
+        )
+    fake = FakeGemini().start()
+    monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("TASKCHAT_MAX_RETRIES", "0")
+    monkeypatch.setenv("TASKCHAT_KEYRING_BACKEND", "secretservice")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    yield fake
+    fake.stop()
+
+
+class Running:
+    """A real uvicorn server in a thread that the test can stop (to checkpoint SQLite)."""
+
+    def __init__(self) -> None:
+        settings = Settings()
+        ready = threading.Event()
+        self.server, self.sock, self.app = build_server(
+            settings, host="127.0.0.1", port=0, on_ready=lambda _a, _p: ready.set()
+        )
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
+        )
+        self.thread.start()
+        if not ready.wait(15):
+            raise RuntimeError("server did not start")
+        self.settings = settings
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def client(self, **kwargs) -> httpx.AsyncClient:
+        token = self.app.state.mint_session_token()
+        return httpx.AsyncClient(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, **kwargs
+        )
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+        self.sock.close()
+
+
+@pytest.fixture
+def server(gemini: FakeGemini, data_dir: Path) -> Iterator[Running]:
+    """Created after the environment above is in place."""
+    running = Running()
+    yield running
+    running.stop()
+    backend = SecretService.Keyring()
+    for kind in ("gemini-api-key", "session-signing-secret"):
+        try:
+            backend.delete_password(SERVICE, f"{kind}:{keystore.install_id(running.settings)}")
+        except Exception:
+            pass
+
+
+async def test_key_reaches_gemini_and_nowhere_else(server: Running, gemini: FakeGemini):
+    settings = server.settings
+    responses: list[httpx.Response] = []
+    streamed: list[str] = []
+
+    async def hook(response: httpx.Response) -> None:
+        await response.aread()
+        responses.append(response)
+
+    async with server.client(event_hooks={"response": [hook]}) as c:
+        # Before a key exists the chat says so, without calling Gemini.
+        r = await c.put("/api/settings/gemini-key", json={"api_key": KEY})
+        assert r.status_code == 200, r.text
+        assert r.json()["gemini_key"] == {"set": True, "last4": KEY[-4:], "source": "keyring"}
+
+        gemini.push(Text(["Sure, ", "noted."]))
+        events = await stream(c, create_thread("Remember to water the plants"))
+        assert reply_text(events) == "Sure, noted."
+        tid = thread_id(events)
+        streamed.append(json.dumps([e.model_dump(mode="json") for e in events]))
+
+        # Everything else the UI would fetch in a session.
+        await c.get("/api/settings")
+        await c.post("/api/settings/gemini-key/check")
+        await c.get("/api/tasks")
+        await c.post("/api/tasks", json={"title": "water the plants"})
+        await c.post("/api/chatkit", json={"type": "threads.list", "params": {}})
+        await c.post("/api/chatkit", json={"type": "items.list", "params": {"thread_id": tid}})
+        await c.put("/api/settings/gemini-key", json={"api_key": KEY + " x"})  # 422
+        await c.put("/api/settings", json={"timezone": KEY})  # 422, must not echo
+        await c.get("/api/openapi.json")
+        await c.get("/")
+
+    # The fake Gemini received the key, and only as the bearer credential.
+    chat_calls = [r for r in gemini.requests if r.path.endswith("/chat/completions")]
+    assert chat_calls
+    for call in chat_calls:
+        assert call.headers["authorization"] == f"Bearer {KEY}"
+        assert KEY not in json.dumps(call.body)
+    assert keystore.load_gemini_key(settings) == KEY
+
+    # No API response (bodies or headers) carried it.
+    assert len(responses) >= 10
+    for response in responses:
+        blob = response.content + str(response.headers).encode()
+        assert not any(n in blob for n in needles(KEY)), response.request.url
+    for text in streamed:
+        assert KEY not in text
+
+    # Not in the data folder while the server runs (db, -wal, -shm, logs, config) …
+    assert (settings.data_dir / "taskchat.db").exists()
+    assert (settings.data_dir / "logs" / "taskchat.log").stat().st_size > 0
+    assert files_containing(settings.data_dir, KEY) == []
+
+    # … nor after shutdown, when SQLite has checkpointed its WAL into the db.
+    server.stop()
+    assert files_containing(settings.data_dir, KEY) == []
+    assert b"water the plants" in (settings.data_dir / "taskchat.db").read_bytes()
+
+
+def test_webui_bundle_holds_no_key():
+    dist = ROOT / "webui" / "dist"
+    if not dist.is_dir():
+        pytest.skip("webui/dist is not built (make webui)")
+    pattern = re.compile(rb"AIza[0-9A-Za-z_\-]{35}")
+    for path in dist.rglob("*"):
+        if path.is_file():
+            assert not pattern.search(path.read_bytes()), path
