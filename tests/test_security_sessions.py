@@ -196,6 +196,14 @@ async def test_launch_token_works_once(app):
         assert token not in page.text
 
 
+async def test_head_request_does_not_spend_the_launch_token(app):
+    token = app.state.mint_launch_token()
+    async with bare_client(app) as c:
+        r = await c.head(f"/?launch={token}")
+        assert "set-cookie" not in r.headers
+        assert (await c.get(f"/?launch={token}")).status_code == 303
+
+
 async def test_expired_launch_token_is_refused(app):
     token = app.state.mint_launch_token(ttl=-1)
     async with bare_client(app) as c:

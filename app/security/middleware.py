@@ -154,7 +154,8 @@ class SecurityMiddleware:
             )(scope, receive, send)
             return
 
-        if path == "/" and method in ("GET", "HEAD"):
+        # GET only: a HEAD (link preview, prefetch check) must not spend the one-time token.
+        if path == "/" and method == "GET":
             token = _launch_param(scope)
             if token is not None:
                 await self._launch(token, bound_port)(scope, receive, send)
