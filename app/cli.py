@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.security.cli import add_key_parser
 
     add_key_parser(sub)
+    from app.sync.cli import add_sync_parsers
+
+    add_sync_parsers(sub)
     return parser
 
 
@@ -71,6 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_key(args, get_settings())
     if args.screenshot is not None and not args.self_test:
         parser.error("--screenshot only works together with --self-test")
+    if args.command == "sync":
+        from app.sync.cli import cmd_sync
+
+        return cmd_sync(args, get_settings())
+    if args.command == "import-legacy":
+        from app.sync.cli import cmd_import_legacy
+
+        return cmd_import_legacy(args, get_settings())
     # No command: the desktop window (falls back to `serve` when there is no display).
     from app.desktop.window import run_window
 

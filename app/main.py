@@ -19,6 +19,8 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.logging_setup import setup_logging
 from app.profile import local_user_id
 from app.security.install import install_chat_limits, install_security
+from app.sync import routes as sync_routes
+from app.sync.runtime import build_sync_service
 from app.tasks import routes as task_routes
 from app.webui import mount_webui
 
@@ -35,9 +37,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migrate.upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        sync, app.state.sync_off_reason = build_sync_service(
+            settings, engine, app.state.local_user_id
+        )
+        app.state.sync = sync
+        if sync is not None:
+            await sync.start()
         try:
             yield
         finally:
+            if sync is not None:
+                await sync.stop()
             # Disposing closes every pooled connection, so SQLite's WAL is checkpointed.
             await engine.dispose()
 
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     app.include_router(health.router)
     app.include_router(task_routes.router)
+    app.include_router(sync_routes.router)
     app.include_router(chat_routes.router)
     mount_webui(app, settings)
     return app

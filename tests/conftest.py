@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -46,8 +47,72 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
+# --------------------------------------------------------------------- PostgreSQL
+# Storage tests (every test that uses `db_session`) run on SQLite and on a real
+# PostgreSQL started once per session (tests/pg.py). Other tests stay on SQLite.
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from tests import pg
+
+    server = pg.start_postgres()
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests, but no server binaries were found")
+        pytest.skip(
+            "no PostgreSQL server binaries found (install Debian's `postgresql`, see "
+            "scripts/setup.sh --test, or set TASKCHAT_PG_BINDIR)"
+        )
+    yield server
+    pg.stop_postgres(server)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server):
+    from tests import pg
+
+    bouncer = pg.start_pgbouncer(pg_server)
+    if bouncer is None:
+        pytest.skip("pgbouncer is not installed (scripts/setup.sh --test installs it)")
+    yield bouncer
+    pg.stop_pgbouncer(bouncer)
+
+
 @pytest.fixture
-def settings(data_dir: Path) -> Settings:
+def pg_database(pg_server) -> Iterator[str]:
+    """URL of a fresh, empty database of its own."""
+    name = pg_server.create_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def pg_migrated_database(pg_server) -> Iterator[str]:
+    """URL of a fresh database already migrated to head."""
+    name = pg_server.fresh_migrated_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_session" in metafunc.fixturenames and "storage" in metafunc.fixturenames:
+        metafunc.parametrize("storage", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def storage(request: pytest.FixtureRequest, data_dir: Path, monkeypatch) -> str:
+    """Which engine `settings` points at: "sqlite" (default) or "postgres"."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "postgres":
+        url = request.getfixturevalue("pg_migrated_database")
+        monkeypatch.setenv("TASKCHAT_DATABASE_URL", url)
+        get_settings.cache_clear()
+    return kind
+
+
+@pytest.fixture
+def settings(data_dir: Path, storage: str) -> Settings:
     return get_settings()
 
 

@@ -2,55 +2,58 @@
 
 from __future__ import annotations
 
-import ssl
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import asyncio
+import logging
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.db.postgres import (
+    backoff_delays,
+    is_postgres_url,
+    is_retryable_connect_error,
+    normalise_postgres_url,
+)
+
+__all__ = ["create_engine", "create_sessionmaker", "normalise_postgres_url"]
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def normalise_postgres_url(url: str) -> tuple[str, dict[str, Any]]:
-    """Turn a URL as pasted from Neon's console into (asyncpg URL, connect_args).
-
-    asyncpg rejects `sslmode` and `channel_binding` as keyword arguments, so TLS is
-    passed as an SSLContext that verifies against the system trust store.
-    """
-    parts = urlsplit(url)
-    scheme = "postgresql+asyncpg"
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    sslmode = query.pop("sslmode", None) or query.pop("ssl", None)
-    query.pop("channel_binding", None)
-    connect_args: dict[str, Any] = {
-        # PgBouncer in transaction mode (Neon's -pooler hosts) breaks prepared statements.
-        "statement_cache_size": 0,
-        "prepared_statement_cache_size": 0,
-        "timeout": 10,
-    }
-    if sslmode in ("require", "verify-ca", "verify-full"):
-        connect_args["ssl"] = ssl.create_default_context()
-    elif sslmode == "disable":
-        connect_args["ssl"] = False
-    clean = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
-    return clean, connect_args
-
-
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url()
-    if url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
+    if is_postgres_url(url):
         clean, connect_args = normalise_postgres_url(url)
-        return create_async_engine(
+        engine = create_async_engine(
             clean, connect_args=connect_args, pool_pre_ping=True, pool_recycle=300
         )
+        _retry_connects(engine)
+        return engine
     settings.ensure_data_dir()
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     _configure_sqlite(engine)
     return engine
+
+
+def _retry_connects(engine: AsyncEngine) -> None:
+    """Retry a new connection while the server wakes up (Neon suspends idle computes)."""
+    from sqlalchemy.util import await_only
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+        delays = backoff_delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            except Exception as exc:
+                if attempt == len(delays) or not is_retryable_connect_error(exc):
+                    raise
+                log.info("database not reachable yet (%s); retrying", type(exc).__name__)
+                await_only(asyncio.sleep(delays[attempt]))
+        return None  # pragma: no cover
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

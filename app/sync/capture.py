@@ -1,0 +1,95 @@
+"""Stamps every committed local change with a hybrid logical clock, in the same transaction.
+
+Triggers (migration 0003) note each changed field in `sync_outbox` with no stamp. Just
+before a Session commits, `stamp_pending` gives all unstamped notes one new HLC stamp and
+records it as the field's winning stamp in `sync_clock`. Writes made outside a Session
+(plain `engine.begin()`) are stamped by the sync loop before it pushes or pulls.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from app.sync.clock import HLC
+
+
+@dataclass
+class Attachment:
+    clock: HLC
+    on_change: Callable[[], None] | None = None
+
+
+_attached: weakref.WeakKeyDictionary[Engine, Attachment] = weakref.WeakKeyDictionary()
+
+
+def attach(engine: AsyncEngine, clock: HLC, on_change: Callable[[], None] | None = None) -> None:
+    """Stamp commits on `engine` (a migrated SQLite engine) with `clock`."""
+    _attached[engine.sync_engine] = Attachment(clock, on_change)
+
+
+def detach(engine: AsyncEngine) -> None:
+    _attached.pop(engine.sync_engine, None)
+
+
+def attachment(engine: AsyncEngine) -> Attachment | None:
+    return _attached.get(engine.sync_engine)
+
+
+def stamp_pending(conn: Connection, clock: HLC) -> int:
+    """Give every unstamped outbox note one fresh stamp; returns how many were stamped."""
+    if conn.exec_driver_sql("SELECT 1 FROM sync_outbox WHERE hlc IS NULL LIMIT 1").first() is None:
+        return 0
+    stamp = clock.now()
+    conn.exec_driver_sql(
+        "INSERT INTO sync_clock (entity, row_id, field, hlc, device) "
+        "SELECT entity, row_id, field, ?, ? FROM sync_outbox WHERE hlc IS NULL "
+        "ON CONFLICT (entity, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
+        "device = excluded.device",
+        (stamp, clock.device_id),
+    )
+    count = conn.exec_driver_sql(
+        "UPDATE sync_outbox SET hlc = ? WHERE hlc IS NULL", (stamp,)
+    ).rowcount
+    conn.exec_driver_sql(
+        "INSERT INTO sync_state (key, value) VALUES ('hlc_last', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (stamp,),
+    )
+    return count
+
+
+def _engine_of(session: Session) -> Engine | None:
+    try:
+        bind = session.get_bind()
+    except Exception:
+        return None
+    return bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    engine = _engine_of(session)
+    att = _attached.get(engine) if engine is not None else None
+    if att is None or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if stamp_pending(session.connection(), att.clock):
+        session.info["sync_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if not session.info.pop("sync_changed", False):
+        return
+    engine = _engine_of(session)
+    att = _attached.get(engine) if engine is not None else None
+    if att is not None and att.on_change is not None:
+        att.on_change()

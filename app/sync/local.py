@@ -1,0 +1,376 @@
+"""The device side of sync, on the local SQLite database (sync Connection functions).
+
+Values travel as SQLite stores them (TEXT/INTEGER/NULL; JSON columns as their text), so a
+row read here and written back on another device is byte-for-byte the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from app.sync.capture import stamp_pending
+from app.sync.clock import HLC
+from app.sync.merge import Row, newer
+
+# Synced columns besides `id` and `user_id` (must match migration 0003's triggers).
+SYNCED: dict[str, tuple[str, ...]] = {
+    "chat_thread": ("title", "status", "metadata", "created_at", "updated_at"),
+    "task": (
+        "title",
+        "description",
+        "priority",
+        "completed",
+        "completed_at",
+        "due_at",
+        "due_all_day",
+        "tags",
+        "created_at",
+        "updated_at",
+    ),
+    "chat_item": ("thread_id", "type", "created_at", "seq", "data"),
+}
+# Applied in this order inside a batch: an item needs its thread (foreign key).
+APPLY_ORDER = {"chat_thread": 0, "task": 1, "chat_item": 2}
+DELETED = "_deleted"
+CHUNK = 400
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# ------------------------------------------------------------------------------ state
+
+
+def get_state(conn: Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = ?", (key,)).first()
+    return row[0] if row else default
+
+
+def set_state(conn: Connection, key: str, value: str) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def cursor_key(remote_id: str) -> str:
+    return f"cursor:{remote_id}"
+
+
+def restore_clock(conn: Connection, clock: HLC) -> None:
+    clock.observe(get_state(conn, "hlc_last"))
+
+
+def pending_rows(conn: Connection, user_id: str) -> int:
+    return conn.exec_driver_sql(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT entity, row_id FROM sync_outbox WHERE user_id = ?)",
+        (user_id,),
+    ).scalar_one()
+
+
+# ------------------------------------------------------------------------------- push
+
+
+@dataclass
+class PushBatch:
+    upto: int  # highest outbox seq covered
+    rows: list[dict[str, Any]]  # [{"e", "id", "f": {...}, "d": [...] | None}]
+
+
+def _clocks(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    out: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    for chunk in _chunks(ids):
+        for row_id, field, hlc, device in conn.exec_driver_sql(
+            "SELECT row_id, field, hlc, device FROM sync_clock "
+            f"WHERE entity = ? AND row_id IN ({_marks(len(chunk))})",
+            (entity, *chunk),
+        ):
+            out[row_id][field] = [hlc, device]
+    return out
+
+
+def _values(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, tuple[str, tuple]]:
+    fields = SYNCED[entity]
+    cols = ", ".join(f'"{f}"' for f in fields)
+    out: dict[str, tuple[str, tuple]] = {}
+    for chunk in _chunks(ids):
+        for row in conn.exec_driver_sql(
+            f"SELECT id, user_id, {cols} FROM {entity} WHERE id IN ({_marks(len(chunk))})",
+            tuple(chunk),
+        ):
+            out[row[0]] = (row[1], tuple(row[2:]))
+    return out
+
+
+def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> PushBatch | None:
+    """The next rows to push: every field with its value and winning stamp."""
+    stamp_pending(conn, clock)
+    notes = conn.exec_driver_sql(
+        "SELECT seq, entity, row_id, user_id FROM sync_outbox ORDER BY seq LIMIT ?", (limit,)
+    ).all()
+    if not notes:
+        return None
+    upto = notes[-1][0]
+    wanted: dict[str, list[str]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for _seq, entity, row_id, owner in notes:
+        # Another profile's rows (several users in one file) never leave this device.
+        if owner != user_id or entity not in SYNCED or (entity, row_id) in seen:
+            continue
+        seen.add((entity, row_id))
+        wanted[entity].append(row_id)
+    rows: list[dict[str, Any]] = []
+    for entity, ids in wanted.items():
+        clocks = _clocks(conn, entity, ids)
+        values = _values(conn, entity, ids)
+        fields = SYNCED[entity]
+        for row_id in ids:
+            stamps = clocks.get(row_id, {})
+            deleted = stamps.get(DELETED)
+            payload: dict[str, Any] = {"e": entity, "id": row_id, "f": {}, "d": deleted}
+            current = values.get(row_id)
+            if current is not None and current[0] == user_id:
+                for name, value in zip(fields, current[1], strict=True):
+                    if name in stamps:
+                        payload["f"][name] = [value, *stamps[name]]
+            if payload["f"] or deleted:
+                rows.append(payload)
+    return PushBatch(upto=upto, rows=rows)
+
+
+def ack_push(conn: Connection, upto: int, remote_id: str, base: int, last: int) -> None:
+    """Forget pushed notes; if nothing else reached the server between our last pull and
+    this push (`cursor == base`), the new server rows are exactly ours: skip them."""
+    conn.exec_driver_sql("DELETE FROM sync_outbox WHERE seq <= ? AND hlc IS NOT NULL", (upto,))
+    if last > base:
+        conn.exec_driver_sql(
+            "UPDATE sync_state SET value = ? WHERE key = ? AND CAST(value AS INTEGER) = ?",
+            (str(last), cursor_key(remote_id), base),
+        )
+
+
+# ------------------------------------------------------------------------------- pull
+
+
+def get_cursor(conn: Connection, remote_id: str) -> int:
+    value = get_state(conn, cursor_key(remote_id))
+    if value is None:
+        set_state(conn, cursor_key(remote_id), "0")
+        return 0
+    return int(value)
+
+
+def apply_remote(
+    conn: Connection,
+    user_id: str,
+    clock: HLC,
+    rows: list[dict[str, Any]],
+    remote_id: str,
+    cursor: int,
+) -> int:
+    """Merge server rows into the local tables and move the cursor, in one transaction.
+
+    Returns how many local rows changed.
+    """
+    stamp_pending(conn, clock)  # local edits not yet stamped must keep their claim
+    conn.exec_driver_sql("UPDATE sync_flag SET applying = 1 WHERE id = 1")
+    changed = 0
+    top = ""
+    by_entity: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["e"] in SYNCED:
+            by_entity[row["e"]].append(row)
+    for entity in sorted(by_entity, key=APPLY_ORDER.__getitem__):
+        n, t = _apply_entity(conn, user_id, entity, by_entity[entity])
+        changed += n
+        top = max(top, t)
+    clock.observe(top or None)
+    conn.exec_driver_sql("UPDATE sync_flag SET applying = 0 WHERE id = 1")
+    set_state(conn, cursor_key(remote_id), str(cursor))
+    set_state(conn, "hlc_last", max(clock.last, get_state(conn, "hlc_last") or ""))
+    return changed
+
+
+def _apply_entity(
+    conn: Connection, user_id: str, entity: str, rows: list[dict[str, Any]]
+) -> tuple[int, str]:
+    fields = SYNCED[entity]
+    ids = list(dict.fromkeys(r["id"] for r in rows))
+    clocks = _clocks(conn, entity, ids)
+    existing = _values(conn, entity, ids)
+    merged: dict[str, Row] = {}
+    for r in rows:  # several versions of a row in one batch: merge them first
+        prev = merged.get(r["id"])
+        if prev is None:
+            merged[r["id"]] = {"f": dict(r.get("f") or {}), "d": r.get("d")}
+        else:
+            for name, w in (r.get("f") or {}).items():
+                if name not in prev["f"] or newer(
+                    (w[1], w[2]), (prev["f"][name][1], prev["f"][name][2])
+                ):
+                    prev["f"][name] = w
+            if r.get("d") and newer(r["d"], prev["d"]):
+                prev["d"] = r["d"]
+    top = ""
+    changed = 0
+    clock_rows: list[tuple[str, str, str, str, str]] = []
+    deletes: list[str] = []
+    inserts: list[tuple[Any, ...]] = []
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    retag: list[str] = []
+    for row_id, r in merged.items():
+        local = clocks.get(row_id, {})
+        current = existing.get(row_id)
+        if current is not None and current[0] != user_id:
+            continue  # an id owned by another local profile: never touch it
+        tomb = r.get("d")
+        if tomb:
+            top = max(top, tomb[0])
+            if newer(tomb, local.get(DELETED)):
+                clock_rows.append((entity, row_id, DELETED, tomb[0], tomb[1]))
+            if current is not None:
+                deletes.append(row_id)
+            continue
+        if DELETED in local:
+            continue
+        wins = {}
+        for name, w in (r.get("f") or {}).items():
+            if name in fields and newer((w[1], w[2]), local.get(name)):
+                wins[name] = w
+                top = max(top, w[1])
+        if not wins:
+            continue
+        for name, w in wins.items():
+            clock_rows.append((entity, row_id, name, w[1], w[2]))
+        if current is None:
+            values = dict(zip(fields, (None,) * len(fields), strict=True))
+            values.update({n: w[0] for n, w in wins.items()})
+            inserts.append((row_id, user_id, *(values[f] for f in fields)))
+        else:
+            names = tuple(sorted(wins))
+            updates[names].append((*(wins[n][0] for n in names), row_id))
+        if entity == "task" and "tags" in wins:
+            retag.append(row_id)
+    cols = ", ".join(f'"{f}"' for f in fields)
+    if deletes:
+        for chunk in _chunks(deletes):
+            conn.exec_driver_sql(
+                f"DELETE FROM {entity} WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+            )
+        changed += len(deletes)
+    if inserts:
+        if entity == "chat_item":
+            inserts = _ensure_threads(conn, user_id, inserts, fields)
+        inserts = [_fill_defaults(entity, fields, row) for row in inserts]
+        conn.exec_driver_sql(
+            f"INSERT INTO {entity} (id, user_id, {cols}) VALUES ({_marks(len(fields) + 2)})",
+            inserts,
+        )
+        changed += len(inserts)
+    for names, params in updates.items():
+        assign = ", ".join(f'"{n}" = ?' for n in names)
+        conn.exec_driver_sql(f"UPDATE {entity} SET {assign} WHERE id = ?", params)
+        changed += len(params)
+    if clock_rows:
+        conn.exec_driver_sql(
+            "INSERT INTO sync_clock (entity, row_id, field, hlc, device) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (entity, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
+            "device = excluded.device",
+            clock_rows,
+        )
+    if retag:
+        _reindex_tags(conn, user_id, retag)
+    return changed, top
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "task": {
+        "title": "",
+        "description": "",
+        "priority": "none",
+        "completed": 0,
+        "due_all_day": 0,
+        "tags": "[]",
+    },
+    "chat_thread": {"status": "{}", "metadata": "{}"},
+    "chat_item": {"type": "unknown", "seq": 0, "data": "{}"},
+}
+_NOW_FIELDS = ("created_at", "updated_at")
+
+
+def _fill_defaults(entity: str, fields: tuple[str, ...], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Fields a partial row lacks (only after a device was cut off mid-row) get defaults."""
+    values = list(row)
+    defaults = _DEFAULTS[entity]
+    for i, name in enumerate(fields, start=2):
+        if values[i] is None:
+            if name in defaults:
+                values[i] = defaults[name]
+            elif name in _NOW_FIELDS:
+                values[i] = "1970-01-01 00:00:00.000000"
+    return tuple(values)
+
+
+def _ensure_threads(
+    conn: Connection, user_id: str, inserts: list[tuple[Any, ...]], fields: tuple[str, ...]
+) -> list[tuple[Any, ...]]:
+    """Items need their thread: drop items of deleted threads, stub threads not seen yet
+    (the thread's own fields, stamped, overwrite the stub when they arrive)."""
+    t_idx = 2 + fields.index("thread_id")
+    c_idx = 2 + fields.index("created_at")
+    thread_ids = list({row[t_idx] for row in inserts if row[t_idx]})
+    present = set(_values(conn, "chat_thread", thread_ids))
+    tombs = {
+        row_id
+        for row_id, stamps in _clocks(conn, "chat_thread", thread_ids).items()
+        if DELETED in stamps
+    }
+    kept = []
+    for row in inserts:
+        tid = row[t_idx]
+        if not tid or tid in tombs:
+            continue
+        if tid not in present:
+            created = row[c_idx] or "1970-01-01 00:00:00.000000"
+            conn.exec_driver_sql(
+                "INSERT INTO chat_thread (id, user_id, title, status, metadata, created_at, "
+                "updated_at) VALUES (?, ?, NULL, '{}', '{}', ?, ?)",
+                (tid, user_id, created, created),
+            )
+            present.add(tid)
+        kept.append(row)
+    return kept
+
+
+def _reindex_tags(conn: Connection, user_id: str, task_ids: list[str]) -> None:
+    for chunk in _chunks(task_ids):
+        conn.exec_driver_sql(
+            f"DELETE FROM task_tag WHERE task_id IN ({_marks(len(chunk))})", tuple(chunk)
+        )
+        tag_rows: list[tuple[str, str, str]] = []
+        for task_id, tags in conn.exec_driver_sql(
+            f"SELECT id, tags FROM task WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+        ):
+            try:
+                parsed = json.loads(tags or "[]")
+            except ValueError:
+                parsed = []
+            for tag in dict.fromkeys(t for t in parsed if isinstance(t, str)):
+                tag_rows.append((task_id, tag, user_id))
+        if tag_rows:
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO task_tag (task_id, tag, user_id) VALUES (?, ?, ?)", tag_rows
+            )

@@ -1,0 +1,208 @@
+"""The server side of sync, in a PostgreSQL/Neon database (plain asyncpg).
+
+Schema (created on first use, idempotent):
+
+    taskchat_sync_user (user_id PK, last_seq)          one row per profile: the sequence
+    taskchat_sync_row  (user_id, entity, row_id) PK    the merged state of every row:
+        fields jsonb  {field: [value, hlc, device]}    per-field winning write
+        deleted jsonb [hlc, device] | null             tombstone
+        hlc, device                                    the row's latest change and origin
+        seq bigint                                     when the row last changed
+    index (user_id, seq)
+
+Cursor safety: a push locks its user's `taskchat_sync_user` row (SELECT ... FOR UPDATE)
+before it reads or numbers anything, and holds the lock until COMMIT. So for one user,
+pushes are serialised and numbered in commit order: a transaction that gets seqs
+n+1..m committed after every transaction with seqs <= n and before any with seqs > m.
+A pull (one statement, one snapshot) therefore sees, for its user, every row with
+seq <= some k and none above — a prefix — and `cursor = max seq seen` never skips a
+change that commits later. (PostgreSQL releases row locks only after the commit is
+visible to new snapshots.) Other users' pushes do not wait on each other.
+
+Every statement runs inside an explicit transaction, so this works through PgBouncer in
+transaction mode (Neon's -pooler URLs); no session state, no named statements.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.sync.merge import merge_rows, top_stamp
+
+SCHEMA_VERSION = "1"
+_LOCK_KEY = 0x7A5C_5EC0  # advisory lock for creating the schema
+DDL = (
+    "CREATE TABLE IF NOT EXISTS taskchat_sync_meta (key text PRIMARY KEY, value text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS taskchat_sync_user ("
+    "user_id text PRIMARY KEY, last_seq bigint NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS taskchat_sync_row ("
+    "user_id text NOT NULL, entity text NOT NULL, row_id text NOT NULL, "
+    "fields jsonb NOT NULL, deleted jsonb, hlc text NOT NULL, device text NOT NULL, "
+    "seq bigint NOT NULL, PRIMARY KEY (user_id, entity, row_id))",
+    "CREATE INDEX IF NOT EXISTS ix_taskchat_sync_row_user_seq ON taskchat_sync_row (user_id, seq)",
+)
+
+
+async def ensure_schema(conn: asyncpg.Connection) -> str:
+    """Create the tables if needed; returns this sync database's id (cursors are kept
+    per database id, so pointing a device at a new database starts from zero)."""
+    ready = await conn.fetchval(
+        "SELECT to_regclass('taskchat_sync_meta') IS NOT NULL "
+        "AND to_regclass('taskchat_sync_row') IS NOT NULL"
+    )
+    if ready:
+        version = await conn.fetchval(
+            "SELECT value FROM taskchat_sync_meta WHERE key = 'schema_version'"
+        )
+        server_id = await conn.fetchval(
+            "SELECT value FROM taskchat_sync_meta WHERE key = 'server_id'"
+        )
+        if version == SCHEMA_VERSION and server_id:
+            return server_id
+        if version and int(version) > int(SCHEMA_VERSION):
+            raise RuntimeError(
+                f"The sync database was set up by a newer TaskChat (schema {version}); "
+                "update TaskChat on this device."
+            )
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        for statement in DDL:
+            await conn.execute(statement)
+        await conn.execute(
+            "INSERT INTO taskchat_sync_meta (key, value) VALUES ('schema_version', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            SCHEMA_VERSION,
+        )
+        await conn.execute(
+            "INSERT INTO taskchat_sync_meta (key, value) VALUES ('server_id', $1) "
+            "ON CONFLICT (key) DO NOTHING",
+            uuid.uuid4().hex,
+        )
+        return await conn.fetchval("SELECT value FROM taskchat_sync_meta WHERE key = 'server_id'")
+
+
+async def head(conn: asyncpg.Connection, user_id: str) -> int:
+    value = await conn.fetchval(
+        "SELECT last_seq FROM taskchat_sync_user WHERE user_id = $1", user_id
+    )
+    return int(value or 0)
+
+
+async def push(
+    conn: asyncpg.Connection, user_id: str, rows: list[dict[str, Any]]
+) -> tuple[int, int]:
+    """Merge `rows` into the server state in one transaction. Returns (base, last): the
+    user's sequence before and after. Pushing the same rows again changes nothing."""
+    if not rows:
+        current = await head(conn, user_id)
+        return current, current
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO taskchat_sync_user (user_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            user_id,
+        )
+        base = await conn.fetchval(
+            "SELECT last_seq FROM taskchat_sync_user WHERE user_id = $1 FOR UPDATE", user_id
+        )
+        incoming: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:
+            key = (r["e"], r["id"])
+            state = {"f": r.get("f") or {}, "d": r.get("d")}
+            incoming[key] = merge_rows(incoming[key], state)[0] if key in incoming else state
+        entities = [k[0] for k in incoming]
+        ids = [k[1] for k in incoming]
+        current: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in await conn.fetch(
+            "SELECT entity, row_id, fields::text AS f, deleted::text AS d FROM taskchat_sync_row "
+            "WHERE user_id = $1 AND (entity, row_id) IN "
+            "(SELECT * FROM unnest($2::text[], $3::text[]))",
+            user_id,
+            entities,
+            ids,
+        ):
+            current[(rec["entity"], rec["row_id"])] = {
+                "f": json.loads(rec["f"]),
+                "d": json.loads(rec["d"]) if rec["d"] else None,
+            }
+        out_e, out_id, out_f, out_d, out_h, out_dev, out_seq = [], [], [], [], [], [], []
+        seq = base
+        for key, state in incoming.items():
+            merged, changed = merge_rows(current.get(key), state)
+            if not changed:
+                continue
+            seq += 1
+            hlc, device = top_stamp(merged)
+            out_e.append(key[0])
+            out_id.append(key[1])
+            out_f.append(json.dumps(merged["f"], separators=(",", ":")))
+            out_d.append(json.dumps(merged["d"]) if merged["d"] else None)
+            out_h.append(hlc)
+            out_dev.append(device)
+            out_seq.append(seq)
+        if seq == base:
+            return base, base
+        await conn.execute(
+            "INSERT INTO taskchat_sync_row "
+            "(user_id, entity, row_id, fields, deleted, hlc, device, seq) "
+            "SELECT $1, e, r, f::jsonb, d::jsonb, h, dv, s FROM unnest("
+            "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+            "$8::bigint[]) AS t(e, r, f, d, h, dv, s) "
+            "ON CONFLICT (user_id, entity, row_id) DO UPDATE SET fields = EXCLUDED.fields, "
+            "deleted = EXCLUDED.deleted, hlc = EXCLUDED.hlc, device = EXCLUDED.device, "
+            "seq = EXCLUDED.seq",
+            user_id,
+            out_e,
+            out_id,
+            out_f,
+            out_d,
+            out_h,
+            out_dev,
+            out_seq,
+        )
+        await conn.execute(
+            "UPDATE taskchat_sync_user SET last_seq = $2 WHERE user_id = $1", user_id, seq
+        )
+        return base, seq
+
+
+async def pull(
+    conn: asyncpg.Connection, user_id: str, after: int, limit: int
+) -> list[dict[str, Any]]:
+    """Rows of `user_id` changed after `after`, oldest change first."""
+    records = await conn.fetch(
+        "SELECT entity, row_id, fields::text AS f, deleted::text AS d, seq "
+        "FROM taskchat_sync_row WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        user_id,
+        after,
+        limit,
+    )
+    return [
+        {
+            "e": rec["entity"],
+            "id": rec["row_id"],
+            "f": json.loads(rec["f"]),
+            "d": json.loads(rec["d"]) if rec["d"] else None,
+            "seq": rec["seq"],
+        }
+        for rec in records
+    ]
+
+
+async def snapshot(conn: asyncpg.Connection, user_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every row of a user (for checks and tools)."""
+    records = await conn.fetch(
+        "SELECT entity, row_id, fields::text AS f, deleted::text AS d FROM taskchat_sync_row "
+        "WHERE user_id = $1",
+        user_id,
+    )
+    return {
+        (rec["entity"], rec["row_id"]): {
+            "f": json.loads(rec["f"]),
+            "d": json.loads(rec["d"]) if rec["d"] else None,
+        }
+        for rec in records
+    }

@@ -1,0 +1,274 @@
+"""The sync loop: push local changes, pull remote ones; status for the API and CLI.
+
+A round = stamp pending local notes, push them in batches (each batch one server
+transaction, then one local transaction that forgets the pushed notes), then pull in
+batches (each batch applied together with the new cursor in one local transaction).
+A crash or a dropped connection at any point leaves either the old or the new state on
+each side; the next round redoes what is missing, and redoing is harmless (merges are
+idempotent), so nothing is lost and nothing is duplicated.
+
+Rounds run on start, shortly after each local change (debounced), every `interval`
+seconds, and on demand (POST /api/sync/run, `taskchat sync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import postgres
+from app.sync import local, remote
+from app.sync.capture import attach, detach
+from app.sync.clock import HLC
+from app.sync.settings import describe_url
+
+log = logging.getLogger(__name__)
+
+Connector = Callable[[str], Awaitable[asyncpg.Connection]]
+
+
+@dataclass
+class RoundResult:
+    pushed: int = 0
+    pulled: int = 0
+    applied: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class SyncStatus:
+    enabled: bool
+    target: str | None = None
+    running: bool = False
+    last_success: str | None = None
+    last_attempt: str | None = None
+    last_error: str | None = None
+    pending_changes: int = 0
+    last_round: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def explain(exc: BaseException, target: str) -> str:
+    """A failure in plain words (never the URL or its password)."""
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        return (
+            f"The sync database at {target} refused the user name or password. Check the sync URL."
+        )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"The database named in the sync URL does not exist ({target})."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"The TLS certificate of {target} could not be verified, so TaskChat did not "
+            "send your data. Check the host name in the sync URL."
+        )
+    if isinstance(exc, ConnectionError) and "ssl" in str(exc).lower():
+        return (
+            f"{target} does not accept encrypted connections, but the sync URL requires "
+            "them (sslmode=require)."
+        )
+    if isinstance(
+        exc,
+        asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError | ConnectionResetError,
+    ):
+        return (
+            f"The connection to {target} was lost during sync. Nothing was lost; "
+            "TaskChat will try again."
+        )
+    if isinstance(exc, OSError | TimeoutError):
+        return (
+            f"Could not reach the sync database at {target} (offline, or the server is "
+            "down). TaskChat will try again."
+        )
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"The sync database reported an error: {exc}"
+    if isinstance(exc, RuntimeError):
+        return str(exc)
+    return f"Sync failed unexpectedly ({type(exc).__name__}). TaskChat will try again."
+
+
+class SyncService:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        url: str,
+        user_id: str,
+        device_id: str,
+        clock: HLC | None = None,
+        interval: float = 60.0,
+        debounce: float = 1.5,
+        batch_size: int = 2000,
+        connector: Connector | None = None,
+    ) -> None:
+        self.engine = engine
+        self.url = url
+        self.user_id = user_id
+        self.clock = clock or HLC(device_id)
+        self.interval = interval
+        self.debounce = debounce
+        self.batch_size = batch_size
+        self.connector = connector or (lambda u: postgres.connect(u))
+        self.target = describe_url(url)
+        self.status = SyncStatus(enabled=True, target=self.target)
+        self._conn: asyncpg.Connection | None = None
+        self._server_id: str | None = None
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._changed = False
+        self._task: asyncio.Task[None] | None = None
+        self._restored = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        """Start stamping local commits with this device's clock."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(local.restore_clock, self.clock)
+        self._restored = True
+        attach(self.engine, self.clock, on_change=self.notify_change)
+
+    async def start(self) -> None:
+        await self.open()
+        self._wake.set()  # first round right away
+        self._task = asyncio.create_task(self._loop(), name="taskchat-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        await self.close_connection()
+        detach(self.engine)
+
+    async def close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except Exception:
+                conn.terminate()
+
+    def notify_change(self) -> None:
+        self._changed = True
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        failures = 0
+        while True:
+            delay = self.interval if failures == 0 else min(self.interval, 2.0 * 2**failures)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._changed:
+                self._changed = False
+                await asyncio.sleep(self.debounce)  # let a burst of edits settle
+            try:
+                await self.run_once()
+                failures = 0
+            except Exception:
+                failures = min(failures + 1, 6)
+            if self.interval > 120:
+                await self.close_connection()  # let an idle Neon compute suspend
+
+    # ------------------------------------------------------------------ one round
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await self.connector(self.url)
+            self._server_id = await remote.ensure_schema(self._conn)
+        return self._conn
+
+    async def pending(self) -> int:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(local.pending_rows, self.user_id)
+
+    async def get_status(self) -> dict[str, Any]:
+        try:
+            self.status.pending_changes = await self.pending()
+        except Exception:
+            pass
+        return self.status.as_dict()
+
+    async def run_once(self) -> RoundResult:
+        async with self._lock:
+            if not self._restored:
+                await self.open()
+            self.status.running = True
+            self.status.last_attempt = _now_iso()
+            started = time.perf_counter()
+            result = RoundResult()
+            try:
+                conn = await self._connection()
+                await self._push_all(conn, result)
+                await self._pull_all(conn, result)
+            except BaseException as exc:
+                await self.close_connection()
+                if isinstance(exc, Exception):
+                    self.status.last_error = explain(exc, self.target)
+                    log.warning("sync failed: %s", self.status.last_error)
+                raise
+            finally:
+                self.status.running = False
+            result.seconds = round(time.perf_counter() - started, 4)
+            self.status.last_success = _now_iso()
+            self.status.last_error = None
+            self.status.last_round = asdict(result)
+            return result
+
+    async def _push_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
+        assert self._server_id is not None
+        while True:
+            async with self.engine.begin() as lconn:
+                batch = await lconn.run_sync(
+                    local.read_push_batch, self.user_id, self.clock, self.batch_size
+                )
+            if batch is None:
+                return
+            base, last = await remote.push(conn, self.user_id, batch.rows)
+            async with self.engine.begin() as lconn:
+                await lconn.run_sync(local.ack_push, batch.upto, self._server_id, base, last)
+            result.pushed += len(batch.rows)
+
+    async def _pull_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
+        assert self._server_id is not None
+        server_id = self._server_id
+        while True:
+            async with self.engine.begin() as lconn:
+                cursor = await lconn.run_sync(local.get_cursor, server_id)
+            if await remote.head(conn, self.user_id) <= cursor:
+                return
+            rows = await remote.pull(conn, self.user_id, cursor, self.batch_size)
+            if not rows:
+                return
+            new_cursor = rows[-1]["seq"]
+            async with self.engine.begin() as lconn:
+                current = await lconn.run_sync(local.get_cursor, server_id)
+                if current != cursor:  # another round moved it meanwhile: re-read
+                    continue
+                result.applied += await lconn.run_sync(
+                    local.apply_remote, self.user_id, self.clock, rows, server_id, new_cursor
+                )
+            result.pulled += len(rows)

@@ -1,0 +1,90 @@
+"""A TCP proxy the tests control: forwards to PostgreSQL and can drop connections.
+
+Used for fault injection through a real mechanism: a connection cut at an arbitrary
+byte of a push or a pull, or a server that is not there yet (cold start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.server: asyncio.base_events.Server | None = None
+        self.port = 0
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        # Drop the connection once this many client->server bytes have passed (None: never).
+        self.cut_after: int | None = None
+        self.cuts = 0
+
+    async def start(self, port: int = 0) -> TcpProxy:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        self.cut_all()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    def cut_all(self) -> None:
+        for w in list(self._writers):
+            with contextlib.suppress(Exception):
+                w.transport.abort()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+        budget = [self.cut_after]
+
+        async def pipe(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool
+        ) -> None:
+            try:
+                while data := await src.read(65536):
+                    if upstream and budget[0] is not None:
+                        if len(data) >= budget[0]:
+                            dst.write(data[: budget[0]])
+                            self.cuts += 1
+                            writer.transport.abort()
+                            up_writer.transport.abort()
+                            return
+                        budget[0] -= len(data)
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    dst.transport.abort() if not upstream else dst.close()
+
+        tasks = [
+            asyncio.create_task(pipe(reader, up_writer, True)),
+            asyncio.create_task(pipe(up_reader, writer, False)),
+        ]
+        self._pipes.update(tasks)
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self._pipes.difference_update(tasks)
+            self._writers.discard(writer)
+            self._writers.discard(up_writer)
+            for w in (writer, up_writer):
+                with contextlib.suppress(Exception):
+                    w.transport.abort()
