@@ -1,0 +1,177 @@
+"""Chat latency via /api/chatkit on a zero-latency fake Gemini: python -m benchmarks.bench_chat."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from agents import RunConfig, Runner, set_tracing_disabled
+
+from benchmarks.report import Figure, print_table, write_json
+from tests.fakes.gemini import FakeGemini, Text, ToolCalls
+
+
+def _create(text: str) -> str:
+    content = [{"type": "input_text", "text": text}]
+    params = {"input": {"content": content, "attachments": [], "inference_options": {}}}
+    return json.dumps({"type": "threads.create", "params": params})
+
+
+@contextmanager
+def _live_app(fake: FakeGemini, *, nodelay: bool) -> Iterator[tuple[Any, str]]:
+    """The real app under uvicorn in a thread, pointed at the fake, with limits lifted."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        os.environ.update(
+            TASKCHAT_DATA_DIR=data_dir,
+            GEMINI_BASE_URL=fake.base_url,
+            GEMINI_API_KEY="bench-key",
+            TASKCHAT_MAX_RETRIES="0",
+            TASKCHAT_CHAT_PER_MINUTE="1000000",
+            TASKCHAT_DAILY_MESSAGE_CAP="0",
+            TASKCHAT_LOG_LEVEL="WARNING",
+        )
+        from app.config import get_settings
+        from app.server import build_server
+
+        get_settings.cache_clear()
+        ready = threading.Event()
+        server, sock, app = build_server(
+            get_settings(), host="127.0.0.1", port=0, on_ready=lambda *_: ready.set()
+        )
+        if nodelay:
+            # app/server.py's listening socket has proto 0, so asyncio skips TCP_NODELAY on
+            # accepted sockets and Nagle + delayed ACK add ~40 ms per keep-alive response.
+            # Accepted sockets inherit this option on Linux.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True
+        )
+        thread.start()
+        if not ready.wait(15):
+            raise RuntimeError("server did not start")
+        try:
+            yield app, f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            sock.close()
+
+
+def _headers(app: Any) -> dict[str, str]:
+    mint = getattr(app.state, "mint_session_token", None)
+    return {"Authorization": f"Bearer {mint(app.state.local_user_id)}"} if mint else {}
+
+
+async def _through_chatkit(client: httpx.AsyncClient, fake: FakeGemini, *, tool: bool) -> dict:
+    """One threads.create; perf_counter() marks of the events that matter."""
+    marks: dict[str, float] = {}
+    start = time.perf_counter()
+    async with client.stream("POST", "/api/chatkit", content=_create("hi")) as r:
+        async for line in r.aiter_lines():
+            now = time.perf_counter()
+            if '"thread.created"' in line:
+                marks.setdefault("created", now)
+            elif "text_delta" in line:
+                marks.setdefault("delta", now)
+            elif '"client_effect"' in line:
+                marks.setdefault("effect", now)
+    marks = {k: (v - start) * 1000 for k, v in marks.items()}
+    if tool:
+        marks["tool_to_effect"] = (
+            start + marks["effect"] / 1000 - fake.tool_call_sent_at[-1]
+        ) * 1000
+    return marks
+
+
+async def _bare_runner(app: Any) -> float:
+    """The same agent, model and fake with no ChatKit, HTTP or store: time to first delta."""
+    from app.chat.agent import build_agent
+    from app.chat.gemini import GeminiClients
+    from app.chat.tools import task_tools
+
+    settings = app.state.settings
+    agent = build_agent(
+        settings,
+        model=GeminiClients().model(settings),
+        tools=task_tools(app.state.sessionmaker),
+    )
+    start = time.perf_counter()
+    result = Runner.run_streamed(agent, "hi", run_config=RunConfig(tracing_disabled=True))
+    first = None
+    async for event in result.stream_events():
+        if (
+            first is None
+            and event.type == "raw_response_event"
+            and event.data.type == "response.output_text.delta"
+        ):
+            first = (time.perf_counter() - start) * 1000
+    assert first is not None
+    return first
+
+
+async def run(runs: int, *, nodelay: bool) -> list[Figure]:
+    set_tracing_disabled(True)
+    fake = FakeGemini().start()
+    fake.default = Text(["Hello", " there", "!"])
+    try:
+        with _live_app(fake, nodelay=nodelay) as (app, url):
+            async with httpx.AsyncClient(base_url=url, headers=_headers(app)) as client:
+                for _ in range(5):  # warm up connections, caches and the SQLite file
+                    await _through_chatkit(client, fake, tool=False)
+                    await _bare_runner(app)
+                created, via_chatkit, bare, tool_effect = [], [], [], []
+                for _ in range(runs):
+                    marks = await _through_chatkit(client, fake, tool=False)
+                    created.append(marks["created"])
+                    via_chatkit.append(marks["delta"])
+                    bare.append(await _bare_runner(app))
+                    fake.push(ToolCalls([("create_task", {"title": "bench"})]), Text(["ok"]))
+                    tool_effect.append(
+                        (await _through_chatkit(client, fake, tool=True))["tool_to_effect"]
+                    )
+    finally:
+        fake.stop()
+
+    chatkit_fig = Figure("first text delta via /api/chatkit", via_chatkit)
+    bare_fig = Figure("first text delta, bare Runner.run_streamed", bare)
+    ratio = chatkit_fig.median / bare_fig.median
+    chatkit_fig.target = f"ratio <= 1.15 (got {ratio:.2f})"
+    chatkit_fig.extra = {"ratio_median": ratio, "ratio_p95": chatkit_fig.p95 / bare_fig.p95}
+    return [
+        chatkit_fig,
+        bare_fig,
+        Figure("request to thread.created", created, target="p50 <= 20 ms"),
+        Figure("model tool call to client_effect", tool_effect, target="<= 50 ms"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
+    parser.add_argument(
+        "--nodelay", action="store_true", help="set TCP_NODELAY on the server's listening socket"
+    )
+    args = parser.parse_args(argv)
+    runs = 10 if args.quick else args.runs
+    figures = asyncio.run(run(runs, nodelay=args.nodelay))
+    socket_note = "TCP_NODELAY" if args.nodelay else "socket as app/server.py binds it"
+    print_table(f"Chat latency, zero-latency fake Gemini ({runs} runs, {socket_note})", figures)
+    if not args.quick:
+        name = "chat-nodelay" if args.nodelay else "chat"
+        print(f"written {write_json(name, figures, runs=runs, nodelay=args.nodelay)}")
+    return {f.name: f.to_json() for f in figures}
+
+
+if __name__ == "__main__":
+    main()
