@@ -220,3 +220,19 @@ async def test_api_responses_are_not_cached(client):
 
 async def test_conftest_hook_signs_tests_in(app):
     assert auth_headers(app)["Authorization"].startswith("Bearer ")
+
+
+async def test_launch_url_flow_on_the_live_server(live_server):
+    """The URL `taskchat serve` prints, opened once, gives a per-port session cookie."""
+    from app.server import launch_url
+
+    url = launch_url(live_server.app, "127.0.0.1", live_server.port)
+    async with httpx.AsyncClient() as c:
+        r = await c.get(url)
+        assert r.status_code == 303
+        name = f"taskchat_session_{live_server.port}"
+        assert name in c.cookies
+        assert (await c.get(f"{live_server.url}/api/tasks")).status_code == 200
+        assert (await c.get(url)).status_code == 401
+    async with httpx.AsyncClient() as fresh:
+        assert (await fresh.get(f"{live_server.url}/api/tasks")).status_code == 401

@@ -19,7 +19,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # JSON Web Tokens (session and launch tokens): header.payload.signature.
     (re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), REDACTED),
     # Authorization headers.
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"), r"\1 " + REDACTED),
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=\-]{6,}"), r"\1 " + REDACTED),
     # OpenAI-style keys.
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-" + REDACTED),
     # One-time launch tokens in URLs.
