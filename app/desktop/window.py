@@ -208,12 +208,31 @@ def _run_locked(
     screenshot: Path | None,
 ) -> int:
     backend.prepare_environment()
-    import webview
-
     server = ServerThread(settings)
-    server.start()
-    report.mark("health", time.time() - process_start())
-    log.info("server answering at %s", server.base_url)
+    try:
+        server.start()
+        report.mark("health", time.time() - process_start())
+        log.info("server answering at %s", server.base_url)
+        _show_window(settings, instance, report, screenshot, server)
+    finally:
+        elapsed = server.stop()
+    report.mark("shutdown", elapsed)
+    if not server.stopped:
+        return report.failed(f"the server did not stop within {SHUTDOWN_BUDGET_S:.0f} s")
+    if server.error is not None:
+        return report.failed(f"the server failed: {server.error}")
+    return report.finish()
+
+
+def _show_window(
+    settings: Settings,
+    instance: SingleInstance,
+    report: Any,
+    screenshot: Path | None,
+    server: ServerThread,
+) -> None:
+    """Open the window on the launch URL and block until it is closed."""
+    import webview
 
     from app.server import launch_url
 
@@ -258,6 +277,11 @@ def _run_locked(
     worker: Callable[[], None] | None = None
     if report.enabled:
         worker = report.checker(window, invoker, server, screenshot, close_window)
+    fault = os.environ.get("TASKCHAT_TEST_CRASH", "")
+    if fault == "main":
+        raise RuntimeError("test crash in the main thread (TASKCHAT_TEST_CRASH=main)")
+    if fault == "thread":
+        worker = _crash_after_load(window)
 
     icon = icon_path()
     try:
@@ -274,10 +298,13 @@ def _run_locked(
                 signal.signal(sig, handler)
         crash.set_gui_invoker(None)
         window_state.save(settings.data_dir, tracker.state)
-        elapsed = server.stop()
-    report.mark("shutdown", elapsed)
-    if not server.stopped:
-        return report.failed(f"the server did not stop within {SHUTDOWN_BUDGET_S:.0f} s")
-    if server.error is not None:
-        return report.failed(f"the server failed: {server.error}")
-    return report.finish()
+
+
+def _crash_after_load(window: Any) -> Callable[[], None]:
+    """Test hook (TASKCHAT_TEST_CRASH=thread): an unhandled error in a background thread."""
+
+    def run() -> None:
+        window.events.loaded.wait(30)
+        raise RuntimeError("test crash in a background thread (TASKCHAT_TEST_CRASH=thread)")
+
+    return run
