@@ -33,15 +33,6 @@ RECORDER = """
 """
 
 
-def xfail_if_thread_list_broken(api: httpx.Client) -> None:
-    """Known server bug (app/chat/store.py, Nov 2026): `threads.list` answers 500 once a
-    thread has a saved status (TypeAdapter over an unresolved ForwardRef('ThreadStatus')),
-    so the UI cannot list or reopen conversations. Expected failure until fixed there."""
-    r = api.post("/api/chatkit", json={"type": "threads.list", "params": {"limit": 5}})
-    if r.status_code == 500:
-        pytest.xfail("server: threads.list answers 500 (app/chat/store.py _STATUS_ADAPTER)")
-
-
 def send(page: Page, text: str) -> None:
     box = page.get_by_test_id("chat-input")
     box.fill(text)
@@ -136,7 +127,6 @@ def test_chat_adds_task_live_then_complete_and_reload(
     assert saved["completed"] is True
     assert saved["completed_at"]
 
-    xfail_if_thread_list_broken(api)
     # The conversation shows up in the thread list, titled by its first message.
     threads = page.get_by_test_id("thread-item")
     expect(threads).to_have_count(1)
