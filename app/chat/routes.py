@@ -9,26 +9,24 @@ from collections.abc import AsyncIterator
 from chatkit.server import NonStreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
-    ChatKitReq,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
     ThreadsRetryAfterItemReq,
 )
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from starlette.types import Receive, Scope, Send
 
 from app.api.deps import CurrentUser
 from app.api.errors import error_response
-from app.chat.server import TaskChatServer
+from app.chat.server import CHATKIT_REQUEST, TaskChatServer
 from app.chat.store import ChatContext
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["chat"])
 
-_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 UNSUPPORTED = {
     "attachments.create": "Attachments are not supported.",
     "attachments.delete": "Attachments are not supported.",
@@ -114,7 +112,7 @@ class EventStream(StreamingResponse):
 async def handle(server: TaskChatServer, body: bytes, context: ChatContext) -> Response:
     """Validate, dispatch to ChatKit, and map the SDK's exceptions to HTTP errors."""
     try:
-        request = _REQUEST.validate_json(body)
+        request = CHATKIT_REQUEST.validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator, Callable
 from agents import RunConfig, Runner, set_tracing_disabled
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.agents import AgentContext, stream_agent_response
-from chatkit.server import ChatKitServer
+from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
+    ChatKitReq,
     ErrorEvent,
     ThreadItem,
     ThreadItemAddedEvent,
@@ -25,7 +26,9 @@ from chatkit.types import (
     ThreadStreamEvent,
     UserMessageItem,
     UserMessageTextContent,
+    is_streaming_req,
 )
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +41,7 @@ from app.config import Settings
 
 log = logging.getLogger(__name__)
 
+CHATKIT_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
@@ -136,6 +140,16 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._tools = task_tools(sessionmaker)
         self._converter = HistoryConverter()
         self._cleanups: set[asyncio.Task[None]] = set()
+
+    async def process(
+        self, request: str | bytes | bytearray, context: ChatContext
+    ) -> StreamingResult | NonStreamingResult:
+        # Same as ChatKitServer.process, but with one TypeAdapter for the process lifetime:
+        # the SDK builds a new one per request, which costs ~2.5 ms of schema building.
+        parsed = CHATKIT_REQUEST.validate_json(request)
+        if is_streaming_req(parsed):
+            return StreamingResult(self._process_streaming(parsed, context))
+        return NonStreamingResult(await self._process_non_streaming(parsed, context))
 
     async def _history(self, thread: ThreadMetadata, context: ChatContext) -> list[ThreadItem]:
         page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
