@@ -102,19 +102,22 @@ def _qt_dialog(title: str, message: str) -> bool:
         box.setObjectName("taskchat-error-dialog")
         if timeout:
             QTimer.singleShot(int(timeout * 1000), box.accept)
+        log.info("error dialog shown")
         box.exec()
+        log.info("error dialog closed")
 
     if app is not None and _invoker is not None and _invoker.available:
         with contextlib.suppress(Exception):
             _invoker.call(_show, timeout=timeout + 5 if timeout else 3600)
             return True
-    if app is None and threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if app is None:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             return False
-        _app = QApplication([sys.argv[0]])
-        _show()
-        return True
-    return False
+        app = QApplication([sys.argv[0]])
+    _show()
+    return True
 
 
 def _applescript(text: str) -> str:

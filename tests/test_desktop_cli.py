@@ -1,0 +1,89 @@
+"""`taskchat` without a display: a clear message and the `serve` behaviour."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from app.cli import main
+
+
+def headless_env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    env["TASKCHAT_DATA_DIR"] = str(data_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def test_no_display_falls_back_to_serve(data_dir: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        env=headless_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=\S+\n", line)
+        assert match, line
+        with urllib.request.urlopen(match.group(1) + "/api/health", timeout=5) as r:
+            assert r.status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert "can't open its window: no display found" in stderr
+    assert "open the link below in a web browser" in stderr
+
+
+def test_self_test_without_display_fails_with_one_line(data_dir: Path) -> None:
+    t0 = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"],
+        env=headless_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "SELF-TEST FAILED: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+    ]
+    assert time.monotonic() - t0 < 30
+
+
+def test_offscreen_qt_counts_as_no_display(data_dir: Path) -> None:
+    env = headless_env(data_dir)
+    env.update(DISPLAY=":99", QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("SELF-TEST FAILED: Qt is set to run without a screen")
+
+
+def test_screenshot_needs_self_test(capsys) -> None:
+    try:
+        main(["--screenshot", "x.png"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:  # pragma: no cover
+        raise AssertionError("argparse should have refused --screenshot alone")
+    assert "--screenshot only works together with --self-test" in capsys.readouterr().err
