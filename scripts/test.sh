@@ -15,6 +15,12 @@ if [ -f webui/package.json ]; then
   (cd webui && npm run typecheck && npm test)
 fi
 
+# The Linux one-dir desktop binary; tests/test_packaging_binary.py runs its `serve` smoke
+# test and its --self-test (real window under Xvfb, screenshot in artifacts/).
+echo "==> desktop binary (PyInstaller one-dir)"
+packaging/build.sh onedir --skip-webui
+export TASKCHAT_REQUIRE_BINARY=1
+
 echo "==> pytest"
 exec dbus-run-session -- sh -c '
   echo -n taskchat-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null

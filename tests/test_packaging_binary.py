@@ -1,0 +1,120 @@
+"""The built one-dir binary (packaging/build.sh onedir): contents, --version, `serve`
+smoke test against the fake Gemini, and --self-test with a screenshot of the real window.
+
+scripts/test.sh builds the binary first and sets TASKCHAT_REQUIRE_BINARY=1, so a missing
+binary fails there; in a plain `pytest` run without a build these tests skip.
+TASKCHAT_BINARY points at another build (e.g. the one-file binary).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import __version__
+from tests.test_desktop_gui import gui_env, png_size, xvfb_display  # noqa: F401 (fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+ONEDIR = ROOT / "dist" / "onedir" / "taskchat"
+EXE = "taskchat.exe" if sys.platform == "win32" else "taskchat"
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def binary() -> Path:
+    path = Path(os.environ.get("TASKCHAT_BINARY") or ONEDIR / EXE)
+    if not path.is_file():
+        if os.environ.get("TASKCHAT_REQUIRE_BINARY") == "1":
+            pytest.fail(f"{path} was not built (packaging/build.sh onedir)")
+        pytest.skip(f"no binary at {path}: run packaging/build.sh onedir")
+    return path
+
+
+def test_version(binary: Path) -> None:
+    result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"TaskChat {__version__}"
+
+
+def test_bundle_contents(binary: Path) -> None:
+    internal = binary.parent / "_internal"
+    if not internal.is_dir():
+        pytest.skip("not a one-dir build")
+    migrations = internal / "app" / "migrations"
+    assert (migrations / "env.py").is_file()
+    assert (migrations / "script.py.mako").is_file()
+    shipped = {p.name for p in (migrations / "versions").glob("*.py")}
+    source = {p.name for p in (ROOT / "app" / "migrations" / "versions").glob("*.py")}
+    assert source <= shipped, f"migrations missing from the bundle: {source - shipped}"
+    assert (internal / "webui" / "dist" / "index.html").is_file()
+    assert list((internal / "webview" / "js").glob("*.js"))
+    if sys.platform.startswith("linux"):
+        qt = internal / "PySide6" / "Qt"
+        assert (qt / "libexec" / "QtWebEngineProcess").is_file()
+        assert (qt / "resources" / "qtwebengine_resources.pak").is_file()
+        locales = sorted(p.name for p in (qt / "translations" / "qtwebengine_locales").iterdir())
+        assert locales == ["en-US.pak"]
+        assert not (qt / "qml").exists()
+    for unwanted in ("PyQt5", "PyQt6", "PySide2"):
+        assert not (internal / unwanted).exists(), unwanted
+
+
+def test_serve_smoke_test(binary: Path) -> None:
+    """Health plus one chat turn over /api/chatkit against the fake Gemini."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "smoke_test.py"), str(binary)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert result.stdout.startswith("SMOKE OK "), result.stdout
+
+
+@pytest.mark.gui
+def test_self_test_with_screenshot(
+    binary: Path,
+    xvfb_display: str,  # noqa: F811
+    data_dir: Path,
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "taskchat-window.png"
+    shot.unlink(missing_ok=True)
+    result = subprocess.run(
+        [binary, "--self-test", "--screenshot", str(shot)],
+        env=gui_env(xvfb_display, data_dir),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    (ARTIFACTS / "taskchat-self-test.log").write_text(result.stdout + "\n" + result.stderr)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("SELF-TEST OK "), result.stdout + result.stderr
+    assert result.returncode == 0
+    width, height = png_size(shot)
+    assert width >= 420 and height >= 560
+    assert_shows_taskchat(shot)
+
+
+def assert_shows_taskchat(path: Path) -> None:
+    """The screenshot is the rendered UI, not a blank or black window."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    assert not image.isNull()
+    colours = set()
+    accent = 0
+    for y in range(0, image.height(), 4):
+        for x in range(0, image.width(), 4):
+            rgb = image.pixel(x, y) & 0xFFFFFF
+            colours.add(rgb)
+            r, g, b = rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF
+            if abs(r - 0x4F) < 24 and abs(g - 0x46) < 24 and abs(b - 0xE5) < 24:
+                accent += 1  # the brand colour of the logo / focused composer
+    assert len(colours) > 20, "the window looks blank"
+    assert accent > 0, "no TaskChat accent colour in the window"
