@@ -178,6 +178,10 @@ def test_screenshots(ui: Browser, gemini: FakeGemini, gemini_key: str, api: http
         page.get_by_test_id("tab-tasks").click()
         expect(page.get_by_test_id("task-panel")).to_be_in_viewport()
         shoot(page, f"{scheme}-narrow-tasks")
+        page.get_by_test_id("settings-button").click()
+        expect(page.get_by_test_id("gemini-key-status")).to_contain_text("ends with")
+        expect(page.get_by_test_id("settings-close")).to_be_in_viewport()
+        shoot(page, f"{scheme}-narrow-settings")
 
     # An error state, narrow: the longest message and its buttons must fit.
     gemini.push(Fail(429, "Resource has been exhausted", "RESOURCE_EXHAUSTED"))
