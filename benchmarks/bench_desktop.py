@@ -1,0 +1,296 @@
+"""Desktop binary figures for the Linux one-dir and one-file builds (a script, not a test).
+
+    python -m benchmarks.bench_desktop                 # build both, measure both
+    python -m benchmarks.bench_desktop --no-build      # measure what is in dist/
+    python -m benchmarks.bench_desktop --modes onedir --runs 3
+
+For each build:
+  build time      a cold PyInstaller run (its work folder removed first; web UI prebuilt)
+  size            the one-dir folder / the one-file binary, and its release archive
+  launch → health seconds from starting the binary (window mode, `--self-test`) to
+                  /api/health answering, as the binary reports it (TASKCHAT_LAUNCH_EPOCH is
+                  set just before the start, so the one-file build's unpacking counts)
+  launch → UI     to the UI painted in the window: the chat view chosen and the task panel
+                  in the DOM (checked through the web view)
+  idle RSS        resident memory of the process that runs the server (`serve`, 5 s idle);
+                  for the window mode, the Python/Qt process and Qt WebEngine's helpers
+
+Needs Xvfb (scripts/setup.sh --test installs it) and the `build` extra. Targets:
+one-dir launch → health <= 1.0 s and → UI <= 2.0 s; one-file <= 160 MB; idle RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from benchmarks.report import Figure, print_table, write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_KEY = "AIzaBENCH-key-not-real-00000000000000000"
+MB = 1024 * 1024
+
+
+def binary_path(mode: str) -> Path:
+    if mode == "onedir":
+        return ROOT / "dist" / "onedir" / "taskchat" / "taskchat"
+    return ROOT / "dist" / "onefile" / "taskchat"
+
+
+def build(mode: str) -> float:
+    shutil.rmtree(ROOT / "build" / f"pyinstaller-{mode}", ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(ROOT / "packaging" / "build.sh"), mode, "--skip-webui"],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - t0
+
+
+def size_of(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def archive_size(mode: str) -> int:
+    source = binary_path(mode) if mode == "onefile" else binary_path(mode).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "a.tar.gz"
+        with tarfile.open(out, "w:gz") as tf:
+            tf.add(source, arcname=source.name)
+        return out.stat().st_size
+
+
+@contextlib.contextmanager
+def xvfb() -> Iterator[str]:
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        raise SystemExit("Xvfb is not installed (scripts/setup.sh --test installs it)")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as fh:
+            yield ":" + fh.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def env_for(data_dir: str, display: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKCHAT_", "GEMINI_"))}
+    env.update(TASKCHAT_DATA_DIR=data_dir, GEMINI_API_KEY=FAKE_KEY)
+    if display:
+        env["DISPLAY"] = display
+        env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+def launch_times(binary: Path, display: str) -> tuple[float, float]:
+    """(launch → health, launch → UI painted) in seconds, from one --self-test run."""
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+        env = env_for(data_dir, display)
+        env["TASKCHAT_LAUNCH_EPOCH"] = repr(time.time())
+        result = subprocess.run(
+            [str(binary), "--self-test"], env=env, capture_output=True, text=True, timeout=300
+        )
+    line = result.stdout.strip()
+    if result.returncode != 0 or not line.startswith("SELF-TEST OK"):
+        raise RuntimeError(f"self-test failed: {line}\n{result.stderr[-2000:]}")
+    health = float(re.search(r"health=([\d.]+)s", line).group(1))
+    ui = float(re.search(r"ui=([\d.]+)s", line).group(1))
+    return health, ui
+
+
+def rss_tree(pid: int) -> dict[int, int]:
+    """RSS in bytes of `pid` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    out: dict[int, int] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError, StopIteration, ValueError):
+            status = Path(f"/proc/{p}/status").read_text()
+            kb = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:"))
+            out[p] = kb * 1024
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
+
+
+def serve_idle_rss(binary: Path, idle: float = 5.0) -> int:
+    """RSS of the process running the server (`serve`), after `idle` seconds of quiet."""
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+        proc = subprocess.Popen(
+            [str(binary), "serve"],
+            env=env_for(data_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            if not match:
+                raise RuntimeError(f"serve printed {line!r}")
+            with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/health") as r:
+                r.read()
+            time.sleep(idle)
+            # One-file: the bootloader's child runs Python; take the largest process.
+            return max(rss_tree(proc.pid).values())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+
+
+def window_idle_rss(binary: Path, display: str, idle: float = 5.0) -> tuple[int, int]:
+    """(RSS of the window's Python/Qt process, RSS of Qt WebEngine's helper processes)."""
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+        proc = subprocess.Popen(
+            [str(binary)],
+            env=env_for(data_dir, display),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            info = Path(data_dir) / "instance.json"
+            deadline = time.monotonic() + 120
+            while not info.exists():
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the window did not start")
+                time.sleep(0.1)
+            time.sleep(idle + 2)
+            tree = rss_tree(proc.pid)
+            helpers = sum(v for p, v in tree.items() if "QtWebEngineProcess" in cmdline(p))
+            return max(
+                v for p, v in tree.items() if "QtWebEngineProcess" not in cmdline(p)
+            ), helpers
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+
+
+def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
+    figures: list[Figure] = []
+    if do_build:
+        secs = build(mode)
+        figures.append(
+            Figure(
+                f"{mode}: build time (cold)",
+                [secs],
+                unit="s",
+                note="PyInstaller only; web UI prebuilt",
+            )
+        )
+    binary = binary_path(mode)
+    if not binary.is_file():
+        raise SystemExit(f"{binary} missing: run packaging/build.sh {mode}")
+    target = "<= 160 MB" if mode == "onefile" else ""
+    where = binary if mode == "onefile" else binary.parent
+    figures.append(Figure(f"{mode}: size", [size_of(where) / MB], unit="MB", target=target))
+    figures.append(
+        Figure(f"{mode}: release archive (.tar.gz)", [archive_size(mode) / MB], unit="MB")
+    )
+    launch_times(binary, display)  # warm the page cache once, like a second start
+    samples = [launch_times(binary, display) for _ in range(runs)]
+    figures.append(
+        Figure(
+            f"{mode}: launch → /api/health",
+            [h for h, _ in samples],
+            unit="s",
+            target="<= 1.0 s" if mode == "onedir" else "",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: launch → UI painted",
+            [u for _, u in samples],
+            unit="s",
+            target="<= 2.0 s" if mode == "onedir" else "",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: idle RSS, server (`serve`)",
+            [serve_idle_rss(binary) / MB],
+            unit="MB",
+            target="<= 150 MB",
+        )
+    )
+    window, helpers = window_idle_rss(binary, display)
+    figures.append(
+        Figure(
+            f"{mode}: idle RSS, window process (server + Qt)",
+            [window / MB],
+            unit="MB",
+            note="same process as the server in window mode",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: idle RSS, Qt WebEngine helpers",
+            [helpers / MB],
+            unit="MB",
+            note="renderer + GPU processes, summed",
+        )
+    )
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--modes", nargs="+", default=["onedir", "onefile"], choices=["onedir", "onefile"]
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-build", action="store_true", help="measure the existing dist/")
+    args = parser.parse_args(argv)
+    if not sys.platform.startswith("linux"):
+        raise SystemExit("this benchmark measures the Linux builds")
+    figures: list[Figure] = []
+    with xvfb() as display:
+        for mode in args.modes:
+            figures += measure(mode, args.runs, not args.no_build, display)
+    load = os.getloadavg()
+    print_table("TaskChat desktop binary (Linux)", figures)
+    path = write_json("desktop", figures, load_average=load)
+    print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
