@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.errors import Unauthorized
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -21,13 +22,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 def get_current_user(request: Request) -> str:
-    """The user id every query is scoped to.
-
-    The session layer (app/security) puts it on request.state; until then the local
-    profile's id is the only user.
-    """
+    """The user id every query is scoped to, from the verified session (app/security)."""
     user = getattr(request.state, "user_id", None)
-    return user or request.app.state.local_user_id
+    if not user:
+        # Fail closed: a route reached without the session middleware must not fall back
+        # to any default user.
+        raise Unauthorized("Sign in again: open TaskChat from its window or launch link.")
+    return user
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
