@@ -1,0 +1,142 @@
+"""SIGTERM while a reply streams: the database stays intact and keeps the user's message.
+
+The app runs as a real process (the desktop window under Xvfb, and `serve`), talks to a
+slow fake Gemini, and is sent SIGTERM after the first streamed words of the reply have
+reached the client. Afterwards SQLite's `PRAGMA integrity_check` must say ok and the
+user's message must be in the chat_item table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import get_settings
+from app.main import create_app
+from tests.fakes.gemini import FakeGemini, Text
+from tests.test_desktop_gui import gui_env, wait_for_instance, xvfb_display  # noqa: F401
+
+MESSAGE = "Remember to buy oat milk before Friday"
+
+
+@pytest.fixture
+def slow_gemini() -> FakeGemini:
+    fake = FakeGemini().start()
+    # About 20 s of reply, one word every 0.25 s: the stream is cut long before its end.
+    fake.default = Text([f"word{i} " for i in range(80)], delay=0.25)
+    yield fake
+    fake.stop()
+
+
+def session_headers(data_dir: Path) -> dict[str, str]:
+    """A session minted with this data folder's signing secret (a 0600 file here, as the
+    tests use no keyring), exactly what the window's launch link would have set."""
+    app = create_app(get_settings())
+    token = app.state.mint_session_token(app.state.local_user_id)
+    assert (data_dir / "profile.json").is_file()
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def start_app(mode: str, env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen, int]:
+    if mode == "serve":
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            match = re.search(r"TaskChat running at http://127\.0\.0\.1:(\d+)/", line)
+            if match:
+                return proc, int(match.group(1))
+        raise AssertionError("serve never printed its URL: " + "".join(seen))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return proc, wait_for_instance(data_dir, proc).port
+
+
+def stream_until_reply_starts(port: int, headers: dict[str, str]) -> int:
+    """Send a message; return once a few words of the reply have streamed in."""
+    payload = {
+        "type": "threads.create",
+        "params": {
+            "input": {
+                "content": [{"type": "input_text", "text": MESSAGE}],
+                "attachments": [],
+                "inference_options": {},
+            }
+        },
+    }
+    deltas = 0
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30)
+    response = client.send(
+        client.build_request("POST", "/api/chatkit", content=json.dumps(payload)), stream=True
+    )
+    assert response.status_code == 200, response.read()
+    for line in response.iter_lines():
+        if line.startswith("data: ") and '"assistant_message.content_part.text_delta"' in line:
+            deltas += 1
+            if deltas >= 3:
+                # Leave the stream open: the server is mid-reply when the signal arrives.
+                return deltas
+    raise AssertionError("the reply never started streaming")
+
+
+@pytest.mark.parametrize("mode", ["window", "serve"])
+def test_sigterm_mid_stream_keeps_db_intact_and_the_user_message(
+    mode: str, data_dir: Path, slow_gemini: FakeGemini, request: pytest.FixtureRequest
+) -> None:
+    extra = {
+        "GEMINI_BASE_URL": slow_gemini.base_url,
+        "GEMINI_API_KEY": "AIzaSIGTERM-test-key-not-real-000000000",
+        "TASKCHAT_MAX_RETRIES": "0",
+    }
+    if mode == "window":
+        display = request.getfixturevalue("xvfb_display")
+        env = gui_env(display, data_dir, **extra)
+    else:
+        env = {**os.environ, "TASKCHAT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **extra}
+    proc, port = start_app(mode, env, data_dir)
+    try:
+        headers = session_headers(data_dir)
+        stream_until_reply_starts(port, headers)
+        assert slow_gemini.requests, "the app never called the fake Gemini"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(20)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    output = proc.stdout.read() if proc.stdout else ""
+    assert code == 0, output[-3000:]
+    assert elapsed < 8, f"SIGTERM took {elapsed:.1f} s to stop the app"
+
+    with contextlib.closing(sqlite3.connect(data_dir / "taskchat.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = db.execute("SELECT type, data FROM chat_item ORDER BY created_at, seq").fetchall()
+    users = [json.loads(data) for kind, data in rows if kind == "user_message"]
+    assert len(users) == 1, rows
+    texts = [part.get("text") for part in users[0]["content"]]
+    assert MESSAGE in texts
