@@ -64,6 +64,7 @@ def start_app(mode: str, env: dict[str, str], data_dir: Path) -> tuple[subproces
             match = re.search(r"TaskChat running at http://127\.0\.0\.1:(\d+)/", line)
             if match:
                 return proc, int(match.group(1))
+        proc.kill()
         raise AssertionError("serve never printed its URL: " + "".join(seen))
     proc = subprocess.Popen(
         [sys.executable, "-m", "app"],

@@ -235,7 +235,7 @@ def request_focus(info: InstanceInfo, timeout: float = 3.0) -> bool:
         return False
 
 
-def focus_running_instance(data_dir: Path, wait: float = 10.0) -> bool:
+def focus_running_instance(data_dir: Path, wait: float = 30.0) -> bool:
     """For a second launch: find the running instance and bring its window up.
 
     The first instance may still be starting (lock taken, instance.json not yet written),

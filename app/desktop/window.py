@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 TITLE = "TaskChat"
 SHUTDOWN_BUDGET_S = 3.0
 BACKGROUND = "#f6f7f9"
+SPLASH_HTML = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{TITLE}</title><style>
+html,body{{height:100%;margin:0;background:{BACKGROUND};color:#5b6170;
+font:15px system-ui,-apple-system,"Segoe UI",sans-serif}}
+body{{display:flex;align-items:center;justify-content:center}}
+@media (prefers-color-scheme: dark){{html,body{{background:#17181c;color:#a3a8b5}}}}
+</style></head><body><p>Starting TaskChat…</p></body></html>"""
 
 
 def process_start() -> float:
@@ -73,23 +80,38 @@ def icon_path() -> Path | None:
 
 
 class ServerThread:
-    """The app under uvicorn in a daemon thread, on a socket bound before it starts."""
+    """The app under uvicorn in a daemon thread.
+
+    The app itself is built in that thread too (importing it is most of the start-up
+    time), so the window can appear while the server is still starting.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        from app.server import build_server
-
-        self._ready = threading.Event()
-        self.server, self.sock, self.app = build_server(
-            settings, host="127.0.0.1", port=0, on_ready=lambda _a, _p: self._ready.set()
-        )
-        self.port: int = self.sock.getsockname()[1]
+        self.settings = settings
+        self.server: Any = None
+        self.app: Any = None
+        self.port = 0
         self.error: BaseException | None = None
+        self._sock: Any = None
+        self._ready = threading.Event()
+        self._stop_requested = False
         self._thread = threading.Thread(target=self._run, name="taskchat-server", daemon=True)
 
     def _run(self) -> None:
         try:
-            asyncio.run(self.server.serve(sockets=[self.sock]))
-        except BaseException as exc:  # reported by start()/stop(), not the crash hook
+            from app.server import build_server
+
+            self.server, self._sock, self.app = build_server(
+                self.settings,
+                host="127.0.0.1",
+                port=0,
+                on_ready=lambda _a, _p: self._ready.set(),
+            )
+            self.port = self._sock.getsockname()[1]
+            if self._stop_requested:
+                return
+            asyncio.run(self.server.serve(sockets=[self._sock]))
+        except BaseException as exc:  # reported by wait_ready()/stop(), not the crash hook
             self.error = exc
             log.exception("the server stopped with an error")
         finally:
@@ -99,9 +121,12 @@ class ServerThread:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self) -> None:
         self._thread.start()
-        if not self._ready.wait(timeout) or not self.server.started:
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Block until /api/health answers; raise RuntimeError when the server failed."""
+        if not self._ready.wait(timeout) or self.server is None or not self.server.started:
             reason = f"{type(self.error).__name__}: {self.error}" if self.error else "timeout"
             raise RuntimeError(f"the TaskChat server did not start ({reason})")
         wait_for_health(self.base_url, timeout=timeout)
@@ -109,14 +134,17 @@ class ServerThread:
     def stop(self, budget: float = SHUTDOWN_BUDGET_S) -> float:
         """Ask uvicorn to exit; force it when slow. Returns the seconds it took."""
         t0 = time.perf_counter()
-        self.server.should_exit = True
+        self._stop_requested = True
+        if self.server is not None:
+            self.server.should_exit = True
         self._thread.join(max(budget - 0.6, 0.1))
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self.server is not None:
             log.warning("server still draining connections: forcing the exit")
             self.server.force_exit = True
             self._thread.join(0.5)
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
         elapsed = time.perf_counter() - t0
         if self._thread.is_alive():
             log.error("the server did not stop within %.1f s", elapsed)
@@ -217,10 +245,8 @@ def _run_locked(
 ) -> int:
     backend.prepare_environment()
     server = ServerThread(settings)
+    server.start()  # builds the app and serves in the background while the window opens
     try:
-        server.start()
-        report.mark("health", time.time() - process_start())
-        log.info("server answering at %s", server.base_url)
         _show_window(settings, instance, report, screenshot, server)
     finally:
         elapsed = server.stop()
@@ -242,13 +268,13 @@ def _show_window(
     """Open the window on the launch URL and block until it is closed."""
     import webview
 
-    from app.server import launch_url
-
     state = window_state.load(settings.data_dir).normalised(_screens())
     tracker = window_state.Tracker(state)
+    # The window opens at once on a local splash page; the UI replaces it as soon as the
+    # server answers (see `loader` below).
     window = webview.create_window(
         TITLE,
-        launch_url(server.app, "127.0.0.1", server.port),
+        html=SPLASH_HTML,
         width=state.width,
         height=state.height,
         x=state.x,
@@ -266,8 +292,6 @@ def _show_window(
 
     invoker = backend.GuiInvoker()
     crash.set_gui_invoker(invoker)
-    instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
-
     closing = threading.Event()
 
     def close_window(*_args: object) -> None:
@@ -282,19 +306,42 @@ def _show_window(
         with contextlib.suppress(ValueError, OSError):
             previous[sig] = signal.signal(sig, close_window)
 
-    worker: Callable[[], None] | None = None
+    then: Callable[[], None] | None = None
     if report.enabled:
-        worker = report.checker(window, invoker, server, screenshot, close_window)
+        then = report.checker(window, invoker, server, screenshot, close_window)
     fault = os.environ.get("TASKCHAT_TEST_CRASH", "")
     if fault == "main":
         raise RuntimeError("test crash in the main thread (TASKCHAT_TEST_CRASH=main)")
     if fault == "thread":
-        worker = _crash_after_load(window)
+        then = _crash_after_load(window)
+
+    def loader() -> None:
+        """pywebview's worker thread: swap the splash for the UI once the server answers."""
+        from app.server import launch_url
+
+        try:
+            server.wait_ready()
+        except Exception as exc:
+            log.error("%s", exc)
+            report.fail_later(str(exc))
+            if not report.enabled:
+                crash.show_error_dialog(
+                    "TaskChat could not start",
+                    f"{exc}\n\nDetails are in the log file in {settings.log_dir}.",
+                )
+            close_window()
+            return
+        report.mark("health", time.time() - process_start())
+        log.info("server answering at %s", server.base_url)
+        instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
+        window.load_url(launch_url(server.app, "127.0.0.1", server.port))
+        if then is not None:
+            then()
 
     icon = icon_path()
     try:
         webview.start(
-            worker,
+            loader,
             gui=backend.gui_name(),
             private_mode=False,
             storage_path=str(settings.data_dir / "webview"),
