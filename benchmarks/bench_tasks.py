@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> dict:
     n, runs = (2_000, 10) if args.quick else (args.tasks, args.runs)
     figures = asyncio.run(run(n, runs))
     print_table(f"Task store ({n:,} tasks)", figures)
-    path = write_json("tasks", figures, tasks=n, runs=runs)
-    print(f"written {path}")
+    if not args.quick:  # a quick run must not overwrite the real figures
+        print(f"written {write_json('tasks', figures, tasks=n, runs=runs)}")
     return {f.name: f.to_json() for f in figures}
 
 

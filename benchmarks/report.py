@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -13,7 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# TASKCHAT_BENCH_RESULTS moves the output (tests run the benchmarks into a temp folder).
+RESULTS_DIR = Path(
+    os.environ.get("TASKCHAT_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)
 
 
 @dataclass
@@ -65,8 +69,6 @@ async def time_async(
 
 
 def machine() -> dict[str, str]:
-    import os
-
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),

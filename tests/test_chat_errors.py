@@ -109,7 +109,8 @@ async def test_turn_timeout_stops_the_turn_and_keeps_partial_text(chat, gemini, 
     error, _, items = await _failed_turn(chat, db)
     assert time.monotonic() - started < 2.5
     assert "took too long" in error.message
-    assert [i.type for i in items] == ["user_message", "assistant_message"]
+    # The partial reply is kept, then a hidden note tells the next turn it was cut off.
+    assert [i.type for i in items] == ["user_message", "assistant_message", "sdk_hidden_context"]
     assert items[1].data["content"][0]["text"] == "Half an"
 
 

@@ -166,6 +166,18 @@ def _mentions_key(error: dict[str, Any]) -> bool:
     return "api_key_invalid" in text or "api key" in text
 
 
+def _retry_after(exc: openai.APIStatusError) -> int | None:
+    """Whole seconds from a Retry-After header in seconds (Gemini sends no HTTP dates)."""
+    try:
+        value = exc.response.headers.get("retry-after")
+        seconds = float(value) if value else None
+    except (AttributeError, ValueError):
+        return None
+    if seconds is None or not 0 < seconds < 86_400:
+        return None
+    return max(1, round(seconds))
+
+
 def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None) -> Failure:
     """Map an exception from a chat turn to a Failure the person can act on."""
     if isinstance(exc, MissingApiKey):
@@ -187,6 +199,14 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
         if status in (401, 403) or (status == 400 and _mentions_key(error)):
             return KEY_REJECTED
         if status == 429:
+            wait = _retry_after(exc)
+            if wait is not None:
+                return Failure(
+                    QUOTA.code,
+                    f"Gemini's quota for your key is used up for now. Try again in {wait} "
+                    + ("second." if wait == 1 else "seconds."),
+                    allow_retry=True,
+                )
             return QUOTA
         if status == 404:
             return Failure(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 from agents import RunConfig, Runner, set_tracing_disabled
 from agents.models.fake_id import FAKE_RESPONSES_ID
@@ -18,6 +19,7 @@ from chatkit.types import (
     AssistantMessageItem,
     ChatKitReq,
     ErrorEvent,
+    SDKHiddenContextItem,
     ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
@@ -45,6 +47,10 @@ CHATKIT_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
+PARTIAL_NOTE = (
+    "The assistant reply above was cut off by an error before it was complete; "
+    "it may be unfinished."
+)
 
 
 def title_from(message: UserMessageItem) -> str | None:
@@ -210,6 +216,16 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             partial = ids.unfinished()
             if partial is not None:
                 yield ThreadItemDoneEvent(item=partial)
+                # Stored (never shown) after the partial reply, so the next turn's model
+                # knows that reply was not finished rather than continuing it blindly.
+                yield ThreadItemDoneEvent(
+                    item=SDKHiddenContextItem(
+                        id=self.store.generate_item_id("sdk_hidden_context", thread, context),
+                        thread_id=thread.id,
+                        created_at=datetime.now(),
+                        content=PARTIAL_NOTE,
+                    )
+                )
             yield error_event(failure)
 
     async def handle_stream_cancelled(

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -52,7 +53,15 @@ class Hang:
     seconds: float
 
 
-Reply = Text | ToolCalls | Fail | Hang
+@dataclass
+class Raw:
+    """Raw SSE lines as given (e.g. malformed JSON), each sent as its own chunk."""
+
+    lines: list[bytes]
+    done: bool = True  # end with `data: [DONE]`
+
+
+Reply = Text | ToolCalls | Fail | Hang | Raw
 
 
 @dataclass
@@ -73,6 +82,8 @@ class FakeGemini:
     def __init__(self) -> None:
         self.script: deque[Reply] = deque()
         self.default: Reply = Text(["OK"])
+        # When set, picks the reply from the request instead of the script (for concurrency).
+        self.route: Callable[[Recorded], Reply] | None = None
         self.requests: list[Recorded] = []
         # perf_counter() when each tool-call chunk was written (benchmarks read this).
         self.tool_call_sent_at: list[float] = []
@@ -135,12 +146,11 @@ class FakeGemini:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
-                fake.requests.append(
-                    Recorded(
-                        self.path, {k.lower(): v for k, v in self.headers.items()}, body, arrived
-                    )
+                recorded = Recorded(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body, arrived
                 )
-                reply = fake.next_reply()
+                fake.requests.append(recorded)
+                reply = fake.route(recorded) if fake.route else fake.next_reply()
                 try:
                     self._answer(reply)
                 except (BrokenPipeError, ConnectionResetError):
@@ -184,7 +194,14 @@ class FakeGemini:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                if isinstance(reply, ToolCalls):
+                if isinstance(reply, Raw):
+                    for line in reply.lines:
+                        self._send(line)
+                    if not reply.done:
+                        self.wfile.write(b"0\r\n\r\n")
+                        self.wfile.flush()
+                        return
+                elif isinstance(reply, ToolCalls):
                     calls = [
                         {
                             "function": {"arguments": json.dumps(args), "name": name},
