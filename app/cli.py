@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.sync.cli import add_sync_parsers
 
     add_sync_parsers(sub)
+    from app.export.cli import add_export_parsers
+
+    add_export_parsers(sub)
     return parser
 
 
@@ -78,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.sync.cli import cmd_sync
 
         return cmd_sync(args, get_settings())
+    if args.command in ("export", "import"):
+        from app.export.cli import cmd_export, cmd_import
+
+        return (cmd_export if args.command == "export" else cmd_import)(args, get_settings())
     if args.command == "import-legacy":
         from app.sync.cli import cmd_import_legacy
 

@@ -16,8 +16,11 @@ from app.chat import routes as chat_routes
 from app.config import Settings, get_settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.export import routes as export_routes
+from app.export.service import IMPORT_MAX_BYTES
 from app.logging_setup import setup_logging
 from app.profile import local_user_id
+from app.search import routes as search_routes
 from app.security.install import install_chat_limits, install_security
 from app.sync import routes as sync_routes
 from app.sync.runtime import build_sync_service
@@ -63,7 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.local_user_id = local_user_id(settings)
     install_error_handlers(app)
     install_chat_limits(app, settings)  # innermost: sees the body after the size limit
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/api/import": IMPORT_MAX_BYTES},
+    )
     # Outermost: Host/Origin checks, launch tokens, sessions, security headers; also sets
     # app.state.mint_session_token / mint_launch_token and adds /api/settings.
     install_security(app, settings)
@@ -71,5 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_routes.router)
     app.include_router(sync_routes.router)
     app.include_router(chat_routes.router)
+    app.include_router(search_routes.router)
+    app.include_router(export_routes.router)
     mount_webui(app, settings)
     return app

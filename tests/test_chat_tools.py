@@ -78,7 +78,13 @@ async def test_create_task_tool(chat, gemini):
     assert [(t["title"], t["priority"], t["due"]) for t in tasks] == [
         ("Buy milk", "high", "2030-01-02")
     ]
-    assert _effects(events) == [{"action": "created", "ids": [tasks[0]["id"]]}]
+    assert _effects(events) == [
+        {
+            "action": "created",
+            "ids": [tasks[0]["id"]],
+            "tasks": [{"id": tasks[0]["id"], "title": tasks[0]["title"]}],
+        }
+    ]
     assert any(e.text for e in of_type(events, "progress_update"))
     assert reply_text(events) == "Added milk."
     # The tool result went back to the model in the second request.

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import DomainError
+from app.search import links
 from app.tasks import service
 from app.tasks.models import TaskCreate, TaskPublic, TaskQuery, TaskUpdate
 
@@ -64,7 +65,7 @@ def _present(args: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _task(task: TaskPublic) -> dict[str, Any]:
-    data = task.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    data = task.model_dump(mode="json", exclude={"created_at", "updated_at", "source"})
     if not data["description"]:
         del data["description"]
     return data
@@ -290,10 +291,20 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
             user_id: str = chat.request_context.user_id
             await chat.stream(ProgressUpdateEvent(text=spec.progress))
             outcome = Outcome(None)
+            touched: list[dict[str, str]] = []
             try:
                 args = _parse(raw)
                 async with sessionmaker() as session:
+                    before = await links.titles_before(session, user_id, args)
                     outcome = await spec.handler(session, user_id, args)
+                    touched = await links.after_tool(
+                        session,
+                        user_id=user_id,
+                        thread_id=chat.thread.id,
+                        changed=outcome.changed,
+                        action=outcome.action,
+                        before=before,
+                    )
                 output = json.dumps(outcome.result, default=str)
             except (DomainError, ValidationError, ValueError) as exc:
                 # The model reads this and can correct itself; the turn goes on.
@@ -319,7 +330,9 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
             if outcome.changed:
                 await chat.stream(
                     ClientEffectEvent(
-                        name=TASKS_CHANGED, data={"action": outcome.action, "ids": outcome.changed}
+                        name=TASKS_CHANGED,
+                        # `tasks` ([{id, title}]) lets the chat show which tasks a reply touched.
+                        data={"action": outcome.action, "ids": outcome.changed, "tasks": touched},
                     )
                 )
             return output

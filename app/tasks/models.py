@@ -234,6 +234,14 @@ class TaskTag(SQLModel, table=True):
     user_id: str = Field(max_length=64, nullable=False)
 
 
+class TaskSource(BaseModel):
+    """The chat thread (and item) that last created or changed a task (app/search/links.py)."""
+
+    thread_id: str
+    thread_title: str | None = None
+    item_id: str | None = None
+
+
 class TaskPublic(TaskBase):
     id: str
     completed: bool
@@ -242,6 +250,8 @@ class TaskPublic(TaskBase):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    # Filled by the REST routes (app.search.links.with_sources); null when no chat did it.
+    source: TaskSource | None = None
 
     @classmethod
     def from_row(cls, task: Task) -> TaskPublic:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel
 
 from app.api.deps import CurrentUser, SessionDep
+from app.search.links import with_source, with_sources
 from app.tasks import service
 from app.tasks.models import TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
 
@@ -22,7 +23,9 @@ class CompleteBody(BaseModel):
 async def list_tasks(
     session: SessionDep, user_id: CurrentUser, query: Annotated[TaskQuery, Query()]
 ) -> TaskPage:
-    return await service.list_tasks(session=session, user_id=user_id, query=query)
+    page = await service.list_tasks(session=session, user_id=user_id, query=query)
+    page.items = await with_sources(session, user_id=user_id, tasks=page.items)
+    return page
 
 
 @router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
@@ -32,14 +35,16 @@ async def create_task(session: SessionDep, user_id: CurrentUser, data: TaskCreat
 
 @router.get("/{task_id}", response_model=TaskPublic)
 async def get_task(session: SessionDep, user_id: CurrentUser, task_id: str) -> TaskPublic:
-    return await service.get_task(session=session, user_id=user_id, task_id=task_id)
+    task = await service.get_task(session=session, user_id=user_id, task_id=task_id)
+    return await with_source(session, user_id=user_id, task=task)
 
 
 @router.patch("/{task_id}", response_model=TaskPublic)
 async def update_task(
     session: SessionDep, user_id: CurrentUser, task_id: str, data: TaskUpdate
 ) -> TaskPublic:
-    return await service.update_task(session=session, user_id=user_id, task_id=task_id, data=data)
+    task = await service.update_task(session=session, user_id=user_id, task_id=task_id, data=data)
+    return await with_source(session, user_id=user_id, task=task)
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -56,6 +61,7 @@ async def complete_task(
     body: Annotated[CompleteBody | None, Body()] = None,
 ) -> TaskPublic:
     completed = True if body is None else body.completed
-    return await service.set_completed(
+    task = await service.set_completed(
         session=session, user_id=user_id, task_id=task_id, completed=completed
     )
+    return await with_source(session, user_id=user_id, task=task)

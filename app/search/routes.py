@@ -1,0 +1,22 @@
+"""GET /api/search: threads, messages and tasks of the signed-in user, best first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentUser, SessionDep
+from app.search.service import LIMIT_MAX, SearchResults, search
+
+router = APIRouter(tags=["search"])
+
+
+@router.get("/api/search", response_model=SearchResults)
+async def search_route(
+    session: SessionDep,
+    user_id: CurrentUser,
+    q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = 20,
+) -> SearchResults:
+    return await search(session=session, user_id=user_id, q=q, limit=limit)

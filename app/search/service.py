@@ -1,0 +1,202 @@
+"""One search over thread titles, chat messages and tasks, ranked, with highlighted snippets.
+
+SQLite: FTS5 over `search_doc` (see app/search/schema.py), ranked by bm25 with titles
+weighted up. PostgreSQL: `to_tsvector('simple', …)` expression indexes, ts_rank and
+ts_headline. Every word of the query must match (as a prefix), like the task search.
+
+Snippets mark hits with `<mark>…</mark>`; any literal `<mark>`/`</mark>` in the stored
+text is removed first, so the markers in a snippet are always ours and a client can
+split on them (never render the snippet as HTML).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.search.schema import MESSAGE_TYPES, PG_ITEM_TEXT_JSONB
+
+MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+# Private-use characters as markers inside SQL; swapped for <mark> after cleaning the text.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_WORD = re.compile(r"\w+", re.UNICODE)
+_LITERAL_MARK = re.compile(r"</?mark>", re.IGNORECASE)
+LIMIT_MAX = 100
+# bm25 column weights: (title, body)
+TITLE_WEIGHT, BODY_WEIGHT = 4.0, 1.0
+
+Kind = Literal["task", "thread", "message"]
+
+
+class SearchResult(BaseModel):
+    kind: Kind
+    id: str
+    thread_id: str | None
+    item_id: str | None
+    title: str
+    snippet: str
+    score: float
+
+
+class SearchResults(BaseModel):
+    results: list[SearchResult]
+
+
+def words(q: str) -> list[str]:
+    return _WORD.findall(q or "")[:16]
+
+
+def _marked(snippet: str | None) -> str:
+    raw = snippet or ""
+    # Drop literal markers in the user's own text, then turn ours into <mark>.
+    parts = re.split(f"([{_OPEN}{_CLOSE}])", raw)
+    out = []
+    for part in parts:
+        if part == _OPEN:
+            out.append(MARK_OPEN)
+        elif part == _CLOSE:
+            out.append(MARK_CLOSE)
+        else:
+            out.append(_LITERAL_MARK.sub("", part))
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def _fts5_query(terms: list[str]) -> str:
+    # Quoted, so FTS syntax cannot be injected; each word is a prefix.
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in terms)
+
+
+_SQLITE = text(
+    f"""
+SELECT d.kind, d.ref_id, d.thread_id, d.title, t.title AS thread_title,
+       snippet(search_fts, 0, '{_OPEN}', '{_CLOSE}', '…', 12) AS title_snip,
+       snippet(search_fts, 1, '{_OPEN}', '{_CLOSE}', '…', 16) AS body_snip,
+       search_fts.rank AS rank
+FROM search_fts
+JOIN search_doc AS d ON d.id = search_fts.rowid
+LEFT JOIN chat_thread AS t ON t.id = d.thread_id
+WHERE search_fts MATCH :match
+  AND search_fts.rank MATCH 'bm25({TITLE_WEIGHT}, {BODY_WEIGHT})'
+  AND d.user_id = :user_id
+ORDER BY search_fts.rank
+LIMIT :limit
+"""
+)
+
+
+async def _search_sqlite(
+    session: AsyncSession, user_id: str, terms: list[str], limit: int
+) -> list[SearchResult]:
+    rows = (
+        await session.exec(
+            _SQLITE.bindparams(match=_fts5_query(terms), user_id=user_id, limit=limit)
+        )
+    ).all()
+    results = []
+    for kind, ref_id, thread_id, title, thread_title, title_snip, body_snip, rank in rows:
+        if kind == "message":
+            shown_title, snip = thread_title or "", body_snip
+        elif kind == "thread":
+            shown_title, snip = title, title_snip
+        else:
+            shown_title = title
+            snip = body_snip if _OPEN in (body_snip or "") else title_snip
+        results.append(
+            SearchResult(
+                kind=kind,
+                id=thread_id if kind == "thread" else ref_id,
+                thread_id=thread_id,
+                item_id=ref_id if kind == "message" else None,
+                title=shown_title or "",
+                snippet=_marked(snip),
+                score=round(-float(rank), 4),
+            )
+        )
+    return results
+
+
+_PG_TEXT = f"array_to_string(ARRAY(SELECT jsonb_array_elements_text({PG_ITEM_TEXT_JSONB})), ' ')"
+_PG = text(
+    f"""
+WITH q AS (SELECT to_tsquery('simple', :tsquery) AS query),
+hits AS (
+  (SELECT 'task' AS kind, task.id AS ref_id, NULL AS thread_id, task.title AS title,
+          task.title || ' ' || task.description AS body,
+          ts_rank(to_tsvector('simple', task.title || ' ' || task.description), q.query)
+            + ts_rank(to_tsvector('simple', task.title), q.query) AS score
+   FROM task, q
+   WHERE task.user_id = :user_id
+     AND to_tsvector('simple', task.title || ' ' || task.description) @@ q.query
+   ORDER BY score DESC LIMIT :limit)
+  UNION ALL
+  (SELECT 'thread', th.id, th.id, coalesce(th.title, ''), coalesce(th.title, ''),
+          2 * ts_rank(to_tsvector('simple', coalesce(th.title, '')), q.query)
+   FROM chat_thread AS th, q
+   WHERE th.user_id = :user_id
+     AND to_tsvector('simple', coalesce(th.title, '')) @@ q.query
+   ORDER BY 6 DESC LIMIT :limit)
+  UNION ALL
+  (SELECT 'message', ci.id, ci.thread_id, NULL, NULL,
+          ts_rank(to_tsvector('simple', {PG_ITEM_TEXT_JSONB}), q.query)
+   FROM chat_item AS ci, q
+   WHERE ci.user_id = :user_id AND ci.type IN {MESSAGE_TYPES}
+     AND to_tsvector('simple', {PG_ITEM_TEXT_JSONB}) @@ q.query
+   ORDER BY 6 DESC LIMIT :limit)
+),
+top AS (SELECT * FROM hits ORDER BY score DESC, ref_id LIMIT :limit)
+SELECT top.kind, top.ref_id, top.thread_id,
+       CASE WHEN top.kind = 'message' THEN coalesce(th.title, '') ELSE top.title END,
+       ts_headline('simple',
+         CASE WHEN top.kind = 'message' THEN
+           (SELECT {_PG_TEXT} FROM chat_item WHERE chat_item.id = top.ref_id)
+         ELSE top.body END,
+         q.query,
+         'StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=24, MinWords=8, MaxFragments=2, '
+         'FragmentDelimiter=" … "'),
+       top.score
+FROM top CROSS JOIN q LEFT JOIN chat_thread AS th ON th.id = top.thread_id
+ORDER BY top.score DESC, top.ref_id
+"""
+)
+
+
+def _tsquery(terms: list[str]) -> str:
+    # Only word characters reach to_tsquery (no operators can be injected).
+    return " & ".join(w + ":*" for w in terms)
+
+
+async def _search_postgres(
+    session: AsyncSession, user_id: str, terms: list[str], limit: int
+) -> list[SearchResult]:
+    rows = (
+        await session.exec(_PG.bindparams(tsquery=_tsquery(terms), user_id=user_id, limit=limit))
+    ).all()
+    return [
+        SearchResult(
+            kind=kind,
+            id=thread_id if kind == "thread" else ref_id,
+            thread_id=thread_id,
+            item_id=ref_id if kind == "message" else None,
+            title=title or "",
+            snippet=_marked(headline),
+            score=round(float(score), 4),
+        )
+        for kind, ref_id, thread_id, title, headline, score in rows
+    ]
+
+
+async def search(*, session: AsyncSession, user_id: str, q: str, limit: int = 20) -> SearchResults:
+    terms = words(q)
+    limit = max(1, min(int(limit), LIMIT_MAX))
+    if not terms:
+        return SearchResults(results=[])
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    if dialect == "sqlite":
+        results = await _search_sqlite(session, user_id, terms, limit)
+    else:
+        results = await _search_postgres(session, user_id, terms, limit)
+    return SearchResults(results=results)

@@ -1,0 +1,263 @@
+"""Unified search: ranking, snippets, user scoping, and the index following every write.
+
+Runs on SQLite (FTS5 + triggers) and on a real PostgreSQL (expression indexes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageItem,
+    InferenceOptions,
+    ThreadMetadata,
+    UserMessageItem,
+    UserMessageTextContent,
+)
+from sqlalchemy import delete, text
+
+from app.chat.models import ChatItem
+from app.chat.store import ChatContext, SqlStore
+from app.db.engine import create_sessionmaker
+from app.search.service import search
+from app.tasks import service as tasks
+from app.tasks.models import TaskCreate, TaskUpdate
+from tests.conftest import auth_headers
+
+A, B = ChatContext("user-a"), ChatContext("user-b")
+_clock = count()
+
+
+def _at() -> datetime:
+    return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=next(_clock))
+
+
+@pytest.fixture
+def store(db_session, storage) -> SqlStore:
+    return SqlStore(create_sessionmaker(db_session.bind))
+
+
+async def thread(store: SqlStore, ctx: ChatContext, title: str | None) -> str:
+    thread_id = store.generate_thread_id(ctx)
+    await store.save_thread(ThreadMetadata(id=thread_id, title=title, created_at=_at()), ctx)
+    return thread_id
+
+
+async def user_msg(store: SqlStore, ctx: ChatContext, thread_id: str, text_: str) -> str:
+    item = UserMessageItem(
+        id=f"msg_{next(_clock)}_{ctx.user_id}",
+        thread_id=thread_id,
+        created_at=_at(),
+        content=[UserMessageTextContent(text=text_)],
+        attachments=[],
+        inference_options=InferenceOptions(),
+    )
+    await store.add_thread_item(thread_id, item, ctx)
+    return item.id
+
+
+async def bot_msg(store: SqlStore, ctx: ChatContext, thread_id: str, text_: str) -> str:
+    item = AssistantMessageItem(
+        id=f"msg_{next(_clock)}_bot",
+        thread_id=thread_id,
+        created_at=_at(),
+        content=[AssistantMessageContent(text=text_)],
+    )
+    await store.add_thread_item(thread_id, item, ctx)
+    return item.id
+
+
+async def find(session, user: str, q: str, limit: int = 20) -> list:
+    """Searches in a session of its own (an open read would hold SQLite's write lock)."""
+    async with create_sessionmaker(session.bind)() as own:
+        return (await search(session=own, user_id=user, q=q, limit=limit)).results
+
+
+async def test_finds_threads_messages_and_tasks_with_marked_snippets(db_session, store):
+    t = await thread(store, A, "Holiday planning")
+    m = await user_msg(store, A, t, "We should book the ferry to Texel before March")
+    b = await bot_msg(store, A, t, "Sure — I added a task to book the ferry.")
+    task = await tasks.create_task(
+        session=db_session,
+        user_id="user-a",
+        data=TaskCreate(title="Book ferry", description="Texel, two bikes"),
+    )
+    results = await find(db_session, "user-a", "ferry")
+    by_kind = {(r.kind, r.item_id or r.id) for r in results}
+    assert by_kind == {("message", m), ("message", b), ("task", task.id)}
+    msg = next(r for r in results if r.item_id == m)
+    assert msg.thread_id == t and msg.id == m and msg.title == "Holiday planning"
+    assert "<mark>ferry</mark>" in msg.snippet
+    task_hit = next(r for r in results if r.kind == "task")
+    assert task_hit.title == "Book ferry" and task_hit.thread_id is None
+    assert "<mark>" in task_hit.snippet
+    [hit] = await find(db_session, "user-a", "holiday")
+    assert (hit.kind, hit.id, hit.thread_id, hit.item_id) == ("thread", t, t, None)
+    assert hit.snippet == "<mark>Holiday</mark> planning"
+
+
+async def test_prefixes_and_every_word_must_match(db_session, store):
+    t = await thread(store, A, "Groceries")
+    m = await user_msg(store, A, t, "remember the oat milk and the sourdough")
+    await user_msg(store, A, t, "remember the dentist")
+    assert [r.item_id for r in await find(db_session, "user-a", "sourd milk")] == [m]
+    assert await find(db_session, "user-a", "sourdough dentist") == []
+
+
+async def test_ranking_title_hits_and_dense_hits_first(db_session, store):
+    for title, description in [
+        ("Call the bank", "ask about the passport fee"),
+        ("Passport renewal", "photo booth first"),
+        ("Misc", "nothing relevant here at all " * 5),
+    ]:
+        await tasks.create_task(
+            session=db_session,
+            user_id="user-a",
+            data=TaskCreate(title=title, description=description),
+        )
+    t = await thread(store, A, "Chatter")
+    sparse = await user_msg(
+        store, A, t, "a long message about many things, " * 8 + "and once the passport"
+    )
+    dense = await user_msg(store, A, t, "passport passport: where is my passport?")
+    results = await find(db_session, "user-a", "passport")
+    assert results[0].kind == "task" and results[0].title == "Passport renewal"
+    scores = [r.score for r in results]
+    assert scores == sorted(scores, reverse=True)
+    order = [r.item_id for r in results if r.kind == "message"]
+    assert order == [dense, sparse]
+    assert len(await find(db_session, "user-a", "passport", limit=2)) == 2
+
+
+async def test_user_b_never_sees_user_a(db_session, store, storage):
+    ta = await thread(store, A, "Secret plans of A")
+    await user_msg(store, A, ta, "the launch code is zebra")
+    await tasks.create_task(
+        session=db_session, user_id="user-a", data=TaskCreate(title="zebra secret task")
+    )
+    tb = await thread(store, B, "B's thread")
+    mb = await user_msg(store, B, tb, "my own zebra note")
+    assert {r.item_id for r in await find(db_session, "user-b", "zebra")} == {mb}
+    assert await find(db_session, "user-b", "secret") == []
+    assert len(await find(db_session, "user-a", "zebra")) == 2
+    assert await find(db_session, "nobody", "zebra") == []
+
+
+async def test_index_follows_edits_and_deletes(db_session, store):
+    t = await thread(store, A, None)
+    m = await user_msg(store, A, t, "pick up the parcel")
+    assert [r.item_id for r in await find(db_session, "user-a", "parcel")] == [m]
+    # The store rewrites an item in place (e.g. a streamed reply finishing).
+    item = await store.load_item(t, m, A)
+    item.content = [UserMessageTextContent(text="pick up the package")]
+    await store.save_item(t, item, A)
+    assert await find(db_session, "user-a", "parcel") == []
+    assert [r.item_id for r in await find(db_session, "user-a", "package")] == [m]
+    # Thread renamed.
+    meta = await store.load_thread(t, A)
+    meta.title = "Errands list"
+    await store.save_thread(meta, A)
+    assert [r.id for r in await find(db_session, "user-a", "errands")] == [t]
+    # Item deleted, then the whole thread.
+    await store.delete_thread_item(t, m, A)
+    assert await find(db_session, "user-a", "package") == []
+    m2 = await user_msg(store, A, t, "another errand")
+    assert {r.item_id or r.id for r in await find(db_session, "user-a", "errand")} == {t, m2}
+    await store.delete_thread(t, A)
+    assert await find(db_session, "user-a", "errand") == []
+    # Tasks: created, renamed, bulk deleted (a Core statement, not the ORM).
+    task = await tasks.create_task(
+        session=db_session, user_id="user-a", data=TaskCreate(title="water plants")
+    )
+    await tasks.update_task(
+        session=db_session, user_id="user-a", task_id=task.id, data=TaskUpdate(title="feed cat")
+    )
+    assert await find(db_session, "user-a", "plants") == []
+    assert [r.id for r in await find(db_session, "user-a", "cat")] == [task.id]
+    await tasks.bulk_delete(session=db_session, user_id="user-a", task_ids=[task.id])
+    assert await find(db_session, "user-a", "cat") == []
+
+
+async def test_raw_writes_are_indexed_too(db_session, store, storage):
+    """Rows written without the store (sync, imports) are found and forgotten alike."""
+    t = await thread(store, A, "Raw")
+    db_session.add(
+        ChatItem(
+            id="raw-1",
+            thread_id=t,
+            user_id="user-a",
+            type="assistant_message",
+            created_at=_at(),
+            seq=1,
+            data={
+                "type": "assistant_message",
+                "content": [{"type": "output_text", "text": "kumquat"}],
+            },
+        )
+    )
+    db_session.add(
+        ChatItem(
+            id="raw-2",
+            thread_id=t,
+            user_id="user-a",
+            type="hidden_context_item",
+            created_at=_at(),
+            seq=2,
+            data={"type": "hidden_context_item", "content": {"tool_call": "kumquat"}},
+        )
+    )
+    await db_session.commit()
+    assert [r.item_id for r in await find(db_session, "user-a", "kumquat")] == ["raw-1"]
+    await db_session.exec(delete(ChatItem).where(ChatItem.id == "raw-1"))  # type: ignore[call-overload]
+    await db_session.commit()
+    assert await find(db_session, "user-a", "kumquat") == []
+
+
+@pytest.mark.parametrize(
+    "q", ['"', "a OR b", "NEAR(a b)", "*", "title:x", "x' OR 1=1 --", "(", "&|!", "", "   "]
+)
+async def test_query_syntax_cannot_be_injected(db_session, store, q):
+    t = await thread(store, A, "a b x title")
+    await user_msg(store, A, t, "a b x OR NEAR")
+    assert isinstance(await find(db_session, "user-a", q), list)
+
+
+async def test_literal_mark_in_text_cannot_fake_highlights(db_session, store):
+    t = await thread(store, A, None)
+    await user_msg(store, A, t, "look <mark>here</mark> for the walrus")
+    [hit] = await find(db_session, "user-a", "walrus")
+    assert hit.snippet.count("<mark>") == 1 and "<mark>walrus</mark>" in hit.snippet
+
+
+async def test_search_api_is_scoped_to_the_session_user(app, client):
+    r = await client.post("/api/tasks", json={"title": "Renew passport"})
+    assert r.status_code == 201
+    r = await client.get("/api/search", params={"q": "passport"})
+    assert r.status_code == 200
+    [hit] = r.json()["results"]
+    assert set(hit) == {"kind", "id", "thread_id", "item_id", "title", "snippet", "score"}
+    assert hit["kind"] == "task" and hit["snippet"] == "Renew <mark>passport</mark>"
+    other = await client.get(
+        "/api/search", params={"q": "passport"}, headers=auth_headers(app, "someone-else")
+    )
+    assert other.status_code == 200 and other.json() == {"results": []}
+    assert (await client.get("/api/search", params={"q": "x", "limit": 0})).status_code == 422
+    anon = await client.get("/api/search", params={"q": "x"}, headers={"Authorization": ""})
+    assert anon.status_code == 401
+
+
+async def test_sqlite_query_plan_uses_fts_order(db_session, storage):
+    if storage != "sqlite":
+        pytest.skip("SQLite only")
+    from app.search.service import _SQLITE
+
+    plan = (
+        await db_session.execute(
+            text("EXPLAIN QUERY PLAN " + str(_SQLITE)),
+            {"match": '"a"*', "user_id": "u", "limit": 5},
+        )
+    ).all()
+    details = " | ".join(str(r[-1]) for r in plan)
+    assert "TEMP B-TREE" not in details, details

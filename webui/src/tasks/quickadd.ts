@@ -1,0 +1,433 @@
+// Quick add without the model: "buy milk tomorrow !high #groceries" → a task, locally.
+//
+// Pure: the caller passes `now` (an instant) and the person's IANA time zone; calendar
+// words are read in that zone. Understood (case-insensitive), anywhere in the text:
+//
+//   #tag                      a tag (letters, digits, _ and -)
+//   !high !medium !med !low !none   priority
+//   today, tomorrow (also "tmr")
+//   monday … sunday (also mon, tue, thu, fri)   the next such day after today (never
+//                                   today itself); "wed", "sat", "sun" are left as words
+//   next monday … next sunday       that day in next week (weeks start on Monday)
+//   next week                       Monday of next week
+//   in 3 days, in 2 weeks, in a day, in a week
+//   dec 5, december 5th, 5 dec, 5th of december   the next such date (this year, or
+//                                   next year when it has passed); "dec 5 2027" with a year
+//   2026-12-05                      an ISO date
+//   at 5pm, 5pm, 5:30pm, at 17:00, 17:00, noon   a time of day; with no date it means
+//                                   today, or tomorrow when that time has passed today
+//
+// "due", "by" and "on" directly before a date are dropped with it. Numeric dates such as
+// 5/12 are NOT read (day/month order differs by country): they stay in the title.
+// When several dates are given, the last one counts; the others stay in the title.
+// A date alone is an all-day due date (YYYY-MM-DD); with a time it becomes an instant
+// (UTC ISO string) for that wall-clock time in the zone, DST included; a time skipped by
+// a DST jump moves forward by the jump, an ambiguous time takes the earlier instant.
+//
+// Each recognised piece is a chip. Passing a chip's key in `ignore` takes it back: its
+// words stay in the title, as typed.
+
+import type { Priority, TaskWritable } from '../api/client'
+
+export type ChipKind = 'due' | 'priority' | 'tag'
+
+export interface QuickAddChip {
+  /** Stable while the text does not change: pass it in `ignore` to drop the chip. */
+  key: string
+  kind: ChipKind
+  /** The words as typed. */
+  text: string
+  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag. */
+  value: string
+}
+
+export interface QuickAddResult {
+  title: string
+  chips: QuickAddChip[]
+  /** The task to create (null when there is no title left). */
+  fields: TaskWritable | null
+}
+
+export interface QuickAddOptions {
+  now: Date
+  timeZone: string
+  ignore?: ReadonlySet<string> | readonly string[]
+}
+
+const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+]
+
+// "wed", "sat" and "sun" are ordinary words too often ("sat nav", "sun cream"): only the
+// full names and the unambiguous short forms count.
+const WEEKDAY_SHORT: Record<string, number> = { mon: 0, tue: 1, tues: 1, thu: 3, thur: 3, thurs: 3, fri: 4 }
+
+function weekdayIndex(word: string): number {
+  const w = lc(word)
+  const full = WEEKDAYS.indexOf(w)
+  return full >= 0 ? full : (WEEKDAY_SHORT[w] ?? -1)
+}
+
+function monthIndex(word: string): number {
+  const w = lc(word)
+  if (w === 'sept') return 8
+  return MONTHS.findIndex((m) => w === m || (w.length === 3 && m.startsWith(w)))
+}
+
+const lc = (w: string | undefined) => (w ?? '').toLowerCase().replace(/[,.;!?]+$/, '')
+
+// ------------------------------------------------------------------ calendar in a zone
+
+interface YMD {
+  y: number
+  m: number // 1-12
+  d: number
+}
+
+const partsCache = new Map<string, Intl.DateTimeFormat>()
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = partsCache.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+    partsCache.set(timeZone, f)
+  }
+  return f
+}
+
+/** Wall-clock fields of an instant in a zone. */
+export function wallClock(ms: number, timeZone: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
+  const out: Record<string, number> = {}
+  for (const p of formatter(timeZone).formatToParts(new Date(ms))) {
+    if (p.type !== 'literal') out[p.type] = Number(p.value)
+  }
+  return { y: out.year, m: out.month, d: out.day, h: out.hour === 24 ? 0 : out.hour, min: out.minute, s: out.second }
+}
+
+/** The zone's UTC offset (ms) at an instant. */
+function offsetAt(ms: number, timeZone: string): number {
+  const w = wallClock(ms, timeZone)
+  const asUtc = Date.UTC(w.y, w.m - 1, w.d, w.h, w.min, w.s)
+  return asUtc - Math.floor(ms / 1000) * 1000
+}
+
+/** The instant of a wall-clock time in a zone (gap: moved forward; overlap: the earlier). */
+export function zonedToUtc(date: YMD, hour: number, minute: number, timeZone: string): number {
+  const guess = Date.UTC(date.y, date.m - 1, date.d, hour, minute)
+  const day = 86_400_000
+  const before = offsetAt(guess - day, timeZone)
+  const after = offsetAt(guess + day, timeZone)
+  const valid = [before, after].map((o) => guess - o).filter((t) => offsetAt(t, timeZone) === guess - t)
+  if (valid.length) return Math.min(...valid)
+  return guess - before // in a DST gap: the clock reading before the jump, moved forward
+}
+
+function todayIn(now: Date, timeZone: string): YMD {
+  const w = wallClock(now.getTime(), timeZone)
+  return { y: w.y, m: w.m, d: w.d }
+}
+
+function addDays(date: YMD, days: number): YMD {
+  const t = new Date(Date.UTC(date.y, date.m - 1, date.d + days))
+  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() }
+}
+
+/** 0 = Monday … 6 = Sunday. */
+function weekday(date: YMD): number {
+  return (new Date(Date.UTC(date.y, date.m - 1, date.d)).getUTCDay() + 6) % 7
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1 || d > 31) return false
+  const t = new Date(Date.UTC(y, m - 1, d))
+  return t.getUTCMonth() === m - 1 && t.getUTCDate() === d
+}
+
+function cmp(a: YMD, b: YMD): number {
+  return a.y - b.y || a.m - b.m || a.d - b.d
+}
+
+export function isoYmd(date: YMD): string {
+  return `${String(date.y).padStart(4, '0')}-${String(date.m).padStart(2, '0')}-${String(date.d).padStart(2, '0')}`
+}
+
+// ------------------------------------------------------------------ matchers
+
+interface Match {
+  length: number // words consumed
+  date?: YMD
+  time?: { h: number; min: number }
+}
+
+type Matcher = (words: string[], i: number, today: YMD) => Match | null
+
+function ordinalDay(word: string | undefined): number | null {
+  const m = /^(\d{1,2})(st|nd|rd|th)?$/.exec(lc(word))
+  return m ? Number(m[1]) : null
+}
+
+function nextMonthDay(m: number, d: number, today: YMD, year?: number): YMD | null {
+  if (year !== undefined) return validDate(year, m, d) ? { y: year, m, d } : null
+  for (const y of [today.y, today.y + 1, today.y + 2, today.y + 3, today.y + 4]) {
+    if (validDate(y, m, d) && cmp({ y, m, d }, today) >= 0) return { y, m, d }
+  }
+  return null
+}
+
+function yearAt(word: string | undefined): number | undefined {
+  const m = /^(\d{4})$/.exec(lc(word))
+  return m ? Number(m[1]) : undefined
+}
+
+const DATE_MATCHERS: Matcher[] = [
+  // today / tomorrow
+  (w, i, today) => {
+    const x = lc(w[i])
+    if (x === 'today') return { length: 1, date: today }
+    if (x === 'tomorrow' || x === 'tmr' || x === 'tmrw') return { length: 1, date: addDays(today, 1) }
+    return null
+  },
+  // next week / next <weekday>
+  (w, i, today) => {
+    if (lc(w[i]) !== 'next') return null
+    const monday = addDays(today, 7 - weekday(today))
+    if (lc(w[i + 1]) === 'week') return { length: 2, date: monday }
+    const wd = weekdayIndex(w[i + 1] ?? '')
+    if (wd < 0) return null
+    return { length: 2, date: addDays(monday, wd) }
+  },
+  // <weekday>
+  (w, i, today) => {
+    const wd = weekdayIndex(w[i])
+    if (wd < 0) return null
+    const diff = (wd - weekday(today) + 7) % 7 || 7
+    return { length: 1, date: addDays(today, diff) }
+  },
+  // in N days / weeks
+  (w, i, today) => {
+    if (lc(w[i]) !== 'in') return null
+    const n = lc(w[i + 1]) === 'a' || lc(w[i + 1]) === 'an' ? 1 : /^\d{1,3}$/.test(lc(w[i + 1])) ? Number(lc(w[i + 1])) : NaN
+    if (Number.isNaN(n)) return null
+    const unit = lc(w[i + 2])
+    if (unit === 'day' || unit === 'days') return { length: 3, date: addDays(today, n) }
+    if (unit === 'week' || unit === 'weeks') return { length: 3, date: addDays(today, 7 * n) }
+    return null
+  },
+  // dec 5 [2027], december 5th
+  (w, i, today) => {
+    const mi = monthIndex(w[i])
+    if (mi < 0) return null
+    const d = ordinalDay(w[i + 1])
+    if (d === null) return null
+    const year = yearAt(w[i + 2])
+    const date = nextMonthDay(mi + 1, d, today, year)
+    return date ? { length: year !== undefined ? 3 : 2, date } : null
+  },
+  // 5 dec [2027], 5th of december
+  (w, i, today) => {
+    const d = ordinalDay(w[i])
+    if (d === null) return null
+    const of = lc(w[i + 1]) === 'of' ? 1 : 0
+    const mi = monthIndex(w[i + 1 + of] ?? '')
+    if (mi < 0) return null
+    const year = yearAt(w[i + 2 + of])
+    const date = nextMonthDay(mi + 1, d, today, year)
+    return date ? { length: 2 + of + (year !== undefined ? 1 : 0), date } : null
+  },
+  // 2026-12-05
+  (w, i) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(lc(w[i]))
+    if (!m) return null
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    return validDate(y, mo, d) ? { length: 1, date: { y, m: mo, d } } : null
+  },
+]
+
+function parseTime(word: string | undefined): { h: number; min: number } | null {
+  const x = lc(word)
+  if (x === 'noon') return { h: 12, min: 0 }
+  if (x === 'midnight') return { h: 0, min: 0 }
+  let m = /^(\d{1,2})(?::(\d{2}))?(am|pm)$/.exec(x)
+  if (m) {
+    let h = Number(m[1])
+    const min = m[2] ? Number(m[2]) : 0
+    if (h < 1 || h > 12 || min > 59) return null
+    if (m[3] === 'am') h = h === 12 ? 0 : h
+    else h = h === 12 ? 12 : h + 12
+    return { h, min }
+  }
+  m = /^(\d{1,2}):(\d{2})$/.exec(x)
+  if (m) {
+    const h = Number(m[1])
+    const min = Number(m[2])
+    if (h > 23 || min > 59) return null
+    return { h, min }
+  }
+  return null
+}
+
+const TIME_MATCHER: Matcher = (w, i) => {
+  if (lc(w[i]) === 'at') {
+    const t = parseTime(w[i + 1])
+    return t ? { length: 2, time: t } : null
+  }
+  const t = parseTime(w[i])
+  // A bare "noon"/"midnight" is a time; so is 5pm or 17:00.
+  return t ? { length: 1, time: t } : null
+}
+
+const CONNECTORS = new Set(['due', 'by', 'on'])
+
+// ------------------------------------------------------------------ parse
+
+interface Found {
+  start: number
+  end: number // exclusive, in words
+  kind: ChipKind | 'time'
+  value: string
+  date?: YMD
+  time?: { h: number; min: number }
+}
+
+export function parseQuickAdd(input: string, opts: QuickAddOptions): QuickAddResult {
+  const ignore = new Set(opts.ignore ?? [])
+  const words = input.trim().split(/\s+/).filter(Boolean)
+  const today = todayIn(opts.now, opts.timeZone)
+  const found: Found[] = []
+
+  for (let i = 0; i < words.length; ) {
+    const word = words[i]
+    const tag = /^#([\p{L}\p{N}_-]+)$/u.exec(word)
+    if (tag) {
+      found.push({ start: i, end: i + 1, kind: 'tag', value: tag[1].toLowerCase() })
+      i += 1
+      continue
+    }
+    const prio = /^!(high|medium|med|low|none)$/i.exec(word)
+    if (prio) {
+      const p = prio[1].toLowerCase()
+      found.push({ start: i, end: i + 1, kind: 'priority', value: p === 'med' ? 'medium' : p })
+      i += 1
+      continue
+    }
+    let matched = false
+    for (const matcher of DATE_MATCHERS) {
+      const m = matcher(words, i, today)
+      if (m && m.date) {
+        let start = i
+        if (start > 0 && CONNECTORS.has(lc(words[start - 1])) && !found.some((f) => f.end > start - 1)) start -= 1
+        found.push({ start, end: i + m.length, kind: 'due', value: isoYmd(m.date), date: m.date })
+        i += m.length
+        matched = true
+        break
+      }
+    }
+    if (matched) continue
+    const t = TIME_MATCHER(words, i, today)
+    if (t && t.time) {
+      found.push({ start: i, end: i + t.length, kind: 'time', value: '', time: t.time })
+      i += t.length
+      continue
+    }
+    i += 1
+  }
+
+  // Chip keys: kind + the words as typed + which occurrence (stable while text is stable).
+  const seen = new Map<string, number>()
+  const keyed = found.map((f) => {
+    const text = words.slice(f.start, f.end).join(' ')
+    const base = `${f.kind}:${text.toLowerCase()}`
+    const n = (seen.get(base) ?? 0) + 1
+    seen.set(base, n)
+    return { ...f, text, key: n > 1 ? `${base}#${n}` : base }
+  })
+
+  // The last date and the last time count; the last priority; tags de-duplicated.
+  const active = keyed.filter(
+    (f) => !ignore.has(f.key) && !((f.kind === 'due' || f.kind === 'time') && ignore.has('due')),
+  )
+  const lastOf = (kind: Found['kind']) => [...active].reverse().find((f) => f.kind === kind)
+  const dateF = lastOf('due')
+  const timeF = lastOf('time')
+  const prioF = lastOf('priority')
+  const tagFs = active.filter((f, idx) => f.kind === 'tag' && active.findIndex((g) => g.kind === 'tag' && g.value === f.value) === idx)
+
+  const used = new Set<(typeof keyed)[number]>()
+  const chips: QuickAddChip[] = []
+  let due: string | undefined
+  if (dateF || timeF) {
+    let date = dateF?.date ?? today
+    if (timeF?.time) {
+      let at = zonedToUtc(date, timeF.time.h, timeF.time.min, opts.timeZone)
+      if (!dateF && at <= opts.now.getTime()) {
+        date = addDays(today, 1)
+        at = zonedToUtc(date, timeF.time.h, timeF.time.min, opts.timeZone)
+      }
+      due = new Date(at).toISOString().replace(/\.000Z$/, 'Z')
+    } else {
+      due = isoYmd(date)
+    }
+    const parts = [dateF, timeF].filter((f): f is NonNullable<typeof f> => !!f)
+    parts.forEach((f) => used.add(f))
+    chips.push({ key: 'due', kind: 'due', text: parts.map((f) => f.text).join(' '), value: due })
+  }
+  if (prioF) {
+    used.add(prioF)
+    chips.push({ key: prioF.key, kind: 'priority', text: prioF.text, value: prioF.value })
+  }
+  for (const f of tagFs) {
+    used.add(f)
+    chips.push({ key: f.key, kind: 'tag', text: f.text, value: f.value })
+  }
+  // Duplicate tags and repeated priorities are consumed silently (no extra chip).
+  for (const f of active) {
+    if ((f.kind === 'tag' && tagFs.some((g) => g.value === f.value)) || (f.kind === 'priority' && prioF)) used.add(f)
+  }
+
+  const consumed = new Set<number>()
+  for (const f of used) for (let k = f.start; k < f.end; k++) consumed.add(k)
+  const title = words.filter((_, k) => !consumed.has(k)).join(' ')
+
+  let fields: TaskWritable | null = null
+  if (title) {
+    fields = { title }
+    if (due) fields.due = due
+    if (prioF) fields.priority = prioF.value as Priority
+    if (tagFs.length) fields.tags = tagFs.map((f) => f.value)
+  }
+  return { title, chips, fields }
+}
+
+/** The person's time zone: the app setting when set, else the browser's. */
+export function resolveTimeZone(setting?: string | null): string {
+  if (setting) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: setting })
+      return setting
+    } catch {
+      /* unknown zone: fall back */
+    }
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
