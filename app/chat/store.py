@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.models import ChatItem, ChatThread
+from app.db.engine import read_only_sessionmaker
 from app.db.types import utcnow
 
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
@@ -69,6 +70,8 @@ class SqlStore(Store[ChatContext]):
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
+        # Loads take no write lock, so 50 streaming turns do not queue behind each other.
+        self.reader = read_only_sessionmaker(sessionmaker)
 
     def generate_thread_id(self, context: ChatContext) -> str:
         return f"thr_{uuid.uuid4().hex}"
@@ -98,7 +101,7 @@ class SqlStore(Store[ChatContext]):
         )
 
     async def load_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
-        async with self.sessionmaker() as session:
+        async with self.reader() as session:
             return self._to_metadata(await self._thread_row(session, thread_id, context.user_id))
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatContext) -> None:
@@ -126,7 +129,7 @@ class SqlStore(Store[ChatContext]):
     ) -> Page[ThreadMetadata]:
         desc = order == "desc"
         keys = (col(ChatThread.created_at), col(ChatThread.id))
-        async with self.sessionmaker() as session:
+        async with self.reader() as session:
             stmt = select(ChatThread).where(ChatThread.user_id == context.user_id)
             if after:
                 cursor = await self._thread_row(session, after, context.user_id)
@@ -172,7 +175,7 @@ class SqlStore(Store[ChatContext]):
     ) -> Page[ThreadItem]:
         desc = order == "desc"
         keys = (col(ChatItem.created_at), col(ChatItem.seq))
-        async with self.sessionmaker() as session:
+        async with self.reader() as session:
             await self._thread_row(session, thread_id, context.user_id)
             stmt = select(ChatItem).where(
                 ChatItem.thread_id == thread_id, ChatItem.user_id == context.user_id
@@ -234,7 +237,7 @@ class SqlStore(Store[ChatContext]):
             await session.commit()
 
     async def load_item(self, thread_id: str, item_id: str, context: ChatContext) -> ThreadItem:
-        async with self.sessionmaker() as session:
+        async with self.reader() as session:
             row = await session.get(ChatItem, item_id)
             if row is None or row.thread_id != thread_id or row.user_id != context.user_id:
                 raise NotFoundError(f"Item {item_id} not found")
