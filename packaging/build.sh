@@ -44,6 +44,11 @@ if [ "$skip_webui" != 1 ] || [ ! -f webui/dist/index.html ]; then
   (cd webui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 fi
 
+# Freeze a consistent copy of the web UI for the binary (build.spec checks it).
+snapshot=build/webui-dist
+rm -rf "$snapshot" && mkdir -p build && cp -R webui/dist "$snapshot"
+export TASKCHAT_WEBUI_DIST="$PWD/$snapshot"
+
 for mode in "${modes[@]}"; do
   echo "==> PyInstaller ($mode)"
   start=$(date +%s)
