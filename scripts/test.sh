@@ -22,7 +22,11 @@ packaging/build.sh onedir --skip-webui
 export TASKCHAT_REQUIRE_BINARY=1
 
 echo "==> pytest"
-exec dbus-run-session -- sh -c '
+# The keyring lives in a throwaway XDG_DATA_HOME: a login keyring left by an earlier run
+# (with another password) would otherwise stay locked, and the person's own is never touched.
+keyring_home=$(mktemp -d)
+trap 'rm -rf "$keyring_home"' EXIT
+XDG_DATA_HOME="$keyring_home" dbus-run-session -- sh -c '
   echo -n taskchat-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   exec .venv/bin/python -m pytest "$@"
 ' sh "$@"
