@@ -8,8 +8,10 @@ from sqlmodel import select
 from app.search.links import TaskLink
 from tests.fakes.chatkit import (
     add_message,
+    answer_card,
     app_env_fixture,  # noqa: F401
     chat_fixture,  # noqa: F401
+    confirmation_card,
     create_thread,
     db_fixture,  # noqa: F401
     gemini_fixture,  # noqa: F401
@@ -115,7 +117,10 @@ async def test_bulk_delete_chips_keep_titles_and_links_go(chat, gemini, db):
         gemini.push(
             ToolCalls([("bulk_delete_tasks", {"task_ids": [i for i, _ in ids]})]), Text(["ok"])
         )
-        events = await stream(c, create_thread("delete both"))
+        asked = await stream(c, create_thread("delete both"))
+        # Bulk deletes wait for the person's confirmation (tests/test_chat_confirm.py).
+        item_id, widget = confirmation_card(asked)
+        events = await stream(c, answer_card(thread_id(asked), item_id, widget, "confirm"))
     assert _effects(events)[0]["tasks"] == [{"id": i, "title": t["title"]} for i, t in ids]
     assert await _links(db) == []
 
@@ -155,3 +160,22 @@ async def test_model_does_not_see_source_in_tool_output(chat, gemini):
         await stream(c, create_thread("add t"))
     outputs = [m["content"] for m in gemini.requests[1].messages if m["role"] == "tool"]
     assert "source" not in json.loads(outputs[0])["created"]
+
+
+async def test_thread_task_links_list_each_turns_tasks(chat, gemini, db):
+    async with chat.client() as c:
+        gemini.push(
+            ToolCalls([("create_task", {"title": "one"}), ("create_task", {"title": "two"})]),
+            Text(["ok"]),
+        )
+        thread = thread_id(await stream(c, create_thread("make one and two")))
+        r = await c.get(f"/api/threads/{thread}/task-links")
+        other = await c.get(
+            f"/api/threads/{thread}/task-links", headers=chat.headers("someone-else")
+        )
+    user_item = next(i for i in await items_of(db, thread) if i.type == "user_message")
+    links = r.json()["links"]
+    assert sorted(x["title"] for x in links) == ["one", "two"]
+    assert {x["item_id"] for x in links} == {user_item.id}
+    assert {x["action"] for x in links} == {"created"}
+    assert other.json() == {"links": []}

@@ -256,8 +256,29 @@ async def test_sqlite_query_plan_uses_fts_order(db_session, storage):
     plan = (
         await db_session.execute(
             text("EXPLAIN QUERY PLAN " + str(_SQLITE)),
-            {"match": '"a"*', "user_id": "u", "limit": 5},
+            {"match": '"a"*', "user_id": "u", "limit": 5, "lo": 0},
         )
     ).all()
     details = " | ".join(str(r[-1]) for r in plan)
     assert "TEMP B-TREE" not in details, details
+
+
+async def test_very_common_words_rank_only_the_newest_matches(
+    db_session, store, monkeypatch, storage
+):
+    """SQLite: above RANK_CAP matches the newest are ranked; too few → the window widens."""
+    import app.search.service as svc
+
+    if storage != "sqlite":
+        pytest.skip("PostgreSQL ranks every match (ts_rank over the GIN index hits)")
+
+    monkeypatch.setattr(svc, "RANK_CAP", 3)
+    t = await thread(store, A, None)
+    old = [await user_msg(store, A, t, f"common word number {i}") for i in range(6)]
+    filler = [await user_msg(store, A, t, f"filler text {i}") for i in range(30)]
+    assert len(filler) == 30
+    results = await find(db_session, "user-a", "common", limit=5)
+    assert len(results) == 5 and {r.item_id for r in results} <= set(old)
+    new = [await user_msg(store, A, t, f"common again {i}") for i in range(6)]
+    results = await find(db_session, "user-a", "common", limit=3)
+    assert {r.item_id for r in results} <= set(new)

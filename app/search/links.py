@@ -198,3 +198,21 @@ async def after_tool(
         await session.rollback()
         now_titles = {}
     return [{"id": i, "title": now_titles.get(i) or before.get(i) or ""} for i in changed]
+
+
+async def thread_links(
+    session: AsyncSession, *, user_id: str, thread_id: str
+) -> list[dict[str, str | None]]:
+    """The tasks each turn of a thread touched (tasks that still exist), oldest first."""
+    rows = (
+        await session.exec(
+            select(TaskLink.item_id, TaskLink.task_id, Task.title, TaskLink.action)
+            .join(Task, col(Task.id) == col(TaskLink.task_id))
+            .where(TaskLink.user_id == user_id, TaskLink.thread_id == thread_id)
+            .order_by(col(TaskLink.id))
+        )
+    ).all()
+    return [
+        {"item_id": item_id, "task_id": task_id, "title": title, "action": action}
+        for item_id, task_id, title, action in rows
+    ]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentUser, SessionDep
+from app.search import links
 from app.search.service import LIMIT_MAX, SearchResults, search
 
 router = APIRouter(tags=["search"])
@@ -20,3 +21,9 @@ async def search_route(
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = 20,
 ) -> SearchResults:
     return await search(session=session, user_id=user_id, q=q, limit=limit)
+
+
+@router.get("/api/threads/{thread_id}/task-links")
+async def thread_task_links(session: SessionDep, user_id: CurrentUser, thread_id: str) -> dict:
+    """Which tasks each turn changed: chips under the replies after a reload."""
+    return {"links": await links.thread_links(session, user_id=user_id, thread_id=thread_id)}

@@ -1,8 +1,10 @@
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react'
-import { api, onSessionExpired, type Settings as SettingsData } from './api/client'
+import { api, onSessionExpired, type SearchResult, type Settings as SettingsData, type TaskSource } from './api/client'
 import BuiltinChat from './chat/BuiltinChat'
 import { type ChatMode, forcedMode, loadChatKit } from './chat/loader'
 import Settings from './settings/Settings'
+import SearchBox from './search/SearchBox'
+import type { ChatTarget, TaskTarget } from './search/targets'
 import TaskPanel from './tasks/TaskPanel'
 import { IconGear, IconLogo } from './ui/icons'
 import { useColorScheme } from './ui/useColorScheme'
@@ -22,6 +24,9 @@ export default function App() {
   const [firstRun, setFirstRun] = useState(false)
   const [keySet, setKeySet] = useState<boolean | null>(null)
   const [tab, setTab] = useState<Tab>('chat')
+  const [timeZone, setTimeZone] = useState<string | null>(null)
+  const [chatTarget, setChatTarget] = useState<ChatTarget | null>(null)
+  const [taskTarget, setTaskTarget] = useState<TaskTarget | null>(null)
 
   useEffect(() => onSessionExpired(() => setExpired(true)), [])
 
@@ -51,6 +56,7 @@ export default function App() {
       .getSettings()
       .then((s) => {
         const set = s.gemini_key?.set
+        if (typeof s.timezone === 'string') setTimeZone(s.timezone)
         setKeySet(set ?? null)
         if (set === false) {
           setFirstRun(true)
@@ -68,7 +74,24 @@ export default function App() {
   }, [])
   const onSettingsChanged = useCallback((s: SettingsData) => {
     if (s.gemini_key) setKeySet(!!s.gemini_key.set)
+    if (typeof s.timezone === 'string') setTimeZone(s.timezone)
   }, [])
+  const openThread = useCallback((threadId: string, itemId?: string | null) => {
+    setTab('chat')
+    setChatTarget({ threadId, itemId, nonce: Date.now() })
+  }, [])
+  const openTask = useCallback((id: string) => {
+    setTab('tasks')
+    setTaskTarget({ id, nonce: Date.now() })
+  }, [])
+  const openResult = useCallback(
+    (r: SearchResult) => {
+      if (r.kind === 'task') openTask(r.id)
+      else if (r.thread_id) openThread(r.thread_id, r.item_id)
+    },
+    [openTask, openThread],
+  )
+  const openSource = useCallback((s: TaskSource) => openThread(s.thread_id, s.item_id), [openThread])
 
   return (
     <div className="app" data-ready={ready ? 'true' : 'false'} data-testid="app-root" data-tab={tab}>
@@ -85,6 +108,7 @@ export default function App() {
             Tasks
           </button>
         </nav>
+        <SearchBox onOpen={openResult} />
         <div className="header-actions">
           {keySet === false && (
             <button type="button" className="key-missing" onClick={() => setSettingsOpen(true)}>
@@ -121,11 +145,17 @@ export default function App() {
               <ChatKitView colorScheme={scheme} onTasksChanged={onTasksChanged} onFailed={onChatKitFailed} />
             </Suspense>
           ) : (
-            <BuiltinChat onTasksChanged={onTasksChanged} />
+            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} />
           )}
         </div>
         <div className="pane pane-tasks">
-          <TaskPanel refreshKey={refreshKey} onFirstLoad={onFirstLoad} />
+          <TaskPanel
+            refreshKey={refreshKey}
+            onFirstLoad={onFirstLoad}
+            timeZone={timeZone}
+            focusTask={taskTarget}
+            onOpenSource={openSource}
+          />
         </div>
       </main>
 

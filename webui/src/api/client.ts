@@ -13,6 +13,32 @@ export interface Task {
   tags: string[]
   created_at: string
   updated_at: string
+  /** The chat thread (and message) that last created or changed the task. */
+  source?: TaskSource | null
+}
+
+export interface TaskSource {
+  thread_id: string
+  thread_title: string | null
+  item_id: string | null
+}
+
+export interface SearchResult {
+  kind: 'task' | 'thread' | 'message'
+  id: string
+  thread_id: string | null
+  item_id: string | null
+  title: string
+  /** Text with <mark>…</mark> around hits: split it, never render it as HTML. */
+  snippet: string
+  score: number
+}
+
+export interface TaskLinkChip {
+  item_id: string | null
+  task_id: string
+  title: string
+  action: string
 }
 
 /** Fields a client may write (POST body / PATCH subset). */
@@ -176,6 +202,33 @@ export const api = {
     }
   },
   runSync: () => request<SyncStatus>('POST', '/api/sync/run'),
+
+  search: (q: string, limit = 20, signal?: AbortSignal) =>
+    request<{ results: SearchResult[] }>(
+      'GET',
+      `/api/search?${new URLSearchParams({ q, limit: String(limit) }).toString()}`,
+      undefined,
+      { signal },
+    ),
+  threadTaskLinks: (threadId: string) =>
+    request<{ links: TaskLinkChip[] }>('GET', `/api/threads/${encodeURIComponent(threadId)}/task-links`),
+  exportUrl: '/api/export',
+  importData: async (file: Blob) => {
+    const res = await sessionFetch('/api/import', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream' },
+      body: file,
+    })
+    if (!res.ok) throw await errorFromResponse(res)
+    return (await res.json()) as ImportReport
+  },
+}
+
+export interface ImportReport {
+  inserted: Record<string, number>
+  updated: Record<string, number>
+  unchanged: Record<string, number>
+  skipped: number
 }
 
 export type Api = typeof api

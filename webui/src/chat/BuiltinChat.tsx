@@ -2,10 +2,12 @@
 // Used when the ChatKit web component (CDN) is unavailable.
 
 import type { ReactNode } from 'react'
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react'
+import { Fragment, memo, useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react'
 import type { KeyboardEvent as ReactKeyboardEvent } from 'react'
 import Markdown from 'react-markdown'
-import { ApiError, sessionFetch } from '../api/client'
+import { ApiError, api, sessionFetch, type TaskLinkChip } from '../api/client'
+import type { ChatTarget } from '../search/targets'
+import '../search/search.css'
 import { IconClose, IconEdit, IconMenu, IconPlus, IconRetry, IconSend, IconStop, IconTrash } from '../ui/icons'
 import { EXAMPLE_PROMPTS } from './prompts'
 import {
@@ -26,6 +28,38 @@ const THREAD_KEY = 'taskchat.thread'
 
 interface Props {
   onTasksChanged: () => void
+  /** Open this thread and scroll to the item (search results, task sources). */
+  target?: ChatTarget | null
+  /** Show a task in the task panel (chips under replies). */
+  onOpenTask?: (taskId: string) => void
+}
+
+/** A task a reply touched (from task links, or live from the tasks_changed effect). */
+interface Touched {
+  id: string
+  title: string
+  action: string
+}
+
+/** Chips per item id: each link's turn (user message) → the reply that followed it. */
+export function touchedByItem(items: ThreadItem[], links: TaskLinkChip[]): Map<string, Touched[]> {
+  const out = new Map<string, Touched[]>()
+  const index = new Map(items.map((it, i) => [it.id, i]))
+  for (const link of links) {
+    const at = link.item_id ? index.get(link.item_id) : undefined
+    if (at === undefined) continue
+    let target = items[at].id
+    for (let i = at + 1; i < items.length && items[i].type !== 'user_message'; i++) {
+      if (items[i].type === 'assistant_message') {
+        target = items[i].id
+        break
+      }
+    }
+    const list = out.get(target) ?? []
+    if (!list.some((t) => t.id === link.task_id)) list.push({ id: link.task_id, title: link.title, action: link.action })
+    out.set(target, list)
+  }
+  return out
 }
 
 function errMessage(e: unknown): string {
@@ -36,7 +70,7 @@ function errMessage(e: unknown): string {
 
 let tempCounter = 0
 
-export default function BuiltinChat({ onTasksChanged }: Props) {
+export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Props) {
   const client = useMemo(() => new ChatKitClient('/api/chatkit', sessionFetch), [])
   const [state, dispatch] = useReducer(chatReducer, initialChatState)
   const stateRef = useRef<ChatState>(state)
@@ -47,6 +81,20 @@ export default function BuiltinChat({ onTasksChanged }: Props) {
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const effectRef = useRef(onTasksChanged)
   effectRef.current = onTasksChanged
+  const [links, setLinks] = useState<{ threadId: string; links: TaskLinkChip[] } | null>(null)
+  const [liveTouched, setLiveTouched] = useState<Touched[]>([])
+  const [scrollTarget, setScrollTarget] = useState<{ itemId: string; nonce: number } | null>(null)
+
+  const loadLinks = useCallback(async (threadId: string | null) => {
+    if (!threadId) return
+    try {
+      const r = await api.threadTaskLinks(threadId)
+      setLinks({ threadId, links: r.links ?? [] })
+    } catch {
+      /* chips are a convenience: leave them out */
+    }
+    setLiveTouched([])
+  }, [])
 
   const refreshThreads = useCallback(async () => {
     try {
@@ -73,11 +121,12 @@ export default function BuiltinChat({ onTasksChanged }: Props) {
       try {
         const items = await client.listAllItems(threadId)
         dispatch({ type: 'thread/items', threadId, items })
+        void loadLinks(threadId)
       } catch (e) {
         dispatch({ type: 'thread/items-failed', threadId, message: errMessage(e) })
       }
     },
-    [client],
+    [client, loadLinks],
   )
 
   // Initial load: thread list, then reopen the last thread.
@@ -106,7 +155,17 @@ export default function BuiltinChat({ onTasksChanged }: Props) {
       abortRef.current = controller
       const onEvent = (event: StreamEvent) => {
         dispatch({ type: 'stream/event', event })
-        if (event.type === 'client_effect' && event.name === 'tasks_changed') effectRef.current()
+        if (event.type === 'client_effect' && event.name === 'tasks_changed') {
+          effectRef.current()
+          const data = (event as { data?: { action?: unknown; tasks?: unknown } }).data
+          if (Array.isArray(data?.tasks)) {
+            const action = typeof data.action === 'string' ? data.action : 'changed'
+            const touched = (data.tasks as { id?: unknown; title?: unknown }[])
+              .filter((t) => typeof t?.id === 'string')
+              .map((t) => ({ id: String(t.id), title: String(t.title ?? ''), action }))
+            setLiveTouched((prev) => [...prev.filter((p) => !touched.some((t) => t.id === p.id)), ...touched])
+          }
+        }
         if (event.type === 'thread.created') {
           try {
             localStorage.setItem(THREAD_KEY, event.thread.id)
@@ -130,11 +189,26 @@ export default function BuiltinChat({ onTasksChanged }: Props) {
       } finally {
         if (abortRef.current === controller) abortRef.current = null
         void refreshThreads()
+        void loadLinks(stateRef.current.activeThreadId)
         // Tools may have changed tasks even when no effect arrived.
         effectRef.current()
       }
     },
-    [client, refreshThreads],
+    [client, refreshThreads, loadLinks],
+  )
+
+  // Open a thread at an item when asked (search result, a task's "from" link).
+  const handledTarget = useRef<number | null>(null)
+  useEffect(() => {
+    if (!target || handledTarget.current === target.nonce) return
+    handledTarget.current = target.nonce
+    if (target.itemId) setScrollTarget({ itemId: target.itemId, nonce: target.nonce })
+    if (stateRef.current.activeThreadId !== target.threadId || !target.itemId) void openThread(target.threadId)
+  }, [target, openThread])
+
+  const touched = useMemo(
+    () => (links && links.threadId === state.activeThreadId ? touchedByItem(state.items, links.links) : new Map<string, Touched[]>()),
+    [links, state.items, state.activeThreadId],
   )
 
   const send = useCallback(
@@ -287,7 +361,14 @@ export default function BuiltinChat({ onTasksChanged }: Props) {
           </button>
         </header>
 
-        <MessageList state={state} empty={empty} onPrompt={(p) => {
+        <MessageList
+          state={state}
+          empty={empty}
+          touched={touched}
+          liveTouched={liveTouched}
+          scrollTarget={scrollTarget}
+          onOpenTask={onOpenTask}
+          onPrompt={(p) => {
           if (p.fill) {
             setDraft(p.fill)
             requestAnimationFrame(() => {
@@ -378,13 +459,40 @@ function MessageList({
   state,
   empty,
   onPrompt,
+  touched,
+  liveTouched,
+  scrollTarget,
+  onOpenTask,
 }: {
   state: ChatState
   empty: boolean
   onPrompt: (p: (typeof EXAMPLE_PROMPTS)[number]) => void
+  touched: Map<string, Touched[]>
+  liveTouched: Touched[]
+  scrollTarget: { itemId: string; nonce: number } | null
+  onOpenTask?: (taskId: string) => void
 }) {
   const scrollRef = useRef<HTMLDivElement>(null)
   const stick = useRef(true)
+  const [flashId, setFlashId] = useState<string | null>(null)
+  const doneTarget = useRef<number | null>(null)
+
+  // Scroll to a target item once it is rendered, and flash it.
+  useLayoutEffect(() => {
+    if (!scrollTarget || doneTarget.current === scrollTarget.nonce) return
+    const root = scrollRef.current
+    const el = root?.querySelector(`[data-item-id="${CSS.escape(scrollTarget.itemId)}"]`) as HTMLElement | null
+    if (!el) return
+    doneTarget.current = scrollTarget.nonce
+    stick.current = false
+    el.scrollIntoView?.({ block: 'center' })
+    setFlashId(scrollTarget.itemId)
+  }, [scrollTarget, state.items])
+  useEffect(() => {
+    if (!flashId) return
+    const t = setTimeout(() => setFlashId(null), 2600)
+    return () => clearTimeout(t)
+  }, [flashId])
 
   const onScroll = () => {
     const el = scrollRef.current
@@ -392,9 +500,10 @@ function MessageList({
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80
   }
 
-  // Opening another thread jumps to its end.
+  // Opening another thread jumps to its end (unless a target item is being opened).
   useEffect(() => {
-    stick.current = true
+    stick.current = !(scrollTarget && doneTarget.current !== scrollTarget.nonce)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [state.activeThreadId])
 
   useLayoutEffect(() => {
@@ -424,11 +533,22 @@ function MessageList({
         <ol className="message-items">
           {state.loadingItems && <li className="loading-line">Loading conversation…</li>}
           {state.items.map((item, i) => (
-            <Message
-              key={item.id}
-              item={item}
-              streaming={lastAssistantStreaming && i === state.items.length - 1}
-            />
+            <Fragment key={item.id}>
+              <Message
+                item={item}
+                streaming={lastAssistantStreaming && i === state.items.length - 1}
+                flash={flashId === item.id}
+              />
+              <TouchedChips
+                user={item.type === 'user_message'}
+                touched={
+                  i === state.items.length - 1 && item.type === 'assistant_message' && liveTouched.length
+                    ? mergeTouched(touched.get(item.id), liveTouched)
+                    : touched.get(item.id)
+                }
+                onOpenTask={onOpenTask}
+              />
+            </Fragment>
           ))}
           {waiting && (
             <li className="msg msg-assistant msg-waiting" data-testid="assistant-progress">
@@ -448,10 +568,61 @@ function MessageList({
   )
 }
 
-const Message = memo(function Message({ item, streaming }: { item: ThreadItem; streaming: boolean }) {
+function mergeTouched(a: Touched[] | undefined, b: Touched[]): Touched[] {
+  const out = [...(a ?? [])]
+  for (const t of b) if (!out.some((x) => x.id === t.id)) out.push(t)
+  return out
+}
+
+const ACTION_LABEL: Record<string, string> = {
+  created: 'added',
+  updated: 'changed',
+  completed: 'done',
+  reopened: 'reopened',
+  deleted: 'deleted',
+}
+
+function TouchedChips({
+  touched,
+  onOpenTask,
+  user,
+}: {
+  touched?: Touched[]
+  onOpenTask?: (id: string) => void
+  user?: boolean
+}) {
+  if (!touched?.length) return null
+  return (
+    <li className={`msg msg-touched${user ? ' msg-user' : ''}`} data-testid="touched-tasks" aria-label="Tasks this reply changed">
+      {touched.map((t) => (
+        <button
+          key={t.id}
+          type="button"
+          className="touched-chip"
+          disabled={t.action === 'deleted' || !onOpenTask}
+          onClick={() => onOpenTask?.(t.id)}
+          title={t.action === 'deleted' ? 'Deleted' : 'Show in the task list'}
+          data-testid="touched-chip"
+        >
+          <span className="action">{ACTION_LABEL[t.action] ?? t.action}:</span> {t.title || 'task'}
+        </button>
+      ))}
+    </li>
+  )
+}
+
+const Message = memo(function Message({
+  item,
+  streaming,
+  flash,
+}: {
+  item: ThreadItem
+  streaming: boolean
+  flash?: boolean
+}) {
   if (item.type === 'user_message') {
     return (
-      <li className={`msg msg-user${item.pending ? ' pending' : ''}`} data-testid="message-user">
+      <li className={`msg msg-user${item.pending ? ' pending' : ''}${flash ? ' msg-flash' : ''}`} data-testid="message-user" data-item-id={item.id}>
         <div className="bubble">{itemText(item)}</div>
       </li>
     )
@@ -459,7 +630,12 @@ const Message = memo(function Message({ item, streaming }: { item: ThreadItem; s
   if (item.type === 'assistant_message') {
     const text = itemText(item)
     return (
-      <li className={`msg msg-assistant${streaming ? ' streaming' : ''}`} data-testid="message-assistant" data-streaming={streaming ? 'true' : undefined}>
+      <li
+        className={`msg msg-assistant${streaming ? ' streaming' : ''}${flash ? ' msg-flash' : ''}`}
+        data-testid="message-assistant"
+        data-streaming={streaming ? 'true' : undefined}
+        data-item-id={item.id}
+      >
         <div className="md">
           <Markdown components={mdComponents}>{text}</Markdown>
         </div>

@@ -3,6 +3,7 @@ import type { KeyboardEvent as ReactKeyboardEvent } from 'react'
 import { ApiError, api, type Settings as SettingsData, type SyncStatus } from '../api/client'
 import { type ChatPreference, getChatPreference, setChatPreference } from '../chat/loader'
 import { IconClose } from '../ui/icons'
+import DataTransfer from '../search/DataTransfer'
 
 interface Props {
   open: boolean
@@ -301,6 +302,7 @@ export default function Settings({ open, firstRun, chatMode, onClose, onChanged 
 
         <section className="settings-section" aria-labelledby="data-heading">
           <h3 id="data-heading">Data</h3>
+          <DataTransfer />
           {data?.data_dir && (
             <p className="muted">
               Data folder: <code data-testid="data-dir">{data.data_dir}</code>

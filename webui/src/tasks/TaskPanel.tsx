@@ -1,5 +1,6 @@
 import { memo, useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react'
-import { ApiError, api, type Priority, type Task, type TaskWritable } from '../api/client'
+import { ApiError, api, type Priority, type Task, type TaskSource, type TaskWritable } from '../api/client'
+import type { TaskTarget } from '../search/targets'
 import { IconEdit, IconPlus, IconSearch, IconTrash } from '../ui/icons'
 import { ToastHost, useToasts } from '../ui/toasts'
 import {
@@ -16,11 +17,12 @@ import {
   hasTime,
   initialTaskState,
   isoDate,
-  parseQuickAdd,
   parseTags,
   taskReducer,
   visibleTasks,
 } from './state'
+import { type QuickAddChip, parseQuickAdd, resolveTimeZone } from './quickadd'
+import '../search/search.css'
 
 export const UNDO_WINDOW_MS = 5000
 
@@ -28,6 +30,12 @@ interface Props {
   /** Incremented by the app whenever tasks may have changed (tasks_changed). */
   refreshKey: number
   onFirstLoad: () => void
+  /** The person's time zone setting (quick-add dates); the browser's when empty. */
+  timeZone?: string | null
+  /** Scroll to and flash this task (from search). */
+  focusTask?: TaskTarget | null
+  /** Open the chat thread a task came from. */
+  onOpenSource?: (source: TaskSource) => void
 }
 
 const STATUS_TABS: { key: StatusFilter; label: string }[] = [
@@ -47,7 +55,7 @@ function today(): string {
   return isoDate(new Date())
 }
 
-export default function TaskPanel({ refreshKey, onFirstLoad }: Props) {
+export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask, onOpenSource }: Props) {
   const [state, dispatch] = useReducer(taskReducer, initialTaskState)
   const [filter, setFilter] = useState<TaskFilter>(defaultFilter)
   const [search, setSearch] = useState('')
@@ -226,13 +234,20 @@ export default function TaskPanel({ refreshKey, onFirstLoad }: Props) {
 
   const [newTitle, setNewTitle] = useState('')
   const [adding, setAdding] = useState(false)
+  const [removedChips, setRemovedChips] = useState<string[]>([])
+  const zone = useMemo(() => resolveTimeZone(timeZone), [timeZone])
+  const quick = useMemo(
+    () => parseQuickAdd(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }),
+    [newTitle, zone, removedChips],
+  )
   const addTask = async () => {
-    const fields = parseQuickAdd(newTitle)
+    const fields = parseQuickAdd(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }).fields
     if (!fields || adding) return
     setAdding(true)
     try {
       const created = await api.createTask(fields)
       setNewTitle('')
+      setRemovedChips([])
       if (created && typeof created === 'object' && 'id' in created) dispatch({ type: 'task/added', task: created })
       softReload(300)
     } catch (e) {
@@ -246,6 +261,33 @@ export default function TaskPanel({ refreshKey, onFirstLoad }: Props) {
   const tasks = useMemo(() => visibleTasks(state, filter.sort), [state, filter.sort])
   const tags = useMemo(() => allTags(state.items, filter.tag || undefined), [state.items, filter.tag])
   const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q
+
+  // Opened from search: show the task (widening the filter once if needed) and flash it.
+  const [flashId, setFlashId] = useState<string | null>(null)
+  const focusedNonce = useRef<number | null>(null)
+  useEffect(() => {
+    if (!focusTask || focusedNonce.current === focusTask.nonce || state.loading) return
+    if (!tasks.some((t) => t.id === focusTask.id)) {
+      const widened = filter.status === 'all' && !filter.q && !filter.tag && !filter.priority
+      if (widened) focusedNonce.current = focusTask.nonce // not there at all: give up
+      else {
+        setSearch('')
+        setFilter({ ...defaultFilter, status: 'all' })
+      }
+      return
+    }
+    focusedNonce.current = focusTask.nonce
+    setFlashId(focusTask.id)
+    requestAnimationFrame(() => {
+      const el = document.querySelector(`[data-task-id="${CSS.escape(focusTask.id)}"]`)
+      el?.scrollIntoView?.({ block: 'center', behavior: 'smooth' })
+    })
+  }, [focusTask, tasks, state.loading, filter])
+  useEffect(() => {
+    if (!flashId) return
+    const t = setTimeout(() => setFlashId(null), 2600)
+    return () => clearTimeout(t)
+  }, [flashId])
 
   return (
     <section className="task-panel" data-testid="task-panel" aria-label="Tasks" aria-busy={state.loading}>
@@ -348,16 +390,36 @@ export default function TaskPanel({ refreshKey, onFirstLoad }: Props) {
         <input
           id="task-add-input"
           value={newTitle}
-          onChange={(e) => setNewTitle(e.target.value)}
-          placeholder="Add a task…  (#tag !high)"
+          onChange={(e) => {
+            setNewTitle(e.target.value)
+            if (!e.target.value.trim()) setRemovedChips([])
+          }}
+          placeholder="Add a task…  (tomorrow !high #tag)"
           data-testid="task-add-input"
           autoComplete="off"
           maxLength={500}
         />
-        <button type="submit" className="icon-btn filled" aria-label="Add task" disabled={!newTitle.trim() || adding} data-testid="task-add-button">
+        <button type="submit" className="icon-btn filled" aria-label="Add task" disabled={!quick.fields || adding} data-testid="task-add-button">
           <IconPlus />
         </button>
       </form>
+      {quick.chips.length > 0 && (
+        <div className="quick-chips" data-testid="quick-chips" aria-label="Understood from the text">
+          {quick.chips.map((c) => (
+            <span key={c.key} className="quick-chip" data-testid="quick-chip" data-kind={c.kind}>
+              {chipLabel(c, now)}
+              <button
+                type="button"
+                aria-label={`Remove ${chipLabel(c, now)} (keep “${c.text}” in the title)`}
+                title="Keep these words in the title instead"
+                onClick={() => setRemovedChips((r) => [...r, c.key])}
+              >
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
+      )}
 
       {state.error && (
         <div className="panel-error" role="alert" data-testid="task-error">
@@ -381,6 +443,8 @@ export default function TaskPanel({ refreshKey, onFirstLoad }: Props) {
               onEdit={setEditingId}
               onDelete={deleteTask}
               onTag={(tag) => setFilter((f) => ({ ...f, tag }))}
+              onOpenSource={onOpenSource}
+              flash={flashId === t.id}
             />
           ),
         )}
@@ -419,6 +483,8 @@ const TaskRow = memo(function TaskRow({
   onEdit,
   onDelete,
   onTag,
+  onOpenSource,
+  flash,
 }: {
   task: Task
   today: string
@@ -426,11 +492,13 @@ const TaskRow = memo(function TaskRow({
   onEdit: (id: string) => void
   onDelete: (t: Task) => void
   onTag: (tag: string) => void
+  onOpenSource?: (source: TaskSource) => void
+  flash?: boolean
 }) {
   const ds = dueState(task, today)
   const checkId = `done-${task.id}`
   return (
-    <li className={`task-item${task.completed ? ' done' : ''}`} data-testid="task-item" data-task-id={task.id}>
+    <li className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}`} data-testid="task-item" data-task-id={task.id}>
       <input
         id={checkId}
         type="checkbox"
@@ -444,7 +512,7 @@ const TaskRow = memo(function TaskRow({
         <button type="button" className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
           {task.title}
         </button>
-        {(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description) && (
+        {(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source) && (
           <div className="task-meta">
             {task.due && (
               <span className={`chip due due-${ds ?? 'none'}`} title={task.due}>
@@ -458,6 +526,17 @@ const TaskRow = memo(function TaskRow({
                 #{tag}
               </button>
             ))}
+            {task.source && (
+              <button
+                type="button"
+                className="chip source"
+                onClick={() => task.source && onOpenSource?.(task.source)}
+                title={`Open the chat “${task.source.thread_title ?? 'Untitled conversation'}”`}
+                data-testid="task-source"
+              >
+                from: {task.source.thread_title || 'Untitled conversation'}
+              </button>
+            )}
             {task.description && <span className="desc" title={task.description}>{task.description}</span>}
           </div>
         )}
@@ -567,4 +646,10 @@ function TaskEditor({ task, onSave, onCancel }: { task: Task; onSave: (f: Partia
       </form>
     </li>
   )
+}
+
+function chipLabel(c: QuickAddChip, today: string): string {
+  if (c.kind === 'due') return `Due: ${formatDue(c.value, today)}`
+  if (c.kind === 'priority') return `!${c.value}`
+  return `#${c.value}`
 }
