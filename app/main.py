@@ -25,6 +25,7 @@ from app.security.install import install_chat_limits, install_security
 from app.sync import routes as sync_routes
 from app.sync.runtime import build_sync_service
 from app.tasks import routes as task_routes
+from app.tasks import undo
 from app.webui import mount_webui
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # app.state.mint_session_token / mint_launch_token and adds /api/settings.
     install_security(app, settings)
     app.include_router(health.router)
+    app.include_router(undo.router)  # before task_routes: /api/tasks/undo/{id}
     app.include_router(task_routes.router)
     app.include_router(sync_routes.router)
     app.include_router(chat_routes.router)

@@ -8,13 +8,16 @@ import pytest
 
 from app.chat.tools import SPECS
 from tests.fakes.chatkit import (
+    answer_card,
     app_env_fixture,  # noqa: F401
     chat_fixture,  # noqa: F401
+    confirmation_card,
     create_thread,
     gemini_fixture,  # noqa: F401
     of_type,
     reply_text,
     stream,
+    thread_id,
 )
 from tests.fakes.gemini import Text, ToolCalls
 
@@ -83,6 +86,7 @@ async def test_create_task_tool(chat, gemini):
             "action": "created",
             "ids": [tasks[0]["id"]],
             "tasks": [{"id": tasks[0]["id"], "title": tasks[0]["title"]}],
+            "change_id": _effects(events)[0]["change_id"],  # for undo (test_chat_confirm.py)
         }
     ]
     assert any(e.text for e in of_type(events, "progress_update"))
@@ -151,6 +155,9 @@ async def test_bulk_tools(chat, gemini, tool):
         ids = await _make_tasks(c, "one", "two", "three")
         gemini.push(ToolCalls([(tool, {"task_ids": [*ids[:2], "no-such-id"]})]), Text(["ok"]))
         events = await stream(c, create_thread(f"please {tool}"))
+        if tool == "bulk_delete_tasks":  # waits for the person (tests/test_chat_confirm.py)
+            item_id, widget = confirmation_card(events)
+            events = await stream(c, answer_card(thread_id(events), item_id, widget, "confirm"))
         after = await _tasks(c)
     if tool == "bulk_delete_tasks":
         assert list(after) == [ids[2]]

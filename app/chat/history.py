@@ -7,8 +7,17 @@ from typing import Any
 
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
-from chatkit.types import AssistantMessageItem, HiddenContextItem, ThreadItem
-from openai.types.responses import EasyInputMessageParam, ResponseFunctionToolCallParam
+from chatkit.types import (
+    AssistantMessageItem,
+    HiddenContextItem,
+    ThreadItem,
+    UserMessageTagContent,
+)
+from openai.types.responses import (
+    EasyInputMessageParam,
+    ResponseFunctionToolCallParam,
+    ResponseInputTextParam,
+)
 from openai.types.responses.response_input_item_param import FunctionCallOutput
 
 from app.chat.tools import TOOL_CALL_KEY
@@ -39,6 +48,11 @@ class HistoryConverter(ThreadItemConverter):
         if not text.strip():
             return None
         return EasyInputMessageParam(type="message", role="assistant", content=text)
+
+    async def tag_to_message_content(self, tag: UserMessageTagContent) -> ResponseInputTextParam:
+        # An @-mention from ChatKit's composer: the model gets its visible text. The SDK's
+        # default raises, which broke that turn and every later turn of the thread.
+        return ResponseInputTextParam(type="input_text", text=tag.text or "")
 
     async def hidden_context_to_input(
         self, item: HiddenContextItem

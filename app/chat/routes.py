@@ -31,7 +31,6 @@ UNSUPPORTED = {
     "attachments.create": "Attachments are not supported.",
     "attachments.delete": "Attachments are not supported.",
     "input.transcribe": "Dictation (transcription) is not supported.",
-    "threads.custom_action": "Widget actions are not supported.",
     "threads.sync_custom_action": "Widget actions are not supported.",
 }
 STREAM_FAILED = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'

@@ -7,12 +7,14 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from agents import RunConfig, Runner, set_tracing_disabled
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
+    Action,
     AssistantMessageContent,
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
@@ -28,12 +30,14 @@ from chatkit.types import (
     ThreadStreamEvent,
     UserMessageItem,
     UserMessageTextContent,
+    WidgetItem,
     is_streaming_req,
 )
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.chat import confirm
 from app.chat.agent import MAX_TURNS, build_agent
 from app.chat.gemini import Failure, GeminiClients, MissingApiKey, describe_for_log, explain
 from app.chat.history import HistoryConverter
@@ -143,6 +147,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         set_tracing_disabled(True)
         self._settings = settings
         self._clients = GeminiClients()
+        self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
         self._converter = HistoryConverter()
         self._cleanups: set[asyncio.Task[None]] = set()
@@ -177,7 +182,14 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             yield error_event(explain(exc, model=settings.gemini_model))
             return
 
-        history = await self._converter.to_agent_input(await self._history(thread, context))
+        try:
+            history = await self._converter.to_agent_input(await self._history(thread, context))
+        except Exception as exc:
+            # A stored item the converter cannot turn into model input: say so plainly
+            # instead of the SDK's bare stream.error.
+            log.warning("chat history could not be converted: %s", describe_for_log(exc))
+            yield error_event(explain(exc, model=settings.gemini_model))
+            return
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result = Runner.run_streamed(
             build_agent(settings, model=model, tools=self._tools),
@@ -227,6 +239,24 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                     )
                 )
             yield error_event(failure)
+
+    async def action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: ChatContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        # Confirm or keep a pending deletion (the card's buttons); nothing else is an action.
+        async for event in confirm.resolve(
+            thread=thread,
+            action=action,
+            sender=sender,
+            context=context,
+            store=self.store,
+            sessionmaker=self._sessionmaker,
+        ):
+            yield event
 
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext

@@ -27,6 +27,7 @@ from app.chat.models import ChatItem, ChatThread
 from app.db.engine import read_only_sessionmaker
 from app.db.types import utcnow
 
+PAGE_MAX = 500
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 _STATUS_ADAPTER: TypeAdapter[ThreadStatus] = TypeAdapter(ThreadStatus)
 # The SDK's own ids carry 32 random bits, which collide within a long-lived install.
@@ -59,6 +60,12 @@ def _after(keys: tuple[Any, Any], values: tuple[Any, Any], *, desc: bool) -> Col
     if desc:
         return or_(k1 < v1, and_(k1 == v1, k2 < v2))
     return or_(k1 > v1, and_(k1 == v1, k2 > v2))
+
+
+def _page_size(limit: int) -> int:
+    """A page of 1..PAGE_MAX: a request's `limit` reaches here unchecked (0, -1 or 10**30
+    broke the paging arithmetic or overflowed SQLite's integer: a 500)."""
+    return max(1, min(limit, PAGE_MAX))
 
 
 def _order(keys: tuple[Any, Any], *, desc: bool) -> list[Any]:
@@ -128,6 +135,7 @@ class SqlStore(Store[ChatContext]):
         self, limit: int, after: str | None, order: str, context: ChatContext
     ) -> Page[ThreadMetadata]:
         desc = order == "desc"
+        limit = _page_size(limit)
         keys = (col(ChatThread.created_at), col(ChatThread.id))
         async with self.reader() as session:
             stmt = select(ChatThread).where(ChatThread.user_id == context.user_id)
@@ -174,6 +182,7 @@ class SqlStore(Store[ChatContext]):
         context: ChatContext,
     ) -> Page[ThreadItem]:
         desc = order == "desc"
+        limit = _page_size(limit)
         keys = (col(ChatItem.created_at), col(ChatItem.seq))
         async with self.reader() as session:
             await self._thread_row(session, thread_id, context.user_id)

@@ -21,9 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.chat import confirm
 from app.errors import DomainError
 from app.search import links
-from app.tasks import service
+from app.tasks import service, undo
 from app.tasks.models import TaskCreate, TaskPublic, TaskQuery, TaskUpdate
 
 # Hidden items with this key hold one finished tool call, replayed into later turns.
@@ -252,7 +253,8 @@ SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "bulk_delete_tasks",
-        "Delete several tasks at once.",
+        "Delete several tasks at once. Nothing is deleted until the user confirms with the "
+        "buttons shown in the chat.",
         _object({"task_ids": _TASK_IDS}, "task_ids"),
         "Deleting tasks…",
         _bulk_delete,
@@ -282,6 +284,15 @@ def _parse(raw: str) -> dict[str, Any]:
     return args
 
 
+def _targets(args: dict[str, Any]) -> list[str]:
+    """The task ids a call names (to keep their before-images for undo)."""
+    ids = args.get("task_ids")
+    targets = [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+    if isinstance(args.get("task_id"), str):
+        targets.append(args["task_id"])
+    return targets
+
+
 def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionTool]:
     """The tools, each opening its own database session per call."""
 
@@ -292,11 +303,25 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
             await chat.stream(ProgressUpdateEvent(text=spec.progress))
             outcome = Outcome(None)
             touched: list[dict[str, str]] = []
+            change_id = None
             try:
                 args = _parse(raw)
                 async with sessionmaker() as session:
                     before = await links.titles_before(session, user_id, args)
-                    outcome = await spec.handler(session, user_id, args)
+                    images = await undo.snapshots(session, user_id, _targets(args))
+                    if confirm.needs_confirmation(chat, spec.name):
+                        # Deletes nothing: the person confirms in the chat (app/chat/confirm.py).
+                        targets = _ids(args) if "task_ids" in args else _targets(args) or [""]
+                        outcome = Outcome(await confirm.request(chat, session, user_id, targets))
+                    else:
+                        outcome = await spec.handler(session, user_id, args)
+                        if spec.name == "delete_task":
+                            confirm.count_delete(chat)
+                    if outcome.changed:
+                        # Tasks the call created have no before-image: undo removes them.
+                        change_id = undo.undo_log.record(
+                            user_id, outcome.action, {i: images.get(i) for i in outcome.changed}
+                        )
                     touched = await links.after_tool(
                         session,
                         user_id=user_id,
@@ -332,7 +357,13 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
                     ClientEffectEvent(
                         name=TASKS_CHANGED,
                         # `tasks` ([{id, title}]) lets the chat show which tasks a reply touched.
-                        data={"action": outcome.action, "ids": outcome.changed, "tasks": touched},
+                        # `change_id` lets the task panel undo it (POST /api/tasks/undo/{id}).
+                        data={
+                            "action": outcome.action,
+                            "ids": outcome.changed,
+                            "tasks": touched,
+                            "change_id": change_id,
+                        },
                     )
                 )
             return output

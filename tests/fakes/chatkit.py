@@ -115,3 +115,24 @@ def reply_text(events: list[Any]) -> str:
         e.item for e in of_type(events, "thread.item.done") if e.item.type == "assistant_message"
     ]
     return "\n".join("".join(p.text for p in item.content) for item in done)
+
+
+def confirmation_card(events: list[Any]) -> tuple[str, dict[str, Any]]:
+    """(item id, widget JSON) of the one deletion card a turn left in the chat."""
+    removed = {e.item_id for e in of_type(events, "thread.item.removed")}
+    done = of_type(events, "thread.item.done")
+    [item] = [e.item for e in done if e.item.type == "widget" and e.item.id not in removed]
+    return item.id, item.widget.model_dump(mode="json", exclude_none=True)
+
+
+def answer_card(thread: str, item_id: str, widget: dict[str, Any], which: str) -> dict[str, Any]:
+    """The threads.custom_action a card's "confirm" or "cancel" button sends."""
+    action = widget[which]["action"]
+    return {
+        "type": "threads.custom_action",
+        "params": {
+            "thread_id": thread,
+            "item_id": item_id,
+            "action": {"type": action["type"], "payload": action["payload"]},
+        },
+    }

@@ -6,6 +6,8 @@ import Settings from './settings/Settings'
 import SearchBox from './search/SearchBox'
 import type { ChatTarget, TaskTarget } from './search/targets'
 import TaskPanel from './tasks/TaskPanel'
+import UndoBar from './tasks/UndoBar'
+import { type UndoEntry, addUndo, pruneUndo, undoFromEffect } from './tasks/undo'
 import { IconGear, IconLogo } from './ui/icons'
 import { useColorScheme } from './ui/useColorScheme'
 
@@ -66,7 +68,17 @@ export default function App() {
       .catch(() => {})
   }, [])
 
-  const onTasksChanged = useCallback(() => setRefreshKey((k) => k + 1), [])
+  const [undoable, setUndoable] = useState<UndoEntry[]>([])
+  const onTasksChanged = useCallback((data?: Record<string, unknown>) => {
+    setRefreshKey((k) => k + 1)
+    const entry = undoFromEffect(data, Date.now())
+    if (entry) setUndoable((list) => addUndo(list, entry, Date.now()))
+  }, [])
+  const onUndone = useCallback((changeId: string) => {
+    setUndoable((list) => list.filter((e) => e.changeId !== changeId))
+    setRefreshKey((k) => k + 1)
+  }, [])
+  const onUndoTick = useCallback(() => setUndoable((list) => pruneUndo(list, Date.now())), [])
   const onFirstLoad = useCallback(() => setReady(true), [])
   const onChatKitFailed = useCallback((reason: string) => {
     console.warn('Falling back to the built-in chat view:', reason)
@@ -156,6 +168,7 @@ export default function App() {
             focusTask={taskTarget}
             onOpenSource={openSource}
           />
+          <UndoBar entries={undoable} onDone={onUndone} onTick={onUndoTick} />
         </div>
       </main>
 

@@ -10,6 +10,7 @@ import type { ChatTarget } from '../search/targets'
 import '../search/search.css'
 import { IconClose, IconEdit, IconMenu, IconPlus, IconRetry, IconSend, IconStop, IconTrash } from '../ui/icons'
 import { EXAMPLE_PROMPTS } from './prompts'
+import { WidgetActionContext, type WidgetAction, WidgetCard } from './widgets'
 import {
   ChatKitClient,
   type ChatState,
@@ -27,7 +28,8 @@ import {
 const THREAD_KEY = 'taskchat.thread'
 
 interface Props {
-  onTasksChanged: () => void
+  /** Tasks may have changed; `data` is the tasks_changed effect's (with `change_id` to undo). */
+  onTasksChanged: (data?: Record<string, unknown>) => void
   /** Open this thread and scroll to the item (search results, task sources). */
   target?: ChatTarget | null
   /** Show a task in the task panel (chips under replies). */
@@ -156,7 +158,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
       const onEvent = (event: StreamEvent) => {
         dispatch({ type: 'stream/event', event })
         if (event.type === 'client_effect' && event.name === 'tasks_changed') {
-          effectRef.current()
+          effectRef.current(event.data)
           const data = (event as { data?: { action?: unknown; tasks?: unknown } }).data
           if (Array.isArray(data?.tasks)) {
             const action = typeof data.action === 'string' ? data.action : 'changed'
@@ -238,6 +240,18 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
       send(plan.text)
     }
   }, [runStream, send])
+
+  // A widget's button (confirming or keeping a deletion): the server answers with a stream.
+  const runAction = useCallback(
+    (itemId: string, action: WidgetAction) => {
+      const s = stateRef.current
+      if (s.streaming || !s.activeThreadId) return false
+      dispatch({ type: 'action/start' })
+      void runStream(req.customAction(s.activeThreadId, itemId, action))
+      return true
+    },
+    [runStream],
+  )
 
   const newChat = useCallback(() => {
     abortRef.current?.abort()
@@ -361,6 +375,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
           </button>
         </header>
 
+        <WidgetActionContext.Provider value={runAction}>
         <MessageList
           state={state}
           empty={empty}
@@ -380,6 +395,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
             })
           } else send(p.prompt)
         }} />
+        </WidgetActionContext.Provider>
 
         <div className="chat-footer">
           {state.notice && (
@@ -642,6 +658,7 @@ const Message = memo(function Message({
       </li>
     )
   }
+  if (item.type === 'widget') return <WidgetCard item={item} disabled={streaming} />
   if (item.type === 'client_tool_call') {
     return (
       <li className="msg msg-tool">

@@ -5,7 +5,7 @@ import { EXAMPLE_PROMPTS } from './prompts'
 
 interface Props {
   colorScheme: 'light' | 'dark'
-  onTasksChanged: () => void
+  onTasksChanged: (data?: Record<string, unknown>) => void
   /** ChatKit reported an error before becoming ready: use the built-in view. */
   onFailed: (reason: string) => void
 }
@@ -28,8 +28,8 @@ export default function ChatKitView({ colorScheme, onTasksChanged, onFailed }: P
       prompts: EXAMPLE_PROMPTS.map((p) => ({ label: p.label, prompt: p.prompt, icon: p.icon })),
     },
     composer: { placeholder: 'Ask TaskChat to add, find or finish tasks…' },
-    onEffect: ({ name }) => {
-      if (name === 'tasks_changed') onTasksChanged()
+    onEffect: ({ name, data }) => {
+      if (name === 'tasks_changed') onTasksChanged(data as Record<string, unknown> | undefined)
     },
     onResponseEnd: () => onTasksChanged(),
     onReady: () => {

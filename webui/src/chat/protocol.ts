@@ -112,8 +112,17 @@ export type ChatKitRequest =
   | { type: 'threads.update'; params: { thread_id: string; title: string } }
   | { type: 'threads.delete'; params: { thread_id: string } }
   | { type: 'threads.retry_after_item'; params: { thread_id: string; item_id: string } }
+  | {
+      type: 'threads.custom_action'
+      params: { thread_id: string; item_id: string | null; action: { type: string; payload?: unknown } }
+    }
 
-export const STREAMING_TYPES = new Set(['threads.create', 'threads.add_user_message', 'threads.retry_after_item'])
+export const STREAMING_TYPES = new Set([
+  'threads.create',
+  'threads.add_user_message',
+  'threads.retry_after_item',
+  'threads.custom_action',
+])
 
 export function userInput(text: string): UserMessageInput {
   return {
@@ -152,6 +161,11 @@ export const req = {
   retryAfterItem: (threadId: string, itemId: string): ChatKitRequest => ({
     type: 'threads.retry_after_item',
     params: { thread_id: threadId, item_id: itemId },
+  }),
+  /** A widget button (e.g. confirming a deletion): streams like a message. */
+  customAction: (threadId: string, itemId: string | null, action: { type: string; payload?: unknown }): ChatKitRequest => ({
+    type: 'threads.custom_action',
+    params: { thread_id: threadId, item_id: itemId, action },
   }),
 }
 
@@ -341,6 +355,7 @@ export type ChatAction =
   | { type: 'thread/deleted'; threadId: string }
   | { type: 'send/start'; text: string; tempId: string }
   | { type: 'retry/start'; afterItemId: string }
+  | { type: 'action/start' }
   | { type: 'stream/event'; event: StreamEvent }
   | { type: 'stream/end'; aborted: boolean }
   | { type: 'stream/failed'; error: ChatError }
@@ -530,6 +545,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       const items = idx >= 0 ? state.items.slice(0, idx + 1) : state.items
       return { ...state, items, streaming: true, progress: null, error: null, notice: null }
     }
+    case 'action/start':
+      return { ...state, streaming: true, progress: null, error: null, notice: null }
     case 'stream/event':
       return applyStreamEvent(state, action.event)
     case 'stream/end': {
