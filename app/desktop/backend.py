@@ -131,7 +131,7 @@ def bring_to_front(window: Any, invoker: GuiInvoker) -> None:
 def grab_window(window: Any, invoker: GuiInvoker, path: Path) -> None:
     """Save a PNG of the window's contents (Qt only)."""
     if not invoker.available or window.native is None:
-        raise RuntimeError(f"screenshots are not supported with the {gui_name()} backend")
+        raise NotImplementedError(f"screenshots are not supported with the {gui_name()} backend")
 
     def _grab() -> bool:
         native = window.native

@@ -109,8 +109,12 @@ class Reporter:
                 self.details["chat"] = str(state["mode"])
                 if screenshot is not None:
                     time.sleep(0.5)  # let the compositor put the last frame on screen
-                    backend.grab_window(window, invoker, screenshot)
-                    self.details["screenshot"] = str(screenshot)
+                    try:
+                        backend.grab_window(window, invoker, screenshot)
+                        self.details["screenshot"] = str(screenshot)
+                    except NotImplementedError as exc:  # Windows/macOS web views
+                        log.warning("%s", exc)
+                        self.details["screenshot"] = "unsupported"
             except Exception as exc:
                 log.exception("self-test check failed")
                 self.fail_later(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc))
