@@ -17,9 +17,12 @@ class TcpProxy:
         self.port = 0
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
-        # Drop the connection once this many client->server bytes have passed (None: never).
+        # Drop a new connection once this many client->server (cut_after) or
+        # server->client (cut_down_after) bytes have passed (None: never).
         self.cut_after: int | None = None
+        self.cut_down_after: int | None = None
         self.cuts = 0
+        self.one_shot = True
 
     async def start(self, port: int = 0) -> TcpProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -51,14 +54,17 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
-        budget = [self.cut_after]
+        budgets = {True: [self.cut_after], False: [self.cut_down_after]}
+        if self.one_shot:  # the cut hits the next connection only; a reconnect gets through
+            self.cut_after = self.cut_down_after = None
 
         async def pipe(
             src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool
         ) -> None:
             try:
+                budget = budgets[upstream]
                 while data := await src.read(65536):
-                    if upstream and budget[0] is not None:
+                    if budget[0] is not None:
                         if len(data) >= budget[0]:
                             dst.write(data[: budget[0]])
                             self.cuts += 1

@@ -50,16 +50,39 @@ async def test_field_level_lww_rename_and_complete_both_survive(devices):
     assert ta["title"] == "Final report" and ta["completed"] == 1
 
 
-async def test_delete_wins_and_is_synced(devices):
+async def test_delete_beats_earlier_edits_and_is_synced(devices):
     a, b = await devices("dev-a"), await devices("dev-b")
     t = await a.create(title="Temp")
     await a.run()
     await b.run()
+    await b.update(t.id, title="Renamed before A deleted it")  # offline on B
     await a.delete(t.id)
-    await b.update(t.id, title="Renamed while A deleted it")
     for d in (a, b, a):
         await d.run()
     assert t.id not in await a.tasks() and t.id not in await b.tasks()
+
+
+async def test_task_put_back_with_its_old_id_comes_back_everywhere(devices):
+    """What undo does after a delete: the same id again, with newer stamps."""
+    from app.tasks.models import Task
+
+    a, b = await devices("dev-a"), await devices("dev-b")
+    t = await a.create(title="Keep me", tags=["x"])
+    await a.run()
+    await b.run()
+    async with a.sessionmaker() as s:
+        image = (await s.get(Task, t.id)).model_dump()
+    await a.delete(t.id)
+    await a.run()
+    await b.run()
+    assert t.id not in await b.tasks()
+    async with a.sessionmaker() as s:
+        s.add(Task(**image))
+        await s.commit()
+    await a.run()
+    await b.run()
+    assert (await b.tasks())[t.id] == (await a.tasks())[t.id]
+    assert (await b.tasks())[t.id]["title"] == "Keep me"
 
 
 async def test_push_is_idempotent_and_noop_round_changes_nothing(devices):

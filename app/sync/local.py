@@ -38,6 +38,7 @@ SYNCED: dict[str, tuple[str, ...]] = {
 # Applied in this order inside a batch: an item needs its thread (foreign key).
 APPLY_ORDER = {"chat_thread": 0, "task": 1, "chat_item": 2}
 DELETED = "_deleted"
+MAX_FIELDS = max(len(f) for f in SYNCED.values())
 CHUNK = 400
 
 
@@ -118,20 +119,25 @@ def _values(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, tupl
 def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> PushBatch | None:
     """The next rows to push: every field with its value and winning stamp."""
     stamp_pending(conn, clock)
+    # `limit` rows; a row has up to one note per field.
     notes = conn.exec_driver_sql(
-        "SELECT seq, entity, row_id, user_id FROM sync_outbox ORDER BY seq LIMIT ?", (limit,)
+        "SELECT seq, entity, row_id, user_id FROM sync_outbox ORDER BY seq LIMIT ?",
+        (limit * (MAX_FIELDS + 1),),
     ).all()
     if not notes:
         return None
-    upto = notes[-1][0]
+    upto = 0
     wanted: dict[str, list[str]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
-    for _seq, entity, row_id, owner in notes:
-        # Another profile's rows (several users in one file) never leave this device.
-        if owner != user_id or entity not in SYNCED or (entity, row_id) in seen:
-            continue
-        seen.add((entity, row_id))
-        wanted[entity].append(row_id)
+    for seq, entity, row_id, owner in notes:
+        if (entity, row_id) not in seen:
+            if len(seen) >= limit:
+                break  # every note up to `upto` belongs to a row in this batch
+            seen.add((entity, row_id))
+            # Another profile's rows (several users in one file) never leave this device.
+            if owner == user_id and entity in SYNCED:
+                wanted[entity].append(row_id)
+        upto = seq
     rows: list[dict[str, Any]] = []
     for entity, ids in wanted.items():
         clocks = _clocks(conn, entity, ids)
@@ -204,6 +210,13 @@ def apply_remote(
     return changed
 
 
+def is_visible(tomb: list[str] | None, field_stamps: list[tuple[str, str]]) -> bool:
+    """A row is deleted while its tombstone is newer than every field write; a later write
+    (an undo that puts the row back with its old id, an edit made after the delete on
+    another device) brings it back."""
+    return tomb is None or (bool(field_stamps) and max(field_stamps) > (tomb[0], tomb[1]))
+
+
 def _apply_entity(
     conn: Connection, user_id: str, entity: str, rows: list[dict[str, Any]]
 ) -> tuple[int, str]:
@@ -236,32 +249,42 @@ def _apply_entity(
         current = existing.get(row_id)
         if current is not None and current[0] != user_id:
             continue  # an id owned by another local profile: never touch it
-        tomb = r.get("d")
-        if tomb:
-            top = max(top, tomb[0])
-            if newer(tomb, local.get(DELETED)):
-                clock_rows.append((entity, row_id, DELETED, tomb[0], tomb[1]))
+        tomb = local.get(DELETED)
+        theirs = r.get("d")
+        if theirs and newer(theirs, tomb):
+            clock_rows.append((entity, row_id, DELETED, theirs[0], theirs[1]))
+            tomb = theirs
+            top = max(top, theirs[0])
+        remote_fields = {n: w for n, w in (r.get("f") or {}).items() if n in fields}
+        stamps = [(w[1], w[2]) for w in remote_fields.values()]
+        stamps += [(v[0], v[1]) for k, v in local.items() if k != DELETED]
+        if not is_visible(tomb, stamps):
             if current is not None:
                 deletes.append(row_id)
             continue
-        if DELETED in local:
+        wins = {n: w for n, w in remote_fields.items() if newer((w[1], w[2]), local.get(n))}
+        for w in wins.values():
+            top = max(top, w[1])
+        if current is None:
+            if not remote_fields:
+                continue
+            # Missing here (never seen, or deleted and now revived by a later write):
+            # the server's merged row has every field.
+            values = dict.fromkeys(fields)
+            values.update({n: w[0] for n, w in remote_fields.items()})
+            inserts.append((row_id, user_id, *(values[f] for f in fields)))
+            for n, w in remote_fields.items():
+                best = w if newer((w[1], w[2]), local.get(n)) else [None, *local[n]]
+                clock_rows.append((entity, row_id, n, best[1], best[2]))
+            if entity == "task":
+                retag.append(row_id)
             continue
-        wins = {}
-        for name, w in (r.get("f") or {}).items():
-            if name in fields and newer((w[1], w[2]), local.get(name)):
-                wins[name] = w
-                top = max(top, w[1])
         if not wins:
             continue
         for name, w in wins.items():
             clock_rows.append((entity, row_id, name, w[1], w[2]))
-        if current is None:
-            values = dict(zip(fields, (None,) * len(fields), strict=True))
-            values.update({n: w[0] for n, w in wins.items()})
-            inserts.append((row_id, user_id, *(values[f] for f in fields)))
-        else:
-            names = tuple(sorted(wins))
-            updates[names].append((*(wins[n][0] for n in names), row_id))
+        names = tuple(sorted(wins))
+        updates[names].append((*(wins[n][0] for n in names), row_id))
         if entity == "task" and "tags" in wins:
             retag.append(row_id)
     cols = ", ".join(f'"{f}"' for f in fields)
@@ -341,8 +364,8 @@ def _ensure_threads(
     kept = []
     for row in inserts:
         tid = row[t_idx]
-        if not tid or tid in tombs:
-            continue
+        if not tid or (tid not in present and tid in tombs):
+            continue  # the thread is deleted here (a live thread would be present)
         if tid not in present:
             created = row[c_idx] or "1970-01-01 00:00:00.000000"
             conn.exec_driver_sql(

@@ -1,8 +1,9 @@
 """Field-level last-writer-wins with tombstones.
 
 A row state is {"f": {field: [value, hlc, device]}, "d": [hlc, device] | None}.
-Every field keeps the write with the highest (hlc, device); a tombstone wins over every
-field write (ids are never reused, so a deleted row stays deleted). The merge is
+Every field keeps the write with the highest (hlc, device); the tombstone keeps the highest
+delete. A row is deleted while its tombstone is newer than all of its field writes, so a
+later write (an undo putting a task back with its old id) revives it. The merge is
 commutative, associative and idempotent, so pushes may be retried, duplicated and
 reordered freely.
 """

@@ -115,7 +115,7 @@ class SyncService:
         clock: HLC | None = None,
         interval: float = 60.0,
         debounce: float = 1.5,
-        batch_size: int = 2000,
+        batch_size: int = 5000,
         connector: Connector | None = None,
     ) -> None:
         self.engine = engine
@@ -221,9 +221,20 @@ class SyncService:
             started = time.perf_counter()
             result = RoundResult()
             try:
+                reused = self._conn is not None and not self._conn.is_closed()
                 conn = await self._connection()
-                await self._push_all(conn, result)
-                await self._pull_all(conn, result)
+                try:
+                    await self._push_all(conn, result)
+                    await self._pull_all(conn, result)
+                except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError):
+                    if not reused:
+                        raise
+                    # A kept-open connection went stale (server restart, idle timeout,
+                    # suspended Neon compute): once more on a new one; redoing is harmless.
+                    await self.close_connection()
+                    conn = await self._connection()
+                    await self._push_all(conn, result)
+                    await self._pull_all(conn, result)
             except BaseException as exc:
                 await self.close_connection()
                 if isinstance(exc, Exception):
