@@ -104,10 +104,13 @@ def build_rows(threads: int, per_thread: int, tasks: int, seed: int = 9):
     return thread_rows, item_rows, task_rows, vocab
 
 
-async def run(threads: int, per_thread: int, tasks: int, runs: int) -> list[Figure]:
+async def run(
+    threads: int, per_thread: int, tasks: int, runs: int, database_url: str | None = None
+) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=tmp)
+        settings = Settings(data_dir=tmp, database_url=database_url or None)
         engine = create_engine(settings)
+        sqlite = engine.dialect.name == "sqlite"
         await migrate.upgrade(engine)
         thread_rows, item_rows, task_rows, vocab = build_rows(threads, per_thread, tasks)
         began = time.perf_counter()
@@ -120,7 +123,8 @@ async def run(threads: int, per_thread: int, tasks: int, runs: int) -> list[Figu
                 await conn.execute(insert(Task), task_rows[i : i + 5000])
         fill_s = time.perf_counter() - began
         async with engine.begin() as conn:
-            await conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+            if sqlite:
+                await conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
             await conn.exec_driver_sql("ANALYZE")
         sessionmaker = create_sessionmaker(engine)
         common, medium, rare = vocab[0], vocab[len(REAL) + 40], vocab[-1]
@@ -169,16 +173,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
+    parser.add_argument(
+        "--database-url", help="an empty, migratable postgresql:// database (default: SQLite)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         threads, per, tasks, runs = 200, 10, 200, 5
     else:
         threads, per, tasks, runs = args.threads, args.items_per_thread, args.tasks, args.runs
-    figures = asyncio.run(run(threads, per, tasks, runs))
-    print_table(f"Search ({threads:,} threads, {threads * per:,} items, {tasks:,} tasks)", figures)
+    figures = asyncio.run(run(threads, per, tasks, runs, args.database_url))
+    engine_name = "PostgreSQL" if args.database_url else "SQLite"
+    print_table(
+        f"Search, {engine_name} ({threads:,} threads, {threads * per:,} items, {tasks:,} tasks)",
+        figures,
+    )
     if not args.quick:
         path = write_json(
-            "search", figures, threads=threads, items=threads * per, tasks=tasks, runs=runs
+            "search-postgres" if args.database_url else "search",
+            figures,
+            engine=engine_name,
+            threads=threads,
+            items=threads * per,
+            tasks=tasks,
+            runs=runs,
         )
         print(f"written {path}")
     return {f.name: f.to_json() for f in figures}
