@@ -222,6 +222,13 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
             + (f": {error['message']}" if isinstance(error.get("message"), str) else "."),
             allow_retry=True,
         )
+    if type(exc) is openai.APIError:
+        # An error object inside a 200 stream: Gemini reports the failure mid-answer.
+        status = str(gemini_error(exc.body).get("status") or "")
+        if status == "RESOURCE_EXHAUSTED":
+            return QUOTA
+        if status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"):
+            return UPSTREAM
     if isinstance(exc, MaxTurnsExceeded):
         return Failure(
             "too_many_steps",

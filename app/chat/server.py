@@ -51,6 +51,7 @@ CHATKIT_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
+EMPTY_ANSWER = Failure("empty_answer", "Gemini sent an empty answer. Try again.", allow_retry=True)
 PARTIAL_NOTE = (
     "The assistant reply above was cut off by an error before it was complete; "
     "it may be unfinished."
@@ -210,8 +211,11 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         timer = asyncio.get_running_loop().call_later(settings.turn_timeout, stop)
         ids = MessageIds(lambda: self.store.generate_item_id("message", thread, context))
         failure: Failure | None = None
+        answered = False
         try:
             async for event in stream_agent_response(agent_context, result):
+                if isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
+                    answered = True
                 yield ids.rewrite(event)
         except Exception as exc:
             log.warning("chat turn failed: %s", describe_for_log(exc))
@@ -224,6 +228,10 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             failure = explain(
                 TimeoutError(), model=settings.gemini_model, turn_timeout=settings.turn_timeout
             )
+        if failure is None and not answered and not timed_out:
+            # A stream that ended cleanly with nothing in it (seen from Gemini under load):
+            # without this the person's message just sits there unanswered.
+            failure = EMPTY_ANSWER
         if failure is not None:
             partial = ids.unfinished()
             if partial is not None:
