@@ -115,9 +115,7 @@ async def _sqlite_rows(session: AsyncSession, user_id: str, match: str, limit: i
         lo = max(0, max_id - window)
     while True:
         rows = (
-            await session.exec(
-                _SQLITE.bindparams(match=match, user_id=user_id, limit=limit, lo=lo)
-            )
+            await session.exec(_SQLITE.bindparams(match=match, user_id=user_id, limit=limit, lo=lo))
         ).all()
         if len(rows) >= limit or lo == 0:
             return list(rows)
