@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migrate.upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        chat_routes.warm_up(app)
         sync, app.state.sync_off_reason = build_sync_service(
             settings, engine, app.state.local_user_id
         )

@@ -1,0 +1,142 @@
+"""The /api/chatkit machinery: ChatKit requests in, JSON or an SSE event stream out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from chatkit.server import NonStreamingResult
+from chatkit.store import NotFoundError
+from chatkit.types import (
+    ThreadsAddUserMessageReq,
+    ThreadsCreateReq,
+    ThreadsRetryAfterItemReq,
+)
+from fastapi import FastAPI
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.types import Receive, Scope, Send
+
+from app.api.errors import error_response
+from app.chat.server import CHATKIT_REQUEST, TaskChatServer
+from app.chat.store import ChatContext
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED = {
+    "attachments.create": "Attachments are not supported.",
+    "attachments.delete": "Attachments are not supported.",
+    "input.transcribe": "Dictation (transcription) is not supported.",
+    "threads.sync_custom_action": "Widget actions are not supported.",
+}
+STREAM_FAILED = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'
+
+
+def chat_server(app: FastAPI) -> TaskChatServer:
+    """The app's ChatKit server, created on first use (after the lifespan opened the DB)."""
+    server = getattr(app.state, "chat_server", None)
+    if server is None:
+        server = TaskChatServer(
+            sessionmaker=app.state.sessionmaker, settings=lambda: app.state.settings
+        )
+        app.state.chat_server = server
+    return server
+
+
+class EventStream(StreamingResponse):
+    """SSE response whose producer runs in its own task, decoupled from the socket.
+
+    The ChatKit stream is pumped into a queue by a separate task; a client disconnect
+    cancels that task, so the cancellation lands inside the ChatKit server (which then keeps
+    the partial reply) rather than at a socket write outside it.
+    """
+
+    def __init__(self, first: bytes | None, rest: AsyncIterator[bytes]) -> None:
+        super().__init__(
+            rest,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._first = first
+        self._rest = rest
+
+    async def _pump(self, queue: asyncio.Queue[bytes | None]) -> None:
+        try:
+            async for chunk in self._rest:
+                queue.put_nowait(chunk)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("chat stream failed")
+            queue.put_nowait(STREAM_FAILED)
+        finally:
+            queue.put_nowait(None)
+
+    @staticmethod
+    async def _disconnected(receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        if self._first is not None:
+            queue.put_nowait(self._first)
+        producer = asyncio.create_task(self._pump(queue))
+        watcher = asyncio.create_task(self._disconnected(receive))
+        watcher.add_done_callback(lambda _: producer.cancel())
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            while (chunk := await queue.get()) is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            watcher.cancel()
+            producer.cancel()
+            # Let the producer finish its cleanup (saving the partial reply) first.
+            await asyncio.wait({producer})
+
+
+async def handle(server: TaskChatServer, body: bytes, context: ChatContext) -> Response:
+    """Validate, dispatch to ChatKit, and map the SDK's exceptions to HTTP errors."""
+    try:
+        request = CHATKIT_REQUEST.validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        return error_response(
+            400, "bad_request", f"Not a valid ChatKit request ({where}: {first.get('msg', '')})."
+        )
+    if request.type in UNSUPPORTED:
+        return error_response(400, "not_supported", UNSUPPORTED[request.type])
+    if isinstance(request, ThreadsCreateReq | ThreadsAddUserMessageReq) and (
+        request.params.input.attachments
+    ):
+        return error_response(400, "not_supported", "Attachments are not supported.")
+    try:
+        if isinstance(request, ThreadsRetryAfterItemReq):
+            # The SDK silently streams nothing for an unknown item; say so instead.
+            params = request.params
+            await server.store.load_item(params.thread_id, params.item_id, context)
+        result = await server.process(body, context)
+        if isinstance(result, NonStreamingResult):
+            return Response(result.json, media_type="application/json")
+        events = aiter(result.json_events)
+        # Run up to the first event here, so a missing thread is a 404, not a broken stream.
+        try:
+            first: bytes | None = await anext(events)
+        except StopAsyncIteration:
+            first = None
+        return EventStream(first, events)
+    except NotFoundError:
+        return error_response(404, "not_found", "No such thread or item.")
+    except (ValueError, NotImplementedError) as exc:
+        return error_response(400, "bad_request", str(exc) or "This request cannot be handled.")
