@@ -1,5 +1,7 @@
 """Every benchmark, one table: python -m benchmarks [--quick] [--only NAME ...].
 
+`--only` reruns some modules and refreshes just their rows in the last summary.
+
 Each benchmarks/bench_*.py module runs in its own Python process (so one module's
 environment, event loop or memory cannot colour the next), through its `main(argv)`:
 `["--quick"]` in quick mode when the module takes that flag. Its figures come from what
@@ -61,9 +63,10 @@ def takes_quick(name: str) -> bool:
     return '"--quick"' in (HERE / f"{name}.py").read_text()
 
 
-def _written_since(start: float) -> dict[str, dict]:
+def _written_since(start: float, stem: str) -> dict[str, dict]:
+    """Figures from this module's results files (`<stem>*.json`) written since `start`."""
     figures: dict[str, dict] = {}
-    for path in sorted(RESULTS_DIR.glob("*.json")):
+    for path in sorted(RESULTS_DIR.glob(f"{stem}*.json")):
         if path.name == "summary.json" or path.stat().st_mtime < start:
             continue
         try:
@@ -97,7 +100,8 @@ def run_module(name: str, quick: bool) -> dict:
         returned = json.loads(out.read_text()) if out.exists() else None
     if proc.returncode != 0:
         return {"status": "failed", "note": f"exit {proc.returncode}", "seconds": seconds}
-    figures = returned if isinstance(returned, dict) else _written_since(start - 1)
+    stem = name.removeprefix("bench_")
+    figures = returned if isinstance(returned, dict) else _written_since(start - 1, stem)
     return {"status": "ok", "note": "", "seconds": seconds, "figures": figures}
 
 
@@ -149,9 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = run_module(name, args.quick)
         print(f"    {results[name]['status']} {results[name].get('note', '')}", flush=True)
     mode = "quick" if args.quick else "full"
+    path = RESULTS_DIR / ("summary-quick.json" if args.quick else "summary.json")
+    if args.only and path.exists():
+        # A partial run refreshes those modules in the last summary, keeping the others.
+        try:
+            earlier = json.loads(path.read_text()).get("modules", {})
+        except ValueError:
+            earlier = {}
+        results = {**{n: r for n, r in earlier.items() if n in modules()}, **results}
+        results = {n: results[n] for n in modules() if n in results}
     print_summary(results, f"TaskChat benchmarks ({mode} mode)")
     summary = {"machine": machine(), "mode": mode, "modules": results}
-    path = RESULTS_DIR / ("summary-quick.json" if args.quick else "summary.json")
     RESULTS_DIR.mkdir(exist_ok=True)
     path.write_text(json.dumps(summary, indent=2))
     print(f"written {path}")
