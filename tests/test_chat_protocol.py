@@ -229,3 +229,20 @@ async def test_sse_headers(chat, gemini):
             assert r.headers["cache-control"] == "no-cache"
             assert r.headers["x-accel-buffering"] == "no"
             await r.aread()
+
+
+async def test_overlong_message_is_refused_before_anything_is_stored(chat, gemini, db):
+    async with chat.client() as c:
+        r = await c.post("/api/chatkit", content=json.dumps(create_thread("x" * 20_001)))
+        assert r.status_code == 413
+        error = r.json()["error"]
+        assert error["code"] == "message_too_long"
+        assert "20,001 characters" in error["message"] and "20,000" in error["message"]
+        threads = await call(c, {"type": "threads.list", "params": {"limit": 10}})
+    assert threads.json()["data"] == []
+    assert gemini.requests == []
+    # Exactly at the limit is fine.
+    gemini.push(Text(["ok"]))
+    async with chat.client() as c:
+        events = await stream(c, create_thread("y" * 20_000))
+    assert reply_text(events) == "ok"

@@ -30,6 +30,8 @@ UNSUPPORTED = {
     "input.transcribe": "Dictation (transcription) is not supported.",
     "threads.sync_custom_action": "Widget actions are not supported.",
 }
+# About ten pages of text: far more than any task request, far less than the body limit.
+MESSAGE_MAX_CHARS = 20_000
 STREAM_FAILED = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'
 
 
@@ -117,10 +119,20 @@ async def handle(server: TaskChatServer, body: bytes, context: ChatContext) -> R
         )
     if request.type in UNSUPPORTED:
         return error_response(400, "not_supported", UNSUPPORTED[request.type])
-    if isinstance(request, ThreadsCreateReq | ThreadsAddUserMessageReq) and (
-        request.params.input.attachments
-    ):
-        return error_response(400, "not_supported", "Attachments are not supported.")
+    if isinstance(request, ThreadsCreateReq | ThreadsAddUserMessageReq):
+        if request.params.input.attachments:
+            return error_response(400, "not_supported", "Attachments are not supported.")
+        length = sum(
+            len(part.text) for part in request.params.input.content if hasattr(part, "text")
+        )
+        if length > MESSAGE_MAX_CHARS:
+            # Refused before anything is stored or sent: a pasted book would cost real quota.
+            return error_response(
+                413,
+                "message_too_long",
+                f"Your message is {length:,} characters long; the limit is "
+                f"{MESSAGE_MAX_CHARS:,}. Shorten it or split it into parts.",
+            )
     try:
         if isinstance(request, ThreadsRetryAfterItemReq):
             # The SDK silently streams nothing for an unknown item; say so instead.
