@@ -233,3 +233,12 @@ async def test_timestamps_are_utc_aware(db_session):
     assert abs((datetime.now(UTC) - task.created_at).total_seconds()) < 60
     fetched = await service.get_task(session=db_session, user_id=ALICE, task_id=task.id)
     assert fetched.created_at == task.created_at
+
+
+async def test_search_totals_count_only_this_users_matches(sample):
+    await add(sample, user=BOB, title="Bob buys milk")
+    for query in ({"q": "buy"}, {"q": "buy", "priority": "low"}, {"q": "pass"}, {"q": "zzz"}):
+        page = await service.list_tasks(session=sample, user_id=ALICE, query=TaskQuery(**query))
+        assert page.total == len(page.items), query
+    bob = await service.list_tasks(session=sample, user_id=BOB, query=TaskQuery(q="milk"))
+    assert (bob.total, [t.title for t in bob.items]) == (1, ["Bob buys milk"])

@@ -165,7 +165,17 @@ def _due_bound(value: Due) -> datetime:
     return due_to_columns(value)[0]  # type: ignore[return-value]
 
 
-def _text_filter(dialect: str, q: str) -> ColumnElement[bool]:
+def _fts_match(user_id: str, words: list[str]) -> str:
+    """An FTS5 query: the user's owner token AND every word as a prefix of title/description.
+
+    Words are quoted, so FTS syntax typed by the person is only ever searched for.
+    """
+    owner = "u" + user_id.encode("utf-8").hex().upper()
+    terms = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return f"owner : {owner} AND {{title description}} : ({terms})"
+
+
+def _text_filter(dialect: str, q: str, user_id: str) -> ColumnElement[bool]:
     words = _WORD.findall(q)
     if not words:
         # Nothing a word index can match (only symbols or emoji): plain substring search.
@@ -174,11 +184,9 @@ def _text_filter(dialect: str, q: str) -> ColumnElement[bool]:
             Task.title.like(pattern, escape="\\"), Task.description.like(pattern, escape="\\")
         )  # type: ignore[attr-defined]
     if dialect == "sqlite":
-        # Every word must match as a prefix; words are quoted so FTS syntax cannot be injected.
-        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
         return text(
             "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
-        ).bindparams(fts_query=match)
+        ).bindparams(fts_query=_fts_match(user_id, words))
     tsquery = " & ".join(w.replace("'", "") + ":*" for w in words)
     return text(
         "to_tsvector('simple', task.title || ' ' || task.description) "
@@ -233,19 +241,25 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
     if query.due_after is not None:
         conditions.append(Task.due_at >= _due_bound(query.due_after))  # type: ignore[operator]
     if query.q and query.q.strip():
-        conditions.append(_text_filter(dialect, query.q.strip()))
+        conditions.append(_text_filter(dialect, query.q.strip(), user_id))
 
     if query.tag and len(conditions) == 2:
         # Only the tag narrows the list: its index table alone knows the count.
         count = select(func.count()).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
-    elif query.q and dialect == "sqlite":
-        # Drive the count from the full-text matches (each checked by primary key) rather
-        # than walking every task the user has; the unary + hides user_id's indexes.
-        user_unindexed = literal_column("+task.user_id") == user_id
-        count = select(func.count()).select_from(Task).where(user_unindexed, *conditions[1:])
+    elif query.q and dialect == "sqlite" and _WORD.search(query.q):
+        if len(conditions) == 2:
+            # Only the words narrow the list: the index (scoped by its owner column) counts.
+            count = text("SELECT count(*) FROM task_fts WHERE task_fts MATCH :m").bindparams(
+                m=_fts_match(user_id, _WORD.findall(query.q))
+            )
+        else:
+            # Drive the count from the user's matches (each checked by primary key) rather
+            # than walking every task they have; the unary + hides user_id's indexes.
+            user_unindexed = literal_column("+task.user_id") == user_id
+            count = select(func.count()).select_from(Task).where(user_unindexed, *conditions[1:])
     else:
         count = select(func.count()).select_from(Task).where(*conditions)
-    total = (await session.exec(count)).one()
+    total = (await session.scalar(count)) or 0
     stmt = (
         select(Task)
         .where(*conditions)

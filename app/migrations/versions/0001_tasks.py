@@ -76,28 +76,30 @@ def upgrade() -> None:
 
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        # External-content FTS5 index over title + description, kept in step by triggers.
+        # Contentless FTS5 index over title + description, kept in step by triggers. The
+        # `owner` column holds one token per user ('u' + hex of the user id) so a search is
+        # scoped inside the index: counting a user's matches never touches the task rows.
         op.execute(
             "CREATE VIRTUAL TABLE task_fts USING fts5("
-            "title, description, content='task', content_rowid='rowid', "
+            "title, description, owner, content='', "
             "tokenize='unicode61 remove_diacritics 2', prefix='2 3')"
         )
+        new_row = "new.rowid, new.title, new.description, 'u' || hex(new.user_id)"
+        old_row = "old.rowid, old.title, old.description, 'u' || hex(old.user_id)"
         op.execute(
             "CREATE TRIGGER task_fts_ai AFTER INSERT ON task BEGIN "
-            "INSERT INTO task_fts(rowid, title, description) "
-            "VALUES (new.rowid, new.title, new.description); END"
+            f"INSERT INTO task_fts(rowid, title, description, owner) VALUES ({new_row}); END"
         )
         op.execute(
             "CREATE TRIGGER task_fts_ad AFTER DELETE ON task BEGIN "
-            "INSERT INTO task_fts(task_fts, rowid, title, description) "
-            "VALUES ('delete', old.rowid, old.title, old.description); END"
+            "INSERT INTO task_fts(task_fts, rowid, title, description, owner) "
+            f"VALUES ('delete', {old_row}); END"
         )
         op.execute(
-            "CREATE TRIGGER task_fts_au AFTER UPDATE OF title, description ON task BEGIN "
-            "INSERT INTO task_fts(task_fts, rowid, title, description) "
-            "VALUES ('delete', old.rowid, old.title, old.description); "
-            "INSERT INTO task_fts(rowid, title, description) "
-            "VALUES (new.rowid, new.title, new.description); END"
+            "CREATE TRIGGER task_fts_au AFTER UPDATE OF title, description, user_id ON task "
+            "BEGIN INSERT INTO task_fts(task_fts, rowid, title, description, owner) "
+            f"VALUES ('delete', {old_row}); "
+            f"INSERT INTO task_fts(rowid, title, description, owner) VALUES ({new_row}); END"
         )
     elif dialect == "postgresql":
         op.execute(
