@@ -15,20 +15,9 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.sync.clock import HLC, wall_ms
 from app.sync.service import SyncService
 from app.tasks import service as tasks
-from app.tasks.models import TaskCreate, TaskUpdate
+from app.tasks.models import TASK_DATA_COLUMNS, TaskCreate, TaskUpdate
 
-TASK_FIELDS = (
-    "title",
-    "description",
-    "priority",
-    "completed",
-    "completed_at",
-    "due_at",
-    "due_all_day",
-    "tags",
-    "created_at",
-    "updated_at",
-)
+TASK_FIELDS = TASK_DATA_COLUMNS
 
 
 class Device:

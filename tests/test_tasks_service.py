@@ -242,3 +242,10 @@ async def test_search_totals_count_only_this_users_matches(sample):
         assert page.total == len(page.items), query
     bob = await service.list_tasks(session=sample, user_id=BOB, query=TaskQuery(q="milk"))
     assert (bob.total, [t.title for t in bob.items]) == (1, ["Bob buys milk"])
+
+
+def test_task_data_columns_are_the_tables_columns_but_id_and_owner():
+    from app.tasks.models import TASK_DATA_COLUMNS, Task
+
+    columns = {c.name for c in Task.__table__.columns} - {"id", "user_id"}
+    assert set(TASK_DATA_COLUMNS) == columns

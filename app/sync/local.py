@@ -17,22 +17,12 @@ from sqlalchemy.engine import Connection
 from app.sync.capture import stamp_pending
 from app.sync.clock import HLC
 from app.sync.merge import Row, newer
+from app.tasks.models import TASK_DATA_COLUMNS
 
 # Synced columns besides `id` and `user_id` (must match migration 0003's triggers).
 SYNCED: dict[str, tuple[str, ...]] = {
     "chat_thread": ("title", "status", "metadata", "created_at", "updated_at"),
-    "task": (
-        "title",
-        "description",
-        "priority",
-        "completed",
-        "completed_at",
-        "due_at",
-        "due_all_day",
-        "tags",
-        "created_at",
-        "updated_at",
-    ),
+    "task": TASK_DATA_COLUMNS,
     "chat_item": ("thread_id", "type", "created_at", "seq", "data"),
 }
 # Applied in this order inside a batch: an item needs its thread (foreign key).

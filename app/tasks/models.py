@@ -221,6 +221,22 @@ class Task(TaskBase, table=True):
         return self.due_at.date() if self.due_all_day else self.due_at
 
 
+# A task's own data, besides its id and owner: what sync merges field by field and what an
+# undo restores. Kept equal to the table by tests/test_tasks_service.py.
+TASK_DATA_COLUMNS: tuple[str, ...] = (
+    "title",
+    "description",
+    "priority",
+    "completed",
+    "completed_at",
+    "due_at",
+    "due_all_day",
+    "tags",
+    "created_at",
+    "updated_at",
+)
+
+
 class TaskTag(SQLModel, table=True):
     """One row per (task, tag): an index for the tag filter; Task.tags stays the truth."""
 

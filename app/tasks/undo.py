@@ -26,24 +26,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.deps import CurrentUser, SessionDep
 from app.db.types import utcnow
 from app.errors import Conflict, NotFound
-from app.tasks.models import Task, TaskPublic, TaskTag
+from app.tasks.models import TASK_DATA_COLUMNS, Task, TaskPublic, TaskTag
 
 UNDO_SECONDS = 15 * 60
 MAX_CHANGES = 500  # per process; the oldest go first
-_FIELDS = (
-    "id",
-    "user_id",
-    "title",
-    "description",
-    "priority",
-    "completed",
-    "completed_at",
-    "due_at",
-    "due_all_day",
-    "tags",
-    "created_at",
-    "updated_at",
-)
+_FIELDS = ("id", "user_id", *TASK_DATA_COLUMNS)
 
 
 def snapshot(row: Task) -> dict[str, Any]:
