@@ -39,7 +39,7 @@ from pathlib import Path
 from benchmarks.report import Figure, print_table, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKE_KEY = "AIzaBENCH-key-not-real-00000000000000000"
+FAKE_KEY = "fake-bench-key-not-real"
 MB = 1024 * 1024
 
 

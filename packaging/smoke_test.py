@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.gemini import FakeGemini, Text  # noqa: E402
 
-FAKE_KEY = "AIzaSMOKE-test-key-not-real-000000000000"
+FAKE_KEY = "fake-smoke-test-key-not-real"
 REPLY = ["Smoke ", "test ", "reply."]
 URL_LINE = re.compile(r"TaskChat running at (http://127\.0\.0\.1:(\d+)/\?launch=\S+)")
 

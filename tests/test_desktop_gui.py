@@ -28,7 +28,7 @@ from app.desktop import single_instance as si
 pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKE_KEY = "AIzaGUI-test-key-not-real-0000000000000"
+FAKE_KEY = "fake-gui-test-key-not-real"
 
 
 @pytest.fixture(scope="session")

@@ -109,7 +109,7 @@ def test_sigterm_mid_stream_keeps_db_intact_and_the_user_message(
 ) -> None:
     extra = {
         "GEMINI_BASE_URL": slow_gemini.base_url,
-        "GEMINI_API_KEY": "AIzaSIGTERM-test-key-not-real-000000000",
+        "GEMINI_API_KEY": "fake-sigterm-test-key-not-real",
         "TASKCHAT_MAX_RETRIES": "0",
     }
     if mode == "window":
