@@ -19,6 +19,9 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.main import create_app
 
+# Chat fixtures (app_env, gemini, chat, db) for every test module that asks for them.
+pytest_plugins = ["tests.fakes.chatkit"]
+
 # Variables a developer's shell may carry that must not leak into a test.
 _ISOLATED_ENV = (
     "TASKCHAT_DATABASE_URL",

@@ -15,12 +15,9 @@ from app.chat.confirm import CANCEL, CONFIRM
 from tests.fakes.chatkit import (
     add_message,
     answer_card,
-    app_env_fixture,  # noqa: F401
     call,
-    chat_fixture,  # noqa: F401
     confirmation_card,
     create_thread,
-    gemini_fixture,  # noqa: F401
     of_type,
     reply_text,
     stream,

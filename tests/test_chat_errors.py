@@ -11,11 +11,7 @@ import pytest
 
 from tests.fakes.chatkit import (
     TEST_KEY,
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
     create_thread,
-    db_fixture,  # noqa: F401
-    gemini_fixture,  # noqa: F401
     items_of,
     of_type,
     stream,

@@ -15,12 +15,8 @@ from chatkit.types import (
 from app.chat.store import ChatContext, SqlStore
 from tests.fakes.chatkit import (
     add_message,
-    app_env_fixture,  # noqa: F401
     call,
-    chat_fixture,  # noqa: F401
     create_thread,
-    db_fixture,  # noqa: F401
-    gemini_fixture,  # noqa: F401
     items_of,
     reply_text,
     stream,

@@ -6,10 +6,7 @@ from sqlmodel import select
 
 from app.chat.models import ChatItem, ChatThread
 from tests.fakes.chatkit import (
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
     create_thread,
-    gemini_fixture,  # noqa: F401
     of_type,
     reply_text,
     stream,

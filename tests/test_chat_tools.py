@@ -9,11 +9,8 @@ import pytest
 from app.chat.tools import SPECS
 from tests.fakes.chatkit import (
     answer_card,
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
     confirmation_card,
     create_thread,
-    gemini_fixture,  # noqa: F401
     of_type,
     reply_text,
     stream,

@@ -26,12 +26,8 @@ import pytest
 from tests.fakes.chatkit import (
     TEST_KEY,
     add_message,
-    app_env_fixture,  # noqa: F401
     call,
-    chat_fixture,  # noqa: F401
     create_thread,
-    db_fixture,  # noqa: F401
-    gemini_fixture,  # noqa: F401
     items_of,
     of_type,
     reply_text,

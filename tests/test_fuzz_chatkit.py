@@ -24,10 +24,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter
 
 from tests.fakes.chatkit import (
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
     create_thread,
-    gemini_fixture,  # noqa: F401
     user_input,
 )
 

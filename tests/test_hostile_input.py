@@ -9,10 +9,7 @@ import pytest
 
 from tests.fakes.chatkit import (
     add_message,
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
     create_thread,
-    gemini_fixture,  # noqa: F401
     of_type,
     reply_text,
     stream,

@@ -9,12 +9,8 @@ from app.search.links import TaskLink
 from tests.fakes.chatkit import (
     add_message,
     answer_card,
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
     confirmation_card,
     create_thread,
-    db_fixture,  # noqa: F401
-    gemini_fixture,  # noqa: F401
     items_of,
     of_type,
     stream,

@@ -12,11 +12,6 @@ import pytest
 
 from benchmarks.bench_load import LOAD_ENV, check_db, drive, pacing_router
 from benchmarks.report import percentile
-from tests.fakes.chatkit import (
-    app_env_fixture,  # noqa: F401
-    chat_fixture,  # noqa: F401
-    gemini_fixture,  # noqa: F401
-)
 
 
 @pytest.mark.parametrize("app_env", [LOAD_ENV])

@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from agents import FunctionTool
 from agents.tool_context import ToolContext
@@ -25,7 +25,7 @@ from app.chat import confirm
 from app.errors import DomainError
 from app.search import links
 from app.tasks import service, undo
-from app.tasks.models import TaskCreate, TaskPublic, TaskQuery, TaskUpdate
+from app.tasks.models import SortKey, TaskCreate, TaskPublic, TaskQuery, TaskUpdate
 
 # Hidden items with this key hold one finished tool call, replayed into later turns.
 TOOL_CALL_KEY = "tool_call"
@@ -191,19 +191,7 @@ SPECS: tuple[ToolSpec, ...] = (
                 "q": {"type": "string", "description": "Words to search in title/description."},
                 "sort": {
                     "type": "string",
-                    "enum": [
-                        "smart",
-                        "created_at",
-                        "-created_at",
-                        "due",
-                        "-due",
-                        "priority",
-                        "-priority",
-                        "title",
-                        "-title",
-                        "updated_at",
-                        "-updated_at",
-                    ],
+                    "enum": list(get_args(SortKey)),
                 },
                 "limit": {"type": "integer", "description": "1-200, 50 when omitted."},
                 "offset": {"type": "integer"},
