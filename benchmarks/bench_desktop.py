@@ -33,10 +33,10 @@ import tarfile
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.report import Figure, print_table, write_json
+from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "fake-bench-key-not-real"
@@ -74,27 +74,6 @@ def archive_size(mode: str) -> int:
         with tarfile.open(out, "w:gz") as tf:
             tf.add(source, arcname=source.name)
         return out.stat().st_size
-
-
-@contextlib.contextmanager
-def xvfb() -> Iterator[str]:
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        raise SystemExit("Xvfb is not installed (scripts/setup.sh --test installs it)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as fh:
-            yield ":" + fh.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def env_for(data_dir: str, display: str | None = None) -> dict[str, str]:
@@ -281,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sys.platform.startswith("linux"):
         raise SystemExit("this benchmark measures the Linux builds")
     figures: list[Figure] = []
-    with xvfb() as display:
+    with virtual_display() as display:
         for mode in args.modes:
             figures += measure(mode, args.runs, not args.no_build, display)
     load = os.getloadavg()

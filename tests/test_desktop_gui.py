@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import struct
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from app.desktop import single_instance as si
+from tests.xvfb import have_xvfb, virtual_display
 
 pytestmark = pytest.mark.gui
 
@@ -36,27 +36,10 @@ def xvfb_display() -> Iterator[str]:
     """A private Xvfb display (`:N`), chosen by Xvfb itself (-displayfd)."""
     if not sys.platform.startswith("linux"):
         pytest.skip("Xvfb is only used on Linux")
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
+    if not have_xvfb():
         pytest.skip("Xvfb is not installed (scripts/setup.sh --test installs it)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as fh:
-            number = fh.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not report a display number")
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
+    with virtual_display() as display:
+        yield display
 
 
 def gui_env(display: str, data_dir: Path, **extra: str) -> dict[str, str]:
