@@ -63,6 +63,14 @@ def _retry_connects(engine: AsyncEngine) -> None:
         return None  # pragma: no cover
 
 
+async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
+    # Not asyncio.wait_for: on Python 3.11 a cancellation that lands just as the lock is
+    # granted loses the grant, and the lock stays held for good (every later write then
+    # fails with "database is locked"). Cancelling acquire() inside the task is safe.
+    async with asyncio.timeout(seconds):
+        await lock.acquire()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     from sqlalchemy.util import await_only
 
@@ -110,7 +118,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         lock = write_lock()
         if lock is not None and _HOLDS_WRITE_LOCK not in conn.info:
             try:
-                await_only(asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
+                await_only(_acquire(lock, SQLITE_BUSY_TIMEOUT_MS / 1000))
             except TimeoutError:
                 raise sqlite3.OperationalError("database is locked") from None
             conn.info[_HOLDS_WRITE_LOCK] = lock
