@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
@@ -95,3 +99,48 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
 
 def test_data_dir_is_private(app, settings):
     assert settings.data_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_head_revision_constant_is_alembics_head():
+    # app start-up compares the stored revision with this constant instead of loading Alembic.
+    assert migrate.HEAD_REVISION == migrate.head_revision()
+
+
+async def test_database_behind_head_is_still_upgraded(settings):
+    revisions = revisions_oldest_first()
+    engine = create_engine(settings)
+    await migrate.upgrade(engine, revisions[-2])
+    assert await migrate.stored_revision(engine) == revisions[-2]
+    await migrate.upgrade(engine)
+    assert await migrate.stored_revision(engine) == migrate.HEAD_REVISION
+    await engine.dispose()
+    assert "search_doc" in table_names(settings.sqlite_path)
+
+
+def test_start_at_head_does_not_load_alembic(settings):
+    """A database already at head is checked with one query; Alembic stays unimported."""
+
+    async def migrate_once() -> None:
+        engine = create_engine(settings)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate_once())
+    script = (
+        "import asyncio, sys\n"
+        "from app.config import get_settings\n"
+        "from app.db import migrate\n"
+        "from app.db.engine import create_engine\n"
+        "engine = create_engine(get_settings())\n"
+        "asyncio.run(migrate.upgrade(engine))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TASKCHAT_DATA_DIR": str(settings.data_dir)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.strip() == "[]"
