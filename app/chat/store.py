@@ -1,8 +1,19 @@
-"""The ChatKit Store over the app database: threads and items, every query scoped to one user."""
+"""The ChatKit Store over the app database: threads and items, every query scoped to one user.
+
+Every call is one short transaction of as few statements as the semantics allow, in
+SQLAlchemy Core rather than ORM objects: on SQLite each statement is several hops to
+aiosqlite's worker thread (cursor, execute, fetch, close), and those hops, not SQLite,
+were most of a chat turn's time before the model request. Ownership checks ride inside
+the main statement (`WHERE ... AND user_id = :me` and its rowcount) instead of a
+separate lookup; a second query runs only to tell "empty" from "not yours".
+"""
 
 from __future__ import annotations
 
+import copy
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +28,14 @@ from chatkit.types import (
     ThreadStatus,
 )
 from pydantic import TypeAdapter
-from sqlalchemy import and_, delete, func, or_, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import Row, Table, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.models import ChatItem, ChatThread
-from app.db.engine import read_only_sessionmaker
+from app.db.engine import READ_ONLY
 from app.db.types import utcnow
 
 PAGE_MAX = 500
@@ -40,6 +51,17 @@ _ID_PREFIXES: dict[str, str] = {
     "attachment": "atc",
     "sdk_hidden_context": "shcx",
 }
+THREADS: Table = ChatThread.__table__  # type: ignore[assignment]
+ITEMS: Table = ChatItem.__table__  # type: ignore[assignment]
+_THREAD_COLUMNS = (
+    THREADS.c.id,
+    THREADS.c.title,
+    THREADS.c.created_at,
+    THREADS.c.status,
+    THREADS.c["metadata"],
+)
+# The `after` item of an items.list page, looked up inside the page's own query.
+_CURSOR_ITEM = ITEMS.alias("after_item")
 
 
 @dataclass(frozen=True)
@@ -72,13 +94,75 @@ def _order(keys: tuple[Any, Any], *, desc: bool) -> list[Any]:
     return [k.desc() for k in keys] if desc else [k.asc() for k in keys]
 
 
+def _page(data: list[Any], limit: int) -> Page[Any]:
+    has_more = len(data) > limit
+    data = data[:limit]
+    return Page(data=data, has_more=has_more, after=data[-1].id if has_more else None)
+
+
+def _owns_thread(thread_id: str, user_id: str) -> ColumnElement[bool]:
+    return and_(THREADS.c.id == thread_id, THREADS.c.user_id == user_id)
+
+
+def _insert_new_thread(row: dict[str, Any]) -> Any:
+    """INSERT ... SELECT ... WHERE NOT EXISTS: inserts a thread only if the id is free.
+
+    The common save is the first one (threads.create): one statement instead of a lookup
+    and an insert. Not an `ON CONFLICT DO UPDATE` upsert: on SQLite that clause overrides
+    the `INSERT OR REPLACE` inside the sync triggers (migration 0003), which then fail.
+    """
+    taken = select(THREADS.c.id).where(THREADS.c.id == row["id"]).exists()
+    values = select(*(literal(v, THREADS.c[k].type) for k, v in row.items())).where(~taken)
+    return insert(THREADS).from_select(list(row), values)
+
+
 class SqlStore(Store[ChatContext]):
-    """Threads and items in `chat_thread` / `chat_item`; another user's ids act as missing."""
+    """Threads and items in `chat_thread` / `chat_item`; another user's ids act as missing.
+
+    Items carry their thread's user_id, so an item row that matches `user_id = :me` also
+    proves the thread is the caller's.
+    """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        # Writes go through Sessions: the sync capture hook stamps changes at their commit.
         self.sessionmaker = sessionmaker
-        # Loads take no write lock, so 50 streaming turns do not queue behind each other.
-        self.reader = read_only_sessionmaker(sessionmaker)
+        bind = sessionmaker.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("SqlStore needs a sessionmaker bound to an AsyncEngine")
+        # Loads take no write lock, so 50 streaming turns do not queue behind each other;
+        # and no Session either (nothing to flush or stamp), which saves its bookkeeping
+        # and a second rollback per load.
+        self._read_engine = bind.execution_options(**{READ_ONLY: True})
+        # See with_newest: (thread id, its newest items newest first), answered once.
+        self._newest: tuple[str, Page[ThreadItem]] | None = None
+
+    def with_newest(self, thread_id: str, newest: Page[ThreadItem]) -> SqlStore:
+        """This store for one turn, seeded with the thread's newest items just loaded.
+
+        The turn loads its history, then chatkit's stream_agent_response at once asks the
+        store again for the newest two items (to resume a workflow): served from `newest`
+        instead of a second query while the model request starts. Only that first load,
+        and only while nothing was written through this view; later ones query as usual.
+        """
+        view = copy.copy(self)
+        view._newest = (thread_id, newest)
+        return view
+
+    def _from_newest(
+        self, thread_id: str, after: str | None, limit: int, order: str
+    ) -> Page[ThreadItem] | None:
+        seeded, self._newest = self._newest, None
+        if seeded is None or seeded[0] != thread_id or after is not None or order != "desc":
+            return None
+        page = seeded[1]
+        if limit > len(page.data) and page.has_more:
+            return None
+        return _page(page.data[: limit + 1], limit) if limit < len(page.data) else page
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        async with self._read_engine.connect() as conn:
+            yield conn
 
     def generate_thread_id(self, context: ChatContext) -> str:
         return f"thr_{uuid.uuid4().hex}"
@@ -91,44 +175,42 @@ class SqlStore(Store[ChatContext]):
     # -- threads -------------------------------------------------------------------------
 
     @staticmethod
-    async def _thread_row(session: AsyncSession, thread_id: str, user_id: str) -> ChatThread:
-        row = await session.get(ChatThread, thread_id)
-        if row is None or row.user_id != user_id:
-            raise NotFoundError(f"Thread {thread_id} not found")
-        return row
-
-    @staticmethod
-    def _to_metadata(row: ChatThread) -> ThreadMetadata:
+    def _to_metadata(row: Row[Any]) -> ThreadMetadata:
         return ThreadMetadata(
             id=row.id,
             title=row.title,
             created_at=row.created_at,
             status=_STATUS_ADAPTER.validate_python(row.status) if row.status else ActiveStatus(),
-            metadata=dict(row.meta or {}),
+            metadata=dict(row.metadata or {}),
         )
 
     async def load_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
-        async with self.reader() as session:
-            return self._to_metadata(await self._thread_row(session, thread_id, context.user_id))
+        async with self._reading() as conn:
+            stmt = select(*_THREAD_COLUMNS).where(_owns_thread(thread_id, context.user_id))
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        return self._to_metadata(row)
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatContext) -> None:
+        now = utcnow()
+        row = {
+            "id": thread.id,
+            "user_id": context.user_id,
+            "title": thread.title[:255] if thread.title else None,
+            "status": thread.status.model_dump(mode="json"),
+            "metadata": thread.metadata,
+            "created_at": as_utc(thread.created_at),
+            "updated_at": now,
+        }
         async with self.sessionmaker() as session:
-            row = await session.get(ChatThread, thread.id)
-            if row is not None and row.user_id != context.user_id:
-                raise NotFoundError(f"Thread {thread.id} not found")
-            now = utcnow()
-            if row is None:
-                row = ChatThread(
-                    id=thread.id,
-                    user_id=context.user_id,
-                    created_at=as_utc(thread.created_at),
-                    updated_at=now,
-                )
-            row.title = thread.title[:255] if thread.title else None
-            row.status = thread.status.model_dump(mode="json")
-            row.meta = thread.metadata
-            row.updated_at = now
-            session.add(row)
+            conn = await session.connection()
+            if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
+                # The id exists: update it, if it is this user's (created_at is kept).
+                changes = {k: row[k] for k in ("title", "status", "metadata", "updated_at")}
+                stmt = update(THREADS).where(_owns_thread(thread.id, context.user_id))
+                if (await conn.execute(stmt.values(**changes))).rowcount == 0:
+                    raise NotFoundError(f"Thread {thread.id} not found")
             await session.commit()
 
     async def load_threads(
@@ -136,42 +218,48 @@ class SqlStore(Store[ChatContext]):
     ) -> Page[ThreadMetadata]:
         desc = order == "desc"
         limit = _page_size(limit)
-        keys = (col(ChatThread.created_at), col(ChatThread.id))
-        async with self.reader() as session:
-            stmt = select(ChatThread).where(ChatThread.user_id == context.user_id)
-            if after:
-                cursor = await self._thread_row(session, after, context.user_id)
-                stmt = stmt.where(_after(keys, (cursor.created_at, cursor.id), desc=desc))
-            rows = (
-                await session.exec(stmt.order_by(*_order(keys, desc=desc)).limit(limit + 1))
-            ).all()
-        has_more = len(rows) > limit
-        data = [self._to_metadata(r) for r in rows[:limit]]
-        return Page(data=data, has_more=has_more, after=data[-1].id if has_more else None)
+        keys = (THREADS.c.created_at, THREADS.c.id)
+        stmt = select(*_THREAD_COLUMNS).where(THREADS.c.user_id == context.user_id)
+        if after:
+            # The cursor's own id is the tiebreak value; only its created_at is looked up.
+            at = (
+                select(THREADS.c.created_at)
+                .where(_owns_thread(after, context.user_id))
+                .scalar_subquery()
+            )
+            stmt = stmt.where(_after(keys, (at, after), desc=desc))
+        stmt = stmt.order_by(*_order(keys, desc=desc)).limit(limit + 1)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+            if not rows and after:
+                # An empty page: past the end, or a cursor that is missing or not yours.
+                owned = select(THREADS.c.id).where(_owns_thread(after, context.user_id))
+                if (await conn.execute(owned)).first() is None:
+                    raise NotFoundError(f"Thread {after} not found")
+        return _page([self._to_metadata(r) for r in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: ChatContext) -> None:
         async with self.sessionmaker() as session:
-            await self._thread_row(session, thread_id, context.user_id)
+            conn = await session.connection()
             # Items go first and explicitly: PostgreSQL and SQLite both cascade, but only
             # if the foreign key was enforced when the row was written.
-            await session.exec(
-                delete(ChatItem).where(
-                    col(ChatItem.thread_id) == thread_id, col(ChatItem.user_id) == context.user_id
+            await conn.execute(
+                delete(ITEMS).where(
+                    ITEMS.c.thread_id == thread_id, ITEMS.c.user_id == context.user_id
                 )
-            )  # type: ignore[call-overload]
-            await session.exec(
-                delete(ChatThread).where(
-                    col(ChatThread.id) == thread_id, col(ChatThread.user_id) == context.user_id
-                )
-            )  # type: ignore[call-overload]
+            )
+            gone = await conn.execute(
+                delete(THREADS).where(_owns_thread(thread_id, context.user_id))
+            )
+            if gone.rowcount == 0:
+                raise NotFoundError(f"Thread {thread_id} not found")  # rolls back
             await session.commit()
 
     # -- items ---------------------------------------------------------------------------
 
     @staticmethod
-    def _to_item(row: ChatItem) -> ThreadItem:
-        item = _ITEM_ADAPTER.validate_python(row.data)
-        return item.model_copy(update={"created_at": row.created_at})
+    def _to_item(row: Row[Any]) -> ThreadItem:
+        return _ITEM_ADAPTER.validate_python({**row.data, "created_at": row.created_at})
 
     async def load_thread_items(
         self,
@@ -181,91 +269,137 @@ class SqlStore(Store[ChatContext]):
         order: str,
         context: ChatContext,
     ) -> Page[ThreadItem]:
-        desc = order == "desc"
         limit = _page_size(limit)
-        keys = (col(ChatItem.created_at), col(ChatItem.seq))
-        async with self.reader() as session:
-            await self._thread_row(session, thread_id, context.user_id)
-            stmt = select(ChatItem).where(
-                ChatItem.thread_id == thread_id, ChatItem.user_id == context.user_id
-            )
-            if after:
-                cursor = await session.get(ChatItem, after)
-                if cursor is None or cursor.thread_id != thread_id:
+        if self._newest is not None and (
+            seeded := self._from_newest(thread_id, after, limit, order)
+        ):
+            return seeded
+        desc = order == "desc"
+        keys = (ITEMS.c.created_at, ITEMS.c.seq)
+        stmt = select(ITEMS.c.data, ITEMS.c.created_at).where(
+            ITEMS.c.thread_id == thread_id, ITEMS.c.user_id == context.user_id
+        )
+        cursor = _CURSOR_ITEM
+        in_thread = and_(cursor.c.id == after, cursor.c.thread_id == thread_id)
+        if after:
+            at = select(cursor.c.created_at).where(in_thread).scalar_subquery()
+            seq = select(cursor.c.seq).where(in_thread).scalar_subquery()
+            stmt = stmt.where(_after(keys, (at, seq), desc=desc))
+        stmt = stmt.order_by(*_order(keys, desc=desc)).limit(limit + 1)
+        async with self._reading() as conn:
+            rows = (await conn.execute(stmt)).all()
+            if not rows:
+                # Nothing matched: an empty thread or page, or an id that is not yours.
+                checks = [select(THREADS.c.id).where(_owns_thread(thread_id, context.user_id))]
+                if after:
+                    checks.append(select(cursor.c.id).where(in_thread))
+                found = (await conn.execute(select(*(c.exists() for c in checks)))).one()
+                if not found[0]:
+                    raise NotFoundError(f"Thread {thread_id} not found")
+                if not all(found):
                     raise NotFoundError(f"Item {after} not found")
-                stmt = stmt.where(_after(keys, (cursor.created_at, cursor.seq), desc=desc))
-            rows = (
-                await session.exec(stmt.order_by(*_order(keys, desc=desc)).limit(limit + 1))
-            ).all()
-        has_more = len(rows) > limit
-        data = [self._to_item(r) for r in rows[:limit]]
-        return Page(data=data, has_more=has_more, after=data[-1].id if has_more else None)
+        return _page([self._to_item(r) for r in rows], limit)
 
-    async def add_thread_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
+    async def add_thread_item(
+        self,
+        thread_id: str,
+        item: ThreadItem,
+        context: ChatContext,
+        *,
+        title: str | None = None,
+    ) -> None:
+        """Append an item; `title`, if given, names the thread in the same transaction."""
+        self._newest = None
         async with self.sessionmaker() as session:
-            thread = await self._thread_row(session, thread_id, context.user_id)
-            await self._insert(session, thread, item, context)
+            await self._insert(await session.connection(), thread_id, item, context, title)
             await session.commit()
 
     @staticmethod
     async def _insert(
-        session: AsyncSession, thread: ChatThread, item: ThreadItem, context: ChatContext
+        conn: AsyncConnection,
+        thread_id: str,
+        item: ThreadItem,
+        context: ChatContext,
+        title: str | None = None,
     ) -> None:
-        last = (
-            await session.exec(
-                select(func.max(ChatItem.seq)).where(ChatItem.thread_id == thread.id)
-            )
-        ).one()
-        session.add(
-            ChatItem(
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if title:
+            values["title"] = title[:255]
+        # The thread's row first: its rowcount is the ownership check, and on PostgreSQL
+        # its row lock queues concurrent appends to one thread, so max(seq) below sees
+        # the previous append's committed row instead of computing the same seq twice.
+        touched = await conn.execute(
+            update(THREADS).where(_owns_thread(thread_id, context.user_id)).values(**values)
+        )
+        if touched.rowcount == 0:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        next_seq = (
+            select(func.coalesce(func.max(ITEMS.c.seq), 0) + 1)
+            .where(ITEMS.c.thread_id == thread_id)
+            .scalar_subquery()
+        )
+        await conn.execute(
+            insert(ITEMS).values(
                 id=item.id,
-                thread_id=thread.id,
+                thread_id=thread_id,
                 user_id=context.user_id,
                 type=item.type,
                 created_at=as_utc(item.created_at),
-                seq=(last or 0) + 1,
+                seq=next_seq,
                 data=item.model_dump(mode="json"),
             )
         )
-        thread.updated_at = utcnow()
-        session.add(thread)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
+        self._newest = None
         async with self.sessionmaker() as session:
-            thread = await self._thread_row(session, thread_id, context.user_id)
-            row = await session.get(ChatItem, item.id)
-            if row is None:
-                await self._insert(session, thread, item, context)
-            elif row.thread_id != thread_id or row.user_id != context.user_id:
-                raise NotFoundError(f"Item {item.id} not found")
-            else:
-                # Keep created_at and seq: an edited item keeps its place in the thread.
-                row.type = item.type
-                row.data = item.model_dump(mode="json")
-                session.add(row)
+            conn = await session.connection()
+            # Keep created_at and seq: an edited item keeps its place in the thread.
+            edited = await conn.execute(
+                update(ITEMS)
+                .where(
+                    ITEMS.c.id == item.id,
+                    ITEMS.c.thread_id == thread_id,
+                    ITEMS.c.user_id == context.user_id,
+                )
+                .values(type=item.type, data=item.model_dump(mode="json"))
+            )
+            if edited.rowcount == 0:
+                try:
+                    await self._insert(conn, thread_id, item, context)
+                except IntegrityError:
+                    # The id is taken by another thread's or user's item: not this one.
+                    raise NotFoundError(f"Item {item.id} not found") from None
             await session.commit()
 
     async def load_item(self, thread_id: str, item_id: str, context: ChatContext) -> ThreadItem:
-        async with self.reader() as session:
-            row = await session.get(ChatItem, item_id)
-            if row is None or row.thread_id != thread_id or row.user_id != context.user_id:
-                raise NotFoundError(f"Item {item_id} not found")
-            return self._to_item(row)
+        stmt = select(ITEMS.c.data, ITEMS.c.created_at).where(
+            ITEMS.c.id == item_id,
+            ITEMS.c.thread_id == thread_id,
+            ITEMS.c.user_id == context.user_id,
+        )
+        async with self._reading() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            raise NotFoundError(f"Item {item_id} not found")
+        return self._to_item(row)
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatContext) -> None:
+        self._newest = None
         async with self.sessionmaker() as session:
-            await session.exec(
-                delete(ChatItem).where(
-                    col(ChatItem.id) == item_id,
-                    col(ChatItem.thread_id) == thread_id,
-                    col(ChatItem.user_id) == context.user_id,
+            conn = await session.connection()
+            await conn.execute(
+                delete(ITEMS).where(
+                    ITEMS.c.id == item_id,
+                    ITEMS.c.thread_id == thread_id,
+                    ITEMS.c.user_id == context.user_id,
                 )
-            )  # type: ignore[call-overload]
-            await session.exec(
-                update(ChatThread)
-                .where(col(ChatThread.id) == thread_id, col(ChatThread.user_id) == context.user_id)
+            )
+            await conn.execute(
+                update(THREADS)
+                .where(_owns_thread(thread_id, context.user_id))
                 .values(updated_at=utcnow())
-            )  # type: ignore[call-overload]
+            )
             await session.commit()
 
     # -- attachments: TaskChat has no file uploads ----------------------------------------

@@ -1,0 +1,237 @@
+"""SqlStore on SQLite and on a real PostgreSQL: ownership, cursors, seq, titles, the turn view.
+
+The store's statements fold the ownership check into the main query (rowcounts, user_id in
+the WHERE clause) and look a second time only to tell "empty" from "not yours"; these tests
+pin the behaviour that must not change with that: another user's ids act as missing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from chatkit.store import NotFoundError
+from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageItem,
+    InferenceOptions,
+    LockedStatus,
+    Page,
+    ThreadMetadata,
+    UserMessageItem,
+    UserMessageTextContent,
+)
+from sqlmodel import select
+
+from app.chat.models import ChatItem, ChatThread
+from app.chat.store import ChatContext, SqlStore
+from app.db.engine import create_sessionmaker
+
+A, B = ChatContext("user-a"), ChatContext("user-b")
+BASE = datetime(2026, 11, 1, tzinfo=UTC)
+_n = count()
+
+
+@pytest.fixture
+def store(db_session, storage) -> SqlStore:
+    return SqlStore(create_sessionmaker(db_session.bind))
+
+
+async def _thread(
+    store: SqlStore, ctx: ChatContext, *, at: int = 0, title: str | None = None
+) -> ThreadMetadata:
+    meta = ThreadMetadata(
+        id=store.generate_thread_id(ctx), title=title, created_at=BASE + timedelta(seconds=at)
+    )
+    await store.save_thread(meta, ctx)
+    return meta
+
+
+def _reply(thread_id: str, text: str, *, at: int = 0) -> AssistantMessageItem:
+    return AssistantMessageItem(
+        id=f"msg_{next(_n):04}",
+        thread_id=thread_id,
+        created_at=BASE + timedelta(seconds=at),
+        content=[AssistantMessageContent(text=text)],
+    )
+
+
+def _said(thread_id: str, text: str) -> UserMessageItem:
+    return UserMessageItem(
+        id=f"msg_{next(_n):04}",
+        thread_id=thread_id,
+        created_at=BASE,
+        content=[UserMessageTextContent(text=text)],
+        attachments=[],
+        inference_options=InferenceOptions(),
+    )
+
+
+async def _rows(store: SqlStore, thread_id: str) -> tuple[ChatThread | None, list[ChatItem]]:
+    async with store.sessionmaker() as s:
+        thread = await s.get(ChatThread, thread_id)
+        items = (await s.exec(select(ChatItem).where(ChatItem.thread_id == thread_id))).all()
+    return thread, sorted(items, key=lambda i: i.seq)
+
+
+async def test_save_thread_inserts_then_updates_and_keeps_created_at(store):
+    meta = await _thread(store, A, at=5)
+    meta.title = "Groceries"
+    meta.status = LockedStatus(reason="done")
+    meta.metadata = {"k": "v"}
+    await store.save_thread(meta.model_copy(update={"created_at": BASE}), A)
+    loaded = await store.load_thread(meta.id, A)
+    assert loaded.title == "Groceries"
+    assert loaded.status.type == "locked"
+    assert loaded.metadata == {"k": "v"}
+    assert loaded.created_at == BASE + timedelta(seconds=5)  # an update keeps created_at
+
+
+async def test_another_users_thread_acts_as_missing(store):
+    mine = await _thread(store, A, title="mine")
+    item = _reply(mine.id, "hello")
+    await store.add_thread_item(mine.id, item, A)
+    with pytest.raises(NotFoundError):
+        await store.load_thread(mine.id, B)
+    with pytest.raises(NotFoundError):
+        await store.save_thread(mine.model_copy(update={"title": "stolen"}), B)
+    with pytest.raises(NotFoundError):
+        await store.add_thread_item(mine.id, _reply(mine.id, "x"), B)
+    with pytest.raises(NotFoundError):
+        await store.save_item(mine.id, item.model_copy(update={"content": []}), B)
+    with pytest.raises(NotFoundError):
+        await store.load_thread_items(mine.id, None, 10, "asc", B)
+    with pytest.raises(NotFoundError):
+        await store.load_item(mine.id, item.id, B)
+    with pytest.raises(NotFoundError):
+        await store.delete_thread(mine.id, B)
+    with pytest.raises(NotFoundError):
+        await store.load_threads(10, mine.id, "desc", B)
+    await store.delete_thread_item(mine.id, item.id, B)  # a no-op, like a missing item
+    thread, items = await _rows(store, mine.id)
+    assert thread is not None and thread.title == "mine" and thread.user_id == "user-a"
+    assert [i.id for i in items] == [item.id]
+    assert (await store.load_item(mine.id, item.id, A)).content[0].text == "hello"
+
+
+async def test_empty_thread_and_missing_ids(store):
+    empty = await _thread(store, A)
+    page = await store.load_thread_items(empty.id, None, 10, "desc", A)
+    assert page.data == [] and not page.has_more
+    with pytest.raises(NotFoundError):
+        await store.load_thread_items("thr_missing", None, 10, "desc", A)
+    with pytest.raises(NotFoundError):
+        await store.load_thread_items(empty.id, "msg_missing", 10, "desc", A)
+    with pytest.raises(NotFoundError):
+        await store.add_thread_item("thr_missing", _reply("thr_missing", "x"), A)
+    with pytest.raises(NotFoundError):
+        await store.delete_thread("thr_missing", A)
+    assert (await store.load_threads(10, None, "desc", B)).data == []
+
+
+async def test_item_pages_follow_created_at_then_insertion_order(store):
+    thread = await _thread(store, A)
+    # Equal timestamps in runs of three; ids deliberately not in order.
+    ids = []
+    for n in range(10):
+        item = _reply(thread.id, str(n), at=n // 3)
+        item.id = f"msg_{'zyxwvutsrq'[n]}"
+        await store.add_thread_item(thread.id, item, A)
+        ids.append(item.id)
+    _, rows = await _rows(store, thread.id)
+    assert [r.seq for r in rows] == list(range(1, 11))
+    for order, expected in (("asc", ids), ("desc", ids[::-1])):
+        seen, after = [], None
+        while True:
+            page = await store.load_thread_items(thread.id, after, 3, order, A)
+            seen += [i.id for i in page.data]
+            assert page.has_more == (len(seen) < 10)
+            if not page.has_more:
+                assert page.after is None
+                break
+            after = page.after
+        assert seen == expected
+    # A cursor past the end is an empty page, not a 404; another thread's item is a 404.
+    assert (await store.load_thread_items(thread.id, ids[-1], 3, "asc", A)).data == []
+    other = await _thread(store, A)
+    with pytest.raises(NotFoundError):
+        await store.load_thread_items(other.id, ids[0], 3, "asc", A)
+
+
+async def test_thread_pages_with_equal_created_at(store):
+    made = [(await _thread(store, A, at=n // 3)).id for n in range(7)]
+    await _thread(store, B)
+    expected = sorted(made, key=lambda t: (made.index(t) // 3, t))
+    seen, after = [], None
+    while True:
+        page = await store.load_threads(2, after, "asc", A)
+        seen += [t.id for t in page.data]
+        if not page.has_more:
+            break
+        after = page.after
+    assert seen == expected
+    assert (await store.load_threads(2, expected[-1], "asc", A)).data == []
+
+
+async def test_title_is_stored_with_the_message(store):
+    thread = await _thread(store, A)
+    before = (await _rows(store, thread.id))[0].updated_at
+    message = _said(thread.id, "Buy milk")
+    await store.add_thread_item(thread.id, message, A, title="Buy milk")
+    row, items = await _rows(store, thread.id)
+    assert row.title == "Buy milk" and row.updated_at >= before
+    assert [i.id for i in items] == [message.id]
+    # Without a title the existing one stays.
+    await store.add_thread_item(thread.id, _reply(thread.id, "ok"), A)
+    assert (await store.load_thread(thread.id, A)).title == "Buy milk"
+
+
+async def test_save_item_edits_in_place_or_appends(store):
+    thread = await _thread(store, A)
+    first = _reply(thread.id, "draft")
+    await store.save_item(thread.id, first, A)  # not there yet: appended
+    second = _reply(thread.id, "next")
+    await store.add_thread_item(thread.id, second, A)
+    await store.save_item(thread.id, first.model_copy(update={"content": []}), A)
+    _, rows = await _rows(store, thread.id)
+    assert [(r.id, r.seq) for r in rows] == [(first.id, 1), (second.id, 2)]
+    assert (await store.load_item(thread.id, first.id, A)).content == []
+    # An id that belongs to another thread is not this thread's item.
+    other = await _thread(store, A)
+    with pytest.raises(NotFoundError):
+        await store.save_item(other.id, second, A)
+
+
+async def test_delete_thread_removes_its_items(store):
+    thread = await _thread(store, A)
+    await store.add_thread_item(thread.id, _reply(thread.id, "x"), A)
+    await store.delete_thread(thread.id, A)
+    row, items = await _rows(store, thread.id)
+    assert row is None and items == []
+
+
+async def test_turn_view_answers_the_first_newest_load_once(store):
+    thread = await _thread(store, A)
+    for n in range(3):
+        await store.add_thread_item(thread.id, _reply(thread.id, str(n), at=n), A)
+    newest = await store.load_thread_items(thread.id, None, 100, "desc", A)
+    stale = Page(data=newest.data[:], has_more=False)
+    view = store.with_newest(thread.id, stale)
+    await store.add_thread_item(thread.id, _reply(thread.id, "new", at=9), A)
+    two = await view.load_thread_items(thread.id, None, 2, "desc", A)
+    # Served from the seed (the item added behind its back is not in it) ...
+    assert [i.id for i in two.data] == [i.id for i in newest.data[:2]]
+    assert two.has_more and two.after == newest.data[1].id
+    # ... once: the next load reads the database.
+    again = await view.load_thread_items(thread.id, None, 2, "desc", A)
+    assert again.data[0].content[0].text == "new"
+    # Other threads, orders and cursors never use the seed; a write through the view drops it.
+    assert store._newest is None
+    view = store.with_newest(thread.id, stale)
+    asc = await view.load_thread_items(thread.id, None, 2, "asc", A)
+    assert asc.data[0].content[0].text == "0"
+    view = store.with_newest(thread.id, stale)
+    await view.add_thread_item(thread.id, _reply(thread.id, "later", at=10), A)
+    latest = await view.load_thread_items(thread.id, None, 1, "desc", A)
+    assert latest.data[0].content[0].text == "later"
