@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlmodel import select
 
 from app.chat.models import ChatItem, ChatThread
+from app.chat.store import SqlStore
 from tests.fakes.chatkit import (
+    add_message,
     create_thread,
     of_type,
     reply_text,
@@ -38,3 +42,51 @@ async def test_new_thread_streams_reply_and_saves_it(chat, gemini):
     ]
     assert thread.title == "Hi, what can you do for me today?"
     assert "__fake_id__" not in str([e.model_dump() for e in events])
+
+
+async def test_title_is_committed_with_the_first_message_before_gemini_is_asked(
+    chat, gemini, monkeypatch
+):
+    """One write transaction names the thread and stores the message; none mid-stream."""
+    saves: list[str | None] = []
+    save_thread = SqlStore.save_thread
+
+    async def counted(self, thread, context):
+        saves.append(thread.title)
+        await save_thread(self, thread, context)
+
+    monkeypatch.setattr(SqlStore, "save_thread", counted)
+    seen_by_model: list[tuple] = []
+
+    def route(recorded):
+        # What another connection sees once the model is asked: both already committed.
+        with sqlite3.connect(chat.app.state.settings.sqlite_path) as db:
+            seen_by_model.append(
+                db.execute(
+                    "SELECT t.title, i.type FROM chat_thread t JOIN chat_item i "
+                    "ON i.thread_id = t.id"
+                ).fetchall()
+            )
+        return Text(["Sure."])
+
+    gemini.route = route
+    async with chat.client() as c:
+        events = await stream(c, create_thread("  Plan   the week's meals "))
+    assert seen_by_model == [[("Plan the week's meals", "user_message")]]
+    assert saves == [None]  # only threads.create's own save; the title needed none
+    kinds = [e.type for e in events]
+    [updated] = of_type(events, "thread.updated")
+    assert updated.thread.title == "Plan the week's meals"
+    # Streamed as before: after the user's message, before the reply.
+    assert kinds.index("thread.item.done") < kinds.index("thread.updated")
+    assert kinds.index("thread.updated") < kinds.index("thread.item.added")
+    assert reply_text(events) == "Sure."
+
+    # A later message in the titled thread leaves the title alone and streams no update.
+    gemini.route = None
+    gemini.push(Text(["Again."]))
+    async with chat.client() as c:
+        more = await stream(c, add_message(thread_id(events), "and the shopping list"))
+    assert of_type(more, "thread.updated") == [] and saves == [None]
+    async with chat.app.state.sessionmaker() as s:
+        assert (await s.get(ChatThread, thread_id(events))).title == "Plan the week's meals"

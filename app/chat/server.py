@@ -28,6 +28,7 @@ from chatkit.types import (
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
+    ThreadUpdatedEvent,
     UserMessageItem,
     UserMessageTextContent,
     WidgetItem,
@@ -143,7 +144,9 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Callable[[], Settings],
     ) -> None:
-        super().__init__(SqlStore(sessionmaker))
+        store = SqlStore(sessionmaker)
+        super().__init__(store)
+        self._sql = store
         # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini.
         set_tracing_disabled(True)
         self._settings = settings
@@ -163,9 +166,27 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             return StreamingResult(self._process_streaming(parsed, context))
         return NonStreamingResult(await self._process_non_streaming(parsed, context))
 
-    async def _history(self, thread: ThreadMetadata, context: ChatContext) -> list[ThreadItem]:
-        page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
-        return list(reversed(page.data))
+    async def _process_new_thread_item_respond(
+        self, thread: ThreadMetadata, item: UserMessageItem, context: ChatContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        # ChatKitServer's own version, except that an untitled thread is named after this
+        # message in the transaction that stores the message. Left to respond(), the title
+        # cost ChatKitServer a second write transaction (save_thread) in the middle of the
+        # stream, right before the first text delta. The message is still committed
+        # before respond() sends anything to Gemini.
+        if item.attachments:
+            raise NotImplementedError("Attachments are not supported.")
+        title = None if thread.title else title_from(item)
+        await self._sql.add_thread_item(thread.id, item, context, title=title)
+        yield ThreadItemDoneEvent(item=item)
+        if title:
+            # Set before _process_events snapshots the thread, so it sees nothing to save.
+            thread.title = title
+            yield ThreadUpdatedEvent(thread=self._to_thread_response(thread))
+        async for event in self._process_events(
+            thread, context, lambda: self.respond(thread, item, context)
+        ):
+            yield event
 
     async def respond(
         self,
@@ -175,7 +196,9 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         settings = self._settings()
         if input_user_message is not None and not thread.title:
-            # ChatKitServer saves the changed thread and streams thread.updated.
+            # Normally done with the message (_process_new_thread_item_respond); this is the
+            # fallback should a ChatKit upgrade stop calling that: ChatKitServer then saves
+            # the changed thread and streams thread.updated itself.
             thread.title = title_from(input_user_message)
         try:
             model = self._clients.model(settings)
@@ -184,14 +207,19 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             return
 
         try:
-            history = await self._converter.to_agent_input(await self._history(thread, context))
+            newest = await self._sql.load_thread_items(
+                thread.id, None, HISTORY_ITEMS, "desc", context
+            )
+            history = await self._converter.to_agent_input(list(reversed(newest.data)))
         except Exception as exc:
             # A stored item the converter cannot turn into model input: say so plainly
             # instead of the SDK's bare stream.error.
             log.warning("chat history could not be converted: %s", describe_for_log(exc))
             yield error_event(explain(exc, model=settings.gemini_model))
             return
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        agent_context = AgentContext(
+            thread=thread, store=self._sql.with_newest(thread.id, newest), request_context=context
+        )
         result = Runner.run_streamed(
             build_agent(settings, model=model, tools=self._tools),
             history,
