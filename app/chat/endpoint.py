@@ -95,8 +95,20 @@ class EventStream(StreamingResponse):
                     "headers": self.raw_headers,
                 }
             )
-            while (chunk := await queue.get()) is not None:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            ended = False
+            while not ended and (chunk := await queue.get()) is not None:
+                # Whatever the producer queued meanwhile goes out in the same write: the
+                # first chunk of a reply is three or four events, and a write apiece cost
+                # a syscall and a trip through every middleware before the first delta.
+                chunks = [chunk]
+                while not queue.empty():
+                    more = queue.get_nowait()
+                    if more is None:
+                        ended = True
+                        break
+                    chunks.append(more)
+                body = b"".join(chunks)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away mid-write
