@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow binding to a non-loopback address (exposes your tasks to the network)",
     )
+    serve.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (the desktop window runs its server this way)",
+    )
     from app.security.cli import add_key_parser
 
     add_key_parser(sub)
@@ -50,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from app.server import eprint, is_loopback, serve
+    from app.server import eprint, exit_now, is_loopback, serve
 
     if not is_loopback(args.host):
         if not args.allow_remote:
@@ -63,7 +68,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"WARNING: listening on {args.host} makes TaskChat reachable from other machines. "
             "Anyone who gets a session link can read and change your tasks."
         )
-    return serve(get_settings(), host=args.host, port=args.port)
+    code = serve(
+        get_settings(), host=args.host, port=args.port, exit_with_stdin=args.exit_with_stdin
+    )
+    if args.exit_with_stdin:  # the window's server: its window waits for this exit
+        exit_now(code)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,7 @@
-"""Logging: a rotating file in `<data dir>/logs/taskchat.log`, with secrets redacted.
+"""Logging: a rotating file in `<data dir>/logs/`, with secrets redacted.
+
+The server writes `taskchat.log`; the desktop window, a process of its own, `window.log`
+(two processes rotating one file would lose lines, and on Windows fail to rotate).
 
 Redaction happens when a record is created (a LogRecord factory), so it covers every
 logger and every handler, including uvicorn's and pytest's; the file handler's formatter
@@ -17,6 +20,7 @@ from app.config import Settings
 from app.security.redact import redact, redact_value
 
 LOG_FILE_NAME = "taskchat.log"
+WINDOW_LOG_FILE_NAME = "window.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _lock = threading.Lock()
@@ -73,16 +77,16 @@ def _install_record_factory() -> None:
     _factory_installed = True
 
 
-def log_file_path(settings: Settings) -> Path:
-    return settings.log_dir / LOG_FILE_NAME
+def log_file_path(settings: Settings, name: str = LOG_FILE_NAME) -> Path:
+    return settings.log_dir / name
 
 
-def setup_logging(settings: Settings) -> Path:
+def setup_logging(settings: Settings, name: str = LOG_FILE_NAME) -> Path:
     """Idempotent: (re)points the one TaskChat file handler at this data folder."""
     global _file_handler
     _install_record_factory()
     settings.ensure_data_dir()
-    path = log_file_path(settings)
+    path = log_file_path(settings, name)
     with _lock:
         root = logging.getLogger()
         current = getattr(_file_handler, "baseFilename", None)

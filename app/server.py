@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 import uvicorn
 from fastapi import FastAPI
@@ -101,16 +103,58 @@ def build_server(
     return server, sock, app
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 0) -> int:
+def stop_when_stdin_closes(server: uvicorn.Server) -> None:
+    """Shut the server down gracefully once standard input reaches end-of-file.
+
+    The desktop window starts its server this way: it closes the pipe to stop it, and the
+    OS closes the pipe when the window process dies, however it dies, so a server never
+    outlives its window.
+    """
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while stdin is not None and stdin.read(4096):
+                pass
+        log.info("standard input closed: stopping the server")
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="taskchat-stdin-watch", daemon=True).start()
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    exit_with_stdin: bool = False,
+) -> int:
     def announce(app: FastAPI, actual_port: int) -> None:
         print(f"TaskChat running at {launch_url(app, host, actual_port)}", flush=True)
 
     server, sock, _app = build_server(settings, host=host, port=port, on_ready=announce)
+    if exit_with_stdin:
+        stop_when_stdin_closes(server)
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
         sock.close()
     return 0 if server.started else 1
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process at once, skipping the interpreter's teardown.
+
+    For a server that has shut down cleanly (the lifespan closed the database, so SQLite's
+    WAL is checkpointed): tearing down an interpreter with ChatKit, the Agents SDK and
+    their thousands of pydantic models loaded takes another second, which the window
+    would wait for on every close.
+    """
+    logging.shutdown()  # flush and close the log files
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def eprint(*args: object) -> None:

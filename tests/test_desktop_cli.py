@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,3 +89,34 @@ def test_screenshot_needs_self_test(capsys) -> None:
     else:  # pragma: no cover
         raise AssertionError("argparse should have refused --screenshot alone")
     assert "--screenshot only works together with --self-test" in capsys.readouterr().err
+
+
+def test_serve_exit_with_stdin_stops_cleanly_when_stdin_closes(data_dir: Path) -> None:
+    """How the window runs its server: closing the pipe is a graceful stop, status 0."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--exit-with-stdin"],
+        env=headless_env(data_dir),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
+        assert match
+        with urllib.request.urlopen(match.group(1) + "/api/health", timeout=5) as r:
+            assert r.status == 200
+        proc.stdin.close()
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    log = (data_dir / "logs" / "taskchat.log").read_text(encoding="utf-8")
+    assert "standard input closed: stopping the server" in log
+    with contextlib.closing(sqlite3.connect(data_dir / "taskchat.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    # The lifespan closed the database (WAL checkpointed) before the fast exit.
+    wal = data_dir / "taskchat.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from app.desktop import single_instance as si
@@ -82,7 +83,7 @@ def wait_for_instance(
 
 
 def read_log(data_dir: Path) -> str:
-    path = data_dir / "logs" / "taskchat.log"
+    path = data_dir / "logs" / "window.log"  # the window process; its server writes taskchat.log
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
@@ -193,4 +194,60 @@ def test_unhandled_error_is_logged_and_shown(xvfb_display: str, data_dir: Path, 
     assert "error dialog shown" in log and "error dialog closed" in log
     assert "TaskChat: unexpected error" in stderr
     assert code == (0 if where == "thread" else 1)
+    assert si.read_info(data_dir) is None
+
+
+def server_child(window_pid: int) -> psutil.Process:
+    """The window's server: its child process `taskchat serve --exit-with-stdin`."""
+    children = [
+        child
+        for child in psutil.Process(window_pid).children()
+        if "--exit-with-stdin" in child.cmdline()
+    ]
+    assert len(children) == 1, [c.cmdline() for c in psutil.Process(window_pid).children()]
+    return children[0]
+
+
+def test_server_runs_in_its_own_process_and_dies_with_a_killed_window(
+    xvfb_display: str, data_dir: Path
+) -> None:
+    window = subprocess.Popen(
+        app_cmd(), env=gui_env(xvfb_display, data_dir), stdout=subprocess.DEVNULL
+    )
+    try:
+        info = wait_for_instance(data_dir, window)
+        server = server_child(window.pid)
+        listening = {c.laddr.port for c in server.net_connections() if c.status == "LISTEN"}
+        assert info.port in listening  # the window's own process serves nothing
+        window.kill()  # no cleanup code runs in the window: the OS closes the server's stdin
+        window.wait(10)
+        server.wait(15)
+    finally:
+        if window.poll() is None:
+            window.kill()
+            window.wait(10)
+    with contextlib.closing(sqlite3.connect(data_dir / "taskchat.db")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert "standard input closed: stopping the server" in (
+        data_dir / "logs" / "taskchat.log"
+    ).read_text(encoding="utf-8")
+
+
+def test_window_closes_with_a_message_when_its_server_dies(
+    xvfb_display: str, data_dir: Path
+) -> None:
+    env = gui_env(xvfb_display, data_dir, TASKCHAT_DIALOG_TIMEOUT="1")
+    window = subprocess.Popen(app_cmd(), env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_instance(data_dir, window)
+        server_child(window.pid).kill()
+        code = window.wait(30)
+    finally:
+        if window.poll() is None:
+            window.kill()
+            window.wait(10)
+    log = read_log(data_dir)
+    assert "the server stopped unexpectedly: exit status -9" in log
+    assert "error dialog shown" in log and "error dialog closed" in log
+    assert code == 1
     assert si.read_info(data_dir) is None

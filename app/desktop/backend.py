@@ -65,6 +65,23 @@ def prepare_environment() -> None:
         if flag not in flags:
             flags = f"{flags} {flag}".strip()
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags
+    _register_bundled_qt()
+
+
+def _register_bundled_qt() -> None:
+    """In the PyInstaller binary: tell Qt where its bundled files are (an embedded qt.conf).
+
+    PyInstaller's own runtime hook would do this in every process, `serve` included; the
+    binary's hook (packaging/rthooks) leaves it to the window, the only user of Qt.
+    """
+    prefix = os.environ.get("TASKCHAT_QT_PREFIX")
+    if not getattr(sys, "frozen", False) or not prefix:
+        return
+    try:
+        from _pyi_rth_utils import qt as qt_rth_utils  # bundled by PyInstaller
+    except ImportError:
+        return
+    qt_rth_utils.create_embedded_qt_conf("PySide6", prefix)
 
 
 class GuiInvoker:
