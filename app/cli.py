@@ -6,9 +6,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
-from app.config import get_settings
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.desktop.server_process import ServerProcess
+
+
+def get_settings() -> Settings:
+    # Imported on use, not at the top: a window launch starts its server before pydantic
+    # (most of app.config's import time) is even loaded.
+    from app.config import get_settings as settings_factory
+
+    return settings_factory()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow binding to a non-loopback address (exposes your tasks to the network)",
     )
     serve.add_argument(
-        "--exit-with-stdin",
+        "--stdin-control",
         action="store_true",
-        help="stop when standard input closes (the desktop window runs its server this way)",
+        help="start serving after reading a 'go' line on standard input and stop when it "
+        "closes (the desktop window runs its server this way)",
     )
     from app.security.cli import add_key_parser
 
@@ -68,15 +81,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"WARNING: listening on {args.host} makes TaskChat reachable from other machines. "
             "Anyone who gets a session link can read and change your tasks."
         )
-    code = serve(
-        get_settings(), host=args.host, port=args.port, exit_with_stdin=args.exit_with_stdin
-    )
-    if args.exit_with_stdin:  # the window's server: its window waits for this exit
+    code = serve(get_settings(), host=args.host, port=args.port, stdin_control=args.stdin_control)
+    if args.stdin_control:  # the window's server: its window waits for this exit
         exit_now(code)
     return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    server = _start_window_server(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -107,7 +120,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         self_test=args.self_test,
         screenshot=args.screenshot,
         fallback=lambda: cmd_serve(parser.parse_args(["serve"])),
+        server=server,
     )
+
+
+def _start_window_server(argv: list[str]) -> ServerProcess | None:
+    """A window launch starts its server before anything else is loaded here.
+
+    The server's own start-up (its imports, mostly) then runs on the other core while this
+    process reads its settings, takes the single-instance lock and loads Qt; the child
+    waits for the lock before it touches the data folder (app/desktop/server_process.py).
+    """
+    from app.desktop.backend import display_problem
+    from app.desktop.server_process import ServerProcess, is_window_launch
+
+    if not is_window_launch(argv) or display_problem() is not None:
+        return None
+    server = ServerProcess()
+    server.start()
+    return server
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,6 +103,20 @@ def build_server(
     return server, sock, app
 
 
+def wait_for_go() -> bool:
+    """Block until the parent writes one line on stdin; False when stdin closes first.
+
+    The window starts its server before it knows whether it may: it is the first of its
+    data folder only once it holds the single-instance lock. The child does its slow
+    imports meanwhile, and touches the data folder only after this line.
+    """
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    try:
+        return stdin is not None and stdin.readline().strip() == b"go"
+    except (OSError, ValueError):
+        return False
+
+
 def stop_when_stdin_closes(server: uvicorn.Server) -> None:
     """Shut the server down gracefully once standard input reaches end-of-file.
 
@@ -127,13 +141,18 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    exit_with_stdin: bool = False,
+    stdin_control: bool = False,
 ) -> int:
+    """Run the server until SIGTERM/SIGINT; with `stdin_control`, as the window's child:
+    start after a `go` line on stdin, stop when stdin closes."""
+
     def announce(app: FastAPI, actual_port: int) -> None:
         print(f"TaskChat running at {launch_url(app, host, actual_port)}", flush=True)
 
+    if stdin_control and not wait_for_go():
+        return 0  # the window did not need this server after all
     server, sock, _app = build_server(settings, host=host, port=port, on_ready=announce)
-    if exit_with_stdin:
+    if stdin_control:
         stop_when_stdin_closes(server)
     try:
         asyncio.run(server.serve(sockets=[sock]))

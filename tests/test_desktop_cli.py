@@ -91,18 +91,27 @@ def test_screenshot_needs_self_test(capsys) -> None:
     assert "--screenshot only works together with --self-test" in capsys.readouterr().err
 
 
-def test_serve_exit_with_stdin_stops_cleanly_when_stdin_closes(data_dir: Path) -> None:
-    """How the window runs its server: closing the pipe is a graceful stop, status 0."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--exit-with-stdin"],
+def stdin_controlled_serve(data_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--stdin-control"],
         env=headless_env(data_dir),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def test_serve_stdin_control_waits_for_go_and_stops_when_stdin_closes(data_dir: Path) -> None:
+    """How the window runs its server: `go` lets it open the data folder; closing the pipe
+    is a graceful stop with status 0."""
+    proc = stdin_controlled_serve(data_dir)
     try:
         assert proc.stdout is not None and proc.stdin is not None
+        time.sleep(1.0)
+        assert not (data_dir / "taskchat.db").exists()  # nothing opened before `go`
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
         match = re.search(r"(http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
         assert match
         with urllib.request.urlopen(match.group(1) + "/api/health", timeout=5) as r:
@@ -120,3 +129,19 @@ def test_serve_exit_with_stdin_stops_cleanly_when_stdin_closes(data_dir: Path) -
     # The lifespan closed the database (WAL checkpointed) before the fast exit.
     wal = data_dir / "taskchat.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_serve_stdin_control_closed_before_go_touches_nothing(data_dir: Path) -> None:
+    """A second launch's server is stopped unused: it never opens the database."""
+    proc = stdin_controlled_serve(data_dir)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        assert proc.wait(30) == 0
+        assert proc.stdout.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert not (data_dir / "taskchat.db").exists()
+    assert not (data_dir / "logs").exists()

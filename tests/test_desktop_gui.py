@@ -198,11 +198,11 @@ def test_unhandled_error_is_logged_and_shown(xvfb_display: str, data_dir: Path, 
 
 
 def server_child(window_pid: int) -> psutil.Process:
-    """The window's server: its child process `taskchat serve --exit-with-stdin`."""
+    """The window's server: its child process `taskchat serve --stdin-control`."""
     children = [
         child
         for child in psutil.Process(window_pid).children()
-        if "--exit-with-stdin" in child.cmdline()
+        if "--stdin-control" in child.cmdline()
     ]
     assert len(children) == 1, [c.cmdline() for c in psutil.Process(window_pid).children()]
     return children[0]

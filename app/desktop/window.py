@@ -3,8 +3,9 @@
 `run_window()` is what `taskchat` with no command does:
 
 1. take the data folder's single-instance lock (a second launch focuses the first window);
-2. start the server on 127.0.0.1 with a free port in a child process (`taskchat serve
-   --exit-with-stdin`, see ServerProcess) and wait until /api/health answers;
+2. let the server (a child process on 127.0.0.1 with a free port, started by app/cli.py
+   before anything else; see app/desktop/server_process.py) open the data folder, and wait
+   until /api/health answers;
 3. open a pywebview window ("TaskChat", remembered size/position, minimum 420x560) on the
    one-time launch URL, which signs the window in;
 4. when the window closes (or SIGTERM/SIGINT arrives) stop the server: closing its stdin
@@ -16,29 +17,27 @@ With `self_test=True` the same window is checked instead (see app/desktop/self_t
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import os
-import re
 import signal
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.config import Settings
 from app.desktop import backend, crash, window_state
+from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 log = logging.getLogger(__name__)
 
 TITLE = "TaskChat"
-SHUTDOWN_BUDGET_S = 3.0
 BACKGROUND = "#f6f7f9"
 SPLASH_HTML = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{TITLE}</title><style>
@@ -82,141 +81,6 @@ def icon_path() -> Path | None:
     return path if path.is_file() else None
 
 
-class ServerProcess:
-    """The local server as a child process: `taskchat serve --port 0 --exit-with-stdin`.
-
-    A process, not a thread of the window: Python threads share one interpreter lock, and
-    the server's start-up (importing FastAPI, SQLAlchemy, ChatKit, the Agents SDK) and
-    Qt's start-up slowed each other down badly (importing Qt WebEngine took 0.45 s alone
-    and 3.4 s beside a busy thread). As a process the server starts on the other core,
-    its memory is its own, and a crash in one process cannot take the other down halfway.
-    The child stops gracefully when its standard input closes, which the OS also does
-    when the window process dies however it dies, so no server outlives its window.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = 0
-        self.launch_url = ""
-        self.error: str | None = None
-        self.on_unexpected_exit: Callable[[str], None] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._ready = threading.Event()
-        self._stopping = False
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
-
-    def command(self) -> list[str]:
-        args = ["serve", "--host", "127.0.0.1", "--port", "0", "--exit-with-stdin"]
-        if getattr(sys, "frozen", False):  # the PyInstaller binary is the CLI itself
-            return [sys.executable, *args]
-        return [sys.executable, "-m", "app", *args]
-
-    def start(self) -> None:
-        env = {**os.environ, "TASKCHAT_DATA_DIR": str(self.settings.data_dir)}
-        env["PYTHONUNBUFFERED"] = "1"
-        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window on Windows
-        self._proc = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            creationflags=flags,
-        )
-        threading.Thread(target=self._read_stdout, name="taskchat-server-out", daemon=True).start()
-        threading.Thread(target=self._read_stderr, name="taskchat-server-err", daemon=True).start()
-
-    def _read_stdout(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for raw in self._proc.stdout:
-            line = raw.decode("utf-8", "replace").strip()
-            match = re.search(r"(http://127\.0\.0\.1:(\d+)/\S*)", line)
-            if match and not self._ready.is_set():
-                self.launch_url, self.port = match.group(1), int(match.group(2))
-                self._ready.set()
-        code = self._proc.wait()
-        if not self._ready.is_set():
-            self.error = self._describe_exit(code)
-            self._ready.set()
-        elif not self._stopping:
-            self.error = self._describe_exit(code)
-            log.error("the server stopped unexpectedly: %s", self.error)
-            if self.on_unexpected_exit is not None:
-                self.on_unexpected_exit(self.error)
-
-    def _read_stderr(self) -> None:
-        # Passed on to this process's stderr (a terminal, when there is one); the last
-        # lines also explain a server that failed to start.
-        assert self._proc is not None and self._proc.stderr is not None
-        for raw in self._proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            self._stderr_tail.append(line)
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                print(line, file=sys.stderr, flush=True)
-
-    def _describe_exit(self, code: int) -> str:
-        last = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
-        return f"exit status {code}" + (f": {last.strip()}" if last else "")
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        """Block until /api/health answers; raise RuntimeError when the server failed."""
-        if not self._ready.wait(timeout) or not self.port:
-            reason = self.error or "timeout"
-            raise RuntimeError(f"the TaskChat server did not start ({reason})")
-        wait_for_health(self.base_url, timeout=timeout)
-
-    def stop(self, budget: float = SHUTDOWN_BUDGET_S) -> float:
-        """Close the child's stdin (a graceful stop); force it when slow. Returns seconds."""
-        t0 = time.perf_counter()
-        self._stopping = True
-        proc = self._proc
-        if proc is None:
-            return 0.0
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        try:
-            proc.wait(max(budget - 0.6, 0.1))
-        except subprocess.TimeoutExpired:
-            log.warning("server still draining connections: forcing the exit")
-            proc.terminate()  # SIGTERM: uvicorn's own fast shutdown; on Windows, final
-            try:
-                proc.wait(0.5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        elapsed = time.perf_counter() - t0
-        log.info("server stopped in %.2f s (exit status %s)", elapsed, proc.returncode)
-        return elapsed
-
-    @property
-    def stopped(self) -> bool:
-        return self._proc is None or self._proc.poll() is not None
-
-    @property
-    def failed(self) -> bool:
-        """The server ended with an error status (0 is a clean stop)."""
-        return self._proc is not None and self._proc.returncode not in (None, 0)
-
-
-def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base_url}/api/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError as exc:
-            last = exc
-        time.sleep(0.05)
-    raise RuntimeError(f"{base_url}/api/health did not answer ({last})")
-
-
 def _screens() -> list[window_state.Rect]:
     try:
         import webview
@@ -236,14 +100,20 @@ def run_window(
     self_test: bool = False,
     screenshot: Path | None = None,
     fallback: Callable[[], int] | None = None,
+    server: ServerProcess | None = None,
 ) -> int:
-    """`taskchat` with no command. Returns the process exit status."""
+    """`taskchat` with no command. Returns the process exit status.
+
+    `server` is the child that app/cli.py started before anything else; it has not
+    touched the data folder yet, and is stopped unused if this launch does not need it.
+    """
     from app.desktop import self_test as st
     from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
 
     log_path = setup_logging(settings, WINDOW_LOG_FILE_NAME)
     crash.install(str(log_path))
     report = st.Reporter(enabled=self_test)
+    server = server or ServerProcess()
 
     problem = backend.display_problem()
     if problem is None:
@@ -251,9 +121,10 @@ def run_window(
         try:
             instance.acquire()
         except AlreadyRunning as running:
+            server.stop()
             return _already_running(settings, running, report)
         try:
-            return _run_locked(settings, instance, report, screenshot)
+            return _run_locked(settings, instance, report, screenshot, server)
         except ToolkitMissing as exc:
             problem = str(exc)
         except Exception as exc:
@@ -264,6 +135,7 @@ def run_window(
             return 1
         finally:
             instance.release()
+    server.stop()
     if self_test:
         return report.failed(problem)
     print(
@@ -296,11 +168,11 @@ def _run_locked(
     instance: SingleInstance,
     report: Any,
     screenshot: Path | None,
+    server: ServerProcess,
 ) -> int:
-    # The server starts first: it runs on the other core while this process loads Qt.
-    server = ServerProcess(settings)
-    server.start()
+    server.go()  # this process holds the lock: the server may open the data folder
     try:
+        # Qt loads here while the server starts on the other core.
         backend.prepare_environment()
         problem = backend.import_problem()
         if problem:

@@ -1,0 +1,198 @@
+"""The window's local server, run as a child process: `taskchat serve --stdin-control`.
+
+A process, not a thread of the window: Python threads share one interpreter lock, and the
+server's start-up (importing FastAPI, SQLAlchemy, ChatKit, the Agents SDK) and Qt's
+start-up slowed each other down badly (importing Qt WebEngine took 0.45 s alone and 3.4 s
+beside a busy thread). As a process the server starts on the other core, its memory is its
+own, and a crash in one process cannot take the other down halfway.
+
+The child is started first of all (app/cli.py), before this process has even read its
+settings, and its standard input controls it:
+  * it does its imports, then waits for a `go` line before it touches the data folder —
+    the window sends it once it holds the folder's single-instance lock;
+  * it stops gracefully when stdin closes, which the OS also does when the window process
+    dies however it dies, so no server outlives its window.
+
+This module imports nothing heavy: it runs before the rest of the app is loaded.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_BUDGET_S = 3.0
+# The options a window launch may have (anything else is a CLI command).
+_WINDOW_FLAGS = ("--self-test",)
+_WINDOW_OPTIONS = ("--screenshot",)
+
+
+def is_window_launch(argv: Sequence[str]) -> bool:
+    """True when `argv` opens the window: no command, only window options.
+
+    Deliberately strict; anything unusual (a command, --help, --version, a typo) is left
+    to argparse, and the server is then started the ordinary way if at all.
+    """
+    args = list(argv)
+    screenshot = False
+    while args:
+        arg = args.pop(0)
+        if arg in _WINDOW_FLAGS:
+            continue
+        if arg in _WINDOW_OPTIONS and args:
+            args.pop(0)
+            screenshot = True
+        elif arg.startswith(tuple(f"{o}=" for o in _WINDOW_OPTIONS)):
+            screenshot = True
+        else:
+            return False
+    return not screenshot or "--self-test" in argv
+
+
+class ServerProcess:
+    """`taskchat serve --port 0 --stdin-control` with its URL, health and shutdown."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.launch_url = ""
+        self.error: str | None = None
+        self.on_unexpected_exit: Callable[[str], None] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ready = threading.Event()
+        self._stopping = False
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+
+    @staticmethod
+    def command() -> list[str]:
+        args = ["serve", "--host", "127.0.0.1", "--port", "0", "--stdin-control"]
+        if getattr(sys, "frozen", False):  # the PyInstaller binary is the CLI itself
+            return [sys.executable, *args]
+        return [sys.executable, "-m", "app", *args]
+
+    def start(self) -> None:
+        """Start the child; it imports, then waits for `go()` before opening any data."""
+        # The child resolves the same data folder from the same environment.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window on Windows
+        self._proc = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            creationflags=flags,
+        )
+        threading.Thread(target=self._read_stdout, name="taskchat-server-out", daemon=True).start()
+        threading.Thread(target=self._read_stderr, name="taskchat-server-err", daemon=True).start()
+
+    def go(self) -> None:
+        """Let the child open the data folder (call while holding its instance lock)."""
+        if self._proc is None:
+            self.start()
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(b"go\n")
+            self._proc.stdin.flush()
+        except OSError as exc:  # the child died already; wait_ready() will say why
+            log.warning("could not start the server: %s", exc)
+
+    def _read_stdout(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            match = re.search(r"(http://127\.0\.0\.1:(\d+)/\S*)", line)
+            if match and not self._ready.is_set():
+                self.launch_url, self.port = match.group(1), int(match.group(2))
+                self._ready.set()
+        code = self._proc.wait()
+        if not self._ready.is_set():
+            self.error = self._describe_exit(code)
+            self._ready.set()
+        elif not self._stopping:
+            self.error = self._describe_exit(code)
+            log.error("the server stopped unexpectedly: %s", self.error)
+            if self.on_unexpected_exit is not None:
+                self.on_unexpected_exit(self.error)
+
+    def _read_stderr(self) -> None:
+        # Passed on to this process's stderr (a terminal, when there is one); the last
+        # lines also explain a server that failed to start.
+        assert self._proc is not None and self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self._stderr_tail.append(line)
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                print(line, file=sys.stderr, flush=True)
+
+    def _describe_exit(self, code: int) -> str:
+        last = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
+        return f"exit status {code}" + (f": {last.strip()}" if last else "")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Block until /api/health answers; raise RuntimeError when the server failed."""
+        if not self._ready.wait(timeout) or not self.port:
+            reason = self.error or "timeout"
+            raise RuntimeError(f"the TaskChat server did not start ({reason})")
+        wait_for_health(self.base_url, timeout=timeout)
+
+    def stop(self, budget: float = SHUTDOWN_BUDGET_S) -> float:
+        """Close the child's stdin (a graceful stop); force it when slow. Returns seconds."""
+        t0 = time.perf_counter()
+        self._stopping = True
+        proc = self._proc
+        if proc is None:
+            return 0.0
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        try:
+            proc.wait(max(budget - 0.6, 0.1))
+        except subprocess.TimeoutExpired:
+            log.warning("server still draining connections: forcing the exit")
+            proc.terminate()  # SIGTERM: uvicorn's own fast shutdown; on Windows, final
+            try:
+                proc.wait(0.5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        elapsed = time.perf_counter() - t0
+        log.info("server stopped in %.2f s (exit status %s)", elapsed, proc.returncode)
+        return elapsed
+
+    @property
+    def stopped(self) -> bool:
+        return self._proc is None or self._proc.poll() is not None
+
+    @property
+    def failed(self) -> bool:
+        """The server ended with an error status (0 is a clean stop)."""
+        return self._proc is not None and self._proc.returncode not in (None, 0)
+
+
+def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.02)
+    raise RuntimeError(f"{base_url}/api/health did not answer ({last})")
