@@ -41,13 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migrate.upgrade(engine)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        chat_routes.warm_up(app)
         sync, app.state.sync_off_reason = build_sync_service(
             settings, engine, app.state.local_user_id
         )
         app.state.sync = sync
         if sync is not None:
             await sync.start()
+        # Last: the import thread would otherwise slow the start-up steps above (one GIL).
+        chat_routes.warm_up(app)
         try:
             yield
         finally:

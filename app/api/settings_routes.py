@@ -12,7 +12,6 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -166,6 +165,8 @@ def check_gemini_key(
 
 
 def check_key(settings: Settings, key: str) -> KeyCheckOut:
+    import httpx  # here, not at the top: ~60 ms of every start for a rarely used check
+
     url = settings.gemini_base_url.rstrip("/") + "/models"
     try:
         with httpx.Client(timeout=10.0, follow_redirects=False) as http:
