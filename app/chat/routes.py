@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
+import threading
 from types import ModuleType
 
 from fastapi import APIRouter, FastAPI, Request
@@ -19,16 +21,29 @@ ENDPOINT = "app.chat.endpoint"
 
 
 def warm_up(app: FastAPI) -> None:
-    """Begin importing the chat machinery in a worker thread (call from the lifespan)."""
-    loop = asyncio.get_running_loop()
-    app.state.chat_endpoint = loop.run_in_executor(None, importlib.import_module, ENDPOINT)
+    """Begin importing the chat machinery in a background thread (call from the lifespan).
+
+    A daemon thread of its own, not the loop's default executor: asyncio.run() waits for
+    that executor's threads at shutdown, so closing the window in the first seconds would
+    wait for an import nobody needs any more.
+    """
+    pending: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
+
+    def load() -> None:
+        try:
+            pending.set_result(importlib.import_module(ENDPOINT))
+        except BaseException as exc:  # handed to the first chat request
+            pending.set_exception(exc)
+
+    threading.Thread(target=load, name="taskchat-chat-warm-up", daemon=True).start()
+    app.state.chat_endpoint = pending
 
 
 async def _endpoint(app: FastAPI) -> ModuleType:
     pending = getattr(app.state, "chat_endpoint", None)
     if pending is not None:
         # Wait without blocking the event loop while the warm-up import finishes.
-        return await asyncio.shield(pending)
+        return await asyncio.shield(asyncio.wrap_future(pending))
     return importlib.import_module(ENDPOINT)
 
 
