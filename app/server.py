@@ -98,6 +98,8 @@ def build_server(
         timeout_graceful_shutdown=3,
         # The UI streams over SSE; uvicorn must not buffer or time out idle keep-alives early.
         timeout_keep_alive=30,
+        # No WebSocket routes: nothing to import (the `websockets` package) or to expose.
+        ws="none",
     )
     server = Server(config, on_started=lambda: on_ready(app, actual_port))
     return server, sock, app
