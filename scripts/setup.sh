@@ -31,7 +31,7 @@ if [ $want_test -eq 1 ]; then
     libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
     libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 libxcb-render-util0 \
     libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 \
-    postgresql pgbouncer \
+    postgresql pgbouncer icu-devtools \
     libgbm1 libxshmfence1 libxkbcommon0 libfontconfig1 libxi6 libxrender1 libdbus-1-3
 fi
 

@@ -8,9 +8,11 @@ TASKCHAT_BINARY points at another build (e.g. the one-file binary).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,8 +61,32 @@ def test_bundle_contents(binary: Path) -> None:
         locales = sorted(p.name for p in (qt / "translations" / "qtwebengine_locales").iterdir())
         assert locales == ["en-US.pak"]
         assert not (qt / "qml").exists()
+        assert_icu_data_trimmed(qt / "lib")
     for unwanted in ("PyQt5", "PyQt6", "PySide2"):
         assert not (internal / unwanted).exists(), unwanted
+
+
+def assert_icu_data_trimmed(lib: Path) -> None:
+    """Qt Core's ICU data is the trimmed one (packaging/icu_trim.py): its locale bundles
+    and normalisation data are there, codec tables and display names are not."""
+    # packaging/ is a folder of build scripts, not the PyPI `packaging` package: load by path.
+    spec = importlib.util.spec_from_file_location("icu_trim", ROOT / "packaging" / "icu_trim.py")
+    assert spec is not None and spec.loader is not None
+    icu_trim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(icu_trim)
+    if icu_trim.missing_tools():
+        pytest.skip(f"cannot inspect ICU data without {icu_trim.missing_tools()}")
+    (library,) = lib.glob("libicudata.so.*")
+    symbol, package = icu_trim.extract_package(library)
+    with tempfile.TemporaryDirectory() as tmp:
+        dat = Path(tmp) / f"{symbol.removesuffix('_dat')}l.dat"
+        dat.write_bytes(package)
+        items = subprocess.run(
+            ["icupkg", "-l", str(dat)], capture_output=True, text=True, check=True
+        ).stdout.split()
+    assert "root.res" in items and "en.res" in items and "uts46.nrm" in items
+    assert not [i for i in items if i.endswith(".cnv") or i.startswith(("coll/", "zone/"))]
+    assert library.stat().st_size < 8 * 2**20
 
 
 def test_serve_smoke_test(binary: Path) -> None:
