@@ -13,7 +13,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from app.cli import main
+from app.desktop.server_process import is_window_launch
 
 
 def headless_env(data_dir: Path) -> dict[str, str]:
@@ -145,3 +148,22 @@ def test_serve_stdin_control_closed_before_go_touches_nothing(data_dir: Path) ->
             proc.wait(10)
     assert not (data_dir / "taskchat.db").exists()
     assert not (data_dir / "logs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "window"),
+    [
+        ([], True),
+        (["--self-test"], True),
+        (["--self-test", "--screenshot", "shot.png"], True),
+        (["--screenshot=shot.png", "--self-test"], True),
+        (["--screenshot", "shot.png"], False),  # argparse refuses it: no server is started
+        (["serve"], False),
+        (["--version"], False),
+        (["--help"], False),
+        (["key", "status"], False),
+        (["--self-tset"], False),
+    ],
+)
+def test_only_window_launches_start_the_server_early(argv: list[str], window: bool) -> None:
+    assert is_window_launch(argv) is window

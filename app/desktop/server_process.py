@@ -153,10 +153,10 @@ class ServerProcess:
     def stop(self, budget: float = SHUTDOWN_BUDGET_S) -> float:
         """Close the child's stdin (a graceful stop); force it when slow. Returns seconds."""
         t0 = time.perf_counter()
-        self._stopping = True
         proc = self._proc
-        if proc is None:
-            return 0.0
+        if proc is None or (self._stopping and proc.poll() is not None):
+            return 0.0  # never started, or already stopped
+        self._stopping = True
         if proc.stdin is not None:
             with contextlib.suppress(OSError):
                 proc.stdin.close()

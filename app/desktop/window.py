@@ -1,4 +1,4 @@
-"""The desktop window: the local server in a background thread, the UI in a web view.
+"""The desktop window: the UI in a web view, the local server in a child process.
 
 `run_window()` is what `taskchat` with no command does:
 
