@@ -83,7 +83,12 @@ class Server(uvicorn.Server):
 
 
 def build_server(
-    settings: Settings, *, host: str, port: int, on_ready: Callable[[FastAPI, int], None]
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[FastAPI, int], None],
+    graceful_shutdown: float = 3.0,
 ) -> tuple[Server, socket.socket, FastAPI]:
     app = create_app(settings)
     sock = bind_socket(host, port)
@@ -95,7 +100,8 @@ def build_server(
         log_level=settings.log_level.lower(),
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=3,
+        # How long a stop waits for requests still running before it cancels them.
+        timeout_graceful_shutdown=graceful_shutdown,
         # The UI streams over SSE; uvicorn must not buffer or time out idle keep-alives early.
         timeout_keep_alive=30,
         # No WebSocket routes: nothing to import (the `websockets` package) or to expose.
@@ -153,7 +159,16 @@ def serve(
 
     if stdin_control and not wait_for_go():
         return 0  # the window did not need this server after all
-    server, sock, _app = build_server(settings, host=host, port=port, on_ready=announce)
+    # The window gives its server 3 s to stop (app/desktop/server_process.py): requests
+    # still running then (a reply streaming, the first chat request waiting for the chat
+    # import) are cancelled after 1.5 s, so the stop is clean and in time.
+    server, sock, _app = build_server(
+        settings,
+        host=host,
+        port=port,
+        on_ready=announce,
+        graceful_shutdown=1.5 if stdin_control else 3.0,
+    )
     if stdin_control:
         stop_when_stdin_closes(server)
     try:
