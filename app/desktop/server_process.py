@@ -179,9 +179,12 @@ class ServerProcess:
         return self._proc is None or self._proc.poll() is not None
 
     @property
-    def failed(self) -> bool:
-        """The server ended with an error status (0 is a clean stop)."""
-        return self._proc is not None and self._proc.returncode not in (None, 0)
+    def failure(self) -> str | None:
+        """Why the server's run counts as failed (None: running, or stopped cleanly)."""
+        if self.error is not None:
+            return self.error
+        code = self._proc.returncode if self._proc is not None else None
+        return None if code in (None, 0) else f"exit status {code}"
 
 
 def wait_for_health(base_url: str, timeout: float = 30.0) -> None:

@@ -183,8 +183,8 @@ def _run_locked(
     report.mark("shutdown", elapsed)
     if not server.stopped:
         return report.failed(f"the server did not stop within {SHUTDOWN_BUDGET_S:.0f} s")
-    if server.error is not None or server.failed:
-        return report.failed(f"the server failed: {server.error or 'exit status error'}")
+    if server.failure is not None:
+        return report.failed(f"the server failed: {server.failure}")
     return report.finish()
 
 
