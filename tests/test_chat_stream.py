@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 from sqlmodel import select
 
@@ -90,3 +92,23 @@ async def test_title_is_committed_with_the_first_message_before_gemini_is_asked(
     assert of_type(more, "thread.updated") == [] and saves == [None]
     async with chat.app.state.sessionmaker() as s:
         assert (await s.get(ChatThread, thread_id(events))).title == "Plan the week's meals"
+
+
+def test_agents_tracing_is_off_and_builds_nothing_for_openai(data_dir) -> None:
+    """No trace is recorded, and no HTTP client for OpenAI's trace endpoint is even built
+    (the SDK's default provider would make one just to be switched off)."""
+    script = (
+        "import sys\n"
+        "from agents.tracing import trace\n"
+        "from agents.tracing.traces import NoOpTrace\n"
+        "from app.chat.server import TaskChatServer\n"
+        "from app.config import get_settings\n"
+        "from app.db.engine import create_engine, create_sessionmaker\n"
+        "sessions = create_sessionmaker(create_engine(get_settings()))\n"
+        "TaskChatServer(sessionmaker=sessions, settings=get_settings)\n"
+        "print(isinstance(trace('turn'), NoOpTrace), 'httpcore2' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.split() == ["True", "False"]

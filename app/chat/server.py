@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
-from agents import RunConfig, Runner, set_tracing_disabled
+from agents import RunConfig, Runner, set_trace_provider
 from agents.models.fake_id import FAKE_RESPONSES_ID
+from agents.tracing.provider import DefaultTraceProvider
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
@@ -147,8 +148,13 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         store = SqlStore(sessionmaker)
         super().__init__(store)
         self._sql = store
-        # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini.
-        set_tracing_disabled(True)
+        # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini. The
+        # provider is ours, without processors: asking the SDK to disable its default one
+        # first builds it, with an HTTP client for OpenAI's trace endpoint (TLS trust store
+        # and all, ~2.5 MB of the server's memory), just to switch it off.
+        provider = DefaultTraceProvider()
+        provider.set_disabled(True)
+        set_trace_provider(provider)
         self._settings = settings
         self._clients = GeminiClients()
         self._sessionmaker = sessionmaker
