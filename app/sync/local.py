@@ -284,9 +284,11 @@ def _apply_entity(
                 f"DELETE FROM {entity} WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
             )
         changed += len(deletes)
+    if inserts and entity == "chat_item":
+        # May drop every row (all their threads deleted here): then there is nothing to
+        # insert, and executemany with no rows is an error, not a no-op.
+        inserts = _ensure_threads(conn, user_id, inserts, fields)
     if inserts:
-        if entity == "chat_item":
-            inserts = _ensure_threads(conn, user_id, inserts, fields)
         inserts = [_fill_defaults(entity, fields, row) for row in inserts]
         conn.exec_driver_sql(
             f"INSERT INTO {entity} (id, user_id, {cols}) VALUES ({_marks(len(fields) + 2)})",
