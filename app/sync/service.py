@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +34,7 @@ from app.sync.settings import describe_url
 log = logging.getLogger(__name__)
 
 Connector = Callable[[str], Awaitable[asyncpg.Connection]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -252,34 +253,52 @@ class SyncService:
     async def _push_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
         while True:
-            async with self.engine.begin() as lconn:
-                batch = await lconn.run_sync(
-                    local.read_push_batch, self.user_id, self.clock, self.batch_size
-                )
+            batch = await self._local(
+                local.read_push_batch, self.user_id, self.clock, self.batch_size
+            )
             if batch is None:
                 return
             base, last = await remote.push(conn, self.user_id, batch.rows)
-            async with self.engine.begin() as lconn:
-                await lconn.run_sync(local.ack_push, batch.upto, self._server_id, base, last)
+            await self._local(local.ack_push, batch.upto, self._server_id, base, last)
             result.pushed += len(batch.rows)
 
     async def _pull_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
         server_id = self._server_id
         while True:
-            async with self.engine.begin() as lconn:
-                cursor = await lconn.run_sync(local.get_cursor, server_id)
+            cursor = await self._local(local.get_cursor, server_id)
             if await remote.head(conn, self.user_id) <= cursor:
                 return
             rows = await remote.pull(conn, self.user_id, cursor, self.batch_size)
             if not rows:
                 return
             new_cursor = rows[-1]["seq"]
-            async with self.engine.begin() as lconn:
-                current = await lconn.run_sync(local.get_cursor, server_id)
-                if current != cursor:  # another round moved it meanwhile: re-read
-                    continue
-                result.applied += await lconn.run_sync(
-                    local.apply_remote, self.user_id, self.clock, rows, server_id, new_cursor
-                )
+            applied = await self._local(self._apply_pulled, server_id, cursor, rows, new_cursor)
+            if applied is None:
+                continue
+            result.applied += applied
             result.pulled += len(rows)
+
+    def _apply_pulled(
+        self, sync_conn: Any, server_id: str, cursor: int, rows: list[Any], new_cursor: int
+    ) -> int | None:
+        """Apply pulled rows if the cursor is still where they were pulled from."""
+        if local.get_cursor(sync_conn, server_id) != cursor:
+            return None  # another round moved it meanwhile: re-read
+        return local.apply_remote(sync_conn, self.user_id, self.clock, rows, server_id, new_cursor)
+
+    async def _local(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` in one local transaction that runs to its end.
+
+        A round can be cancelled at any await (TaskChat stopping, a test killing a device
+        mid-sync). Cancelled in the middle of an aiosqlite call, SQLAlchemy drops the
+        connection without closing it, and its open write transaction then holds SQLite's
+        lock for good: later writes fail with "database is locked". Shielded, the
+        transaction commits or rolls back first, and the cancellation lands right after.
+        """
+
+        async def transaction() -> T:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(fn, *args)
+
+        return await asyncio.shield(asyncio.ensure_future(transaction()))
