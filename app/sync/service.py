@@ -293,12 +293,26 @@ class SyncService:
         A round can be cancelled at any await (TaskChat stopping, a test killing a device
         mid-sync). Cancelled in the middle of an aiosqlite call, SQLAlchemy drops the
         connection without closing it, and its open write transaction then holds SQLite's
-        lock for good: later writes fail with "database is locked". Shielded, the
-        transaction commits or rolls back first, and the cancellation lands right after.
+        lock for good: later writes fail with "database is locked". So the transaction runs
+        in a task of its own that the cancellation does not reach, and the cancellation is
+        passed on only once that transaction has committed or rolled back: whoever awaits
+        the cancelled round (`stop()`, then the engine's disposal) finds it finished.
+        (`asyncio.shield` alone would raise at once and leave the transaction running.)
         """
 
         async def transaction() -> T:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
 
-        return await asyncio.shield(asyncio.ensure_future(transaction()))
+        task = asyncio.ensure_future(transaction())
+        cancelled: asyncio.CancelledError | None = None
+        while not task.done():
+            try:
+                await asyncio.wait([task])  # unlike shield(), waits on when cancelled
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+        if cancelled is not None:
+            if not task.cancelled():
+                task.exception()  # retrieved: the cancellation is what the caller gets
+            raise cancelled
+        return task.result()
