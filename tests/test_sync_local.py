@@ -1,0 +1,111 @@
+"""The device side of sync (app/sync/local.py) on a real SQLite file, without a server:
+pulled rows are merged with `apply_remote` exactly as a sync round does."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from chatkit.types import ThreadMetadata
+
+from app.chat.store import ChatContext, SqlStore
+from app.sync import local
+from app.sync.clock import HLC
+from tests.sync_util import Device
+
+USER = "user-local"
+REMOTE = "remote-db-1"  # the sync database's id: cursors are kept per database
+ITEM_FIELDS = local.SYNCED["chat_item"]
+THREAD_FIELDS = local.SYNCED["chat_thread"]
+
+
+@pytest.fixture
+async def device(tmp_path):
+    # The URL is never dialled: nothing here runs a round against a server.
+    d = await Device(tmp_path, "dev-a", USER, "postgresql://unused@127.0.0.1:9/none").open()
+    yield d
+    await d.close()
+
+
+async def new_thread(d: Device, title: str) -> str:
+    store, ctx = SqlStore(d.sessionmaker), ChatContext(user_id=USER)
+    meta = ThreadMetadata(
+        id=store.generate_thread_id(ctx), title=title, created_at=datetime.now(UTC)
+    )
+    await store.save_thread(meta, ctx)
+    return meta.id
+
+
+async def delete_thread(d: Device, thread_id: str) -> None:
+    await SqlStore(d.sessionmaker).delete_thread(thread_id, ChatContext(user_id=USER))
+
+
+def pulled_item(item_id: str, thread_id: str, clock: HLC, seq: int) -> dict:
+    """A chat item as the server hands it out: every field with its stamp."""
+    stamp = clock.now()
+    values = {
+        "thread_id": thread_id,
+        "type": "assistant_message",
+        "created_at": "2026-12-01 10:00:00.000000",
+        "seq": seq,
+        "data": json.dumps({"content": [{"type": "output_text", "text": f"item {seq}"}]}),
+    }
+    return {
+        "e": "chat_item",
+        "id": item_id,
+        "f": {n: [values[n], stamp, clock.device_id] for n in ITEM_FIELDS},
+        "d": None,
+    }
+
+
+async def apply(d: Device, rows: list[dict], cursor: int) -> int:
+    async with d.engine.begin() as conn:
+        return await conn.run_sync(local.apply_remote, USER, d.clock, rows, REMOTE, cursor)
+
+
+async def cursor(d: Device) -> int:
+    async with d.engine.connect() as conn:
+        return await conn.run_sync(local.get_cursor, REMOTE)
+
+
+async def test_pulled_items_whose_threads_are_all_deleted_here_insert_nothing(device):
+    """Another device wrote to threads this device has deleted meanwhile: the whole batch
+    is dropped, and the round goes on (executemany with no rows used to raise 'Incorrect
+    number of bindings' and failed every later round on that batch)."""
+    gone = [await new_thread(device, f"old {i}") for i in range(2)]
+    for thread_id in gone:
+        await delete_thread(device, thread_id)
+    other = HLC("dev-b")
+    rows = [pulled_item(f"msg_{i}", gone[i % 2], other, i + 1) for i in range(3)]
+    pending = await device.sync.pending()  # the local deletes, not pushed yet
+
+    changed = await apply(device, rows, cursor=3)
+
+    assert changed == 0
+    assert await device.table("chat_item", ITEM_FIELDS) == {}
+    assert await device.table("chat_thread", THREAD_FIELDS) == {}  # no stub brought back
+    assert await cursor(device) == 3  # the batch counts as applied: not pulled again
+    assert await device.sync.pending() == pending  # applying made nothing new to push
+
+
+async def test_pulled_items_of_deleted_threads_are_dropped_beside_live_ones(device):
+    gone = await new_thread(device, "deleted here")
+    await delete_thread(device, gone)
+    live = await new_thread(device, "still here")
+    other = HLC("dev-b")
+    rows = [
+        pulled_item("msg_gone", gone, other, 1),
+        pulled_item("msg_live", live, other, 1),
+        pulled_item("msg_new_thread", "thr_not_seen_yet", other, 1),
+    ]
+
+    changed = await apply(device, rows, cursor=3)
+
+    items = await device.table("chat_item", ITEM_FIELDS)
+    assert set(items) == {"msg_live", "msg_new_thread"}
+    assert changed == 2
+    assert items["msg_live"]["thread_id"] == live
+    # An item's thread not seen yet gets a stub (its own fields overwrite it later).
+    assert set(await device.table("chat_thread", THREAD_FIELDS)) == {live, "thr_not_seen_yet"}
+    assert await cursor(device) == 3
