@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import __version__
+from app import __version__, boot
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -89,9 +89,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    server = _start_window_server(argv)
+    boot.begin(argv)  # already done in the binary (its first runtime hook)
+    server = boot.take_window_server()
+    try:
+        return _run(argv, server)
+    finally:
+        boot.started()  # whatever happened, the GC runs again
+
+
+def _run(argv: list[str], server: ServerProcess | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if server is None and args.command != "serve":
+        boot.started()  # only the window and the server have a start-up to speed up
     if args.command == "serve":
         return cmd_serve(args)
     if args.command == "key":
@@ -122,23 +132,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         fallback=lambda: cmd_serve(parser.parse_args(["serve"])),
         server=server,
     )
-
-
-def _start_window_server(argv: list[str]) -> ServerProcess | None:
-    """A window launch starts its server before anything else is loaded here.
-
-    The server's own start-up (its imports, mostly) then runs on the other core while this
-    process reads its settings, takes the single-instance lock and loads Qt; the child
-    waits for the lock before it touches the data folder (app/desktop/server_process.py).
-    """
-    from app.desktop.backend import display_problem
-    from app.desktop.server_process import ServerProcess, is_window_launch
-
-    if not is_window_launch(argv) or display_problem() is not None:
-        return None
-    server = ServerProcess()
-    server.start()
-    return server
 
 
 if __name__ == "__main__":  # pragma: no cover

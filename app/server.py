@@ -17,6 +17,7 @@ from typing import NoReturn
 import uvicorn
 from fastapi import FastAPI
 
+from app import boot
 from app.config import Settings
 from app.main import create_app
 
@@ -156,6 +157,7 @@ def serve(
 
     def announce(app: FastAPI, actual_port: int) -> None:
         print(f"TaskChat running at {launch_url(app, host, actual_port)}", flush=True)
+        boot.started()  # the GC, paused since the process began (app/boot.py), runs again
 
     if stdin_control and not wait_for_go():
         return 0  # the window did not need this server after all

@@ -127,6 +127,8 @@ def test_serve_stdin_control_waits_for_go_and_stops_when_stdin_closes(data_dir: 
             proc.wait(10)
     log = (data_dir / "logs" / "taskchat.log").read_text(encoding="utf-8")
     assert "standard input closed: stopping the server" in log
+    # The GC, paused for the start-up (app/boot.py), ran again once it was serving.
+    assert "garbage collector resumed" in log
     with contextlib.closing(sqlite3.connect(data_dir / "taskchat.db")) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     # The lifespan closed the database (WAL checkpointed) before the fast exit.

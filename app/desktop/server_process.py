@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
@@ -188,6 +187,9 @@ class ServerProcess:
 
 
 def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
+    # Imported here: the child is started before it (http.client, email, ...) is loaded.
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

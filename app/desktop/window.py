@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app import boot
 from app.desktop import backend, crash, window_state
 from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
@@ -277,6 +278,7 @@ def _show_window(
         log.info("server answering at %s", server.base_url)
         instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
         window.load_url(server.launch_url)
+        boot.started()  # the GC, paused since the process began (app/boot.py), runs again
         if then is not None:
             then()
 
