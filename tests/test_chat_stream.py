@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlmodel import select
 
@@ -18,7 +21,7 @@ from tests.fakes.chatkit import (
     stream,
     thread_id,
 )
-from tests.fakes.gemini import Text
+from tests.fakes.gemini import Fail, Text
 
 
 async def test_new_thread_streams_reply_and_saves_it(chat, gemini):
@@ -46,10 +49,8 @@ async def test_new_thread_streams_reply_and_saves_it(chat, gemini):
     assert "__fake_id__" not in str([e.model_dump() for e in events])
 
 
-async def test_title_is_committed_with_the_first_message_before_gemini_is_asked(
-    chat, gemini, monkeypatch
-):
-    """One write transaction names the thread and stores the message; none mid-stream."""
+async def test_title_is_stored_with_the_first_message_in_one_write(chat, gemini, monkeypatch):
+    """threads.create names the thread and stores the message in one transaction."""
     saves: list[str | None] = []
     save_thread = SqlStore.save_thread
 
@@ -58,28 +59,15 @@ async def test_title_is_committed_with_the_first_message_before_gemini_is_asked(
         await save_thread(self, thread, context)
 
     monkeypatch.setattr(SqlStore, "save_thread", counted)
-    seen_by_model: list[tuple] = []
-
-    def route(recorded):
-        # What another connection sees once the model is asked: both already committed.
-        with sqlite3.connect(chat.app.state.settings.sqlite_path) as db:
-            seen_by_model.append(
-                db.execute(
-                    "SELECT t.title, i.type FROM chat_thread t JOIN chat_item i "
-                    "ON i.thread_id = t.id"
-                ).fetchall()
-            )
-        return Text(["Sure."])
-
-    gemini.route = route
+    gemini.push(Text(["Sure."]))
     async with chat.client() as c:
         events = await stream(c, create_thread("  Plan   the week's meals "))
-    assert seen_by_model == [[("Plan the week's meals", "user_message")]]
-    assert saves == [None]  # only threads.create's own save; the title needed none
+    assert saves == []  # the thread, its title and the message went in together
     kinds = [e.type for e in events]
     [updated] = of_type(events, "thread.updated")
     assert updated.thread.title == "Plan the week's meals"
     # Streamed as before: after the user's message, before the reply.
+    assert kinds.index("thread.created") < kinds.index("thread.item.done")
     assert kinds.index("thread.item.done") < kinds.index("thread.updated")
     assert kinds.index("thread.updated") < kinds.index("thread.item.added")
     assert reply_text(events) == "Sure."
@@ -89,7 +77,7 @@ async def test_title_is_committed_with_the_first_message_before_gemini_is_asked(
     gemini.push(Text(["Again."]))
     async with chat.client() as c:
         more = await stream(c, add_message(thread_id(events), "and the shopping list"))
-    assert of_type(more, "thread.updated") == [] and saves == [None]
+    assert of_type(more, "thread.updated") == [] and saves == []
     async with chat.app.state.sessionmaker() as s:
         assert (await s.get(ChatThread, thread_id(events))).title == "Plan the week's meals"
 
@@ -112,3 +100,92 @@ def test_agents_tracing_is_off_and_builds_nothing_for_openai(data_dir) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.split() == ["True", "False"]
+
+
+@contextmanager
+def write_lock_held(path) -> Iterator[sqlite3.Connection]:
+    """Another connection holds SQLite's write lock: the app's writes wait for its end."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield db
+        db.execute("ROLLBACK")
+    finally:
+        db.close()
+
+
+async def requested(gemini, count: int) -> None:
+    """Wait until the fake has been asked `count` times (bounded, never a timing check)."""
+    async with asyncio.timeout(10):
+        while len(gemini.requests) < count:  # noqa: ASYNC110 (recorded by the fake's thread)
+            await asyncio.sleep(0.01)
+
+
+def text_of(message: dict) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(p["text"] for p in content)
+
+
+def user_rows(path) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        return db.execute(
+            "SELECT t.title, i.data FROM chat_thread t JOIN chat_item i ON i.thread_id = t.id "
+            "WHERE i.type = 'user_message' ORDER BY i.seq"
+        ).fetchall()
+
+
+async def test_gemini_is_asked_while_the_message_is_stored_nothing_streams_before(chat, gemini):
+    """The model request goes out beside the write; its answer waits for the commit."""
+    path = chat.app.state.settings.sqlite_path
+    gemini.push(Text(["Noted."]))
+    async with chat.client() as c:
+        with write_lock_held(path) as db:
+            turn = asyncio.create_task(stream(c, create_thread("Water the plants")))
+            await requested(gemini, 1)
+            # Gemini has the message; the database does not yet, and nothing was streamed.
+            assert text_of(gemini.requests[0].messages[-1]) == "Water the plants"
+            assert db.execute("SELECT count(*) FROM chat_item").fetchone() == (0,)
+            assert not turn.done()
+        events = await turn
+    kinds = [e.type for e in events]
+    assert kinds[:3] == ["thread.created", "thread.item.done", "thread.updated"]
+    assert reply_text(events) == "Noted."
+    [(title, _data)] = user_rows(path)
+    assert title == "Water the plants"
+
+
+async def test_a_model_failure_during_the_write_is_reported_after_the_message_is_saved(
+    chat, gemini
+):
+    path = chat.app.state.settings.sqlite_path
+    gemini.push(Fail(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"))
+    async with chat.client() as c:
+        with write_lock_held(path):
+            turn = asyncio.create_task(stream(c, create_thread("Call mum")))
+            await requested(gemini, 1)
+            # Gemini has already refused; the refusal waits for the message's commit.
+            assert not turn.done()
+        events = await turn
+    kinds = [e.type for e in events]
+    assert kinds.index("thread.item.done") < kinds.index("error")
+    assert of_type(events, "error")[0].message.startswith("Gemini rejected your API key")
+    assert [title for title, _ in user_rows(path)] == ["Call mum"]
+
+
+async def test_a_follow_up_read_beside_its_write_sends_each_message_once(chat, gemini):
+    path = chat.app.state.settings.sqlite_path
+    gemini.push(Text(["First answer."]), Text(["Second answer."]))
+    async with chat.client() as c:
+        first = await stream(c, create_thread("first question"))
+        with write_lock_held(path):
+            turn = asyncio.create_task(stream(c, add_message(thread_id(first), "second one")))
+            await requested(gemini, 2)
+        events = await turn
+    history = [(m["role"], text_of(m)) for m in gemini.requests[1].messages[1:]]
+    assert history == [
+        ("user", "first question"),
+        ("assistant", "First answer."),
+        ("user", "second one"),
+    ]
+    assert reply_text(events) == "Second answer."
+    assert len(user_rows(path)) == 2

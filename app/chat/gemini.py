@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -36,10 +37,17 @@ class ToolCallIndexer:
     so two parallel calls (None, None) are merged into one call with arguments
     `{...}{...}` that fails to parse. A call is identified by its id instead: each new id
     gets the next free index; a delta without id continues the latest call.
+
+    `gate`, if given, holds back the first chunk until it is done: a turn sends its
+    request while the person's message is still being written, but nothing the model
+    answers (no text, no tool call) is acted on before that write has committed.
     """
 
-    def __init__(self, stream: AsyncIterator[ChatCompletionChunk]) -> None:
+    def __init__(
+        self, stream: AsyncIterator[ChatCompletionChunk], gate: asyncio.Future[None] | None = None
+    ) -> None:
         self._stream = stream
+        self._gate = gate
         # agents reads the HTTP response (for x-request-id) off the stream object.
         self.response = getattr(stream, "response", None)
 
@@ -50,6 +58,10 @@ class ToolCallIndexer:
         by_id: dict[str, int] = {}
         latest: int | None = None
         async for chunk in self._stream:
+            if self._gate is not None:
+                # Shielded: cancelling this run must not cancel the write it waits for.
+                await asyncio.shield(self._gate)
+                self._gate = None
             for choice in chunk.choices or ():
                 for call in (choice.delta.tool_calls if choice.delta else None) or ():
                     if getattr(call, "index", None) is not None:
@@ -73,11 +85,16 @@ class ToolCallIndexer:
 class GeminiChatModel(OpenAIChatCompletionsModel):
     """Chat Completions model whose streams pass through ToolCallIndexer before the SDK."""
 
+    def __init__(self, *args: Any, gate: asyncio.Future[None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+
     async def _fetch_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         result = await super()._fetch_response(*args, **kwargs)
         if isinstance(result, tuple):
             response, stream = result
-            return response, ToolCallIndexer(stream)
+            gate, self.gate = self.gate, None  # only the turn's first model call waits
+            return response, ToolCallIndexer(stream, gate)
         return result
 
 
@@ -106,8 +123,12 @@ class GeminiClients:
             self._signature = signature
         return self._client
 
-    def model(self, settings: Settings) -> GeminiChatModel:
-        return GeminiChatModel(model=settings.gemini_model, openai_client=self.get(settings))
+    def model(
+        self, settings: Settings, *, gate: asyncio.Future[None] | None = None
+    ) -> GeminiChatModel:
+        return GeminiChatModel(
+            model=settings.gemini_model, openai_client=self.get(settings), gate=gate
+        )
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from agents import RunConfig, Runner, set_trace_provider
+from agents import RunConfig, Runner, RunResultStreaming, set_trace_provider
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from agents.tracing.provider import DefaultTraceProvider
 from chatkit.agents import AgentContext, stream_agent_response
@@ -22,12 +22,16 @@ from chatkit.types import (
     AssistantMessageItem,
     ChatKitReq,
     ErrorEvent,
+    Page,
     SDKHiddenContextItem,
+    Thread,
+    ThreadCreatedEvent,
     ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsCreateReq,
     ThreadStreamEvent,
     ThreadUpdatedEvent,
     UserMessageItem,
@@ -138,6 +142,29 @@ def error_event(failure: Failure) -> ErrorEvent:
     return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
 
 
+class Turn:
+    """One agent run under way, stopped (cleanly, so its error event still goes out) once
+    it passes the settings' turn timeout."""
+
+    def __init__(
+        self, result: RunResultStreaming, agent_context: AgentContext, settings: Settings
+    ) -> None:
+        self.result = result
+        self.agent_context = agent_context
+        self.settings = settings
+        self.timed_out = False
+        self._timer = asyncio.get_running_loop().call_later(settings.turn_timeout, self._stop)
+
+    def _stop(self) -> None:
+        self.timed_out = True
+        self.result.cancel()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if not self.result.is_complete:
+            self.result.cancel()
+
+
 class TaskChatServer(ChatKitServer[ChatContext]):
     def __init__(
         self,
@@ -160,7 +187,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
         self._converter = HistoryConverter()
-        self._cleanups: set[asyncio.Task[None]] = set()
+        self._cleanups: set[asyncio.Future[None]] = set()
 
     async def process(
         self, request: str | bytes | bytearray, context: ChatContext
@@ -172,25 +199,115 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             return StreamingResult(self._process_streaming(parsed, context))
         return NonStreamingResult(await self._process_non_streaming(parsed, context))
 
+    async def _process_streaming_impl(
+        self, request: Any, context: ChatContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        if not isinstance(request, ThreadsCreateReq):
+            async for event in super()._process_streaming_impl(request, context):
+                yield event
+            return
+        # ChatKitServer's threads.create, except that the model request goes out first and
+        # the thread, its title and the first message are stored in one transaction while
+        # it is under way. The history of a thread that did not exist is that one message,
+        # so nothing needs reading first.
+        thread = Thread(
+            id=self.store.generate_thread_id(context), created_at=datetime.now(), items=Page()
+        )
+        item = await self._build_user_message_item(request.params.input, thread, context)
+        if item.attachments:
+            raise NotImplementedError("Attachments are not supported.")
+        title = title_from(item)
+        saved = self._write(
+            self._sql.create_thread_with_item(
+                ThreadMetadata(**thread.model_dump()), item, context, title=title
+            )
+        )
+        start = await self._start(thread, context, [item], Page(data=[item]), gate=saved)
+        await self._until_saved(saved, start)
+        yield ThreadCreatedEvent(thread=self._to_thread_response(thread))
+        async for event in self._after_saved(thread, item, context, saved, start, title):
+            yield event
+
     async def _process_new_thread_item_respond(
         self, thread: ThreadMetadata, item: UserMessageItem, context: ChatContext
     ) -> AsyncIterator[ThreadStreamEvent]:
-        # ChatKitServer's own version, except that an untitled thread is named after this
-        # message in the transaction that stores the message. Left to respond(), the title
-        # cost ChatKitServer a second write transaction (save_thread) in the middle of the
-        # stream, right before the first text delta. The message is still committed
-        # before respond() sends anything to Gemini.
+        # ChatKitServer's own version (threads.add_user_message), except that the history
+        # is read and the model request sent while the message is being stored, and an
+        # untitled thread is named in the same transaction (left to respond(), the title
+        # cost a second save_thread right before the first text delta).
         if item.attachments:
             raise NotImplementedError("Attachments are not supported.")
         title = None if thread.title else title_from(item)
-        await self._sql.add_thread_item(thread.id, item, context, title=title)
+        saved = self._write(self._sql.add_thread_item(thread.id, item, context, title=title))
+        start: Turn | Failure
+        try:
+            newest = await self._sql.load_thread_items(
+                thread.id, None, HISTORY_ITEMS, "desc", context
+            )
+        except Exception as exc:
+            # Reported once the write is done (a vanished thread fails that write too).
+            log.warning("chat history could not be loaded: %s", describe_for_log(exc))
+            start = explain(exc, model=self._settings().gemini_model)
+        else:
+            # The read ran beside the write: it may or may not hold the new message yet.
+            older = [i for i in newest.data if i.id != item.id]
+            seeded = Page(
+                data=[item, *older[: HISTORY_ITEMS - 1]],
+                has_more=newest.has_more or len(older) >= HISTORY_ITEMS,
+            )
+            if seeded.has_more:
+                seeded.after = seeded.data[-1].id
+            start = await self._start(
+                thread, context, list(reversed(seeded.data)), seeded, gate=saved
+            )
+        async for event in self._after_saved(thread, item, context, saved, start, title):
+            yield event
+
+    def _write(self, write: Awaitable[None]) -> asyncio.Future[None]:
+        """The turn's store write in a task of its own, so the model request can go out
+        meanwhile, and a cancelled request (the client went away) cannot stop it halfway."""
+        task = asyncio.ensure_future(write)
+        self._cleanups.add(task)
+        task.add_done_callback(self._write_done)
+        return task
+
+    def _write_done(self, task: asyncio.Future[None]) -> None:
+        self._cleanups.discard(task)
+        # Read here, so a write nobody waits for any more (its request failed or was
+        # cancelled) is logged instead of warned about as a never-retrieved exception.
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("chat write failed: %s", describe_for_log(exc))
+
+    @staticmethod
+    async def _until_saved(saved: asyncio.Future[None], start: Turn | Failure) -> None:
+        """Wait for the turn's write; if it fails or the request is cancelled meanwhile,
+        the model run it was gating is stopped (the write itself goes on to its end)."""
+        try:
+            await asyncio.shield(saved)
+        except BaseException:
+            if isinstance(start, Turn):
+                start.cancel()
+            raise
+
+    async def _after_saved(
+        self,
+        thread: ThreadMetadata,
+        item: UserMessageItem,
+        context: ChatContext,
+        saved: asyncio.Future[None],
+        start: Turn | Failure,
+        title: str | None,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Once the message is stored: its done event, then the model's answer (or the
+        failure that kept the turn from starting). Nothing can fail before the write."""
+        await self._until_saved(saved, start)
         yield ThreadItemDoneEvent(item=item)
         if title:
             # Set before _process_events snapshots the thread, so it sees nothing to save.
             thread.title = title
             yield ThreadUpdatedEvent(thread=self._to_thread_response(thread))
         async for event in self._process_events(
-            thread, context, lambda: self.respond(thread, item, context)
+            thread, context, lambda: self._stream(thread, context, start)
         ):
             yield event
 
@@ -200,54 +317,77 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        settings = self._settings()
+        # Retries and client tool output; new messages start their turn earlier (above).
         if input_user_message is not None and not thread.title:
-            # Normally done with the message (_process_new_thread_item_respond); this is the
-            # fallback should a ChatKit upgrade stop calling that: ChatKitServer then saves
-            # the changed thread and streams thread.updated itself.
+            # The fallback should a ChatKit upgrade stop calling the methods above:
+            # ChatKitServer then saves the changed thread and streams thread.updated itself.
             thread.title = title_from(input_user_message)
-        try:
-            model = self._clients.model(settings)
-        except MissingApiKey as exc:
-            yield error_event(explain(exc, model=settings.gemini_model))
-            return
-
         try:
             newest = await self._sql.load_thread_items(
                 thread.id, None, HISTORY_ITEMS, "desc", context
             )
-            history = await self._converter.to_agent_input(list(reversed(newest.data)))
+        except Exception as exc:
+            log.warning("chat history could not be loaded: %s", describe_for_log(exc))
+            yield error_event(explain(exc, model=self._settings().gemini_model))
+            return
+        start = await self._start(thread, context, list(reversed(newest.data)), newest)
+        async for event in self._stream(thread, context, start):
+            yield event
+
+    async def _start(
+        self,
+        thread: ThreadMetadata,
+        context: ChatContext,
+        items: list[ThreadItem],
+        newest: Page[ThreadItem],
+        *,
+        gate: asyncio.Future[None] | None = None,
+    ) -> Turn | Failure:
+        """Send the model request for a turn over `items` (oldest first), or say why not.
+
+        A failure here is only reported by _stream, that is after the message is stored.
+        """
+        settings = self._settings()
+        try:
+            model = self._clients.model(settings, gate=gate)
+        except MissingApiKey as exc:
+            return explain(exc, model=settings.gemini_model)
+        try:
+            history = await self._converter.to_agent_input(items)
         except Exception as exc:
             # A stored item the converter cannot turn into model input: say so plainly
             # instead of the SDK's bare stream.error.
             log.warning("chat history could not be converted: %s", describe_for_log(exc))
-            yield error_event(explain(exc, model=settings.gemini_model))
-            return
+            return explain(exc, model=settings.gemini_model)
         agent_context = AgentContext(
             thread=thread, store=self._sql.with_newest(thread.id, newest), request_context=context
         )
-        result = Runner.run_streamed(
-            build_agent(settings, model=model, tools=self._tools),
-            history,
-            context=agent_context,
-            max_turns=MAX_TURNS,
-            run_config=RunConfig(tracing_disabled=True),
-        )
-        timed_out = False
+        try:
+            result = Runner.run_streamed(
+                build_agent(settings, model=model, tools=self._tools),
+                history,
+                context=agent_context,
+                max_turns=MAX_TURNS,
+                run_config=RunConfig(tracing_disabled=True),
+            )
+        except Exception as exc:  # reported after the message is stored, like any failure
+            log.warning("chat turn could not start: %s", describe_for_log(exc))
+            return explain(exc, model=settings.gemini_model)
+        return Turn(result, agent_context, settings)
 
-        def stop() -> None:
-            nonlocal timed_out
-            timed_out = True
-            result.cancel()
-
-        # Cancelling the run (not this generator) ends the stream cleanly, so the error
-        # event below still reaches the person.
-        timer = asyncio.get_running_loop().call_later(settings.turn_timeout, stop)
+    async def _stream(
+        self, thread: ThreadMetadata, context: ChatContext, start: Turn | Failure
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """A started turn's events, with its failures as error events the person can act on."""
+        if isinstance(start, Failure):
+            yield error_event(start)
+            return
+        turn, result, settings = start, start.result, start.settings
         ids = MessageIds(lambda: self.store.generate_item_id("message", thread, context))
         failure: Failure | None = None
         answered = False
         try:
-            async for event in stream_agent_response(agent_context, result):
+            async for event in stream_agent_response(turn.agent_context, result):
                 if isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
                     answered = True
                 yield ids.rewrite(event)
@@ -255,14 +395,12 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             log.warning("chat turn failed: %s", describe_for_log(exc))
             failure = explain(exc, model=settings.gemini_model)
         finally:
-            timer.cancel()
-            if not result.is_complete:
-                result.cancel()
-        if timed_out and failure is None:
+            turn.cancel()
+        if turn.timed_out and failure is None:
             failure = explain(
                 TimeoutError(), model=settings.gemini_model, turn_timeout=settings.turn_timeout
             )
-        if failure is None and not answered and not timed_out:
+        if failure is None and not answered and not turn.timed_out:
             # A stream that ended cleanly with nothing in it (seen from Gemini under load):
             # without this the person's message just sits there unanswered.
             failure = EMPTY_ANSWER

@@ -213,6 +213,32 @@ class SqlStore(Store[ChatContext]):
                     raise NotFoundError(f"Thread {thread.id} not found")
             await session.commit()
 
+    async def create_thread_with_item(
+        self, thread: ThreadMetadata, item: ThreadItem, context: ChatContext, *, title: str | None
+    ) -> None:
+        """A new thread, named `title`, with its first item: one transaction, two inserts.
+
+        threads.create otherwise costs two write transactions (save_thread, then
+        add_thread_item with its ownership UPDATE and max(seq) lookup), none of which a
+        thread that did not exist a moment ago needs.
+        """
+        now = utcnow()
+        row = {
+            "id": thread.id,
+            "user_id": context.user_id,
+            "title": title[:255] if title else None,
+            "status": thread.status.model_dump(mode="json"),
+            "metadata": thread.metadata,
+            "created_at": as_utc(thread.created_at),
+            "updated_at": now,
+        }
+        async with self.sessionmaker() as session:
+            conn = await session.connection()
+            if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
+                raise NotFoundError(f"Thread {thread.id} not found")  # the id is taken
+            await conn.execute(insert(ITEMS).values(**self._item_row(thread.id, item, context, 1)))
+            await session.commit()
+
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatContext
     ) -> Page[ThreadMetadata]:
@@ -339,16 +365,20 @@ class SqlStore(Store[ChatContext]):
             .scalar_subquery()
         )
         await conn.execute(
-            insert(ITEMS).values(
-                id=item.id,
-                thread_id=thread_id,
-                user_id=context.user_id,
-                type=item.type,
-                created_at=as_utc(item.created_at),
-                seq=next_seq,
-                data=item.model_dump(mode="json"),
-            )
+            insert(ITEMS).values(**SqlStore._item_row(thread_id, item, context, next_seq))
         )
+
+    @staticmethod
+    def _item_row(thread_id: str, item: ThreadItem, context: ChatContext, seq: Any) -> dict:
+        return {
+            "id": item.id,
+            "thread_id": thread_id,
+            "user_id": context.user_id,
+            "type": item.type,
+            "created_at": as_utc(item.created_at),
+            "seq": seq,
+            "data": item.model_dump(mode="json"),
+        }
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
         self._newest = None
