@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sync = sync
         if sync is not None:
             await sync.start()
-        # Last: the import thread would otherwise slow the start-up steps above (one GIL).
+        # Last: these threads would otherwise slow the start-up steps above (one GIL).
+        app.state.sessions.warm_up()  # the keyring's signing secret, before the UI asks
         chat_routes.warm_up(app)
         try:
             yield

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -127,6 +128,23 @@ def test_signing_secret_lives_in_the_keyring(secret_service):
     # The same install (a restart) verifies the token; the secret is stable.
     again = create_app(settings)
     assert again.state.sessions.verify_session(token).user_id == app.state.local_user_id
+
+
+def test_signing_secret_is_read_off_the_start_up_path(secret_service):
+    """Creating the app asks the Secret Service nothing (a D-Bus round trip the window
+    would wait for); the lifespan's warm-up thread creates and stores the secret."""
+    from app.main import create_app
+
+    settings = secret_service
+    item = f"session-signing-secret:{keystore.install_id(settings)}"
+    app = create_app(settings)
+    assert item not in stored_items(settings)
+    app.state.sessions.warm_up()
+    deadline = time.monotonic() + 20  # a hang guard, not a timing check
+    while item not in stored_items(settings):
+        assert time.monotonic() < deadline, "the warm-up never stored the signing secret"
+        time.sleep(0.05)
+    assert not (settings.data_dir / keystore.SIGNING_SECRET_FILE).exists()
 
 
 def test_keyrings_default_backend_is_ignored(secret_service):

@@ -115,7 +115,7 @@ async def test_forged_tokens_are_401(app):
 
 
 async def test_wrong_claims_are_401(app):
-    secret = app.state.sessions._secret
+    secret = app.state.sessions.signing_secret()
     tokens = [
         craft(secret, typ="launch"),  # a launch-type JWT is not a session
         craft(secret, typ=None),
@@ -253,7 +253,10 @@ async def test_cookie_past_half_life_is_renewed(app):
     now = int(time.time())
     total = int(sessions.session_seconds)
     old = craft(
-        sessions._secret, sub=app.state.local_user_id, iat=now - total // 2 - 10, exp=now + 60
+        sessions.signing_secret(),
+        sub=app.state.local_user_id,
+        iat=now - total // 2 - 10,
+        exp=now + 60,
     )
     async with bare_client(app, cookies={cookie_name(None): old}) as c:
         r = await c.get("/api/tasks")

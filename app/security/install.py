@@ -23,7 +23,7 @@ def install_security(app: FastAPI, settings: Settings) -> SessionManager:
     from app.api import settings_routes
 
     sessions = SessionManager(
-        load_signing_secret(settings),
+        lambda: load_signing_secret(settings),  # loaded by sessions.warm_up (lifespan)
         session_seconds=settings.session_minutes * 60,
         default_user_id=app.state.local_user_id,
     )

@@ -12,12 +12,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import jwt
+if TYPE_CHECKING:
+    from types import ModuleType
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"
 ISSUER = "taskchat-local"
@@ -42,15 +48,53 @@ class Session:
         return now >= self.issued_at + (self.expires_at - self.issued_at) / 2
 
 
+def _jwt() -> ModuleType:
+    # Imported on first use, not at start-up: PyJWT loads `cryptography` (for algorithms
+    # TaskChat never uses), ~25 ms the server would spend before it answers at all.
+    import jwt
+
+    return jwt
+
+
 class SessionManager:
-    def __init__(self, secret: bytes, *, session_seconds: float, default_user_id: str) -> None:
-        if len(secret) < 32:
-            raise ValueError("the signing secret must be at least 256 bits")
-        self._secret = secret
+    """Mints and checks tokens. The signing secret may be given as a loader: reading it
+    from the keyring is a D-Bus round trip (~60 ms with a real Secret Service), which
+    `warm_up` takes off the start-up path; the first token minted or checked waits for it.
+    """
+
+    def __init__(
+        self,
+        secret: bytes | Callable[[], bytes],
+        *,
+        session_seconds: float,
+        default_user_id: str,
+    ) -> None:
+        self._secret_loader = secret if callable(secret) else None
+        self._secret = None if callable(secret) else _checked(secret)
+        self._secret_lock = threading.Lock()
         self.session_seconds = float(session_seconds)
         self.default_user_id = default_user_id
         self._pending_launch: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
+
+    def signing_secret(self) -> bytes:
+        with self._secret_lock:  # one load, however many requests ask at once
+            if self._secret is None:
+                assert self._secret_loader is not None
+                self._secret = _checked(self._secret_loader())
+            return self._secret
+
+    def warm_up(self) -> None:
+        """Load the signing secret and PyJWT in a background thread (from the lifespan)."""
+
+        def load() -> None:
+            try:
+                _jwt()
+                self.signing_secret()
+            except Exception:  # the first request that needs it raises it again
+                log.exception("could not load the session signing secret")
+
+        threading.Thread(target=load, name="taskchat-sessions-warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------ minting
     def _encode(self, typ: str, sub: str, ttl: float, now: float | None = None) -> str:
@@ -63,7 +107,7 @@ class SessionManager:
             "exp": int(now + ttl),
             "jti": secrets.token_urlsafe(16),
         }
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return _jwt().encode(claims, self.signing_secret(), algorithm=ALGORITHM)
 
     def mint_session_token(self, user_id: str | None = None, ttl: float | None = None) -> str:
         ttl = self.session_seconds if ttl is None else ttl
@@ -79,10 +123,12 @@ class SessionManager:
 
     # ---------------------------------------------------------------- verifying
     def _decode(self, token: str, typ: str) -> dict:
+        jwt = _jwt()
+        secret = self.signing_secret()
         try:
             claims = jwt.decode(
                 token,
-                self._secret,
+                secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "jti", "iss"]},
@@ -123,6 +169,12 @@ class SessionManager:
         for key, (until, _user) in list(self._pending_launch.items()):
             if until + _LEEWAY_SECONDS < now:
                 del self._pending_launch[key]
+
+
+def _checked(secret: bytes) -> bytes:
+    if len(secret) < 32:
+        raise ValueError("the signing secret must be at least 256 bits")
+    return secret
 
 
 def _digest(token: str) -> str:
