@@ -7,6 +7,7 @@ scoped to the test's own data folder (install id), and removed afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -197,6 +198,42 @@ def test_cli_set_status_clear_with_the_real_keyring(secret_service):
     r = cli(settings, "clear")
     assert r.returncode == 0
     assert KEY not in stored_items(settings).values()
+
+
+def test_sync_url_in_the_real_keyring_and_starts_that_skip_it(secret_service):
+    """`sync --set-url` keeps the URL (a password) in the keyring and only a yes/no in
+    sync.json; a start asks the keyring only when that says yes (or says nothing yet)."""
+    from app.sync import settings as sync_settings
+
+    settings = secret_service
+    url = "postgresql://tc:sync-pw-123@db.example.neon.tech/tasks"
+    item = f"sync-url:{keystore.install_id(settings)}"
+    state = settings.data_dir / sync_settings.SYNC_STATE_FILE
+    env = {k: v for k, v in os.environ.items() if k != "TASKCHAT_SYNC_URL"}
+    env.update(TASKCHAT_DATA_DIR=str(settings.data_dir), TASKCHAT_KEYRING_BACKEND="secretservice")
+    r = subprocess.run(
+        [sys.executable, "-m", "app", "sync", "--set-url"],
+        input=url + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert stored_items(settings)[item] == url
+    assert "sync-pw-123" not in state.read_text(encoding="utf-8") + r.stdout + r.stderr
+    assert sync_settings.load_sync_url(settings) == (url, "keyring")
+
+    sync_settings.clear_sync_url(settings)
+    assert item not in stored_items(settings)
+    assert sync_settings.load_sync_url(settings) == (None, None)
+    # Put back behind TaskChat's back: starts no longer look (sync.json says no) ...
+    SecretService.Keyring().set_password(SERVICE, item, url)
+    assert sync_settings.load_sync_url(settings) == (None, None)
+    # ... while an install from before sync.json asks once and remembers the answer.
+    state.unlink()
+    assert sync_settings.load_sync_url(settings) == (url, "keyring")
+    assert json.loads(state.read_text(encoding="utf-8")) == {"url_in_keyring": True}
 
 
 _LOCK = "import secretstorage as s; s.get_default_collection(s.dbus_init()).lock()"

@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from keyring.backend import KeyringBackend
-from keyring.backends import fail
+# `keyring` itself is imported on first use: with its jaraco/importlib_metadata helpers
+# it is ~20 ms that the server would otherwise spend before it answers at all.
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 ENV_VAR = "TASKCHAT_KEYRING_BACKEND"
 SERVICE = "TaskChat"
@@ -62,12 +65,14 @@ def _load(name: str) -> type[KeyringBackend]:
         from keyring.backends import Windows
 
         return Windows.WinVaultKeyring
+    from keyring.backends import fail
+
     return fail.Keyring
 
 
 def _unavailable(name: str, reason: str) -> KeyringChoice:
     return KeyringChoice(
-        backend=fail.Keyring(), name="fail", label=_NAMES["fail"], viable=False, reason=reason
+        backend=_load("fail")(), name="fail", label=_NAMES["fail"], viable=False, reason=reason
     )
 
 

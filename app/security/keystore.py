@@ -21,8 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
-
 from app.config import Settings
 from app.errors import DomainError, InvalidInput
 from app.profile import PROFILE_FILE, local_user_id
@@ -109,6 +107,8 @@ def _write_private(path: Path, text: str) -> None:
 def _keyring_message(choice: KeyringChoice, exc: BaseException | None = None) -> str:
     if exc is None:
         return choice.reason or f"Using the {choice.label}."
+    from keyring.errors import KeyringLocked, NoKeyringError  # loaded with the backend
+
     if isinstance(exc, KeyringLocked):
         return (
             f"The {choice.label} is locked and was not unlocked. "
@@ -250,6 +250,8 @@ def clear_gemini_key(settings: Settings) -> KeyringStatus:
     if not choice.viable:
         status = KeyringStatus(False, choice.name, _keyring_message(choice))
     else:
+        from keyring.errors import PasswordDeleteError  # loaded with the backend
+
         try:
             choice.backend.delete_password(SERVICE, _key_username(settings))
             status = KeyringStatus(True, choice.name, _keyring_message(choice))

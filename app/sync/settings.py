@@ -1,9 +1,15 @@
 """Where the sync URL comes from: TASKCHAT_SYNC_URL, else the OS keyring (it holds a
-password, so it is never written to config.json)."""
+password, so it is never written to config.json).
+
+Whether the keyring holds one is remembered in sync.json (a yes/no, nothing secret): every
+start asks for the URL, and without it each start would ask the Secret Service over D-Bus
+(~60 ms before the server answers), although most installs never set one.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -16,6 +22,7 @@ from app.security.keystore import KeyringUnavailable, install_id
 from app.security.redact import register_secret
 
 UrlSource = Literal["env", "keyring"]
+SYNC_STATE_FILE = "sync.json"
 
 
 def _username(settings: Settings) -> str:
@@ -40,12 +47,36 @@ def _register(url: str) -> None:
         register_secret(password)
 
 
+def _url_in_keyring(settings: Settings) -> bool | None:
+    """What sync.json says; None when it says nothing (never written, unreadable)."""
+    try:
+        data = json.loads((settings.data_dir / SYNC_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("url_in_keyring") if isinstance(data, dict) else None
+    return value if isinstance(value, bool) else None
+
+
+def _remember(settings: Settings, *, url_in_keyring: bool) -> None:
+    path = settings.data_dir / SYNC_STATE_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"url_in_keyring": url_in_keyring}) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # only a shortcut is lost: the keyring is asked again
+
+
 def load_sync_url(settings: Settings) -> tuple[str | None, UrlSource | None]:
     if settings.sync_url is not None:
         value = settings.sync_url.get_secret_value().strip()
         if value:
             _register(value)
             return value, "env"
+    known = _url_in_keyring(settings)
+    if known is False:
+        return None, None  # `sync --set-url` was never run here, or undone by --clear-url
     choice = choose_keyring()
     if not choice.viable:
         return None, None
@@ -53,6 +84,8 @@ def load_sync_url(settings: Settings) -> tuple[str | None, UrlSource | None]:
         value = choice.backend.get_password(SERVICE, _username(settings))
     except Exception:
         return None, None
+    if known is None:  # an install from before sync.json: ask once, remember the answer
+        _remember(settings, url_in_keyring=bool(value))
     if value:
         _register(value)
         return value, "keyring"
@@ -80,6 +113,7 @@ def store_sync_url(settings: Settings, url: str) -> None:
             f"The {choice.label} did not accept the sync URL ({type(exc).__name__}). "
             "Set TASKCHAT_SYNC_URL instead."
         ) from None
+    _remember(settings, url_in_keyring=True)
 
 
 def clear_sync_url(settings: Settings) -> None:
@@ -89,7 +123,14 @@ def clear_sync_url(settings: Settings) -> None:
     try:
         choice.backend.delete_password(SERVICE, _username(settings))
     except Exception:
-        pass
+        # Not there (PasswordDeleteError) is fine; if it is still there, the keyring
+        # failed and sync.json keeps saying "ask it".
+        try:
+            if choice.backend.get_password(SERVICE, _username(settings)) is not None:
+                return
+        except Exception:
+            return
+    _remember(settings, url_in_keyring=False)
 
 
 def describe_url(url: str) -> str:
