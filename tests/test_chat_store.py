@@ -235,3 +235,48 @@ async def test_turn_view_answers_the_first_newest_load_once(store):
     await view.add_thread_item(thread.id, _reply(thread.id, "later", at=10), A)
     latest = await view.load_thread_items(thread.id, None, 1, "desc", A)
     assert latest.data[0].content[0].text == "later"
+
+
+async def test_a_write_cancelled_mid_transaction_runs_to_its_end(store, settings, storage):
+    """A client that goes away cancels the store write it was waiting for, in the middle
+    of an aiosqlite call. The transaction still commits (not half-done, no lock left
+    behind) and the next write goes through."""
+    import asyncio
+    import sqlite3
+
+    from sqlalchemy import event
+
+    meta = await _thread(store, A)
+    first = _reply(meta.id, "first")
+    victim: asyncio.Task[None] | None = None
+
+    def cancel_at_the_insert(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        # The transaction is open (BEGIN IMMEDIATE ran, the thread's row is updated); the
+        # cancellation lands while the item's INSERT is on its way to aiosqlite's thread.
+        if victim is not None and statement.startswith("INSERT INTO chat_item"):
+            victim.cancel()
+
+    engine = store.sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", cancel_at_the_insert)
+    try:
+        victim = asyncio.ensure_future(store.add_thread_item(meta.id, first, A))
+        with pytest.raises(asyncio.CancelledError):
+            await victim
+    finally:
+        victim = None
+        event.remove(engine, "before_cursor_execute", cancel_at_the_insert)
+
+    if storage == "sqlite":
+        # Nothing holds SQLite's write lock: another connection gets it without waiting.
+        other = sqlite3.connect(settings.sqlite_path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    second = _reply(meta.id, "second")
+    await store.add_thread_item(meta.id, second, A)
+    page = await store.load_thread_items(meta.id, None, 10, "asc", A)
+    assert [i.id for i in page.data] == [first.id, second.id]
+    _thread_row, rows = await _rows(store, meta.id)
+    assert [r.seq for r in rows] == [1, 2]

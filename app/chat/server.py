@@ -443,9 +443,30 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> None:
         # The partial reply is saved in its own task: a second cancellation of the request
         # (server shutdown) must not interrupt the write halfway.
-        task = asyncio.ensure_future(
-            super().handle_stream_cancelled(thread, pending_items, context)
-        )
+        task = asyncio.ensure_future(self._save_cancelled(thread, pending_items, context))
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
         await asyncio.shield(task)
+
+    async def _save_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
+    ) -> None:
+        # ChatKitServer.handle_stream_cancelled, with save_item in place of add_thread_item:
+        # a message whose done event was being stored when the cancellation came is still
+        # "pending" here, but the store finished that write (its writes run to their end),
+        # and a second add of the same id would fail before the note below is stored.
+        for item in pending_items:
+            if isinstance(item, AssistantMessageItem) and any(
+                part.text.strip() for part in item.content
+            ):
+                await self.store.save_item(thread.id, item, context)
+        await self.store.add_thread_item(
+            thread.id,
+            SDKHiddenContextItem(
+                thread_id=thread.id,
+                created_at=datetime.now(),
+                id=self.store.generate_item_id("sdk_hidden_context", thread, context),
+                content="The user cancelled the stream. Stop responding to the prior request.",
+            ),
+            context,
+        )

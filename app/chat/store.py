@@ -10,9 +10,10 @@ separate lookup; a second query runs only to tell "empty" from "not yours".
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.models import ChatItem, ChatThread
-from app.db.engine import READ_ONLY
+from app.db.engine import READ_ONLY, STATEMENT_READS
 from app.db.types import utcnow
 
 PAGE_MAX = 500
@@ -131,8 +132,10 @@ class SqlStore(Store[ChatContext]):
             raise TypeError("SqlStore needs a sessionmaker bound to an AsyncEngine")
         # Loads take no write lock, so 50 streaming turns do not queue behind each other;
         # and no Session either (nothing to flush or stamp), which saves its bookkeeping
-        # and a second rollback per load.
-        self._read_engine = bind.execution_options(**{READ_ONLY: True})
+        # and a second rollback per load. No transaction at all on SQLite: a load is one
+        # statement (a second only tells an empty page from a missing thread), so the
+        # statement's own snapshot is enough, and BEGIN and ROLLBACK were 4 of its 7 hops.
+        self._read_engine = bind.execution_options(**{READ_ONLY: True, STATEMENT_READS: True})
         # See with_newest: (thread id, its newest items newest first), answered once.
         self._newest: tuple[str, Page[ThreadItem]] | None = None
 
@@ -158,6 +161,37 @@ class SqlStore(Store[ChatContext]):
         if limit > len(page.data) and page.has_more:
             return None
         return _page(page.data[: limit + 1], limit) if limit < len(page.data) else page
+
+    async def _write(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
+        """`work(conn)` in one write transaction that runs to its end, even when the
+        caller is cancelled (a client that goes away mid-reply cancels its stream).
+
+        Cancelled in the middle of an aiosqlite call, SQLAlchemy drops the connection
+        without closing it, and its open write transaction then holds SQLite's lock (and
+        the engine's in-process write lock) for good: every later write fails with
+        "database is locked". So the transaction runs in a task the cancellation does not
+        reach, and the cancellation is passed on once it has committed or rolled back, as
+        SyncService._local does for the sync engine. A Session, not a bare connection: the
+        sync capture hook stamps changes at its commit.
+        """
+
+        async def transaction() -> None:
+            async with self.sessionmaker() as session:
+                await work(await session.connection())
+                await session.commit()
+
+        task = asyncio.ensure_future(transaction())
+        cancelled: asyncio.CancelledError | None = None
+        while not task.done():
+            try:
+                await asyncio.wait([task])  # unlike shield(), waits on when cancelled
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+        if cancelled is not None:
+            if not task.cancelled():
+                task.exception()  # retrieved: the cancellation is what the caller gets
+            raise cancelled
+        task.result()
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
@@ -203,15 +237,16 @@ class SqlStore(Store[ChatContext]):
             "created_at": as_utc(thread.created_at),
             "updated_at": now,
         }
-        async with self.sessionmaker() as session:
-            conn = await session.connection()
+
+        async def work(conn: AsyncConnection) -> None:
             if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
                 # The id exists: update it, if it is this user's (created_at is kept).
                 changes = {k: row[k] for k in ("title", "status", "metadata", "updated_at")}
                 stmt = update(THREADS).where(_owns_thread(thread.id, context.user_id))
                 if (await conn.execute(stmt.values(**changes))).rowcount == 0:
                     raise NotFoundError(f"Thread {thread.id} not found")
-            await session.commit()
+
+        await self._write(work)
 
     async def create_thread_with_item(
         self, thread: ThreadMetadata, item: ThreadItem, context: ChatContext, *, title: str | None
@@ -232,12 +267,13 @@ class SqlStore(Store[ChatContext]):
             "created_at": as_utc(thread.created_at),
             "updated_at": now,
         }
-        async with self.sessionmaker() as session:
-            conn = await session.connection()
+
+        async def work(conn: AsyncConnection) -> None:
             if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
                 raise NotFoundError(f"Thread {thread.id} not found")  # the id is taken
             await conn.execute(insert(ITEMS).values(**self._item_row(thread.id, item, context, 1)))
-            await session.commit()
+
+        await self._write(work)
 
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatContext
@@ -265,8 +301,7 @@ class SqlStore(Store[ChatContext]):
         return _page([self._to_metadata(r) for r in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: ChatContext) -> None:
-        async with self.sessionmaker() as session:
-            conn = await session.connection()
+        async def work(conn: AsyncConnection) -> None:
             # Items go first and explicitly: PostgreSQL and SQLite both cascade, but only
             # if the foreign key was enforced when the row was written.
             await conn.execute(
@@ -279,7 +314,8 @@ class SqlStore(Store[ChatContext]):
             )
             if gone.rowcount == 0:
                 raise NotFoundError(f"Thread {thread_id} not found")  # rolls back
-            await session.commit()
+
+        await self._write(work)
 
     # -- items ---------------------------------------------------------------------------
 
@@ -336,9 +372,11 @@ class SqlStore(Store[ChatContext]):
     ) -> None:
         """Append an item; `title`, if given, names the thread in the same transaction."""
         self._newest = None
-        async with self.sessionmaker() as session:
-            await self._insert(await session.connection(), thread_id, item, context, title)
-            await session.commit()
+
+        async def work(conn: AsyncConnection) -> None:
+            await self._insert(conn, thread_id, item, context, title)
+
+        await self._write(work)
 
     @staticmethod
     async def _insert(
@@ -382,8 +420,8 @@ class SqlStore(Store[ChatContext]):
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
         self._newest = None
-        async with self.sessionmaker() as session:
-            conn = await session.connection()
+
+        async def work(conn: AsyncConnection) -> None:
             # Keep created_at and seq: an edited item keeps its place in the thread.
             edited = await conn.execute(
                 update(ITEMS)
@@ -400,7 +438,8 @@ class SqlStore(Store[ChatContext]):
                 except IntegrityError:
                     # The id is taken by another thread's or user's item: not this one.
                     raise NotFoundError(f"Item {item.id} not found") from None
-            await session.commit()
+
+        await self._write(work)
 
     async def load_item(self, thread_id: str, item_id: str, context: ChatContext) -> ThreadItem:
         stmt = select(ITEMS.c.data, ITEMS.c.created_at).where(
@@ -416,8 +455,8 @@ class SqlStore(Store[ChatContext]):
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatContext) -> None:
         self._newest = None
-        async with self.sessionmaker() as session:
-            conn = await session.connection()
+
+        async def work(conn: AsyncConnection) -> None:
             await conn.execute(
                 delete(ITEMS).where(
                     ITEMS.c.id == item_id,
@@ -430,7 +469,8 @@ class SqlStore(Store[ChatContext]):
                 .where(_owns_thread(thread_id, context.user_id))
                 .values(updated_at=utcnow())
             )
-            await session.commit()
+
+        await self._write(work)
 
     # -- attachments: TaskChat has no file uploads ----------------------------------------
 

@@ -27,7 +27,13 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option marking an engine (and its sessions) as only reading: on SQLite such a
 # transaction starts with a plain BEGIN, takes no write lock and never waits for writers.
 READ_ONLY = "taskchat_read_only"
+# Execution option for reads that need no snapshot across their statements: no BEGIN at
+# all, so each SELECT is its own implicit read transaction and there is nothing to roll
+# back after it. On aiosqlite that is four fewer hops to the worker thread per load.
+STATEMENT_READS = "taskchat_statement_reads"
 _HOLDS_WRITE_LOCK = "taskchat_write_lock"
+# Set on a connection record while SQLite has no transaction open on it (see do_rollback).
+_NOTHING_OPEN = "taskchat_nothing_open"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -111,7 +117,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        if conn.get_execution_options().get(READ_ONLY):
+        options = conn.get_execution_options()
+        if options.get(STATEMENT_READS):
+            conn.info[_NOTHING_OPEN] = True
+            return
+        conn.info.pop(_NOTHING_OPEN, None)
+        if options.get(READ_ONLY):
             # WAL readers see the last commit and block no one.
             conn.exec_driver_sql("BEGIN")
             return
@@ -125,10 +136,41 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         try:
             # BEGIN IMMEDIATE takes the write lock up front, so two concurrent writers wait
             # on busy_timeout instead of one failing with "database is locked" on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Sent straight to aiosqlite: one hop to its thread, where SQLAlchemy's cursor
+            # (open, execute, close) takes three, and a statement without rows needs none.
+            await_only(conn.connection.driver_connection.execute("BEGIN IMMEDIATE"))
         except BaseException:
             release(conn.info)
             raise
+
+    # SQLAlchemy rolls back every connection it returns to the pool, right after a COMMIT
+    # too: on aiosqlite one more hop per write. The dialect of this engine (only) skips
+    # that ROLLBACK when SQLite has nothing open: after a COMMIT that went through, or a
+    # statement read that never began a transaction. Anything else still rolls back.
+    dialect = engine.sync_engine.dialect
+    plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
+
+    def record_info(dbapi_connection: Any) -> dict[str, Any] | None:
+        try:  # a pooled connection; the ad-hoc one of the first connect has no info
+            info = dbapi_connection.info
+        except (AttributeError, NotImplementedError):
+            return None
+        return info if isinstance(info, dict) else None
+
+    def do_commit(dbapi_connection: Any) -> None:
+        plain_commit(dbapi_connection)
+        info = record_info(dbapi_connection)
+        if info is not None:
+            info[_NOTHING_OPEN] = True
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        info = record_info(dbapi_connection)
+        if info is not None and info.pop(_NOTHING_OPEN, False):
+            return
+        plain_rollback(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     # The lock is held until the connection goes back to the pool, after its COMMIT or
     # ROLLBACK has run (sessions return their connection at the end of each transaction).

@@ -76,6 +76,13 @@ class Recorded:
         return self.body.get("messages", [])
 
 
+class _Server(ThreadingHTTPServer):
+    # The socketserver default listen backlog is 5: fifty turns asking at once (the load
+    # test) overflowed it and lost requests as "cut off" streams that Google's front end
+    # would have accepted.
+    request_queue_size = 128
+
+
 class FakeGemini:
     """Pops one scripted Reply per request (then `default`), and records every request."""
 
@@ -88,7 +95,7 @@ class FakeGemini:
         # perf_counter() when each tool-call chunk was written (benchmarks read this).
         self.tool_call_sent_at: list[float] = []
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
