@@ -24,4 +24,9 @@ def local_user_id(settings: Settings) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"user_id": user_id, "device_id": str(uuid.uuid4())}, fh)
+    # A new profile: the keyring holds no sync URL under its fresh ids, so no start needs
+    # to ask it until `sync --set-url` (see app/sync/settings.py).
+    from app.sync.settings import remember_url_in_keyring
+
+    remember_url_in_keyring(settings, False)
     return user_id

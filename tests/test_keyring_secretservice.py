@@ -209,6 +209,8 @@ def test_sync_url_in_the_real_keyring_and_starts_that_skip_it(secret_service):
     url = "postgresql://tc:sync-pw-123@db.example.neon.tech/tasks"
     item = f"sync-url:{keystore.install_id(settings)}"
     state = settings.data_dir / sync_settings.SYNC_STATE_FILE
+    # A new profile (install_id created it) has nothing in the keyring to ask about.
+    assert json.loads(state.read_text(encoding="utf-8")) == {"url_in_keyring": False}
     env = {k: v for k, v in os.environ.items() if k != "TASKCHAT_SYNC_URL"}
     env.update(TASKCHAT_DATA_DIR=str(settings.data_dir), TASKCHAT_KEYRING_BACKEND="secretservice")
     r = subprocess.run(

@@ -57,7 +57,7 @@ def _url_in_keyring(settings: Settings) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _remember(settings: Settings, *, url_in_keyring: bool) -> None:
+def remember_url_in_keyring(settings: Settings, url_in_keyring: bool) -> None:
     path = settings.data_dir / SYNC_STATE_FILE
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -85,7 +85,7 @@ def load_sync_url(settings: Settings) -> tuple[str | None, UrlSource | None]:
     except Exception:
         return None, None
     if known is None:  # an install from before sync.json: ask once, remember the answer
-        _remember(settings, url_in_keyring=bool(value))
+        remember_url_in_keyring(settings, bool(value))
     if value:
         _register(value)
         return value, "keyring"
@@ -113,7 +113,7 @@ def store_sync_url(settings: Settings, url: str) -> None:
             f"The {choice.label} did not accept the sync URL ({type(exc).__name__}). "
             "Set TASKCHAT_SYNC_URL instead."
         ) from None
-    _remember(settings, url_in_keyring=True)
+    remember_url_in_keyring(settings, True)
 
 
 def clear_sync_url(settings: Settings) -> None:
@@ -130,7 +130,7 @@ def clear_sync_url(settings: Settings) -> None:
                 return
         except Exception:
             return
-    _remember(settings, url_in_keyring=False)
+    remember_url_in_keyring(settings, False)
 
 
 def describe_url(url: str) -> str:
