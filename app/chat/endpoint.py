@@ -32,6 +32,7 @@ UNSUPPORTED = {
 }
 # About ten pages of text: far more than any task request, far less than the body limit.
 MESSAGE_MAX_CHARS = 20_000
+TEXT_DELTA = b'"assistant_message.content_part.text_delta"'
 STREAM_FAILED = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'
 
 
@@ -67,6 +68,12 @@ class EventStream(StreamingResponse):
         try:
             async for chunk in self._rest:
                 queue.put_nowait(chunk)
+                if TEXT_DELTA in chunk:
+                    # Let the writer send the text now: the producer goes on without a
+                    # pause while the model's next chunks are already there (the rest of
+                    # the reply, its done event, the store write), and the person would
+                    # see the first words only after all that.
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -150,7 +157,7 @@ async def handle(server: TaskChatServer, body: bytes, context: ChatContext) -> R
             # The SDK silently streams nothing for an unknown item; say so instead.
             params = request.params
             await server.store.load_item(params.thread_id, params.item_id, context)
-        result = await server.process(body, context)
+        result = await server.process_request(request, context)
         if isinstance(result, NonStreamingResult):
             return Response(result.json, media_type="application/json")
         events = aiter(result.json_events)

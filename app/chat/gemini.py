@@ -109,7 +109,19 @@ class GeminiClients:
         self._client: AsyncOpenAI | None = None
 
     def get(self, settings: Settings) -> AsyncOpenAI:
-        key = load_gemini_key(settings)
+        return self._client_for(settings, load_gemini_key(settings))
+
+    @staticmethod
+    async def load_key(settings: Settings) -> str | None:
+        """The key for this turn, read off the event loop when it comes from the keyring
+        (a D-Bus round trip to the Secret Service on Linux, which blocked every other
+        request meanwhile); GEMINI_API_KEY needs no lookup."""
+        env = settings.gemini_api_key
+        if env is not None and env.get_secret_value().strip():
+            return load_gemini_key(settings)
+        return await asyncio.to_thread(load_gemini_key, settings)
+
+    def _client_for(self, settings: Settings, key: str | None) -> AsyncOpenAI:
         if not key:
             raise MissingApiKey
         signature = (key, settings.gemini_base_url, settings.max_retries, settings.request_timeout)
@@ -123,12 +135,15 @@ class GeminiClients:
             self._signature = signature
         return self._client
 
-    def model(
+    def model(self, settings: Settings) -> GeminiChatModel:
+        return GeminiChatModel(model=settings.gemini_model, openai_client=self.get(settings))
+
+    async def turn_model(
         self, settings: Settings, *, gate: asyncio.Future[None] | None = None
     ) -> GeminiChatModel:
-        return GeminiChatModel(
-            model=settings.gemini_model, openai_client=self.get(settings), gate=gate
-        )
+        """The model for one chat turn; `gate` holds back its first answer (ToolCallIndexer)."""
+        client = self._client_for(settings, await self.load_key(settings))
+        return GeminiChatModel(model=settings.gemini_model, openai_client=client, gate=gate)
 
 
 @dataclass(frozen=True)

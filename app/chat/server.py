@@ -194,10 +194,15 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> StreamingResult | NonStreamingResult:
         # Same as ChatKitServer.process, but with one TypeAdapter for the process lifetime:
         # the SDK builds a new one per request, which costs ~2.5 ms of schema building.
-        parsed = CHATKIT_REQUEST.validate_json(request)
-        if is_streaming_req(parsed):
-            return StreamingResult(self._process_streaming(parsed, context))
-        return NonStreamingResult(await self._process_non_streaming(parsed, context))
+        return await self.process_request(CHATKIT_REQUEST.validate_json(request), context)
+
+    async def process_request(
+        self, request: ChatKitReq, context: ChatContext
+    ) -> StreamingResult | NonStreamingResult:
+        """process() for a request the endpoint has already parsed (and checked)."""
+        if is_streaming_req(request):
+            return StreamingResult(self._process_streaming(request, context))
+        return NonStreamingResult(await self._process_non_streaming(request, context))
 
     async def _process_streaming_impl(
         self, request: Any, context: ChatContext
@@ -349,7 +354,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         """
         settings = self._settings()
         try:
-            model = self._clients.model(settings, gate=gate)
+            model = await self._clients.turn_model(settings, gate=gate)
         except MissingApiKey as exc:
             return explain(exc, model=settings.gemini_model)
         try:
