@@ -59,9 +59,23 @@ async def test_title_is_stored_with_the_first_message_in_one_write(chat, gemini,
         await save_thread(self, thread, context)
 
     monkeypatch.setattr(SqlStore, "save_thread", counted)
-    gemini.push(Text(["Sure."]))
+    seen_by_model: list[tuple] = []
+
+    def route(recorded):
+        # What another connection sees once the model is asked: all three committed.
+        with sqlite3.connect(chat.app.state.settings.sqlite_path) as db:
+            seen_by_model.append(
+                db.execute(
+                    "SELECT t.title, i.type FROM chat_thread t JOIN chat_item i "
+                    "ON i.thread_id = t.id"
+                ).fetchall()
+            )
+        return Text(["Sure."])
+
+    gemini.route = route
     async with chat.client() as c:
         events = await stream(c, create_thread("  Plan   the week's meals "))
+    assert seen_by_model == [[("Plan the week's meals", "user_message")]]
     assert saves == []  # the thread, its title and the message went in together
     kinds = [e.type for e in events]
     [updated] = of_type(events, "thread.updated")
@@ -134,42 +148,49 @@ def user_rows(path) -> list[tuple]:
         ).fetchall()
 
 
-async def test_gemini_is_asked_while_the_message_is_stored_nothing_streams_before(chat, gemini):
-    """The model request goes out beside the write; its answer waits for the commit."""
+async def test_a_follow_up_is_sent_to_gemini_while_it_is_stored_but_nothing_streams_before(
+    chat, gemini
+):
+    """The model request goes out beside the message's write; its answer waits for the
+    commit (the stream's first chunk is held back until then)."""
     path = chat.app.state.settings.sqlite_path
-    gemini.push(Text(["Noted."]))
+    gemini.push(Text(["First."]), Text(["Noted."]))
     async with chat.client() as c:
+        first = await stream(c, create_thread("Plants"))
         with write_lock_held(path) as db:
-            turn = asyncio.create_task(stream(c, create_thread("Water the plants")))
-            await requested(gemini, 1)
+            turn = asyncio.create_task(stream(c, add_message(thread_id(first), "Water them")))
+            await requested(gemini, 2)
             # Gemini has the message; the database does not yet, and nothing was streamed.
-            assert text_of(gemini.requests[0].messages[-1]) == "Water the plants"
-            assert db.execute("SELECT count(*) FROM chat_item").fetchone() == (0,)
+            assert text_of(gemini.requests[1].messages[-1]) == "Water them"
+            assert db.execute("SELECT count(*) FROM chat_item").fetchone() == (2,)
             assert not turn.done()
         events = await turn
     kinds = [e.type for e in events]
-    assert kinds[:3] == ["thread.created", "thread.item.done", "thread.updated"]
+    assert kinds[0] == "thread.item.done" and events[0].item.type == "user_message"
     assert reply_text(events) == "Noted."
-    [(title, _data)] = user_rows(path)
-    assert title == "Water the plants"
+    assert len(user_rows(path)) == 2
 
 
 async def test_a_model_failure_during_the_write_is_reported_after_the_message_is_saved(
     chat, gemini
 ):
     path = chat.app.state.settings.sqlite_path
-    gemini.push(Fail(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"))
+    gemini.push(
+        Text(["First."]),
+        Fail(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"),
+    )
     async with chat.client() as c:
+        first = await stream(c, create_thread("Family"))
         with write_lock_held(path):
-            turn = asyncio.create_task(stream(c, create_thread("Call mum")))
-            await requested(gemini, 1)
+            turn = asyncio.create_task(stream(c, add_message(thread_id(first), "Call mum")))
+            await requested(gemini, 2)
             # Gemini has already refused; the refusal waits for the message's commit.
             assert not turn.done()
         events = await turn
     kinds = [e.type for e in events]
     assert kinds.index("thread.item.done") < kinds.index("error")
     assert of_type(events, "error")[0].message.startswith("Gemini rejected your API key")
-    assert [title for title, _ in user_rows(path)] == ["Call mum"]
+    assert len(user_rows(path)) == 2
 
 
 async def test_a_follow_up_read_beside_its_write_sends_each_message_once(chat, gemini):

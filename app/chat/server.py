@@ -211,10 +211,12 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             async for event in super()._process_streaming_impl(request, context):
                 yield event
             return
-        # ChatKitServer's threads.create, except that the model request goes out first and
-        # the thread, its title and the first message are stored in one transaction while
-        # it is under way. The history of a thread that did not exist is that one message,
-        # so nothing needs reading first.
+        # ChatKitServer's threads.create, except that the thread, its title and the first
+        # message are stored in one transaction (was save_thread, then add_thread_item),
+        # and no history is read: a thread that did not exist has only that message. The
+        # model is asked once that is committed: started beside the write, it shared the
+        # event loop with it and put off thread.created by more than it saved on the first
+        # delta. A follow-up message (below) also has its history read to overlap with.
         thread = Thread(
             id=self.store.generate_thread_id(context), created_at=datetime.now(), items=Page()
         )
@@ -227,9 +229,9 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                 ThreadMetadata(**thread.model_dump()), item, context, title=title
             )
         )
-        start = await self._start(thread, context, [item], Page(data=[item]), gate=saved)
-        await self._until_saved(saved, start)
+        await asyncio.shield(saved)
         yield ThreadCreatedEvent(thread=self._to_thread_response(thread))
+        start = await self._start(thread, context, [item], Page(data=[item]))
         async for event in self._after_saved(thread, item, context, saved, start, title):
             yield event
 
