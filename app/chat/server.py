@@ -224,15 +224,12 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         if item.attachments:
             raise NotImplementedError("Attachments are not supported.")
         title = title_from(item)
-        saved = self._write(
-            self._sql.create_thread_with_item(
-                ThreadMetadata(**thread.model_dump()), item, context, title=title
-            )
+        await self._sql.create_thread_with_item(
+            ThreadMetadata(**thread.model_dump()), item, context, title=title
         )
-        await asyncio.shield(saved)
         yield ThreadCreatedEvent(thread=self._to_thread_response(thread))
         start = await self._start(thread, context, [item], Page(data=[item]))
-        async for event in self._after_saved(thread, item, context, saved, start, title):
+        async for event in self._after_saved(thread, item, context, None, start, title):
             yield event
 
     async def _process_new_thread_item_respond(
@@ -301,13 +298,15 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         thread: ThreadMetadata,
         item: UserMessageItem,
         context: ChatContext,
-        saved: asyncio.Future[None],
+        saved: asyncio.Future[None] | None,
         start: Turn | Failure,
         title: str | None,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        """Once the message is stored: its done event, then the model's answer (or the
-        failure that kept the turn from starting). Nothing can fail before the write."""
-        await self._until_saved(saved, start)
+        """Once the message is stored (`saved`, if it is still being written): its done
+        event, then the model's answer (or the failure that kept the turn from starting).
+        Nothing can fail before the write."""
+        if saved is not None:
+            await self._until_saved(saved, start)
         yield ThreadItemDoneEvent(item=item)
         if title:
             # Set before _process_events snapshots the thread, so it sees nothing to save.

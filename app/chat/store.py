@@ -269,8 +269,8 @@ class SqlStore(Store[ChatContext]):
         }
 
         async def work(conn: AsyncConnection) -> None:
-            if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
-                raise NotFoundError(f"Thread {thread.id} not found")  # the id is taken
+            # A plain INSERT: the id was generated for this thread a moment ago.
+            await conn.execute(insert(THREADS).values(**row))
             await conn.execute(insert(ITEMS).values(**self._item_row(thread.id, item, context, 1)))
 
         await self._write(work)
