@@ -41,6 +41,10 @@ def warm_up(app: FastAPI) -> None:
 
 async def _endpoint(app: FastAPI) -> ModuleType:
     pending = getattr(app.state, "chat_endpoint", None)
+    if pending is not None and pending.done() and pending.exception() is None:
+        # Imported: no asyncio future to wrap it in, whose result arrives by a wake-up of
+        # the event loop (call_soon_threadsafe) on every chat request.
+        return pending.result()
     if pending is not None:
         # Wait without blocking the event loop while the warm-up import finishes.
         return await asyncio.shield(asyncio.wrap_future(pending))
