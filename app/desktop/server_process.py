@@ -19,6 +19,7 @@ This module imports nothing heavy: it runs before the rest of the app is loaded.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -69,6 +70,7 @@ class ServerProcess:
         self.on_unexpected_exit: Callable[[str], None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
+        self._health: concurrent.futures.Future[float] | None = None
         self._stopping = False
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
 
@@ -142,8 +144,37 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        """Block until /api/health answers; raise RuntimeError when the server failed."""
+    def watch_health(self, timeout: float = 90.0) -> None:
+        """Start waiting for /api/health in a thread of its own, right after `go()`.
+
+        The window's GUI thread asks only once its toolkit is up, which can be after the
+        server answered; this notes when it really did (the self-test's `health=`).
+        """
+        if self._health is not None:
+            return
+        future: concurrent.futures.Future[float] = concurrent.futures.Future()
+
+        def watch() -> None:
+            try:
+                self._wait_ready(timeout)
+                future.set_result(time.time())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._health = future
+        threading.Thread(target=watch, name="taskchat-server-health", daemon=True).start()
+
+    def wait_ready(self, timeout: float = 90.0) -> float:
+        """Block until /api/health answers and return when it did (time.time()); raise
+        RuntimeError when the server failed."""
+        if self._health is None:
+            self._wait_ready(timeout)
+            return time.time()
+        return self._health.result(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        import urllib.request  # noqa: F401 - loaded while the child starts, not after
+
         if not self._ready.wait(timeout) or not self.port:
             reason = self.error or "timeout"
             raise RuntimeError(f"the TaskChat server did not start ({reason})")
@@ -187,8 +218,7 @@ class ServerProcess:
 
 
 def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
-    # Imported here: the child is started before it (http.client, email, ...) is loaded.
-    import urllib.request
+    import urllib.request  # not at the top: the child is started before this (~20 ms) loads
 
     deadline = time.monotonic() + timeout
     last: Exception | None = None

@@ -172,6 +172,7 @@ def _run_locked(
     server: ServerProcess,
 ) -> int:
     server.go()  # this process holds the lock: the server may open the data folder
+    server.watch_health()
     try:
         # Qt loads here while the server starts on the other core.
         backend.prepare_environment()
@@ -263,7 +264,7 @@ def _show_window(
     def loader() -> None:
         """pywebview's worker thread: swap the splash for the UI once the server answers."""
         try:
-            server.wait_ready()
+            answered_at = server.wait_ready()
         except Exception as exc:
             log.error("%s", exc)
             report.fail_later(str(exc))
@@ -274,7 +275,7 @@ def _show_window(
                 )
             close_window()
             return
-        report.mark("health", time.time() - process_start())
+        report.mark("health", answered_at - process_start())
         log.info("server answering at %s", server.base_url)
         instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
         window.load_url(server.launch_url)
