@@ -322,6 +322,22 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
             except (DomainError, ValidationError, ValueError) as exc:
                 # The model reads this and can correct itself; the turn goes on.
                 output = json.dumps({"error": _readable(exc)})
+            if outcome.changed:
+                # Before the hidden item below: ChatKit stores that item before it passes
+                # on the next event, and the task panel need not wait for that write.
+                await chat.stream(
+                    ClientEffectEvent(
+                        name=TASKS_CHANGED,
+                        # `tasks` ([{id, title}]) lets the chat show which tasks a reply touched.
+                        # `change_id` lets the task panel undo it (POST /api/tasks/undo/{id}).
+                        data={
+                            "action": outcome.action,
+                            "ids": outcome.changed,
+                            "tasks": touched,
+                            "change_id": change_id,
+                        },
+                    )
+                )
             # Kept (hidden from the UI) so the next turn's history includes this call.
             await chat.stream(
                 ThreadItemDoneEvent(
@@ -340,20 +356,6 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
                     )
                 )
             )
-            if outcome.changed:
-                await chat.stream(
-                    ClientEffectEvent(
-                        name=TASKS_CHANGED,
-                        # `tasks` ([{id, title}]) lets the chat show which tasks a reply touched.
-                        # `change_id` lets the task panel undo it (POST /api/tasks/undo/{id}).
-                        data={
-                            "action": outcome.action,
-                            "ids": outcome.changed,
-                            "tasks": touched,
-                            "change_id": change_id,
-                        },
-                    )
-                )
             return output
 
         return FunctionTool(
