@@ -280,3 +280,35 @@ async def test_a_write_cancelled_mid_transaction_runs_to_its_end(store, settings
     assert [i.id for i in page.data] == [first.id, second.id]
     _thread_row, rows = await _rows(store, meta.id)
     assert [r.seq for r in rows] == [1, 2]
+
+
+async def test_a_failed_write_still_rolls_back_and_a_load_leaves_nothing_open(
+    store, settings, storage
+):
+    """The engine skips the pool's ROLLBACK only when SQLite has nothing open (after a
+    COMMIT, or a load that began no transaction): a write that fails halfway is still
+    rolled back, and neither leaves SQLite's write lock held."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    meta = await _thread(store, A)
+    kept = _reply(meta.id, "kept")
+    await store.add_thread_item(meta.id, kept, A)
+    # The thread's row is updated first, then the INSERT fails on the taken id.
+    with pytest.raises(IntegrityError):
+        await store.add_thread_item(
+            meta.id, _reply(meta.id, "dup").model_copy(update={"id": kept.id}), A
+        )
+    await store.load_thread_items(meta.id, None, 10, "asc", A)
+    if storage == "sqlite":
+        other = sqlite3.connect(settings.sqlite_path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    _thread_row, rows = await _rows(store, meta.id)
+    assert [r.data["content"][0]["text"] for r in rows] == ["kept"]
+    await store.add_thread_item(meta.id, _reply(meta.id, "next"), A)
+    assert len((await store.load_thread_items(meta.id, None, 10, "asc", A)).data) == 2
