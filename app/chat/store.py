@@ -10,7 +10,6 @@ separate lookup; a second query runs only to tell "empty" from "not yours".
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.chat.models import ChatItem, ChatThread
 from app.db.engine import READ_ONLY, STATEMENT_READS
 from app.db.types import utcnow
+from app.db.uncancellable import run_to_end
 
 PAGE_MAX = 500
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
@@ -180,18 +180,7 @@ class SqlStore(Store[ChatContext]):
                 await work(await session.connection())
                 await session.commit()
 
-        task = asyncio.ensure_future(transaction())
-        cancelled: asyncio.CancelledError | None = None
-        while not task.done():
-            try:
-                await asyncio.wait([task])  # unlike shield(), waits on when cancelled
-            except asyncio.CancelledError as exc:
-                cancelled = exc
-        if cancelled is not None:
-            if not task.cancelled():
-                task.exception()  # retrieved: the cancellation is what the caller gets
-            raise cancelled
-        task.result()
+        await run_to_end(transaction())
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:

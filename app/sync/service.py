@@ -26,6 +26,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import postgres
+from app.db.uncancellable import run_to_end
 from app.sync import local, remote
 from app.sync.capture import attach, detach
 from app.sync.clock import HLC
@@ -304,15 +305,4 @@ class SyncService:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
 
-        task = asyncio.ensure_future(transaction())
-        cancelled: asyncio.CancelledError | None = None
-        while not task.done():
-            try:
-                await asyncio.wait([task])  # unlike shield(), waits on when cancelled
-            except asyncio.CancelledError as exc:
-                cancelled = exc
-        if cancelled is not None:
-            if not task.cancelled():
-                task.exception()  # retrieved: the cancellation is what the caller gets
-            raise cancelled
-        return task.result()
+        return await run_to_end(transaction())
