@@ -237,12 +237,23 @@ async def test_turn_view_answers_the_first_newest_load_once(store):
     assert latest.data[0].content[0].text == "later"
 
 
+def assert_write_lock_free(settings) -> None:
+    """Nothing holds SQLite's write lock: another connection gets it without waiting."""
+    import sqlite3
+
+    other = sqlite3.connect(settings.sqlite_path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
 async def test_a_write_cancelled_mid_transaction_runs_to_its_end(store, settings, storage):
     """A client that goes away cancels the store write it was waiting for, in the middle
     of an aiosqlite call. The transaction still commits (not half-done, no lock left
     behind) and the next write goes through."""
     import asyncio
-    import sqlite3
 
     from sqlalchemy import event
 
@@ -267,13 +278,7 @@ async def test_a_write_cancelled_mid_transaction_runs_to_its_end(store, settings
         event.remove(engine, "before_cursor_execute", cancel_at_the_insert)
 
     if storage == "sqlite":
-        # Nothing holds SQLite's write lock: another connection gets it without waiting.
-        other = sqlite3.connect(settings.sqlite_path, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-        finally:
-            other.close()
+        assert_write_lock_free(settings)
     second = _reply(meta.id, "second")
     await store.add_thread_item(meta.id, second, A)
     page = await store.load_thread_items(meta.id, None, 10, "asc", A)
@@ -288,7 +293,6 @@ async def test_a_failed_write_still_rolls_back_and_a_load_leaves_nothing_open(
     """The engine skips the pool's ROLLBACK only when SQLite has nothing open (after a
     COMMIT, or a load that began no transaction): a write that fails halfway is still
     rolled back, and neither leaves SQLite's write lock held."""
-    import sqlite3
 
     from sqlalchemy.exc import IntegrityError
 
@@ -302,12 +306,7 @@ async def test_a_failed_write_still_rolls_back_and_a_load_leaves_nothing_open(
         )
     await store.load_thread_items(meta.id, None, 10, "asc", A)
     if storage == "sqlite":
-        other = sqlite3.connect(settings.sqlite_path, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-        finally:
-            other.close()
+        assert_write_lock_free(settings)
     _thread_row, rows = await _rows(store, meta.id)
     assert [r.data["content"][0]["text"] for r in rows] == ["kept"]
     await store.add_thread_item(meta.id, _reply(meta.id, "next"), A)
