@@ -13,6 +13,8 @@ import base64
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +27,8 @@ from app.config import Settings
 from app.security import keystore
 from app.security.keyrings import SERVICE
 from app.server import build_server
-from tests.fakes.chatkit import create_thread, reply_text, stream, thread_id
-from tests.fakes.gemini import FakeGemini, Text
+from tests.fakes.chatkit import add_message, create_thread, of_type, reply_text, stream, thread_id
+from tests.fakes.gemini import Fail, FakeGemini, Text
 
 pytestmark = pytest.mark.keyring
 
@@ -167,6 +169,66 @@ async def test_key_reaches_gemini_and_nowhere_else(server: Running, gemini: Fake
     server.stop()
     assert files_containing(settings.data_dir, KEY) == []
     assert b"water the plants" in (settings.data_dir / "taskchat.db").read_bytes()
+
+
+def _bearers(gemini: FakeGemini) -> list[str]:
+    return [
+        r.headers["authorization"] for r in gemini.requests if r.path.endswith("/chat/completions")
+    ]
+
+
+def _replace_behind_taskchats_back(settings: Settings, key: str) -> None:
+    """Change the stored key with keyring itself, as a password manager would."""
+    SecretService.Keyring().set_password(
+        SERVICE, f"gemini-api-key:{keystore.install_id(settings)}", key
+    )
+
+
+async def test_turns_keep_the_key_until_it_changes(server: Running, gemini: FakeGemini):
+    """The keyring is read for the first turn only (a D-Bus round trip each time before);
+    a key stored by another TaskChat process (`taskchat key set`) is seen on the next turn,
+    and one replaced outside TaskChat once Gemini rejects the key kept in memory."""
+    settings = server.settings
+    first, second, third = (KEY[:-3] + suffix for suffix in ("one", "two", "tri"))
+    keystore.store_gemini_key(settings, first)
+    async with server.client() as c:
+        gemini.push(Text(["One."]))
+        tid = thread_id(await stream(c, create_thread("hello")))
+
+        # Replaced behind TaskChat's back: the kept key is still used, without a lookup.
+        _replace_behind_taskchats_back(settings, second)
+        gemini.push(Text(["Two."]))
+        assert reply_text(await stream(c, add_message(tid, "again"))) == "Two."
+        assert _bearers(gemini) == [f"Bearer {first}"] * 2
+
+        # Gemini rejects it: the turn says so, and the next one reads the keyring again.
+        gemini.push(Fail(400, "API key not valid. Please pass a valid API key.",
+                         "INVALID_ARGUMENT", reason="API_KEY_INVALID"))  # fmt: skip
+        events = await stream(c, add_message(tid, "still there?"))
+        assert "rejected your API key" in of_type(events, "error")[0].message
+        gemini.push(Text(["Three."]))
+        assert reply_text(await stream(c, add_message(tid, "now?"))) == "Three."
+        assert _bearers(gemini)[-1] == f"Bearer {second}"
+
+        # Another process stores a key (the CLI): the next turn uses it.
+        env = {k: v for k, v in os.environ.items() if k != "GEMINI_API_KEY"}
+        env.update(TASKCHAT_DATA_DIR=str(settings.data_dir))
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "app", "key", "set"],
+            input=third + "\n", capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        gemini.push(Text(["Four."]))
+        assert reply_text(await stream(c, add_message(tid, "and now?"))) == "Four."
+        assert _bearers(gemini)[-1] == f"Bearer {third}"
+
+        # Cleared through the API: the chat says there is no key, and asks Gemini nothing.
+        assert (await c.delete("/api/settings/gemini-key")).status_code == 200
+        calls = len(gemini.requests)
+        events = await stream(c, add_message(tid, "hello?"))
+        assert "Add your Gemini API key" in of_type(events, "error")[0].message
+        assert len(gemini.requests) == calls
 
 
 def test_webui_bundle_holds_no_key():

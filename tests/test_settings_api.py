@@ -119,6 +119,22 @@ async def test_plaintext_file_when_chosen(client, settings: Settings):
     assert load_gemini_key(settings) is None
 
 
+async def test_a_plaintext_key_edited_by_hand_is_read_again(client, settings: Settings):
+    """The key kept in memory between chat turns is dropped once its file changes."""
+    from app.security.keystore import load_gemini_key, plaintext_key_path
+
+    await client.put(
+        "/api/settings/gemini-key", json={"api_key": KEY, "allow_plaintext_file": True}
+    )
+    assert load_gemini_key(settings) == KEY
+    edited = KEY[:-4] + "EDITED"  # another length: the size alone shows the change
+    path = plaintext_key_path(settings)
+    path.write_text(path.read_text().replace(KEY, edited))
+    assert load_gemini_key(settings) == edited
+    path.unlink()
+    assert load_gemini_key(settings) is None
+
+
 async def test_environment_key_wins(client, settings: Settings, monkeypatch):
     await client.put(
         "/api/settings/gemini-key", json={"api_key": KEY, "allow_plaintext_file": True}

@@ -17,7 +17,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 
 from app.config import Settings
-from app.security.keystore import load_gemini_key
+from app.security.keystore import cached_gemini_key, load_gemini_key
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,10 @@ class GeminiClients:
 
     @staticmethod
     async def load_key(settings: Settings) -> str | None:
-        """The key for this turn, read off the event loop when it comes from the keyring
-        (a D-Bus round trip to the Secret Service on Linux, which blocked every other
-        request meanwhile); GEMINI_API_KEY needs no lookup."""
-        env = settings.gemini_api_key
-        if env is not None and env.get_secret_value().strip():
-            return load_gemini_key(settings)
-        return await asyncio.to_thread(load_gemini_key, settings)
+        """The key for this turn: GEMINI_API_KEY or the key kept since the last read need
+        no lookup; otherwise it is read off the event loop (a D-Bus round trip to the
+        Secret Service on Linux, which blocked every other request meanwhile)."""
+        return cached_gemini_key(settings) or await asyncio.to_thread(load_gemini_key, settings)
 
     def _client_for(self, settings: Settings, key: str | None) -> AsyncOpenAI:
         if not key:

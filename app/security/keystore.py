@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,6 +31,10 @@ from app.security.redact import forget_secret, register_secret
 log = logging.getLogger(__name__)
 
 PLAINTEXT_KEY_FILE = "gemini-api-key.UNENCRYPTED.txt"
+# Rewritten (a new file, so a new inode) whenever a key is stored or cleared, by any
+# TaskChat process on this data folder: how a running server learns that the key it
+# keeps in memory is stale. Holds nothing secret.
+KEY_STAMP_FILE = "gemini-key.stamp"
 SIGNING_SECRET_FILE = "session-secret.key"
 _PLAINTEXT_HEADER = (
     "# TaskChat Gemini API key - STORED UNENCRYPTED.\n"
@@ -192,14 +197,73 @@ def resolve_gemini_key(settings: Settings) -> tuple[str | None, KeySource | None
     return value, source, status
 
 
-def load_gemini_key(settings: Settings) -> str | None:
-    """The key to call Gemini with, or None when none is configured."""
+# The key last read from the keyring or the file, kept for the chat turns that follow:
+# reading the keyring is a D-Bus round trip to the Secret Service on Linux (~16 ms on a
+# quiet machine, with a DH key exchange per read), paid before every model request.
+Stamp = tuple[tuple[int, int] | None, tuple[int, int, int] | None]
+_cached_key: tuple[Path, Stamp, str] | None = None
+_cache_lock = threading.Lock()
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _key_stamp(settings: Settings) -> Stamp:
+    """What says whether a kept key is still current: the stamp file that storing and
+    clearing rewrite, and the plaintext key file (a person may edit it by hand)."""
+    stamp = _stat(settings.data_dir / KEY_STAMP_FILE)
+    plain = _stat(plaintext_key_path(settings))
+    return (
+        (stamp.st_ino, stamp.st_mtime_ns) if stamp else None,
+        (plain.st_ino, plain.st_mtime_ns, plain.st_size) if plain else None,
+    )
+
+
+def cached_gemini_key(settings: Settings) -> str | None:
+    """The key without any keyring read: from GEMINI_API_KEY, or the one read last while
+    nothing has changed it since. None means: call load_gemini_key (it may block)."""
     env = _env_key(settings)
     if env:
         register_secret(env)
         return env
+    cached = _cached_key
+    if cached is not None and cached[0] == settings.data_dir:
+        if cached[1] == _key_stamp(settings):
+            return cached[2]
+    return None
+
+
+def load_gemini_key(settings: Settings) -> str | None:
+    """The key to call Gemini with, or None when none is configured."""
+    global _cached_key
+    kept = cached_gemini_key(settings)
+    if kept:
+        return kept
+    # Taken before the read: a change made while reading leaves a stamp that differs.
+    stamp = _key_stamp(settings)
     value, _source, _status = resolve_gemini_key(settings)
+    with _cache_lock:
+        # Only a key found is kept: a locked or missing keyring is asked again next time.
+        _cached_key = (settings.data_dir, stamp, value) if value else None
     return value
+
+
+def forget_cached_gemini_key() -> None:
+    """Read the key from its store again next time (Gemini rejected the one kept: it may
+    have been replaced outside TaskChat, e.g. in the desktop's password manager)."""
+    global _cached_key
+    with _cache_lock:
+        _cached_key = None
+
+
+def _key_changed(settings: Settings) -> None:
+    """A key was stored or cleared: every TaskChat process on this folder reads it anew."""
+    forget_cached_gemini_key()
+    _write_private(settings.data_dir / KEY_STAMP_FILE, secrets.token_hex(8) + "\n")
 
 
 def gemini_key_info(settings: Settings) -> tuple[KeyInfo, KeyringStatus]:
@@ -227,6 +291,7 @@ def store_gemini_key(
         else:
             # A key now safely in the keyring must not linger unencrypted on disk.
             plaintext_key_path(settings).unlink(missing_ok=True)
+            _key_changed(settings)
             log.info("Gemini API key stored in the %s", choice.label)
             return "keyring"
     if not allow_plaintext_file:
@@ -238,6 +303,7 @@ def store_gemini_key(
             "CLI: taskchat key set --plaintext-file), or set GEMINI_API_KEY."
         )
     _write_private(plaintext_key_path(settings), _PLAINTEXT_HEADER + value + "\n")
+    _key_changed(settings)
     log.warning("Gemini API key stored UNENCRYPTED in the data folder (no keyring)")
     return "file"
 
@@ -264,6 +330,7 @@ def clear_gemini_key(settings: Settings) -> KeyringStatus:
                 raise KeyringUnavailable(
                     f"{status.message} The key is still stored in the keyring."
                 ) from None
+    _key_changed(settings)
     if old and old != _env_key(settings):
         forget_secret(old)
     log.info("Gemini API key removed")
