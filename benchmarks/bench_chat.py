@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -113,6 +114,15 @@ async def _bare_runner(app: Any) -> float:
     return first
 
 
+async def _health_round_trip(client: httpx.AsyncClient) -> float:
+    """GET /api/health through the same server, middleware and client: the floor that
+    any request through /api/chatkit pays before ChatKit, the store or the model."""
+    start = time.perf_counter()
+    r = await client.get("/api/health")
+    r.raise_for_status()
+    return (time.perf_counter() - start) * 1000
+
+
 # A realistic time to Gemini's first token, for the same ratio under real conditions.
 FIRST_TOKEN_S = 0.3
 
@@ -127,8 +137,9 @@ async def run(runs: int) -> list[Figure]:
                 for _ in range(5):  # warm up connections, caches and the SQLite file
                     await _through_chatkit(client, fake, tool=False)
                     await _bare_runner(app)
-                created, via_chatkit, bare, tool_effect = [], [], [], []
+                created, via_chatkit, bare, tool_effect, health = [], [], [], [], []
                 for _ in range(runs):
+                    health.append(await _health_round_trip(client))
                     marks = await _through_chatkit(client, fake, tool=False)
                     created.append(marks["created"])
                     via_chatkit.append(marks["delta"])
@@ -164,6 +175,11 @@ async def run(runs: int) -> list[Figure]:
         bare_fig,
         slow_fig,
         slow_bare_fig,
+        Figure(
+            "GET /api/health round trip (reference)",
+            health,
+            note=f"{statistics.median(health) / bare_fig.median:.2f} x the bare run on its own",
+        ),
         Figure("request to thread.created", created, target="p50 <= 20 ms"),
         Figure("model tool call to client_effect", tool_effect, target="<= 50 ms"),
     ]

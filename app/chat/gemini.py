@@ -101,7 +101,8 @@ class GeminiChatModel(OpenAIChatCompletionsModel):
 class GeminiClients:
     """One AsyncOpenAI client (and its connection pool) per key and endpoint settings.
 
-    The key is read on every turn, so a key added in Settings works without a restart.
+    The key is asked for on every turn (keystore keeps it in memory until it is stored or
+    cleared again), so a key added in Settings works without a restart.
     """
 
     def __init__(self) -> None:
