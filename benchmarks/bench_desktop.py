@@ -18,6 +18,9 @@ For each build:
   idle RSS        resident memory of the process that runs the server (`serve`, 5 s idle);
                   for the window mode, the window's own Python/Qt process, its server
                   child and Qt WebEngine's helpers
+  chat turns      `serve` against the fake Gemini: the first chat turn after a start and
+                  the ones after it (request to the end of the reply), and the server's
+                  RSS once they are over
 
 Needs Xvfb (scripts/setup.sh --test installs it) and the `build` extra. Targets:
 one-dir launch → health <= 1.0 s and → UI <= 2.0 s; one-file <= 160 MB; idle RSS <= 150 MB.
@@ -29,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
+import json
 import os
 import re
 import shutil
@@ -38,10 +43,10 @@ import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from benchmarks.report import Figure, print_table, write_json
+from tests.fakes.gemini import FakeGemini, Text
 from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,12 +145,35 @@ def cmdline(pid: int) -> str:
     return ""
 
 
-def serve_idle_rss(binary: Path, idle: float = 5.0) -> int:
-    """RSS of the process running the server (`serve`), after `idle` seconds of quiet."""
+CHAT_TURN = json.dumps(
+    {
+        "type": "threads.create",
+        "params": {
+            "input": {
+                "content": [{"type": "input_text", "text": "Hello"}],
+                "attachments": [],
+                "inference_options": {},
+            }
+        },
+    }
+).encode()
+
+
+def serve_idle_and_chat(binary: Path, idle: float = 5.0, turns: int = 3) -> dict[str, float]:
+    """`serve` against the fake Gemini: RSS after `idle` s of quiet, the wall time of its
+    first chat turns (request to the end of the reply), and RSS once they are over.
+
+    The first turn after a start pays for what pydantic builds on first use (openai's and
+    ChatKit's event models, which both libraries defer) and for the Gemini client.
+    """
+    fake = FakeGemini().start()
+    fake.default = Text(["Hello", " there", "!"])
     with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+        env = env_for(data_dir)
+        env.update(GEMINI_BASE_URL=fake.base_url, TASKCHAT_MAX_RETRIES="0")
         proc = subprocess.Popen(
             [str(binary), "serve"],
-            env=env_for(data_dir),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -153,17 +181,39 @@ def serve_idle_rss(binary: Path, idle: float = 5.0) -> int:
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()
-            match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            match = re.search(r"http://127\.0\.0\.1:(\d+)/\?(launch=\S+)", line)
             if not match:
                 raise RuntimeError(f"serve printed {line!r}")
-            with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/health") as r:
-                r.read()
+            port = int(match.group(1))
+
+            def call(method: str, path: str, **kwargs: object) -> http.client.HTTPResponse:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request(method, path, **kwargs)  # type: ignore[arg-type]
+                return conn.getresponse()
+
+            call("GET", "/api/health").read()
             time.sleep(idle)
             # One-file: the bootloader's child runs Python; take the largest process.
-            return max(rss_tree(proc.pid).values())
+            figures = {"idle": max(rss_tree(proc.pid).values())}
+            launch = call("GET", f"/?{match.group(2)}", headers={"Accept": "text/html"})
+            launch.read()
+            cookie = "; ".join(
+                v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
+            )
+            headers = {"Cookie": cookie, "Content-Type": "application/json"}
+            for turn in range(turns):
+                t0 = time.perf_counter()
+                reply = call("POST", "/api/chatkit", body=CHAT_TURN, headers=headers).read()
+                figures[f"turn{turn}"] = time.perf_counter() - t0
+                if b"there" not in reply:
+                    raise RuntimeError(f"chat turn failed: {reply[:300]!r}")
+            time.sleep(idle)
+            figures["after_chat"] = max(rss_tree(proc.pid).values())
+            return figures
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
+            fake.stop()
 
 
 def window_idle_rss(binary: Path, display: str, idle: float = 5.0) -> tuple[int, int, int]:
@@ -236,12 +286,35 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
                     target=target if regular else "",
                 )
             )
+    serve = [serve_idle_and_chat(binary) for _ in range(max(1, min(runs, 3)))]
     figures.append(
         Figure(
             f"{mode}: idle RSS, server (`serve`)",
-            [serve_idle_rss(binary) / MIB],
+            [run["idle"] / MIB for run in serve],
             unit="MiB",
             target=RSS_TARGET,
+            note="started, nobody chatting yet",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: idle RSS, server after 3 chat turns",
+            [run["after_chat"] / MIB for run in serve],
+            unit="MiB",
+            note="what the first turn builds stays",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: first chat turn after start",
+            [run["turn0"] * 1000 for run in serve],
+            note="whole reply, zero-latency fake Gemini",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: later chat turns",
+            [run[key] * 1000 for run in serve for key in ("turn1", "turn2")],
         )
     )
     window, server, helpers = window_idle_rss(binary, display)
