@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import secrets
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -201,8 +200,8 @@ def resolve_gemini_key(settings: Settings) -> tuple[str | None, KeySource | None
 # reading the keyring is a D-Bus round trip to the Secret Service on Linux (~16 ms on a
 # quiet machine, with a DH key exchange per read), paid before every model request.
 Stamp = tuple[tuple[int, int] | None, tuple[int, int, int] | None]
+# One tuple, replaced whole: a reader in another thread sees the old one or the new one.
 _cached_key: tuple[Path, Stamp, str] | None = None
-_cache_lock = threading.Lock()
 
 
 def _stat(path: Path) -> os.stat_result | None:
@@ -246,9 +245,8 @@ def load_gemini_key(settings: Settings) -> str | None:
     # Taken before the read: a change made while reading leaves a stamp that differs.
     stamp = _key_stamp(settings)
     value, _source, _status = resolve_gemini_key(settings)
-    with _cache_lock:
-        # Only a key found is kept: a locked or missing keyring is asked again next time.
-        _cached_key = (settings.data_dir, stamp, value) if value else None
+    # Only a key found is kept: a locked or missing keyring is asked again next time.
+    _cached_key = (settings.data_dir, stamp, value) if value else None
     return value
 
 
@@ -256,8 +254,7 @@ def forget_cached_gemini_key() -> None:
     """Read the key from its store again next time (Gemini rejected the one kept: it may
     have been replaced outside TaskChat, e.g. in the desktop's password manager)."""
     global _cached_key
-    with _cache_lock:
-        _cached_key = None
+    _cached_key = None
 
 
 def _key_changed(settings: Settings) -> None:
