@@ -158,7 +158,7 @@ def check_gemini_key(
     if data is not None and data.api_key is not None:
         key: str | None = keystore.validate_key(data.api_key.get_secret_value())
     else:
-        key = keystore.load_gemini_key(settings)
+        key = keystore.load_gemini_key(settings, fresh=True)
     if not key:
         return KeyCheckOut(status="missing", message="No Gemini API key is set.")
     return check_key(settings, key)

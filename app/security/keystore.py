@@ -230,16 +230,16 @@ def cached_gemini_key(settings: Settings) -> str | None:
         register_secret(env)
         return env
     cached = _cached_key
-    if cached is not None and cached[0] == settings.data_dir:
-        if cached[1] == _key_stamp(settings):
-            return cached[2]
+    if cached is not None and cached[:2] == (settings.data_dir, _key_stamp(settings)):
+        return cached[2]
     return None
 
 
-def load_gemini_key(settings: Settings) -> str | None:
-    """The key to call Gemini with, or None when none is configured."""
+def load_gemini_key(settings: Settings, *, fresh: bool = False) -> str | None:
+    """The key to call Gemini with, or None when none is configured. `fresh` reads the
+    store even when a key is kept (an explicit check must see a key replaced elsewhere)."""
     global _cached_key
-    kept = cached_gemini_key(settings)
+    kept = None if fresh else cached_gemini_key(settings)
     if kept:
         return kept
     # Taken before the read: a change made while reading leaves a stamp that differs.

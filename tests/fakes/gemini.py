@@ -163,6 +163,27 @@ class FakeGemini:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def do_GET(self) -> None:
+                # The model list, which Settings' key check asks for (`GET .../models`).
+                fake.requests.append(
+                    Recorded(
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        {},
+                        time.perf_counter(),
+                    )
+                )
+                if not self.path.rstrip("/").endswith("/models"):
+                    self.send_error(404)
+                    return
+                model = {"id": f"models/{MODEL}", "object": "model", "owned_by": "google"}
+                data = json.dumps({"object": "list", "data": [model]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _answer(self, reply: Reply) -> None:
                 if isinstance(reply, Fail):
                     payload = [
