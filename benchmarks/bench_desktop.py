@@ -43,6 +43,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.report import Figure, print_table, write_json
@@ -159,7 +160,17 @@ CHAT_TURN = json.dumps(
 ).encode()
 
 
-def serve_idle_and_chat(binary: Path, idle: float = 5.0, turns: int = 3) -> dict[str, float]:
+CHAT_TURNS = 3
+
+
+@dataclass
+class ServeRun:
+    idle_rss: int  # bytes, before any chat
+    chat_rss: int  # bytes, once the turns are over
+    turns: list[float]  # seconds, request to the end of the reply, the first one first
+
+
+def serve_idle_and_chat(binary: Path, idle: float = 5.0) -> ServeRun:
     """`serve` against the fake Gemini: RSS after `idle` s of quiet, the wall time of its
     first chat turns (request to the end of the reply), and RSS once they are over.
 
@@ -194,22 +205,22 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0, turns: int = 3) -> dict
             call("GET", "/api/health").read()
             time.sleep(idle)
             # One-file: the bootloader's child runs Python; take the largest process.
-            figures = {"idle": max(rss_tree(proc.pid).values())}
+            idle_rss = max(rss_tree(proc.pid).values())
             launch = call("GET", f"/?{match.group(2)}", headers={"Accept": "text/html"})
             launch.read()
             cookie = "; ".join(
                 v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
             )
             headers = {"Cookie": cookie, "Content-Type": "application/json"}
-            for turn in range(turns):
+            turns = []
+            for _ in range(CHAT_TURNS):
                 t0 = time.perf_counter()
                 reply = call("POST", "/api/chatkit", body=CHAT_TURN, headers=headers).read()
-                figures[f"turn{turn}"] = time.perf_counter() - t0
+                turns.append(time.perf_counter() - t0)
                 if b"there" not in reply:
                     raise RuntimeError(f"chat turn failed: {reply[:300]!r}")
             time.sleep(idle)
-            figures["after_chat"] = max(rss_tree(proc.pid).values())
-            return figures
+            return ServeRun(idle_rss, max(rss_tree(proc.pid).values()), turns)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
@@ -290,7 +301,7 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
     figures.append(
         Figure(
             f"{mode}: idle RSS, server (`serve`)",
-            [run["idle"] / MIB for run in serve],
+            [run.idle_rss / MIB for run in serve],
             unit="MiB",
             target=RSS_TARGET,
             note="started, nobody chatting yet",
@@ -298,8 +309,8 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
     )
     figures.append(
         Figure(
-            f"{mode}: idle RSS, server after 3 chat turns",
-            [run["after_chat"] / MIB for run in serve],
+            f"{mode}: idle RSS, server after {CHAT_TURNS} chat turns",
+            [run.chat_rss / MIB for run in serve],
             unit="MiB",
             note="what the first turn builds stays",
         )
@@ -307,14 +318,14 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
     figures.append(
         Figure(
             f"{mode}: first chat turn after start",
-            [run["turn0"] * 1000 for run in serve],
+            [run.turns[0] * 1000 for run in serve],
             note="whole reply, zero-latency fake Gemini",
         )
     )
     figures.append(
         Figure(
             f"{mode}: later chat turns",
-            [run[key] * 1000 for run in serve for key in ("turn1", "turn2")],
+            [turn * 1000 for run in serve for turn in run.turns[1:]],
         )
     )
     window, server, helpers = window_idle_rss(binary, display)
