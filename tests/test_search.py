@@ -254,9 +254,9 @@ async def test_sqlite_query_plan_uses_fts_order(db_session, storage):
     from app.search.service import _SQLITE
 
     plan = (
-        await db_session.execute(
+        await db_session.exec(
             text("EXPLAIN QUERY PLAN " + str(_SQLITE)),
-            {"match": '"a"*', "user_id": "u", "limit": 5, "lo": 0},
+            params={"match": '"a"*', "user_id": "u", "limit": 5, "lo": 0},
         )
     ).all()
     details = " | ".join(str(r[-1]) for r in plan)
