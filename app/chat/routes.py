@@ -1,4 +1,4 @@
-"""POST /api/chatkit. ChatKit and the Agents SDK load off the start-up path (see warm_up)."""
+"""POST /api/chatkit and /api/chat/prepare; ChatKit and agents load off the start-up path."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 from types import ModuleType
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser
 
@@ -58,3 +58,19 @@ async def chatkit(request: Request, user_id: CurrentUser) -> Response:
     return await endpoint.handle(
         endpoint.chat_server(request.app), body, endpoint.ChatContext(user_id=user_id)
     )
+
+
+@router.post("/api/chat/prepare", status_code=202)
+async def prepare(request: Request, _: CurrentUser) -> JSONResponse:
+    """Rehearse a chat turn in the background (app/chat/rehearsal.py), once per process.
+
+    The web UI calls this when the person starts typing their first message, so the
+    one-time cost of a first turn is paid while they type rather than after they send.
+    """
+    endpoint = await _endpoint(request.app)
+    task = endpoint.chat_server(request.app).rehearse_soon()
+    if not task.done():
+        return JSONResponse({"status": "running"}, status_code=202)
+    # The rehearsed events' types ([] if it failed or a real turn came first): a check
+    # that the rehearsal walked the whole turn, model call, tool and answer.
+    return JSONResponse({"status": "done", "events": task.result()}, status_code=202)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,7 @@ from app.chat.gemini import (
     explain,
 )
 from app.chat.history import HistoryConverter
+from app.chat.rehearsal import rehearse
 from app.chat.store import ChatContext, SqlStore
 from app.chat.tools import task_tools
 from app.config import Settings
@@ -196,6 +198,37 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._tools = task_tools(sessionmaker)
         self._converter = HistoryConverter()
         self._cleanups: set[asyncio.Future[None]] = set()
+        self._rehearsal: asyncio.Task[list[str]] | None = None
+        self._turned = False  # a real turn has started: nothing left to rehearse
+
+    def rehearse_soon(self) -> asyncio.Task[list[str]]:
+        """Start the one rehearsal turn of this server (app/chat/rehearsal.py), if it has
+        not run yet; the task's result is the rehearsed events' types, [] if it failed."""
+        if self._rehearsal is None:
+            self._rehearsal = asyncio.create_task(self._rehearse(), name="taskchat-rehearsal")
+        return self._rehearsal
+
+    async def _rehearse(self) -> list[str]:
+        if self._turned:
+            return []
+        started = time.perf_counter()
+        try:
+            events = await rehearse(
+                settings=self._settings(),
+                store=self._sql,
+                tools=self._tools,
+                serialize=self._serialize,
+            )
+        except Exception as exc:
+            # Only a head start is lost: the person's own first turn does the same work.
+            log.warning("chat rehearsal failed: %s", describe_for_log(exc))
+            return []
+        log.info(
+            "chat turn rehearsed in %.0f ms (%d events)",
+            (time.perf_counter() - started) * 1000,
+            len(events),
+        )
+        return events
 
     async def process(
         self, request: str | bytes | bytearray, context: ChatContext
@@ -387,6 +420,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         except Exception as exc:  # reported after the message is stored, like any failure
             log.warning("chat turn could not start: %s", describe_for_log(exc))
             return explain(exc, model=settings.gemini_model)
+        self._turned = True
         return Turn(result, agent_context, settings)
 
     async def _stream(
