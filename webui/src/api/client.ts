@@ -212,6 +212,10 @@ export const api = {
     ),
   threadTaskLinks: (threadId: string) =>
     request<{ links: TaskLinkChip[] }>('GET', `/api/threads/${encodeURIComponent(threadId)}/task-links`),
+  /** Best effort: the server rehearses a chat turn so the first real one is quick. */
+  prepareChat: () => {
+    sessionFetch('/api/chat/prepare', { method: 'POST' }).catch(() => undefined)
+  },
   exportUrl: '/api/export',
   importData: async (file: Blob) => {
     const res = await sessionFetch('/api/import', {

@@ -176,4 +176,27 @@ describe('BuiltinChat', () => {
     await screen.findByText('old answer')
     expect(calls.find((c) => c.type === 'items.list')?.params).toMatchObject({ thread_id: 'thr_1', order: 'asc' })
   })
+
+  it('asks the server to prepare a chat turn once, when the person starts typing', async () => {
+    const urls: string[] = []
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        urls.push(`${init?.method ?? 'GET'} ${String(input)}`)
+        if (String(input) === '/api/chat/prepare') return Response.json({ status: 'running' }, { status: 202 })
+        return Response.json({ data: [], has_more: false })
+      }),
+    )
+    render(<BuiltinChat onTasksChanged={() => {}} />)
+    const input = await screen.findByTestId('chat-input')
+    const prepares = () => urls.filter((u) => u === 'POST /api/chat/prepare')
+    // Not on opening (the composer has focus then) nor for whitespace: only real typing.
+    fireEvent.change(input, { target: { value: '  ' } })
+    expect(prepares()).toHaveLength(0)
+    fireEvent.change(input, { target: { value: ' a' } })
+    fireEvent.change(input, { target: { value: ' ad' } })
+    fireEvent.change(input, { target: { value: '' } })
+    fireEvent.change(input, { target: { value: 'b' } })
+    expect(prepares()).toHaveLength(1)
+  })
 })

@@ -79,6 +79,16 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
   stateRef.current = state
   const abortRef = useRef<AbortController | null>(null)
   const [draft, setDraft] = useState('')
+  // The first time the person starts typing, the server rehearses a chat turn (it costs
+  // a first turn several hundred ms more than later ones), so it is done before they send.
+  const prepared = useRef(false)
+  const editDraft = useCallback((text: string) => {
+    setDraft(text)
+    if (!prepared.current && text.trim()) {
+      prepared.current = true
+      api.prepareChat()
+    }
+  }, [])
   const [showThreads, setShowThreads] = useState(false)
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const effectRef = useRef(onTasksChanged)
@@ -385,7 +395,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
           onOpenTask={onOpenTask}
           onPrompt={(p) => {
           if (p.fill) {
-            setDraft(p.fill)
+            editDraft(p.fill)
             requestAnimationFrame(() => {
               const el = inputRef.current
               if (el) {
@@ -442,7 +452,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
               rows={1}
               value={draft}
               placeholder="Message TaskChat…"
-              onChange={(e) => setDraft(e.target.value)}
+              onChange={(e) => editDraft(e.target.value)}
               onKeyDown={onComposerKey}
               autoFocus
             />

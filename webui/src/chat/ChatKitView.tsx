@@ -1,6 +1,6 @@
 import { ChatKit, useChatKit } from '@openai/chatkit-react'
 import { useEffect, useRef } from 'react'
-import { sessionFetch } from '../api/client'
+import { api, sessionFetch } from '../api/client'
 import { EXAMPLE_PROMPTS } from './prompts'
 
 interface Props {
@@ -48,8 +48,22 @@ export default function ChatKitView({ colorScheme, onTasksChanged, onFailed }: P
     return () => clearTimeout(t)
   }, [onFailed])
 
+  // ChatKit's composer lives in its own frame, which tells the page nothing of typing: the
+  // first time focus moves into it, the server rehearses a chat turn (see BuiltinChat).
+  const host = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    const onBlur = () => {
+      // The window loses focus to the frame; activeElement is then the frame itself.
+      if (!host.current?.contains(document.activeElement)) return
+      window.removeEventListener('blur', onBlur)
+      api.prepareChat()
+    }
+    window.addEventListener('blur', onBlur)
+    return () => window.removeEventListener('blur', onBlur)
+  }, [])
+
   return (
-    <div className="chatkit-host" data-testid="chatkit-view">
+    <div className="chatkit-host" data-testid="chatkit-view" ref={host}>
       <ChatKit control={control} className="chatkit-el" />
     </div>
   )
