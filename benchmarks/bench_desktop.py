@@ -20,7 +20,9 @@ For each build:
                   child and Qt WebEngine's helpers
   chat turns      `serve` against the fake Gemini: the first chat turn after a start and
                   the ones after it (request to the end of the reply), and the server's
-                  RSS once they are over
+                  RSS once they are over; the first turn again after the rehearsal the
+                  web UI asks for on the first keystroke (POST /api/chat/prepare), and
+                  how long that rehearsal takes
 
 Needs Xvfb (scripts/setup.sh --test installs it) and the `build` extra. Targets:
 one-dir launch → health <= 1.0 s and → UI <= 2.0 s; one-file <= 160 MB; idle RSS <= 150 MB.
@@ -168,14 +170,17 @@ class ServeRun:
     idle_rss: int  # bytes, before any chat
     chat_rss: int  # bytes, once the turns are over
     turns: list[float]  # seconds, request to the end of the reply, the first one first
+    rehearsal: float | None  # seconds, POST /api/chat/prepare until it reports done
 
 
-def serve_idle_and_chat(binary: Path, idle: float = 5.0) -> ServeRun:
+def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = False) -> ServeRun:
     """`serve` against the fake Gemini: RSS after `idle` s of quiet, the wall time of its
     first chat turns (request to the end of the reply), and RSS once they are over.
 
     The first turn after a start pays for what pydantic builds on first use (openai's and
     ChatKit's event models, which both libraries defer) and for the Gemini client.
+    `prepare`: first ask for the rehearsal the web UI asks for when the person starts
+    typing (POST /api/chat/prepare), and wait until it is done.
     """
     fake = FakeGemini().start()
     fake.default = Text(["Hello", " there", "!"])
@@ -212,6 +217,20 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0) -> ServeRun:
                 v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
             )
             headers = {"Cookie": cookie, "Content-Type": "application/json"}
+            rehearsal = None
+            if prepare:
+                t0 = time.perf_counter()
+                while True:
+                    answer = call("POST", "/api/chat/prepare", headers=headers)
+                    status = json.loads(answer.read())
+                    if answer.status != 202 or status.get("status") not in ("running", "done"):
+                        raise RuntimeError(f"prepare answered {answer.status} {status!r}")
+                    if status["status"] == "done":
+                        if not status["events"]:
+                            raise RuntimeError("the rehearsal did not run")
+                        break
+                    time.sleep(0.01)
+                rehearsal = time.perf_counter() - t0
             turns = []
             for _ in range(CHAT_TURNS):
                 t0 = time.perf_counter()
@@ -220,7 +239,7 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0) -> ServeRun:
                 if b"there" not in reply:
                     raise RuntimeError(f"chat turn failed: {reply[:300]!r}")
             time.sleep(idle)
-            return ServeRun(idle_rss, max(rss_tree(proc.pid).values()), turns)
+            return ServeRun(idle_rss, max(rss_tree(proc.pid).values()), turns, rehearsal)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
@@ -297,7 +316,11 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
                     target=target if regular else "",
                 )
             )
-    serve = [serve_idle_and_chat(binary) for _ in range(max(1, min(runs, 3)))]
+    serve: list[ServeRun] = []
+    prepared: list[ServeRun] = []
+    for _ in range(max(1, min(runs, 3))):  # interleaved, so both see the same machine
+        serve.append(serve_idle_and_chat(binary))
+        prepared.append(serve_idle_and_chat(binary, prepare=True))
     figures.append(
         Figure(
             f"{mode}: idle RSS, server (`serve`)",
@@ -320,6 +343,20 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
             f"{mode}: first chat turn after start",
             [run.turns[0] * 1000 for run in serve],
             note="whole reply, zero-latency fake Gemini",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: first chat turn after the rehearsal",
+            [run.turns[0] * 1000 for run in prepared],
+            note="POST /api/chat/prepare, as the web UI sends on the first keystroke",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: the rehearsal itself",
+            [run.rehearsal * 1000 for run in prepared if run.rehearsal is not None],
+            note="paid while the person types",
         )
     )
     figures.append(
