@@ -182,3 +182,28 @@ def test_quota_error_is_readable_and_retry_recovers(
     last_user = [m for m in gemini.requests[-1].messages if m["role"] == "user"]
     assert "what is due today?" in str(last_user[-1]["content"])
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_typing_the_first_message_prepares_the_chat_turn(
+    ui: Browser, gemini: FakeGemini, gemini_key: str
+) -> None:
+    """The first keystroke asks the server to rehearse a turn (app/chat/rehearsal.py);
+    the rehearsal sends Gemini nothing, and the real turn after it answers as usual."""
+    page = ui.open("/")
+    wait_ready(page, "builtin")
+    box = page.get_by_test_id("chat-input")
+    prepares: list[str] = []
+    page.on(
+        "request", lambda r: prepares.append(r.method) if "/api/chat/prepare" in r.url else None
+    )
+    with page.expect_response(re.compile(r"/api/chat/prepare$")) as answer:
+        box.press_sequentially("hel")
+    assert answer.value.status == 202
+    box.press_sequentially("lo there")
+    assert prepares == ["POST"]  # once, not per keystroke
+    gemini.push(Text(["Hello!"]))
+    page.get_by_test_id("send-button").click()
+    expect(page.get_by_test_id("message-assistant")).to_have_text("Hello!")
+    # The turn's own request; nothing from the rehearsal.
+    assert [r.path.rsplit("/", 1)[-1] for r in gemini.requests] == ["completions"]
+    assert not page.errors  # type: ignore[attr-defined]
