@@ -12,7 +12,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser
-from app.memory import release_freed_memory
 
 router = APIRouter(tags=["chat"])
 
@@ -32,13 +31,9 @@ def warm_up(app: FastAPI) -> None:
 
     def load() -> None:
         try:
-            module = importlib.import_module(ENDPOINT)
+            pending.set_result(importlib.import_module(ENDPOINT))
         except BaseException as exc:  # handed to the first chat request
             pending.set_exception(exc)
-            return
-        pending.set_result(module)
-        # The import's scratch memory (~12 MiB) would otherwise stay resident for good.
-        release_freed_memory("chat machinery imported")
 
     threading.Thread(target=load, name="taskchat-chat-warm-up", daemon=True).start()
     app.state.chat_endpoint = pending

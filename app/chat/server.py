@@ -59,7 +59,6 @@ from app.chat.rehearsal import rehearse
 from app.chat.store import ChatContext, SqlStore
 from app.chat.tools import task_tools
 from app.config import Settings
-from app.memory import QuietTrim
 from app.security.keystore import forget_cached_gemini_key
 
 log = logging.getLogger(__name__)
@@ -201,7 +200,6 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._cleanups: set[asyncio.Future[None]] = set()
         self._rehearsal: asyncio.Task[list[str]] | None = None
         self._turned = False  # a real turn has started: nothing left to rehearse
-        self._quiet_trim = QuietTrim()
 
     def rehearse_soon(self) -> asyncio.Task[list[str]]:
         """Start the one rehearsal turn of this server (app/chat/rehearsal.py), if it has
@@ -225,9 +223,6 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             # Only a head start is lost: the person's own first turn does the same work.
             log.warning("chat rehearsal failed: %s", describe_for_log(exc))
             return []
-        finally:
-            # Its one-time schema and serializer builds leave scratch memory behind.
-            self._quiet_trim.soon("chat rehearsal")
         log.info(
             "chat turn rehearsed in %.0f ms (%d events)",
             (time.perf_counter() - started) * 1000,
@@ -449,7 +444,6 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             failure = explain(exc, model=settings.gemini_model)
         finally:
             turn.cancel()
-            self._quiet_trim.soon("chat turn")
         if turn.timed_out and failure is None:
             failure = explain(
                 TimeoutError(), model=settings.gemini_model, turn_timeout=settings.turn_timeout
