@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +172,26 @@ class ServeRun:
     chat_rss: int  # bytes, once the turns are over
     turns: list[float]  # seconds, request to the end of the reply, the first one first
     rehearsal: float | None  # seconds, POST /api/chat/prepare until it reports done
+    # seconds, GET /api/tasks one after another: while the rehearsal runs (`prepare`), or
+    # for as long in a quiet server
+    polls: list[float]
+
+
+def poll_tasks(port: int, headers: dict[str, str], stop: threading.Event) -> list[float]:
+    """GET /api/tasks every 5 ms until `stop`: how long a request waits for the server
+    (the task panel's refresh, say) while something else runs on its event loop."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times = []
+    try:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            conn.request("GET", "/api/tasks?limit=50", headers=headers)
+            conn.getresponse().read()
+            times.append(time.perf_counter() - t0)
+            stop.wait(0.005)
+    finally:
+        conn.close()
+    return times
 
 
 def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = False) -> ServeRun:
@@ -217,6 +238,12 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = Fals
                 v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
             )
             headers = {"Cookie": cookie, "Content-Type": "application/json"}
+            stop = threading.Event()
+            polls: list[float] = []
+            poller = threading.Thread(
+                target=lambda: polls.extend(poll_tasks(port, headers, stop)), daemon=True
+            )
+            poller.start()
             rehearsal = None
             if prepare:
                 t0 = time.perf_counter()
@@ -231,6 +258,10 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = Fals
                         break
                     time.sleep(0.01)
                 rehearsal = time.perf_counter() - t0
+            else:
+                time.sleep(0.4)  # about as long as a rehearsal
+            stop.set()
+            poller.join(60)
             turns = []
             for _ in range(CHAT_TURNS):
                 t0 = time.perf_counter()
@@ -239,7 +270,7 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = Fals
                 if b"there" not in reply:
                     raise RuntimeError(f"chat turn failed: {reply[:300]!r}")
             time.sleep(idle)
-            return ServeRun(idle_rss, max(rss_tree(proc.pid).values()), turns, rehearsal)
+            return ServeRun(idle_rss, max(rss_tree(proc.pid).values()), turns, rehearsal, polls)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
@@ -359,6 +390,18 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
             note="paid while the person types",
         )
     )
+    for label, runs_of, note in (
+        ("while the rehearsal runs", prepared, "it shares the server's event loop"),
+        ("in a quiet server (baseline)", serve, ""),
+    ):
+        polls = [t * 1000 for run in runs_of for t in run.polls]
+        figures.append(
+            Figure(
+                f"{mode}: GET /api/tasks {label}",
+                polls,
+                note=", ".join(filter(None, (note, f"max {max(polls, default=0):.0f} ms"))),
+            )
+        )
     figures.append(
         Figure(
             f"{mode}: later chat turns",
