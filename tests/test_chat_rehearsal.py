@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -64,6 +65,34 @@ async def test_a_real_turn_after_the_rehearsal_is_unchanged(chat, gemini):
     assert reply_text(events) == "Hello!"
     assert len(gemini.requests) == 1
     assert await counts(chat) == (1, 2, 0)
+
+
+async def test_the_rehearsal_readies_the_real_gemini_client_and_sends_nothing(chat, gemini):
+    gemini.push(Text(["Hello", "!"]))
+    async with chat.client() as c:
+        await prepared(c)
+        clients = chat.app.state.chat_server._clients  # created with the first chat request
+        # Key read and client built (its TLS trust store loaded) before the first turn...
+        ready = clients._client
+        assert ready is not None
+        assert gemini.requests == []
+        events = await stream(c, create_thread("Hi there"))
+    # ...which uses that very client, and sends Gemini only its own request.
+    assert reply_text(events) == "Hello!"
+    assert clients._client is ready
+    assert len(gemini.requests) == 1
+
+
+@pytest.mark.parametrize("app_env", [{"GEMINI_API_KEY": ""}])
+async def test_without_a_key_the_rehearsal_still_runs_and_the_turn_asks_for_one(chat, gemini):
+    async with chat.client() as c:
+        body = await prepared(c)
+        assert body["events"]  # the rehearsal needs no key
+        assert chat.app.state.chat_server._clients._client is None
+        events = await stream(c, create_thread("Hi"))
+    errors = [e for e in events if e.type == "error"]
+    assert errors and errors[0].message.startswith("Add your Gemini API key in Settings")
+    assert gemini.requests == []
 
 
 async def test_no_rehearsal_once_a_real_turn_has_run(chat, gemini):

@@ -119,19 +119,48 @@ class GeminiClients:
         Secret Service on Linux, which blocked every other request meanwhile)."""
         return cached_gemini_key(settings) or await asyncio.to_thread(load_gemini_key, settings)
 
+    @staticmethod
+    def _signature_of(settings: Settings, key: str) -> tuple[Any, ...]:
+        return (key, settings.gemini_base_url, settings.max_retries, settings.request_timeout)
+
+    @staticmethod
+    def _new_client(settings: Settings, key: str) -> AsyncOpenAI:
+        return AsyncOpenAI(
+            base_url=settings.gemini_base_url,
+            api_key=key,
+            max_retries=settings.max_retries,
+            timeout=settings.request_timeout,
+        )
+
     def _client_for(self, settings: Settings, key: str | None) -> AsyncOpenAI:
         if not key:
             raise MissingApiKey
-        signature = (key, settings.gemini_base_url, settings.max_retries, settings.request_timeout)
+        signature = self._signature_of(settings, key)
         if self._client is None or signature != self._signature:
-            self._client = AsyncOpenAI(
-                base_url=settings.gemini_base_url,
-                api_key=key,
-                max_retries=settings.max_retries,
-                timeout=settings.request_timeout,
-            )
+            self._client = self._new_client(settings, key)
             self._signature = signature
         return self._client
+
+    async def prepare(self, settings: Settings) -> bool:
+        """Read the key and build its client before the first turn needs them; sends
+        nothing. False when there is no key yet (the turn will say so).
+
+        Building the client loads the TLS trust store (~40 ms of CPU, done in a thread);
+        the key may be a Secret Service round trip. Both were the larger part of what the
+        first turn still paid after the rehearsal.
+        """
+        key = await self.load_key(settings)
+        if not key:
+            return False
+        signature = self._signature_of(settings, key)
+        if self._client is not None and signature == self._signature:
+            return True
+        client = await asyncio.to_thread(self._new_client, settings, key)
+        if self._client is not None and signature == self._signature:
+            await client.close()  # a turn built the same client meanwhile: keep that one
+        else:
+            self._client, self._signature = client, signature
+        return True
 
     def model(self, settings: Settings) -> GeminiChatModel:
         return GeminiChatModel(model=settings.gemini_model, openai_client=self.get(settings))

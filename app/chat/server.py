@@ -212,21 +212,22 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         if self._turned:
             return []
         started = time.perf_counter()
+        settings = self._settings()
         try:
             events = await rehearse(
-                settings=self._settings(),
-                store=self._sql,
-                tools=self._tools,
-                serialize=self._serialize,
+                settings=settings, store=self._sql, tools=self._tools, serialize=self._serialize
             )
+            # The real client too (the rehearsal's own answers in memory): key and TLS setup.
+            ready = await self._clients.prepare(settings)
         except Exception as exc:
             # Only a head start is lost: the person's own first turn does the same work.
             log.warning("chat rehearsal failed: %s", describe_for_log(exc))
             return []
         log.info(
-            "chat turn rehearsed in %.0f ms (%d events)",
+            "chat turn rehearsed in %.0f ms (%d events; Gemini client %s)",
             (time.perf_counter() - started) * 1000,
             len(events),
+            "ready" if ready else "waits for a key",
         )
         return events
 
