@@ -217,12 +217,16 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             events = await rehearse(
                 settings=settings, store=self._sql, tools=self._tools, serialize=self._serialize
             )
-            # The real client too (the rehearsal's own answers in memory): key and TLS setup.
-            ready = await self._clients.prepare(settings)
         except Exception as exc:
             # Only a head start is lost: the person's own first turn does the same work.
             log.warning("chat rehearsal failed: %s", describe_for_log(exc))
             return []
+        try:
+            # The real client too (the rehearsal answered in memory): key and TLS setup.
+            ready = await self._clients.prepare(settings)
+        except Exception as exc:  # the turn reads the key again and reports what it finds
+            log.warning("Gemini client not prepared: %s", describe_for_log(exc))
+            ready = False
         log.info(
             "chat turn rehearsed in %.0f ms (%d events; Gemini client %s)",
             (time.perf_counter() - started) * 1000,
