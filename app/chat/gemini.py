@@ -136,9 +136,9 @@ class GeminiClients:
         if not key:
             raise MissingApiKey
         signature = self._signature_of(settings, key)
+        # _signature is None exactly while there is no client (both are set together).
         if self._client is None or signature != self._signature:
-            self._client = self._new_client(settings, key)
-            self._signature = signature
+            self._client, self._signature = self._new_client(settings, key), signature
         return self._client
 
     async def prepare(self, settings: Settings) -> bool:
@@ -153,13 +153,12 @@ class GeminiClients:
         if not key:
             return False
         signature = self._signature_of(settings, key)
-        if self._client is not None and signature == self._signature:
-            return True
-        client = await asyncio.to_thread(self._new_client, settings, key)
-        if self._client is not None and signature == self._signature:
-            await client.close()  # a turn built the same client meanwhile: keep that one
-        else:
-            self._client, self._signature = client, signature
+        if signature != self._signature:
+            client = await asyncio.to_thread(self._new_client, settings, key)
+            if signature == self._signature:
+                await client.close()  # a turn built the same client meanwhile: keep that one
+            else:
+                self._client, self._signature = client, signature
         return True
 
     def model(self, settings: Settings) -> GeminiChatModel:

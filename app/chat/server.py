@@ -231,7 +231,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             "chat turn rehearsed in %.0f ms (%d events; Gemini client %s)",
             (time.perf_counter() - started) * 1000,
             len(events),
-            "ready" if ready else "waits for a key",
+            "ready" if ready else "not ready",
         )
         return events
 
