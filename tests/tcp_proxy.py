@@ -1,7 +1,8 @@
-"""A TCP proxy the tests control: forwards to PostgreSQL and can drop connections.
+"""A TCP proxy the tests control: forwards to a server and can drop or delay connections.
 
 Used for fault injection through a real mechanism: a connection cut at an arbitrary
-byte of a push or a pull, or a server that is not there yet (cold start).
+byte of a push or a pull, or a server that is not there yet (cold start); and, with
+`delay`, for a link with a real round-trip time (benchmarks/bench_gemini_link.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class TcpProxy:
         self.cut_down_after: int | None = None
         self.cuts = 0
         self.one_shot = True
+        # One-way latency in seconds: every byte arrives this much later, and a new
+        # connection's first bytes one round trip later still (TCP's own handshake). Cuts
+        # do not apply to a delayed proxy.
+        self.delay = 0.0
 
     async def start(self, port: int = 0) -> TcpProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -80,10 +85,16 @@ class TcpProxy:
                 with contextlib.suppress(Exception):
                     dst.transport.abort() if not upstream else dst.close()
 
-        tasks = [
-            asyncio.create_task(pipe(reader, up_writer, True)),
-            asyncio.create_task(pipe(up_reader, writer, False)),
-        ]
+        if self.delay:
+            tasks = [
+                asyncio.create_task(self._delayed(reader, up_writer, 2 * self.delay)),
+                asyncio.create_task(self._delayed(up_reader, writer, 0.0)),
+            ]
+        else:
+            tasks = [
+                asyncio.create_task(pipe(reader, up_writer, True)),
+                asyncio.create_task(pipe(up_reader, writer, False)),
+            ]
         self._pipes.update(tasks)
         try:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -94,3 +105,33 @@ class TcpProxy:
             for w in (writer, up_writer):
                 with contextlib.suppress(Exception):
                     w.transport.abort()
+
+    async def _delayed(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, handshake: float
+    ) -> None:
+        """Forward src to dst, each read `delay` seconds after it arrived, in order."""
+        loop = asyncio.get_running_loop()
+        not_before = loop.time() + handshake
+        due: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                at, data = await due.get()
+                if not data:
+                    return
+                await asyncio.sleep(max(0.0, at - loop.time()))
+                dst.write(data)
+                await dst.drain()
+
+        deliverer = asyncio.create_task(deliver())
+        try:
+            while data := await src.read(65536):
+                due.put_nowait((max(loop.time(), not_before) + self.delay, data))
+            due.put_nowait((0.0, b""))
+            await deliverer
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            deliverer.cancel()
+            with contextlib.suppress(Exception):
+                dst.close()

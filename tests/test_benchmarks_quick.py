@@ -26,7 +26,14 @@ def test_benchmarks_run_in_quick_mode(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((tmp_path / "summary-quick.json").read_text())
     modules = summary["modules"]
-    for name in ("bench_chat", "bench_tasks", "bench_store", "bench_load", "bench_keystore"):
+    for name in (
+        "bench_chat",
+        "bench_tasks",
+        "bench_store",
+        "bench_load",
+        "bench_keystore",
+        "bench_gemini_link",
+    ):
         assert modules[name]["status"] == "ok", modules[name]
         assert modules[name]["figures"], name
     figures = {f for m in modules.values() for f in (m.get("figures") or {})}

@@ -1,4 +1,5 @@
-"""POST /api/chat/prepare: one rehearsed turn per process, which stores and sends nothing."""
+"""POST /api/chat/prepare: one rehearsed turn per process, which stores nothing and sends
+Gemini only a model listing, to open the connection the first turn reuses."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlmodel import select
 
 from app.chat.models import ChatItem, ChatThread
 from app.tasks.models import Task
-from tests.fakes.chatkit import create_thread, reply_text, stream
-from tests.fakes.gemini import Text
+from tests.fakes.chatkit import TEST_KEY, add_message, create_thread, reply_text, stream, thread_id
+from tests.fakes.gemini import FakeGemini, Text
 
 
 async def prepared(client: httpx.AsyncClient) -> dict:
@@ -26,6 +27,15 @@ async def prepared(client: httpx.AsyncClient) -> dict:
         assert body == {"status": "running"}
         await asyncio.sleep(0.05)
     raise AssertionError("the rehearsal did not finish in 10 s")
+
+
+async def connection_opened(gemini: FakeGemini) -> None:
+    """Wait for the model listing that prepare sends in the background."""
+    for _ in range(200):
+        if gemini.model_lists:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no connection to Gemini was opened ahead in 10 s")
 
 
 async def counts(chat) -> tuple[int, int, int]:
@@ -51,7 +61,7 @@ async def test_rehearsal_walks_a_whole_turn_and_stores_nothing(chat, gemini):
             "thread.item.done",  # "Ready."
         ]
         assert await counts(chat) == before
-        # No key read, nothing sent: the fake Gemini saw no request at all.
+        # The rehearsal itself asked Gemini for nothing: no chat request reached it.
         assert gemini.requests == []
         # Once per process: asking again returns the same finished rehearsal.
         assert await prepared(c) == body
@@ -67,7 +77,7 @@ async def test_a_real_turn_after_the_rehearsal_is_unchanged(chat, gemini):
     assert await counts(chat) == (1, 2, 0)
 
 
-async def test_the_rehearsal_readies_the_real_gemini_client_and_sends_nothing(chat, gemini):
+async def test_the_rehearsal_readies_the_gemini_client_and_its_connection(chat, gemini):
     gemini.push(Text(["Hello", "!"]))
     async with chat.client() as c:
         await prepared(c)
@@ -75,12 +85,46 @@ async def test_the_rehearsal_readies_the_real_gemini_client_and_sends_nothing(ch
         # Key read and client built (its TLS trust store loaded) before the first turn...
         ready = clients._client
         assert ready is not None
+        # ...and its connection opened, by listing the models with the person's key.
+        await connection_opened(gemini)
+        [listing] = gemini.model_lists
+        assert listing.path == "/v1beta/openai/models"
+        assert listing.headers["authorization"] == f"Bearer {TEST_KEY}"
         assert gemini.requests == []
         events = await stream(c, create_thread("Hi there"))
-    # ...which uses that very client, and sends Gemini only its own request.
+    # The turn uses that very client and connection, and sends only its own request.
     assert reply_text(events) == "Hello!"
     assert clients._client is ready
-    assert len(gemini.requests) == 1
+    [turn] = gemini.requests
+    assert turn.peer == listing.peer
+    assert len(gemini.model_lists) == 1
+
+
+async def test_a_turn_a_while_after_the_last_reuses_its_connection(chat, gemini):
+    # httpx drops an idle connection after 5 s by default, which made nearly every turn
+    # (the person reads the reply, types the next) dial Gemini again: TCP and TLS anew.
+    gemini.push(Text(["One"]), Text(["Two"]))
+    async with chat.client() as c:
+        first = await stream(c, create_thread("First"))
+        await asyncio.sleep(6)
+        second = await stream(c, add_message(thread_id(first), "Second"))
+    assert (reply_text(first), reply_text(second)) == ("One", "Two")
+    assert gemini.requests[0].peer == gemini.requests[1].peer
+
+
+# Port 1 on loopback: nothing listens there, so every connection is refused.
+@pytest.mark.parametrize("app_env", [{"GEMINI_BASE_URL": "http://127.0.0.1:1/v1beta/openai/"}])
+async def test_offline_the_rehearsal_still_readies_the_turn_which_says_so(chat, gemini):
+    async with chat.client() as c:
+        body = await prepared(c)
+        assert body["events"]
+        assert chat.app.state.chat_server._clients._client is not None
+        events = await stream(c, create_thread("Hi"))
+        again = await c.post("/api/chat/prepare")
+    errors = [e for e in events if e.type == "error"]
+    assert errors and errors[0].message.startswith("You are offline — your message is saved")
+    assert again.json() == body
+    assert await counts(chat) == (1, 1, 0)  # the thread and the person's message
 
 
 @pytest.mark.parametrize("app_env", [{"GEMINI_API_KEY": ""}])
@@ -93,6 +137,7 @@ async def test_without_a_key_the_rehearsal_still_runs_and_the_turn_asks_for_one(
     errors = [e for e in events if e.type == "error"]
     assert errors and errors[0].message.startswith("Add your Gemini API key in Settings")
     assert gemini.requests == []
+    assert gemini.model_lists == []  # no connection opened without a key
 
 
 async def test_no_rehearsal_once_a_real_turn_has_run(chat, gemini):

@@ -227,8 +227,8 @@ async def test_turns_keep_the_key_until_it_changes(server: Running, gemini: Fake
         fourth = KEY[:-3] + "for"
         _replace_behind_taskchats_back(settings, fourth)
         assert (await c.post("/api/settings/gemini-key/check")).json()["status"] == "valid"
-        assert gemini.requests[-1].path.endswith("/models")
-        assert gemini.requests[-1].headers["authorization"] == f"Bearer {fourth}"
+        assert gemini.model_lists[-1].path.endswith("/models")
+        assert gemini.model_lists[-1].headers["authorization"] == f"Bearer {fourth}"
 
         # Cleared through the API: the chat says there is no key, and asks Gemini nothing.
         assert (await c.delete("/api/settings/gemini-key")).status_code == 200

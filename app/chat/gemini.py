@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 # reports both as APIConnectionError (or the raw httpx2 error while streaming).
 _CUT_OFF_ERRORS = (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)
 
+# How long an idle connection to Gemini is kept for the next turn. httpx's default (5 s)
+# closed it while the person read a reply or typed the next message, so almost every turn
+# dialled again: DNS, TCP and TLS, two round trips or more before Gemini saw the request.
+# Should Google's front end close it sooner, the pool sees that when it next takes the
+# connection and dials a new one (and openai retries a request that loses the race).
+KEEPALIVE_SECONDS = 120.0
+# The connection opened ahead of the first turn (GeminiClients.prepare) gives up this soon:
+# it is a head start, not something anyone waits for.
+WARM_UP_TIMEOUT = 10.0
+
 
 class MissingApiKey(Exception):
     """No Gemini key is configured (neither GEMINI_API_KEY nor the keyring)."""
@@ -108,6 +118,7 @@ class GeminiClients:
     def __init__(self) -> None:
         self._signature: tuple[Any, ...] | None = None
         self._client: AsyncOpenAI | None = None
+        self._warm_up: asyncio.Task[bool] | None = None
 
     def get(self, settings: Settings) -> AsyncOpenAI:
         return self._client_for(settings, load_gemini_key(settings))
@@ -130,6 +141,13 @@ class GeminiClients:
             api_key=key,
             max_retries=settings.max_retries,
             timeout=settings.request_timeout,
+            http_client=openai.DefaultAsyncHttpxClient(
+                limits=httpx2.Limits(
+                    max_connections=100,
+                    max_keepalive_connections=20,
+                    keepalive_expiry=KEEPALIVE_SECONDS,
+                )
+            ),
         )
 
     def _client_for(self, settings: Settings, key: str | None) -> AsyncOpenAI:
@@ -142,12 +160,14 @@ class GeminiClients:
         return self._client
 
     async def prepare(self, settings: Settings) -> bool:
-        """Read the key and build its client before the first turn needs them; sends
-        nothing. False when there is no key yet (the turn will say so).
+        """Read the key, build its client and start opening its connection to Gemini
+        before the first turn needs them. False when there is no key yet (the turn will
+        say so).
 
         Building the client loads the TLS trust store (~40 ms of CPU, done in a thread);
         the key may be a Secret Service round trip. Both were the larger part of what the
-        first turn still paid after the rehearsal.
+        first turn still paid after the rehearsal. The connection (see `warm_up`) is
+        opened in the background: prepare does not wait for the network.
         """
         key = await self.load_key(settings)
         if not key:
@@ -159,6 +179,27 @@ class GeminiClients:
                 await client.close()  # a turn built the same client meanwhile: keep that one
             else:
                 self._client, self._signature = client, signature
+        if self._warm_up is None and self._client is not None:
+            self._warm_up = asyncio.create_task(
+                self.warm_up(self._client), name="taskchat-gemini-warm-up"
+            )
+        return True
+
+    @staticmethod
+    async def warm_up(client: AsyncOpenAI) -> bool:
+        """Open the connection the first turn will reuse, by listing the models.
+
+        Listing models is Gemini's cheapest authenticated call (no tokens, nothing of the
+        person's but the key, which their turn sends anyway) and it leaves the connection
+        with its TLS session in the pool. A failure here (offline, a rejected key) only
+        loses the head start: the turn meets the same condition and explains it.
+        """
+        try:
+            await client.with_options(max_retries=0, timeout=WARM_UP_TIMEOUT).models.list()
+        except openai.OpenAIError as exc:
+            log.info("Gemini connection not opened ahead: %s", describe_for_log(exc))
+            return False
+        log.info("Gemini connection open for the first turn")
         return True
 
     def model(self, settings: Settings) -> GeminiChatModel:

@@ -65,7 +65,8 @@ async def prepare(request: Request, _: CurrentUser) -> JSONResponse:
     """Rehearse a chat turn in the background (app/chat/rehearsal.py), once per process.
 
     The web UI calls this when the person starts typing their first message, so the
-    one-time cost of a first turn is paid while they type rather than after they send.
+    one-time cost of a first turn is paid while they type rather than after they send:
+    the rehearsal, then the key, the Gemini client and its connection (app/chat/gemini.py).
     """
     endpoint = await _endpoint(request.app)
     task = endpoint.chat_server(request.app).rehearse_soon()

@@ -204,6 +204,7 @@ def test_typing_the_first_message_prepares_the_chat_turn(
     gemini.push(Text(["Hello!"]))
     page.get_by_test_id("send-button").click()
     expect(page.get_by_test_id("message-assistant")).to_have_text("Hello!")
-    # The turn's own request; nothing from the rehearsal.
+    # The turn's own request; nothing from the rehearsal (whose connection opened ahead
+    # lists models at most: tests/test_chat_rehearsal.py).
     assert [r.path.rsplit("/", 1)[-1] for r in gemini.requests] == ["completions"]
     assert not page.errors  # type: ignore[attr-defined]

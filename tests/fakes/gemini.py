@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import ssl
 import threading
 import time
 from collections import deque
@@ -70,6 +71,8 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float  # time.perf_counter() when the request arrived
+    # The client's (host, port): requests with the same peer came over one connection.
+    peer: tuple[str, int] = ("", 0)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -86,22 +89,30 @@ class _Server(ThreadingHTTPServer):
 class FakeGemini:
     """Pops one scripted Reply per request (then `default`), and records every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve HTTPS with this server context (benchmarks of the connection)."""
         self.script: deque[Reply] = deque()
         self.default: Reply = Text(["OK"])
         # When set, picks the reply from the request instead of the script (for concurrency).
         self.route: Callable[[Recorded], Reply] | None = None
+        # Chat completion requests (the turns), and model listings (Settings' key check,
+        # the connection the app opens ahead of its first turn) apart from them.
         self.requests: list[Recorded] = []
+        self.model_lists: list[Recorded] = []
         # perf_counter() when each tool-call chunk was written (benchmarks read this).
         self.tool_call_sent_at: list[float] = []
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1beta/openai/"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}/v1beta/openai/"
 
     def start(self) -> FakeGemini:
         self._thread.start()
@@ -154,7 +165,11 @@ class FakeGemini:
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 recorded = Recorded(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, body, arrived
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    arrived,
+                    self.client_address[:2],
                 )
                 fake.requests.append(recorded)
                 reply = fake.route(recorded) if fake.route else fake.next_reply()
@@ -164,13 +179,14 @@ class FakeGemini:
                     pass
 
             def do_GET(self) -> None:
-                # The model list, which Settings' key check asks for (`GET .../models`).
-                fake.requests.append(
+                # The model list (`GET .../models`), which Settings' key check asks for.
+                fake.model_lists.append(
                     Recorded(
                         self.path,
                         {k.lower(): v for k, v in self.headers.items()},
                         {},
                         time.perf_counter(),
+                        self.client_address[:2],
                     )
                 )
                 if not self.path.rstrip("/").endswith("/models"):
@@ -220,7 +236,8 @@ class FakeGemini:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
-                self.send_header("Connection", "close")
+                # Kept alive after the stream, as Google's front end does (HTTP/1.1's
+                # default): the app's next turn may reuse the connection.
                 self.end_headers()
                 if isinstance(reply, Raw):
                     for line in reply.lines:
