@@ -112,6 +112,19 @@ async def test_a_turn_a_while_after_the_last_reuses_its_connection(chat, gemini)
     assert gemini.requests[0].peer == gemini.requests[1].peer
 
 
+async def test_a_connection_gemini_closed_while_idle_is_dialled_again(chat, gemini):
+    # No retries here (TASKCHAT_MAX_RETRIES=0): the pool itself must notice the closed
+    # connection rather than send the turn into it.
+    gemini.idle_timeout = 0.5
+    gemini.push(Text(["One"]), Text(["Two"]))
+    async with chat.client() as c:
+        first = await stream(c, create_thread("First"))
+        await asyncio.sleep(1.5)
+        second = await stream(c, add_message(thread_id(first), "Second"))
+    assert (reply_text(first), reply_text(second)) == ("One", "Two")
+    assert gemini.requests[0].peer != gemini.requests[1].peer
+
+
 # Port 1 on loopback: nothing listens there, so every connection is refused.
 @pytest.mark.parametrize("app_env", [{"GEMINI_BASE_URL": "http://127.0.0.1:1/v1beta/openai/"}])
 async def test_offline_the_rehearsal_still_readies_the_turn_which_says_so(chat, gemini):

@@ -101,6 +101,9 @@ class FakeGemini:
         self.model_lists: list[Recorded] = []
         # perf_counter() when each tool-call chunk was written (benchmarks read this).
         self.tool_call_sent_at: list[float] = []
+        # Close a connection that has been idle this many seconds (Google's front end
+        # closes idle keep-alive connections too); None keeps it open.
+        self.idle_timeout: float | None = None
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -155,6 +158,10 @@ class FakeGemini:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                self.timeout = fake.idle_timeout  # applied to the socket by setup()
+                super().setup()
 
             def do_POST(self) -> None:
                 arrived = time.perf_counter()
