@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Seconds the Gemini client waits for one response before retrying or giving up.
     request_timeout: float = Field(60.0, validation_alias=_env("TASKCHAT_REQUEST_TIMEOUT"))
     max_retries: int = Field(2, validation_alias=_env("TASKCHAT_MAX_RETRIES"))
+    # Seconds an idle connection to Gemini is kept for the next turn (app/chat/gemini.py).
+    gemini_keepalive: float = Field(120.0, gt=0, validation_alias=_env("TASKCHAT_GEMINI_KEEPALIVE"))
     max_body_bytes: int = Field(1024 * 1024, validation_alias=_env("TASKCHAT_MAX_BODY_BYTES"))
     daily_message_cap: int = Field(
         200, validation_alias=_env("TASKCHAT_DAILY_MESSAGE_CAP", "daily_message_cap")

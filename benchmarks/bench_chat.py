@@ -88,18 +88,18 @@ async def _through_chatkit(client: httpx.AsyncClient, fake: FakeGemini, *, tool:
     return marks
 
 
-async def _bare_runner(app: Any) -> float:
-    """The same agent, model and fake with no ChatKit, HTTP or store: time to first delta."""
+async def _bare_runner(app: Any, clients: Any) -> float:
+    """The same agent, model and fake with no ChatKit, HTTP or store: time to first delta.
+
+    `clients` (one GeminiClients for every run) keeps its connection to the fake between
+    runs, as the server's does."""
     from app.chat.agent import build_agent
-    from app.chat.gemini import GeminiClients
+    from app.chat.gemini import GeminiChatModel
     from app.chat.tools import task_tools
 
     settings = app.state.settings
-    agent = build_agent(
-        settings,
-        model=GeminiClients().model(settings),
-        tools=task_tools(app.state.sessionmaker),
-    )
+    model = GeminiChatModel(model=settings.gemini_model, openai_client=clients.get(settings))
+    agent = build_agent(settings, model=model, tools=task_tools(app.state.sessionmaker))
     start = time.perf_counter()
     result = Runner.run_streamed(agent, "hi", run_config=RunConfig(tracing_disabled=True))
     first = None
@@ -128,7 +128,10 @@ FIRST_TOKEN_S = 0.3
 
 
 async def run(runs: int) -> list[Figure]:
+    from app.chat.gemini import GeminiClients
+
     set_tracing_disabled(True)
+    clients = GeminiClients()
     fake = FakeGemini().start()
     fake.default = Text(["Hello", " there", "!"])
     try:
@@ -136,14 +139,14 @@ async def run(runs: int) -> list[Figure]:
             async with httpx.AsyncClient(base_url=url, headers=_headers(app)) as client:
                 for _ in range(5):  # warm up connections, caches and the SQLite file
                     await _through_chatkit(client, fake, tool=False)
-                    await _bare_runner(app)
+                    await _bare_runner(app, clients)
                 created, via_chatkit, bare, tool_effect, health = [], [], [], [], []
                 for _ in range(runs):
                     health.append(await _health_round_trip(client))
                     marks = await _through_chatkit(client, fake, tool=False)
                     created.append(marks["created"])
                     via_chatkit.append(marks["delta"])
-                    bare.append(await _bare_runner(app))
+                    bare.append(await _bare_runner(app, clients))
                     fake.push(ToolCalls([("create_task", {"title": "bench"})]), Text(["ok"]))
                     tool_effect.append(
                         (await _through_chatkit(client, fake, tool=True))["tool_to_effect"]
@@ -152,7 +155,7 @@ async def run(runs: int) -> list[Figure]:
                 slow_chatkit, slow_bare = [], []
                 for _ in range(max(3, runs // 5)):
                     slow_chatkit.append((await _through_chatkit(client, fake, tool=False))["delta"])
-                    slow_bare.append(await _bare_runner(app))
+                    slow_bare.append(await _bare_runner(app, clients))
     finally:
         fake.stop()
 

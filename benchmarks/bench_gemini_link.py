@@ -10,7 +10,7 @@ a round trip (tests/tcp_proxy.py):
 * the first turn on a cold connection, as before `GeminiClients.prepare` opened one ahead;
 * the first turn after the connection was opened ahead (`GeminiClients.warm_up`);
 * a turn after an idle pause longer than httpx's default keep-alive (5 s): with the
-  openai client's default pool, as before, and with TaskChat's (KEEPALIVE_SECONDS).
+  openai client's default pool, as before, and with TaskChat's (settings.gemini_keepalive).
 
 The baseline of each pair runs in the same process, interleaved with it.
 """
@@ -89,7 +89,7 @@ async def _first_chunk(client: Any) -> float:
 async def _run(runs: int, pause: float, rtt_ms: float) -> list[Figure]:
     from openai import AsyncOpenAI
 
-    from app.chat.gemini import KEEPALIVE_SECONDS, GeminiClients
+    from app.chat.gemini import GeminiClients
     from app.config import get_settings
 
     with tempfile.TemporaryDirectory() as folder:
@@ -160,7 +160,7 @@ async def _run(runs: int, pause: float, rtt_ms: float) -> list[Figure]:
         ),
         Figure(
             f"Gemini first chunk after {pause:.1f} s idle, TaskChat's pool "
-            f"({KEEPALIVE_SECONDS:.0f} s keep-alive)",
+            f"({settings.gemini_keepalive:.0f} s keep-alive)",
             samples["idle"],
             note=f"{link}; {idle_old - idle:.0f} ms sooner",
         ),

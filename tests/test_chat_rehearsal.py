@@ -29,10 +29,13 @@ async def prepared(client: httpx.AsyncClient) -> dict:
     raise AssertionError("the rehearsal did not finish in 10 s")
 
 
-async def connection_opened(gemini: FakeGemini) -> None:
-    """Wait for the model listing that prepare sends in the background."""
+async def connection_opened(gemini: FakeGemini, times: int = 1) -> None:
+    """Wait for the model listing(s) that prepare sends in the background."""
     for _ in range(200):
-        if gemini.model_lists:
+        if len(gemini.model_lists) >= times:
+            # The fake records a request as it arrives: give its (tiny) answer time to
+            # reach the app, whose pool has the connection back only then.
+            await asyncio.sleep(0.3)
             return
         await asyncio.sleep(0.05)
     raise AssertionError("no connection to Gemini was opened ahead in 10 s")
@@ -123,6 +126,28 @@ async def test_a_connection_gemini_closed_while_idle_is_dialled_again(chat, gemi
         second = await stream(c, add_message(thread_id(first), "Second"))
     assert (reply_text(first), reply_text(second)) == ("One", "Two")
     assert gemini.requests[0].peer != gemini.requests[1].peer
+
+
+@pytest.mark.parametrize("app_env", [{"TASKCHAT_GEMINI_KEEPALIVE": "2"}])
+async def test_typing_after_a_pause_opens_the_connection_again(chat, gemini):
+    gemini.push(Text(["One"]), Text(["Two"]))
+    async with chat.client() as c:
+        await prepared(c)
+        await connection_opened(gemini)
+        first = await stream(c, create_thread("First"))
+        # Typing right after a turn: its connection is open, nothing is sent.
+        assert (await c.post("/api/chat/prepare")).status_code == 202
+        await asyncio.sleep(0.3)
+        assert len(gemini.model_lists) == 1
+        # After more than half the keep-alive (1 of 2 s) the next message opens one again,
+        # and the turn uses it.
+        await asyncio.sleep(1.2)
+        assert (await c.post("/api/chat/prepare")).status_code == 202
+        await connection_opened(gemini, times=2)
+        second = await stream(c, add_message(thread_id(first), "Second"))
+    assert (reply_text(first), reply_text(second)) == ("One", "Two")
+    assert len(gemini.model_lists) == 2
+    assert gemini.requests[1].peer == gemini.model_lists[1].peer
 
 
 # Port 1 on loopback: nothing listens there, so every connection is refused.

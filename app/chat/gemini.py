@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,15 +27,13 @@ log = logging.getLogger(__name__)
 # reports both as APIConnectionError (or the raw httpx2 error while streaming).
 _CUT_OFF_ERRORS = (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)
 
-# How long an idle connection to Gemini is kept for the next turn. httpx's default (5 s)
-# closed it while the person read a reply or typed the next message, so almost every turn
-# dialled again: DNS, TCP and TLS, two round trips or more before Gemini saw the request.
-# Should Google's front end close it sooner, the pool sees that when it next takes the
-# connection and dials a new one (and openai retries a request that loses the race).
-KEEPALIVE_SECONDS = 120.0
-# The connection opened ahead of the first turn (GeminiClients.prepare) gives up this soon:
+# A connection opened ahead of a turn (GeminiClients.prepare) gives up this soon:
 # it is a head start, not something anyone waits for.
 WARM_UP_TIMEOUT = 10.0
+# prepare opens a connection again once the last one was used more than half the
+# keep-alive ago: by then it may be closed (Google's own idle limit is not documented).
+# More recent, it is most likely still open and nothing is sent.
+REOPEN_AFTER_SHARE = 0.5
 
 
 class MissingApiKey(Exception):
@@ -119,6 +119,8 @@ class GeminiClients:
         self._signature: tuple[Any, ...] | None = None
         self._client: AsyncOpenAI | None = None
         self._warm_up: asyncio.Task[bool] | None = None
+        # time.monotonic() of the current client's latest request (turn or warm-up).
+        self._last_request = -math.inf
 
     def get(self, settings: Settings) -> AsyncOpenAI:
         return self._client_for(settings, load_gemini_key(settings))
@@ -132,7 +134,13 @@ class GeminiClients:
 
     @staticmethod
     def _signature_of(settings: Settings, key: str) -> tuple[Any, ...]:
-        return (key, settings.gemini_base_url, settings.max_retries, settings.request_timeout)
+        return (
+            key,
+            settings.gemini_base_url,
+            settings.max_retries,
+            settings.request_timeout,
+            settings.gemini_keepalive,
+        )
 
     @staticmethod
     def _new_client(settings: Settings, key: str) -> AsyncOpenAI:
@@ -141,11 +149,16 @@ class GeminiClients:
             api_key=key,
             max_retries=settings.max_retries,
             timeout=settings.request_timeout,
+            # Idle connections are kept settings.gemini_keepalive (120 s) for the next turn.
+            # httpx's default (5 s) closed them while the person read a reply or typed the
+            # next message, so nearly every turn dialled again: DNS, TCP and TLS, two round
+            # trips or more before Gemini saw the request. Should Google's front end close
+            # one sooner, the pool sees that when it next takes it and dials a new one.
             http_client=openai.DefaultAsyncHttpxClient(
                 limits=httpx2.Limits(
                     max_connections=100,
                     max_keepalive_connections=20,
-                    keepalive_expiry=KEEPALIVE_SECONDS,
+                    keepalive_expiry=settings.gemini_keepalive,
                 )
             ),
         )
@@ -156,18 +169,24 @@ class GeminiClients:
         signature = self._signature_of(settings, key)
         # _signature is None exactly while there is no client (both are set together).
         if self._client is None or signature != self._signature:
-            self._client, self._signature = self._new_client(settings, key), signature
+            self._install(self._new_client(settings, key), signature)
+        assert self._client is not None
         return self._client
+
+    def _install(self, client: AsyncOpenAI, signature: tuple[Any, ...]) -> None:
+        self._client, self._signature = client, signature
+        self._last_request = -math.inf  # a new pool: no connection yet
 
     async def prepare(self, settings: Settings) -> bool:
         """Read the key, build its client and start opening its connection to Gemini
-        before the first turn needs them. False when there is no key yet (the turn will
+        before the next turn needs them. False when there is no key yet (the turn will
         say so).
 
         Building the client loads the TLS trust store (~40 ms of CPU, done in a thread);
         the key may be a Secret Service round trip. Both were the larger part of what the
         first turn still paid after the rehearsal. The connection (see `warm_up`) is
-        opened in the background: prepare does not wait for the network.
+        opened in the background, and only when none is likely to be open still
+        (REOPEN_AFTER_SHARE): prepare does not wait for the network.
         """
         key = await self.load_key(settings)
         if not key:
@@ -178,8 +197,12 @@ class GeminiClients:
             if signature == self._signature:
                 await client.close()  # a turn built the same client meanwhile: keep that one
             else:
-                self._client, self._signature = client, signature
-        if self._warm_up is None and self._client is not None:
+                self._install(client, signature)
+        busy = self._warm_up is not None and not self._warm_up.done()
+        idle = time.monotonic() - self._last_request
+        recent = idle < settings.gemini_keepalive * REOPEN_AFTER_SHARE
+        if self._client is not None and not busy and not recent:
+            self._last_request = time.monotonic()
             self._warm_up = asyncio.create_task(
                 self.warm_up(self._client), name="taskchat-gemini-warm-up"
             )
@@ -187,7 +210,7 @@ class GeminiClients:
 
     @staticmethod
     async def warm_up(client: AsyncOpenAI) -> bool:
-        """Open the connection the first turn will reuse, by listing the models.
+        """Open the connection the next turn will reuse, by listing the models.
 
         Listing models is Gemini's cheapest authenticated call (no tokens, nothing of the
         person's but the key, which their turn sends anyway) and it leaves the connection
@@ -199,17 +222,15 @@ class GeminiClients:
         except openai.OpenAIError as exc:
             log.info("Gemini connection not opened ahead: %s", describe_for_log(exc))
             return False
-        log.info("Gemini connection open for the first turn")
+        log.info("Gemini connection opened ahead of the next turn")
         return True
-
-    def model(self, settings: Settings) -> GeminiChatModel:
-        return GeminiChatModel(model=settings.gemini_model, openai_client=self.get(settings))
 
     async def turn_model(
         self, settings: Settings, *, gate: asyncio.Future[None] | None = None
     ) -> GeminiChatModel:
         """The model for one chat turn; `gate` holds back its first answer (ToolCallIndexer)."""
         client = self._client_for(settings, await self.load_key(settings))
+        self._last_request = time.monotonic()  # the turn's request follows
         return GeminiChatModel(model=settings.gemini_model, openai_client=client, gate=gate)
 
 

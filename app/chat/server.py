@@ -203,14 +203,23 @@ class TaskChatServer(ChatKitServer[ChatContext]):
 
     def rehearse_soon(self) -> asyncio.Task[list[str]]:
         """Start the one rehearsal turn of this server (app/chat/rehearsal.py), if it has
-        not run yet; the task's result is the rehearsed events' types, [] if it failed."""
+        not run yet; the task's result is the rehearsed events' types, [] if it failed.
+
+        Once it is over, each call readies the Gemini client again for the next turn
+        (GeminiClients.prepare): a connection closed while the person was away is opened
+        again as they start typing.
+        """
         if self._rehearsal is None:
             self._rehearsal = asyncio.create_task(self._rehearse(), name="taskchat-rehearsal")
+        elif self._rehearsal.done():
+            task = asyncio.create_task(self._prepare_gemini(), name="taskchat-gemini-prepare")
+            self._cleanups.add(task)
+            task.add_done_callback(self._cleanups.discard)
         return self._rehearsal
 
     async def _rehearse(self) -> list[str]:
         if self._turned:
-            return []
+            return []  # the turn did the work; later calls of rehearse_soon prepare again
         started = time.perf_counter()
         settings = self._settings()
         try:
@@ -220,13 +229,9 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         except Exception as exc:
             # Only a head start is lost: the person's own first turn does the same work.
             log.warning("chat rehearsal failed: %s", describe_for_log(exc))
-            return []
-        try:
-            # The real client too (the rehearsal answered in memory): key and TLS setup.
-            ready = await self._clients.prepare(settings)
-        except Exception as exc:  # the turn reads the key again and reports what it finds
-            log.warning("Gemini client not prepared: %s", describe_for_log(exc))
-            ready = False
+            events = []
+        # The real client too (the rehearsal answered in memory): key, TLS, connection.
+        ready = await self._prepare_gemini(settings)
         log.info(
             "chat turn rehearsed in %.0f ms (%d events; Gemini client %s)",
             (time.perf_counter() - started) * 1000,
@@ -234,6 +239,13 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             "ready" if ready else "not ready",
         )
         return events
+
+    async def _prepare_gemini(self, settings: Settings | None = None) -> bool:
+        try:
+            return await self._clients.prepare(settings or self._settings())
+        except Exception as exc:  # the turn reads the key again and reports what it finds
+            log.warning("Gemini client not prepared: %s", describe_for_log(exc))
+            return False
 
     async def process(
         self, request: str | bytes | bytearray, context: ChatContext

@@ -155,6 +155,10 @@ class FakeGemini:
             # Chunked HTTP/1.1 like Google's front end, so a cut-off stream is a protocol
             # error for the client rather than a clean end of body.
             protocol_version = "HTTP/1.1"
+            # Each chunk goes out as written, as a streaming front end sends it. With Nagle
+            # on, a chunk written while the headers were still unacknowledged waited for
+            # the client's delayed ACK (40 ms) on a kept-alive connection.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

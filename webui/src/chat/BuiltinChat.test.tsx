@@ -1,6 +1,7 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import BuiltinChat from './BuiltinChat'
+import { PREPARE_AGAIN_MS } from './prepare'
 
 const enc = new TextEncoder()
 const T = '2026-11-24T10:00:00'
@@ -177,7 +178,7 @@ describe('BuiltinChat', () => {
     expect(calls.find((c) => c.type === 'items.list')?.params).toMatchObject({ thread_id: 'thr_1', order: 'asc' })
   })
 
-  it('asks the server to prepare a chat turn once, when the person starts typing', async () => {
+  it('asks the server to prepare a chat turn when the person types, at most every 30 s', async () => {
     const urls: string[] = []
     vi.stubGlobal(
       'fetch',
@@ -198,5 +199,12 @@ describe('BuiltinChat', () => {
     fireEvent.change(input, { target: { value: '' } })
     fireEvent.change(input, { target: { value: 'b' } })
     expect(prepares()).toHaveLength(1)
+    // The next message, a while later: asked again (the server may reopen its connection).
+    const now = vi.spyOn(Date, 'now').mockReturnValue(Date.now() + PREPARE_AGAIN_MS)
+    fireEvent.change(input, { target: { value: 'bu' } })
+    expect(prepares()).toHaveLength(2)
+    fireEvent.change(input, { target: { value: 'buy' } })
+    expect(prepares()).toHaveLength(2)
+    now.mockRestore()
   })
 })

@@ -9,6 +9,7 @@ import { ApiError, api, sessionFetch, type TaskLinkChip } from '../api/client'
 import type { ChatTarget } from '../search/targets'
 import '../search/search.css'
 import { IconClose, IconEdit, IconMenu, IconPlus, IconRetry, IconSend, IconStop, IconTrash } from '../ui/icons'
+import { usePrepareChat } from './prepare'
 import { EXAMPLE_PROMPTS } from './prompts'
 import { WidgetActionContext, type WidgetAction, WidgetCard } from './widgets'
 import {
@@ -79,16 +80,17 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
   stateRef.current = state
   const abortRef = useRef<AbortController | null>(null)
   const [draft, setDraft] = useState('')
-  // The first time the person starts typing, the server rehearses a chat turn (it costs
-  // a first turn several hundred ms more than later ones), so it is done before they send.
-  const prepared = useRef(false)
-  const editDraft = useCallback((text: string) => {
-    setDraft(text)
-    if (!prepared.current && text.trim()) {
-      prepared.current = true
-      api.prepareChat()
-    }
-  }, [])
+  // While the person types, the server gets the turn ready: the first time it rehearses
+  // one (a first turn costs several hundred ms more than later ones), later it reopens
+  // its connection to Gemini if that sat unused (see ./prepare.ts).
+  const prepareChat = usePrepareChat()
+  const editDraft = useCallback(
+    (text: string) => {
+      setDraft(text)
+      if (text.trim()) prepareChat()
+    },
+    [prepareChat],
+  )
   const [showThreads, setShowThreads] = useState(false)
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const effectRef = useRef(onTasksChanged)

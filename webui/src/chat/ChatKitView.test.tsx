@@ -1,6 +1,7 @@
 import { act, cleanup, render, screen } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import ChatKitView from './ChatKitView'
+import { PREPARE_AGAIN_MS } from './prepare'
 
 // ChatKit's web component comes from OpenAI's CDN, which tests cannot load; what this view
 // adds around it is tested against a stand-in that, like the real one, puts the
@@ -13,6 +14,7 @@ vi.mock('@openai/chatkit-react', () => ({
 afterEach(() => {
   cleanup()
   vi.unstubAllGlobals()
+  vi.restoreAllMocks()
 })
 
 function stubFetch(): () => string[] {
@@ -37,17 +39,24 @@ function focusMovesInto(el: HTMLElement) {
 }
 
 describe('ChatKitView', () => {
-  it('asks the server to prepare a chat turn once, when focus first moves into the frame', () => {
+  it('asks the server to prepare a chat turn when focus moves into the frame, at most every 30 s', () => {
     const prepares = stubFetch()
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1_000_000)
     render(<ChatKitView colorScheme="light" onTasksChanged={() => {}} onFailed={() => {}} />)
     expect(prepares()).toHaveLength(0)
     const frame = screen.getByTestId('chatkit-frame')
     focusMovesInto(frame)
     expect(prepares()).toHaveLength(1)
-    // Back to the page and into the frame again: still one rehearsal.
+    // Back to the page and into the frame again soon after: no second request.
     act(() => frame.blur())
+    now.mockReturnValue(1_000_000 + PREPARE_AGAIN_MS - 1)
     focusMovesInto(frame)
     expect(prepares()).toHaveLength(1)
+    // A while later (the next message, maybe after a pause): asked again.
+    act(() => frame.blur())
+    now.mockReturnValue(1_000_000 + PREPARE_AGAIN_MS)
+    focusMovesInto(frame)
+    expect(prepares()).toHaveLength(2)
   })
 
   it('does not prepare when the window loses focus to something else', () => {

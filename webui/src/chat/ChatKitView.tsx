@@ -1,6 +1,7 @@
 import { ChatKit, useChatKit } from '@openai/chatkit-react'
 import { useEffect, useRef } from 'react'
-import { api, sessionFetch } from '../api/client'
+import { sessionFetch } from '../api/client'
+import { usePrepareChat } from './prepare'
 import { EXAMPLE_PROMPTS } from './prompts'
 
 interface Props {
@@ -48,19 +49,18 @@ export default function ChatKitView({ colorScheme, onTasksChanged, onFailed }: P
     return () => clearTimeout(t)
   }, [onFailed])
 
-  // ChatKit's composer lives in its own frame, which tells the page nothing of typing: the
-  // first time focus moves into it, the server rehearses a chat turn (see BuiltinChat).
+  // ChatKit's composer lives in its own frame, which tells the page nothing of typing: when
+  // focus moves into it, the server gets the turn ready (see BuiltinChat, ./prepare.ts).
   const host = useRef<HTMLDivElement>(null)
+  const prepareChat = usePrepareChat()
   useEffect(() => {
     const onBlur = () => {
       // The window loses focus to the frame; activeElement is then the frame itself.
-      if (!host.current?.contains(document.activeElement)) return
-      window.removeEventListener('blur', onBlur)
-      api.prepareChat()
+      if (host.current?.contains(document.activeElement)) prepareChat()
     }
     window.addEventListener('blur', onBlur)
     return () => window.removeEventListener('blur', onBlur)
-  }, [])
+  }, [prepareChat])
 
   return (
     <div className="chatkit-host" data-testid="chatkit-view" ref={host}>
