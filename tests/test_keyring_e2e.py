@@ -102,6 +102,11 @@ def server(gemini: FakeGemini, data_dir: Path) -> Iterator[Running]:
     """Created after the environment above is in place."""
     running = Running()
     yield running
+    _stop_and_clear(running)
+
+
+def _stop_and_clear(running: Running) -> None:
+    """Stop the server and remove what it stored in the (session's) keyring."""
     running.stop()
     backend = SecretService.Keyring()
     for kind in ("gemini-api-key", "session-signing-secret"):
@@ -246,3 +251,45 @@ def test_webui_bundle_holds_no_key():
     for path in dist.rglob("*"):
         if path.is_file():
             assert not pattern.search(path.read_bytes()), path
+
+
+async def _model_listings(gemini: FakeGemini, count: int) -> None:
+    """Wait until the app has listed Gemini's models `count` times (and had the answer)."""
+    for _ in range(200):
+        if len(gemini.model_lists) >= count:
+            await asyncio.sleep(0.3)  # recorded on arrival: let the answer reach the app
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the app listed Gemini's models {len(gemini.model_lists)} times")
+
+
+async def test_typing_reads_a_key_replaced_elsewhere_once_gemini_rejects_the_kept_one(
+    gemini: FakeGemini, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The connection opened as the person types (prepare) meets the rejection before
+    their turn does: the key is read anew and the turn goes through with the new one."""
+    monkeypatch.setenv("TASKCHAT_GEMINI_KEEPALIVE", "2")  # reopened after 1 s unused
+    running = Running()
+    try:
+        settings = running.settings
+        old, new = KEY[:-3] + "old", KEY[:-3] + "new"
+        keystore.store_gemini_key(settings, old)
+        async with running.client() as c:
+            # Typing the first message: rehearsal, the key read and kept, connection opened.
+            assert (await c.post("/api/chat/prepare")).status_code == 202
+            await _model_listings(gemini, 1)
+            # Replaced in the password manager; Gemini stops accepting the old key.
+            _replace_behind_taskchats_back(settings, new)
+            gemini.rejected_keys.add(old)
+            await asyncio.sleep(1.2)
+            assert (await c.post("/api/chat/prepare")).status_code == 202
+            await _model_listings(gemini, 2)
+            assert gemini.model_lists[1].headers["authorization"] == f"Bearer {old}"
+            gemini.push(Text(["Hello."]))
+            events = await stream(c, create_thread("hello"))
+        # No "Gemini rejected your API key" first: the turn read the new key.
+        assert of_type(events, "error") == []
+        assert reply_text(events) == "Hello."
+        assert _bearers(gemini) == [f"Bearer {new}"]
+    finally:
+        _stop_and_clear(running)

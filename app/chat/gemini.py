@@ -19,7 +19,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 
 from app.config import Settings
-from app.security.keystore import cached_gemini_key, load_gemini_key
+from app.security.keystore import cached_gemini_key, forget_cached_gemini_key, load_gemini_key
 
 log = logging.getLogger(__name__)
 
@@ -215,12 +215,17 @@ class GeminiClients:
         Listing models is Gemini's cheapest authenticated call (no tokens, nothing of the
         person's but the key, which their turn sends anyway) and it leaves the connection
         with its TLS session in the pool. A failure here (offline, a rejected key) only
-        loses the head start: the turn meets the same condition and explains it.
+        loses the head start: the turn meets the same condition and explains it, except
+        that a rejected key is read anew from its store first.
         """
         try:
             await client.with_options(max_retries=0, timeout=WARM_UP_TIMEOUT).models.list()
         except openai.OpenAIError as exc:
             log.info("Gemini connection not opened ahead: %s", describe_for_log(exc))
+            if explain(exc, model="") is KEY_REJECTED:
+                # As after a rejected turn: the key kept in memory may have been replaced
+                # outside TaskChat, so the coming turn reads it anew rather than fail.
+                forget_cached_gemini_key()
             return False
         log.info("Gemini connection opened ahead of the next turn")
         return True

@@ -64,6 +64,12 @@ class Raw:
 
 Reply = Text | ToolCalls | Fail | Hang | Raw
 
+# Gemini's answer to a key it does not accept: 400, not 401, with reason API_KEY_INVALID.
+REJECTED_KEY = Fail(
+    400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT",
+    reason="API_KEY_INVALID",
+)  # fmt: skip
+
 
 @dataclass
 class Recorded:
@@ -104,6 +110,9 @@ class FakeGemini:
         # Close a connection that has been idle this many seconds (Google's front end
         # closes idle keep-alive connections too); None keeps it open.
         self.idle_timeout: float | None = None
+        # Keys Gemini no longer accepts: any request carrying one is answered 400
+        # API_KEY_INVALID (Gemini checks the key on every call), before any scripted reply.
+        self.rejected_keys: set[str] = set()
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -183,6 +192,8 @@ class FakeGemini:
                     self.client_address[:2],
                 )
                 fake.requests.append(recorded)
+                if self._key_rejected():
+                    return
                 reply = fake.route(recorded) if fake.route else fake.next_reply()
                 try:
                     self._answer(reply)
@@ -200,6 +211,8 @@ class FakeGemini:
                         self.client_address[:2],
                     )
                 )
+                if self._key_rejected():
+                    return
                 if not self.path.rstrip("/").endswith("/models"):
                     self.send_error(404)
                     return
@@ -210,6 +223,13 @@ class FakeGemini:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _key_rejected(self) -> bool:
+                bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                if bearer not in fake.rejected_keys:
+                    return False
+                self._answer(REJECTED_KEY)
+                return True
 
             def _answer(self, reply: Reply) -> None:
                 if isinstance(reply, Fail):
