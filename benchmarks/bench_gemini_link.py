@@ -23,10 +23,12 @@ import datetime as dt
 import ipaddress
 import os
 import ssl
+import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -97,7 +99,9 @@ async def _run(runs: int, pause: float, rtt_ms: float) -> list[Figure]:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
         fake = FakeGemini(tls=tls).start()
-        proxy = await TcpProxy("127.0.0.1", int(fake.base_url.split(":")[2].split("/")[0])).start()
+        gemini_port = urlsplit(fake.base_url).port
+        assert gemini_port is not None
+        proxy = await TcpProxy("127.0.0.1", gemini_port).start()
         proxy.delay = rtt_ms / 2000
         base_url = f"https://127.0.0.1:{proxy.port}/v1beta/openai/"
         os.environ.update(
@@ -139,8 +143,9 @@ async def _run(runs: int, pause: float, rtt_ms: float) -> list[Figure]:
         finally:
             await proxy.stop()
             fake.stop()
-    cold, warm = Figure("", samples["cold"]).median, Figure("", samples["warm"]).median
-    idle_old, idle = Figure("", samples["idle_old"]).median, Figure("", samples["idle"]).median
+    cold, warm, idle_old, idle = (
+        statistics.median(samples[k]) for k in ("cold", "warm", "idle_old", "idle")
+    )
     link = f"TLS, {rtt_ms:.0f} ms round trip"
     return [
         Figure(
