@@ -103,15 +103,20 @@ async def test_the_rehearsal_readies_the_gemini_client_and_its_connection(chat, 
     assert len(gemini.model_lists) == 1
 
 
-async def test_a_turn_a_while_after_the_last_reuses_its_connection(chat, gemini):
-    # httpx drops an idle connection after 5 s by default, which made nearly every turn
-    # (the person reads the reply, types the next) dial Gemini again: TCP and TLS anew.
+async def two_turns(chat, gemini: FakeGemini, pause: float) -> tuple[str, str]:
+    """Two turns of one thread, `pause` seconds apart; their replies."""
     gemini.push(Text(["One"]), Text(["Two"]))
     async with chat.client() as c:
         first = await stream(c, create_thread("First"))
-        await asyncio.sleep(6)
+        await asyncio.sleep(pause)
         second = await stream(c, add_message(thread_id(first), "Second"))
-    assert (reply_text(first), reply_text(second)) == ("One", "Two")
+    return reply_text(first), reply_text(second)
+
+
+async def test_a_turn_a_while_after_the_last_reuses_its_connection(chat, gemini):
+    # httpx drops an idle connection after 5 s by default, which made nearly every turn
+    # (the person reads the reply, types the next) dial Gemini again: TCP and TLS anew.
+    assert await two_turns(chat, gemini, pause=6) == ("One", "Two")
     assert gemini.requests[0].peer == gemini.requests[1].peer
 
 
@@ -119,12 +124,7 @@ async def test_a_connection_gemini_closed_while_idle_is_dialled_again(chat, gemi
     # No retries here (TASKCHAT_MAX_RETRIES=0): the pool itself must notice the closed
     # connection rather than send the turn into it.
     gemini.idle_timeout = 0.5
-    gemini.push(Text(["One"]), Text(["Two"]))
-    async with chat.client() as c:
-        first = await stream(c, create_thread("First"))
-        await asyncio.sleep(1.5)
-        second = await stream(c, add_message(thread_id(first), "Second"))
-    assert (reply_text(first), reply_text(second)) == ("One", "Two")
+    assert await two_turns(chat, gemini, pause=1.5) == ("One", "Two")
     assert gemini.requests[0].peer != gemini.requests[1].peer
 
 

@@ -222,10 +222,7 @@ class GeminiClients:
             await client.with_options(max_retries=0, timeout=WARM_UP_TIMEOUT).models.list()
         except openai.OpenAIError as exc:
             log.info("Gemini connection not opened ahead: %s", describe_for_log(exc))
-            if explain(exc, model="") is KEY_REJECTED:
-                # As after a rejected turn: the key kept in memory may have been replaced
-                # outside TaskChat, so the coming turn reads it anew rather than fail.
-                forget_cached_gemini_key()
+            forget_key_if_rejected(explain(exc, model=""))  # the coming turn reads it anew
             return False
         log.info("Gemini connection opened ahead of the next turn")
         return True
@@ -305,6 +302,13 @@ def _retry_after(exc: openai.APIStatusError) -> int | None:
     if seconds is None or not 0 < seconds < 86_400:
         return None
     return max(1, round(seconds))
+
+
+def forget_key_if_rejected(failure: Failure) -> None:
+    """After Gemini rejected the key kept in memory, read it from its store next time: it
+    may have been replaced outside TaskChat (e.g. in the desktop's password manager)."""
+    if failure is KEY_REJECTED:
+        forget_cached_gemini_key()
 
 
 def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None) -> Failure:

@@ -62,11 +62,12 @@ async def chatkit(request: Request, user_id: CurrentUser) -> Response:
 
 @router.post("/api/chat/prepare", status_code=202)
 async def prepare(request: Request, _: CurrentUser) -> JSONResponse:
-    """Rehearse a chat turn in the background (app/chat/rehearsal.py), once per process.
+    """Get the next chat turn ready in the background, while the person types.
 
-    The web UI calls this when the person starts typing their first message, so the
-    one-time cost of a first turn is paid while they type rather than after they send:
-    the rehearsal, then the key, the Gemini client and its connection (app/chat/gemini.py).
+    The web UI calls this as they type (at most every 30 s). The first call rehearses a
+    turn (app/chat/rehearsal.py), so the one-time cost of a first turn is paid before they
+    send, then readies the key, the Gemini client and its connection; later calls reopen
+    that connection if it sat unused (app/chat/gemini.py). The answer is the rehearsal's.
     """
     endpoint = await _endpoint(request.app)
     task = endpoint.chat_server(request.app).rehearse_soon()

@@ -47,19 +47,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.chat import confirm
 from app.chat.agent import MAX_TURNS, build_agent
 from app.chat.gemini import (
-    KEY_REJECTED,
     Failure,
     GeminiClients,
     MissingApiKey,
     describe_for_log,
     explain,
+    forget_key_if_rejected,
 )
 from app.chat.history import HistoryConverter
 from app.chat.rehearsal import rehearse
 from app.chat.store import ChatContext, SqlStore
 from app.chat.tools import task_tools
 from app.config import Settings
-from app.security.keystore import forget_cached_gemini_key
 
 log = logging.getLogger(__name__)
 
@@ -469,10 +468,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             # A stream that ended cleanly with nothing in it (seen from Gemini under load):
             # without this the person's message just sits there unanswered.
             failure = EMPTY_ANSWER
-        if failure is KEY_REJECTED:
-            # The key kept in memory may have been replaced outside TaskChat: read it anew.
-            forget_cached_gemini_key()
         if failure is not None:
+            forget_key_if_rejected(failure)
             partial = ids.unfinished()
             if partial is not None:
                 yield ThreadItemDoneEvent(item=partial)
