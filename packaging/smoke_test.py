@@ -5,7 +5,9 @@
 Starts `<binary> serve` in a fresh data folder with GEMINI_BASE_URL pointing at the fake
 Gemini of tests/fakes/gemini.py (standard library only), reads the launch URL it prints,
 trades the one-time token for the session cookie, checks /api/health, sends one message
-over /api/chatkit (SSE) and expects the fake's reply, then stops the binary with SIGTERM
+over /api/chatkit (SSE) to which the fake answers with a create_task tool call and then
+text, expects the reply, the `tasks_changed` effect and the task in /api/tasks (the
+frozen agent, its tools and the database together), then stops the binary with SIGTERM
 (CTRL_BREAK on Windows) and expects a clean exit. Prints one line `SMOKE OK ...` or
 `SMOKE FAILED: reason` and exits 0 or 1. Needs nothing but Python.
 """
@@ -30,10 +32,11 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.gemini import FakeGemini, Text  # noqa: E402
+from tests.fakes.gemini import FakeGemini, Text, ToolCalls  # noqa: E402
 
 FAKE_KEY = "fake-smoke-test-key-not-real"
 REPLY = ["Smoke ", "test ", "reply."]
+TASK_TITLE = "Smoke-test task"
 URL_LINE = re.compile(r"TaskChat running at (http://127\.0\.0\.1:(\d+)/\?launch=\S+)")
 
 
@@ -90,15 +93,22 @@ def read_launch_url(proc: subprocess.Popen[str], timeout: float, log: list[str])
         match = URL_LINE.search(line)
         if match:
             # Keep draining output so the binary never blocks on a full pipe.
-            threading.Thread(target=lambda: [log.append(x) for x in iter(lines.get, None)],
-                             daemon=True).start()
+            threading.Thread(
+                target=lambda: [log.append(x) for x in iter(lines.get, None)], daemon=True
+            ).start()
             return match.group(1)
     raise Failure(f"no 'TaskChat running at' line within {timeout:.0f} s")
 
 
-def request(port: int, method: str, path: str, *, body: bytes | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 30.0
-            ) -> http.client.HTTPResponse:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     conn.request(method, path, body=body, headers={"Connection": "close", **(headers or {})})
     return conn.getresponse()
@@ -106,6 +116,7 @@ def request(port: int, method: str, path: str, *, body: bytes | None = None,
 
 def run(binary: str, timeout: float) -> str:
     fake = FakeGemini().start()
+    fake.push(ToolCalls([("create_task", {"title": TASK_TITLE, "priority": "high"})]))
     fake.default = Text(REPLY)
     log: list[str] = []
     with tempfile.TemporaryDirectory(prefix="taskchat-smoke-") as data_dir:
@@ -124,35 +135,64 @@ def run(binary: str, timeout: float) -> str:
 
             launch = request(port, "GET", f"/?{parts.query}", headers={"Accept": "text/html"})
             launch.read()
-            cookies = [v.split(";", 1)[0] for k, v in launch.getheaders()
-                       if k.lower() == "set-cookie"]
+            cookies = [
+                v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
+            ]
             if launch.status not in (302, 303, 307) or not cookies:
                 raise Failure(f"the launch link gave {launch.status} and no session cookie")
             cookie = "; ".join(cookies)
 
             payload = {
                 "type": "threads.create",
-                "params": {"input": {"content": [{"type": "input_text", "text": "Hello"}],
-                                     "attachments": [], "inference_options": {}}},
+                "params": {
+                    "input": {
+                        "content": [{"type": "input_text", "text": "Hello"}],
+                        "attachments": [],
+                        "inference_options": {},
+                    }
+                },
             }
-            chat = request(port, "POST", "/api/chatkit", body=json.dumps(payload).encode(),
-                           headers={"Cookie": cookie, "Content-Type": "application/json"},
-                           timeout=timeout)
+            chat = request(
+                port,
+                "POST",
+                "/api/chatkit",
+                body=json.dumps(payload).encode(),
+                headers={"Cookie": cookie, "Content-Type": "application/json"},
+                timeout=timeout,
+            )
             if chat.status != 200:
                 raise Failure(f"/api/chatkit answered {chat.status}: {chat.read()[:300]!r}")
             text = ""
+            effects = []
             for raw in chat.read().decode("utf-8").splitlines():
                 if not raw.startswith("data: "):
                     continue
                 event = json.loads(raw[6:])
                 item = event.get("item") or {}
-                if event.get("type") == "thread.item.done" and \
-                        item.get("type") == "assistant_message":
+                if event.get("type") == "client_effect":
+                    effects.append(event.get("name"))
+                if (
+                    event.get("type") == "thread.item.done"
+                    and item.get("type") == "assistant_message"
+                ):
                     text += "".join(p.get("text", "") for p in item.get("content", []))
             if text != "".join(REPLY):
                 raise Failure(f"expected the fake's reply, got {text!r}")
-            if not fake.requests:
-                raise Failure("the binary never called the (fake) Gemini API")
+            if len(fake.requests) != 2:
+                raise Failure(
+                    f"expected 2 calls to the (fake) Gemini API (tool call, then "
+                    f"the answer), got {len(fake.requests)}"
+                )
+            if "tasks_changed" not in effects:
+                raise Failure(f"no tasks_changed effect after the tool call (got {effects})")
+            tasks = request(port, "GET", "/api/tasks", headers={"Cookie": cookie})
+            listed = json.loads(tasks.read()) if tasks.status == 200 else {}
+            titles = [(t.get("title"), t.get("priority")) for t in listed.get("items", [])]
+            if titles != [(TASK_TITLE, "high")]:
+                raise Failure(
+                    f"/api/tasks answered {tasks.status} with {titles} after the "
+                    "create_task tool call"
+                )
         except Failure:
             proc.kill()
             proc.wait(10)
@@ -175,7 +215,7 @@ def run(binary: str, timeout: float) -> str:
         if code != 0 and sys.platform != "win32":
             print("\n".join(log[-30:]), file=sys.stderr)
             raise Failure(f"the binary exited with status {code} after SIGTERM")
-        return f"start={started:.2f}s stop={stopped:.2f}s reply={text!r}"
+        return f"start={started:.2f}s stop={stopped:.2f}s reply={text!r} task={TASK_TITLE!r}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """The built one-dir binary (packaging/build.sh onedir): contents, --version, `serve`
-smoke test against the fake Gemini, and --self-test with a screenshot of the real window.
+smoke test against the fake Gemini, the key in the real Secret Service, and --self-test
+with a screenshot of the real window.
 
 scripts/test.sh builds the binary first and sets TASKCHAT_REQUIRE_BINARY=1, so a missing
 binary fails there; in a plain `pytest` run without a build these tests skip.
@@ -9,11 +10,13 @@ TASKCHAT_BINARY points at another build (e.g. the one-file binary).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -99,6 +102,103 @@ def test_serve_smoke_test(binary: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert result.stdout.startswith("SMOKE OK "), result.stdout
+
+
+def _smoke_helpers():
+    """packaging/smoke_test.py's process and HTTP helpers (a script, so loaded by path)."""
+    spec = importlib.util.spec_from_file_location(
+        "smoke_test", ROOT / "packaging" / "smoke_test.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.keyring
+def test_key_kept_in_secret_service(binary: Path, data_dir: Path) -> None:
+    """The frozen keyring stack (keyring, SecretStorage, jeepney, cryptography's DH session)
+    stores the key in the real gnome-keyring, and the binary's chat turn sends that key."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the Secret Service is Linux's key store")
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        pytest.skip("no D-Bus session bus: run the suite with `make test`")
+    from keyring.backends import SecretService
+
+    from app.config import Settings
+    from app.security import keystore
+    from app.security.keyrings import SERVICE
+    from tests.fakes.gemini import FakeGemini, Text
+
+    smoke = _smoke_helpers()
+    key = "AIza" + "SyBinaryKeyring-0123456789abcdefghijk"[:35]
+    fake = FakeGemini().start()
+    fake.default = Text(["Stored."])
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY",)}
+    env.update(
+        TASKCHAT_DATA_DIR=str(data_dir),
+        TASKCHAT_KEYRING_BACKEND="secretservice",
+        GEMINI_BASE_URL=fake.base_url,
+        TASKCHAT_MAX_RETRIES="0",
+    )
+    proc = subprocess.Popen(
+        [binary, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    log: list[str] = []
+    try:
+        url = urlsplit(smoke.read_launch_url(proc, 90, log))
+        port = url.port or 80
+        # The install id names the keyring entries; the binary has written it by now.
+        entry = f"gemini-api-key:{keystore.install_id(Settings())}"
+        launch = smoke.request(port, "GET", f"/?{url.query}", headers={"Accept": "text/html"})
+        launch.read()
+        cookie = "; ".join(
+            v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
+        )
+        headers = {"Cookie": cookie, "Content-Type": "application/json"}
+        put = smoke.request(
+            port,
+            "PUT",
+            "/api/settings/gemini-key",
+            headers=headers,
+            body=json.dumps({"api_key": key}).encode(),
+        )
+        assert put.status == 200, put.read()
+        assert key.encode() not in put.read()
+        assert SecretService.Keyring().get_password(SERVICE, entry) == key
+
+        turn = {
+            "type": "threads.create",
+            "params": {
+                "input": {
+                    "content": [{"type": "input_text", "text": "Hi"}],
+                    "attachments": [],
+                    "inference_options": {},
+                }
+            },
+        }
+        chat = smoke.request(
+            port,
+            "POST",
+            "/api/chatkit",
+            headers=headers,
+            body=json.dumps(turn).encode(),
+            timeout=90,
+        )
+        assert chat.status == 200 and b"Stored." in chat.read()
+        assert fake.requests[-1].headers["authorization"] == f"Bearer {key}"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        fake.stop()
+        for kind in ("gemini-api-key", "session-signing-secret"):
+            try:
+                SecretService.Keyring().delete_password(
+                    SERVICE, f"{kind}:{keystore.install_id(Settings())}"
+                )
+            except Exception:
+                pass
+    assert proc.returncode == 0, "\n".join(log[-30:])
 
 
 @pytest.mark.gui

@@ -165,13 +165,15 @@ def check_gemini_key(
 
 
 def check_key(settings: Settings, key: str) -> KeyCheckOut:
-    import httpx  # here, not at the top: ~60 ms of every start for a rarely used check
+    # The HTTP client the Gemini client is built on (openai uses httpx2); imported here, not
+    # at the top, as the chat machinery loads it off the start-up path.
+    import httpx2
 
     url = settings.gemini_base_url.rstrip("/") + "/models"
     try:
-        with httpx.Client(timeout=10.0, follow_redirects=False) as http:
+        with httpx2.Client(timeout=10.0, follow_redirects=False) as http:
             response = http.get(url, headers={"Authorization": f"Bearer {key}"})
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         log.info("key check: Gemini not reachable (%s)", type(exc).__name__)
         return KeyCheckOut(
             status="offline",
