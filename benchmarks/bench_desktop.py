@@ -17,7 +17,8 @@ For each build:
                   in the DOM (checked through the web view)
   idle RSS        resident memory of the process that runs the server (`serve`, 5 s idle);
                   for the window mode, the window's own Python/Qt process, its server
-                  child and Qt WebEngine's helpers
+                  child and Qt WebEngine's helpers. Like the launch times, on a data folder
+                  opened before, and (no target) on a first launch
   chat turns      `serve` against the fake Gemini: the first chat turn after a start and
                   the ones after it (request to the end of the reply), and the server's
                   RSS once they are over; the first turn again after the rehearsal the
@@ -194,9 +195,14 @@ def poll_tasks(port: int, headers: dict[str, str], stop: threading.Event) -> lis
     return times
 
 
-def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = False) -> ServeRun:
+def serve_idle_and_chat(
+    binary: Path, idle: float = 5.0, *, prepare: bool = False, data_dir: str | None = None
+) -> ServeRun:
     """`serve` against the fake Gemini: RSS after `idle` s of quiet, the wall time of its
     first chat turns (request to the end of the reply), and RSS once they are over.
+
+    `data_dir`: a folder to reuse (a later launch); None: a new empty one (a first launch,
+    which creates and migrates the database: Alembic, loaded for that, stays in memory).
 
     The first turn after a start pays for what pydantic builds on first use (openai's and
     ChatKit's event models, which both libraries defer) and for the Gemini client.
@@ -205,8 +211,8 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = Fals
     """
     fake = FakeGemini().start()
     fake.default = Text(["Hello", " there", "!"])
-    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
-        env = env_for(data_dir)
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as fresh:
+        env = env_for(data_dir or fresh)
         env.update(GEMINI_BASE_URL=fake.base_url, TASKCHAT_MAX_RETRIES="0")
         proc = subprocess.Popen(
             [str(binary), "serve"],
@@ -277,9 +283,15 @@ def serve_idle_and_chat(binary: Path, idle: float = 5.0, *, prepare: bool = Fals
             fake.stop()
 
 
-def window_idle_rss(binary: Path, display: str, idle: float = 5.0) -> tuple[int, int, int]:
-    """RSS of (the window's Python/Qt process, its server child, Qt WebEngine's helpers)."""
-    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+def window_idle_rss(
+    binary: Path, display: str, idle: float = 5.0, data_dir: str | None = None
+) -> tuple[int, int, int]:
+    """RSS of (the window's Python/Qt process, its server child, Qt WebEngine's helpers).
+
+    `data_dir` as for serve_idle_and_chat.
+    """
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as fresh:
+        data_dir = data_dir or fresh
         proc = subprocess.Popen(
             [str(binary)],
             env=env_for(data_dir, display),
@@ -349,9 +361,14 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
             )
     serve: list[ServeRun] = []
     prepared: list[ServeRun] = []
-    for _ in range(max(1, min(runs, 3))):  # interleaved, so both see the same machine
-        serve.append(serve_idle_and_chat(binary))
-        prepared.append(serve_idle_and_chat(binary, prepare=True))
+    first_serve: list[ServeRun] = []
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+        # As for the launch times: every start but the first finds its database in place.
+        first_serve.append(serve_idle_and_chat(binary, data_dir=data_dir))
+        for _ in range(max(1, min(runs, 3))):  # interleaved, so both see the same machine
+            serve.append(serve_idle_and_chat(binary, data_dir=data_dir))
+            prepared.append(serve_idle_and_chat(binary, prepare=True, data_dir=data_dir))
+    first_serve += [serve_idle_and_chat(binary) for _ in range(max(0, min(runs, 3) - 1))]
     figures.append(
         Figure(
             f"{mode}: idle RSS, server (`serve`)",
@@ -359,6 +376,14 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
             unit="MiB",
             target=RSS_TARGET,
             note="started, nobody chatting yet",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: idle RSS, server (`serve`), first launch",
+            [run.idle_rss / MIB for run in first_serve],
+            unit="MiB",
+            note="a new data folder: Alembic, loaded to create the database, stays",
         )
     )
     figures.append(
@@ -408,7 +433,9 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
             [turn * 1000 for run in serve for turn in run.turns[1:]],
         )
     )
-    window, server, helpers = window_idle_rss(binary, display)
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-") as data_dir:
+        _, first_server, _ = window_idle_rss(binary, display, data_dir=data_dir)
+        window, server, helpers = window_idle_rss(binary, display, data_dir=data_dir)
     figures.append(
         Figure(
             f"{mode}: idle RSS, window's server process",
@@ -416,6 +443,14 @@ def measure(mode: str, runs: int, do_build: bool, display: str) -> list[Figure]:
             unit="MiB",
             target=RSS_TARGET,
             note="`serve --stdin-control`, the window's child",
+        )
+    )
+    figures.append(
+        Figure(
+            f"{mode}: idle RSS, window's server process, first launch",
+            [first_server / MIB],
+            unit="MiB",
+            note="a new data folder",
         )
     )
     figures.append(Figure(f"{mode}: idle RSS, window process (Qt)", [window / MIB], unit="MiB"))
