@@ -44,18 +44,29 @@ class Failure(Exception):
     pass
 
 
-def start_binary(binary: str, data_dir: str, fake: FakeGemini) -> subprocess.Popen[str]:
+def start_binary(
+    binary: str, data_dir: str, fake: FakeGemini, *, api_key: str | None = FAKE_KEY, **extra: str
+) -> subprocess.Popen[str]:
+    """`<binary> serve` on `data_dir` against `fake`; `api_key` None: no GEMINI_API_KEY, so
+    the binary's own key store answers; `extra`: more environment variables."""
     env = dict(os.environ)
-    for name in ("TASKCHAT_DATABASE_URL", "TASKCHAT_SYNC_URL", "TASKCHAT_WEBUI_DIR"):
+    for name in (
+        "TASKCHAT_DATABASE_URL",
+        "TASKCHAT_SYNC_URL",
+        "TASKCHAT_WEBUI_DIR",
+        "GEMINI_API_KEY",
+    ):
         env.pop(name, None)
     env.update(
         TASKCHAT_DATA_DIR=data_dir,
         GEMINI_BASE_URL=fake.base_url,
-        GEMINI_API_KEY=FAKE_KEY,
         GEMINI_MODEL="gemini-2.5-flash",
         TASKCHAT_MAX_RETRIES="0",
         PYTHONUNBUFFERED="1",
+        **extra,
     )
+    if api_key is not None:
+        env["GEMINI_API_KEY"] = api_key
     kwargs: dict = {}
     if sys.platform == "win32":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # for CTRL_BREAK
@@ -114,6 +125,53 @@ def request(
     return conn.getresponse()
 
 
+def session_cookie(port: int, launch_query: str) -> str:
+    """Trade the launch URL's one-time token for the session cookie, as the window does."""
+    launch = request(port, "GET", f"/?{launch_query}", headers={"Accept": "text/html"})
+    launch.read()
+    cookies = [v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"]
+    if launch.status not in (302, 303, 307) or not cookies:
+        raise Failure(f"the launch link gave {launch.status} and no session cookie")
+    return "; ".join(cookies)
+
+
+def send_message(port: int, cookie: str, text: str, timeout: float) -> list[dict]:
+    """Start a thread with `text` over /api/chatkit; the SSE events of the reply."""
+    payload = {
+        "type": "threads.create",
+        "params": {
+            "input": {
+                "content": [{"type": "input_text", "text": text}],
+                "attachments": [],
+                "inference_options": {},
+            }
+        },
+    }
+    chat = request(
+        port,
+        "POST",
+        "/api/chatkit",
+        body=json.dumps(payload).encode(),
+        headers={"Cookie": cookie, "Content-Type": "application/json"},
+        timeout=timeout,
+    )
+    if chat.status != 200:
+        raise Failure(f"/api/chatkit answered {chat.status}: {chat.read()[:300]!r}")
+    lines = chat.read().decode("utf-8").splitlines()
+    return [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+
+
+def reply_text(events: list[dict]) -> str:
+    """The assistant's text in the finished items of a reply."""
+    return "".join(
+        part.get("text", "")
+        for event in events
+        if event.get("type") == "thread.item.done"
+        and (event.get("item") or {}).get("type") == "assistant_message"
+        for part in event["item"].get("content", [])
+    )
+
+
 def run(binary: str, timeout: float) -> str:
     fake = FakeGemini().start()
     fake.push(ToolCalls([("create_task", {"title": TASK_TITLE, "priority": "high"})]))
@@ -133,49 +191,10 @@ def run(binary: str, timeout: float) -> str:
                 raise Failure(f"/api/health answered {health.status}")
             health.read()
 
-            launch = request(port, "GET", f"/?{parts.query}", headers={"Accept": "text/html"})
-            launch.read()
-            cookies = [
-                v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
-            ]
-            if launch.status not in (302, 303, 307) or not cookies:
-                raise Failure(f"the launch link gave {launch.status} and no session cookie")
-            cookie = "; ".join(cookies)
-
-            payload = {
-                "type": "threads.create",
-                "params": {
-                    "input": {
-                        "content": [{"type": "input_text", "text": "Hello"}],
-                        "attachments": [],
-                        "inference_options": {},
-                    }
-                },
-            }
-            chat = request(
-                port,
-                "POST",
-                "/api/chatkit",
-                body=json.dumps(payload).encode(),
-                headers={"Cookie": cookie, "Content-Type": "application/json"},
-                timeout=timeout,
-            )
-            if chat.status != 200:
-                raise Failure(f"/api/chatkit answered {chat.status}: {chat.read()[:300]!r}")
-            text = ""
-            effects = []
-            for raw in chat.read().decode("utf-8").splitlines():
-                if not raw.startswith("data: "):
-                    continue
-                event = json.loads(raw[6:])
-                item = event.get("item") or {}
-                if event.get("type") == "client_effect":
-                    effects.append(event.get("name"))
-                if (
-                    event.get("type") == "thread.item.done"
-                    and item.get("type") == "assistant_message"
-                ):
-                    text += "".join(p.get("text", "") for p in item.get("content", []))
+            cookie = session_cookie(port, parts.query)
+            events = send_message(port, cookie, "Hello", timeout)
+            text = reply_text(events)
+            effects = [e.get("name") for e in events if e.get("type") == "client_effect"]
             if text != "".join(REPLY):
                 raise Failure(f"expected the fake's reply, got {text!r}")
             if len(fake.requests) != 2:

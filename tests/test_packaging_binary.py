@@ -134,58 +134,30 @@ def test_key_kept_in_secret_service(binary: Path, data_dir: Path) -> None:
     key = "AIza" + "SyBinaryKeyring-0123456789abcdefghijk"[:35]
     fake = FakeGemini().start()
     fake.default = Text(["Stored."])
-    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY",)}
-    env.update(
-        TASKCHAT_DATA_DIR=str(data_dir),
-        TASKCHAT_KEYRING_BACKEND="secretservice",
-        GEMINI_BASE_URL=fake.base_url,
-        TASKCHAT_MAX_RETRIES="0",
-    )
-    proc = subprocess.Popen(
-        [binary, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    proc = smoke.start_binary(
+        str(binary), str(data_dir), fake, api_key=None, TASKCHAT_KEYRING_BACKEND="secretservice"
     )
     log: list[str] = []
     try:
         url = urlsplit(smoke.read_launch_url(proc, 90, log))
         port = url.port or 80
-        # The install id names the keyring entries; the binary has written it by now.
-        entry = f"gemini-api-key:{keystore.install_id(Settings())}"
-        launch = smoke.request(port, "GET", f"/?{url.query}", headers={"Accept": "text/html"})
-        launch.read()
-        cookie = "; ".join(
-            v.split(";", 1)[0] for k, v in launch.getheaders() if k.lower() == "set-cookie"
-        )
-        headers = {"Cookie": cookie, "Content-Type": "application/json"}
+        cookie = smoke.session_cookie(port, url.query)
         put = smoke.request(
             port,
             "PUT",
             "/api/settings/gemini-key",
-            headers=headers,
+            headers={"Cookie": cookie, "Content-Type": "application/json"},
             body=json.dumps({"api_key": key}).encode(),
         )
-        assert put.status == 200, put.read()
-        assert key.encode() not in put.read()
+        answer = put.read()
+        assert put.status == 200, answer
+        assert key.encode() not in answer
+        # The install id (written by the binary by now) names the keyring entries.
+        entry = f"gemini-api-key:{keystore.install_id(Settings())}"
         assert SecretService.Keyring().get_password(SERVICE, entry) == key
 
-        turn = {
-            "type": "threads.create",
-            "params": {
-                "input": {
-                    "content": [{"type": "input_text", "text": "Hi"}],
-                    "attachments": [],
-                    "inference_options": {},
-                }
-            },
-        }
-        chat = smoke.request(
-            port,
-            "POST",
-            "/api/chatkit",
-            headers=headers,
-            body=json.dumps(turn).encode(),
-            timeout=90,
-        )
-        assert chat.status == 200 and b"Stored." in chat.read()
+        events = smoke.send_message(port, cookie, "Hi", 90)
+        assert smoke.reply_text(events) == "Stored."
         assert fake.requests[-1].headers["authorization"] == f"Bearer {key}"
     finally:
         proc.terminate()
