@@ -53,6 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Replies cut off by the shutdown are stored (as when their client goes away)
+            # while the database is still open.
+            chat = getattr(app.state, "chat_server", None)
+            if chat is not None:
+                await chat.close()
             if sync is not None:
                 await sync.stop()
             # Disposing closes every pooled connection, so SQLite's WAL is checkpointed.

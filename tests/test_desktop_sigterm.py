@@ -1,9 +1,11 @@
-"""SIGTERM while a reply streams: the database stays intact and keeps the user's message.
+"""SIGTERM while a reply streams: the database stays intact and keeps the user's message
+and the part of the reply that was written.
 
 The app runs as a real process (the desktop window under Xvfb, and `serve`), talks to a
 slow fake Gemini, and is sent SIGTERM after the first streamed words of the reply have
-reached the client. Afterwards SQLite's `PRAGMA integrity_check` must say ok and the
-user's message must be in the chat_item table.
+reached the client. Afterwards SQLite's `PRAGMA integrity_check` must say ok, and the
+user's message and the reply so far (as when a client stops a stream) must be in the
+chat_item table.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,31 +79,45 @@ def start_app(mode: str, env: dict[str, str], data_dir: Path) -> tuple[subproces
     return proc, wait_for_instance(data_dir, proc).port
 
 
-def stream_until_reply_starts(port: int, headers: dict[str, str]) -> int:
-    """Send a message; return once a few words of the reply have streamed in."""
-    payload = {
-        "type": "threads.create",
-        "params": {
-            "input": {
-                "content": [{"type": "input_text", "text": MESSAGE}],
-                "attachments": [],
-                "inference_options": {},
-            }
-        },
-    }
-    deltas = 0
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30)
-    response = client.send(
-        client.build_request("POST", "/api/chatkit", content=json.dumps(payload)), stream=True
-    )
-    assert response.status_code == 200, response.read()
-    for line in response.iter_lines():
-        if line.startswith("data: ") and '"assistant_message.content_part.text_delta"' in line:
-            deltas += 1
-            if deltas >= 3:
-                # Leave the stream open: the server is mid-reply when the signal arrives.
-                return deltas
-    raise AssertionError("the reply never started streaming")
+class Reader(threading.Thread):
+    """Sends a message and reads the reply's stream to its end, as the window does.
+
+    It goes on reading after the first words (`started`): a client that stopped reading
+    or hung up would make the server end the stream itself before the signal, and the
+    shutdown would never meet a reply in flight.
+    """
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.port, self.headers = port, headers
+        self.started = threading.Event()
+        self.deltas = 0
+
+    def run(self) -> None:
+        payload = {
+            "type": "threads.create",
+            "params": {
+                "input": {
+                    "content": [{"type": "input_text", "text": MESSAGE}],
+                    "attachments": [],
+                    "inference_options": {},
+                }
+            },
+        }
+        url = f"http://127.0.0.1:{self.port}"
+        with httpx.Client(base_url=url, headers=self.headers, timeout=30) as client:
+            request = client.build_request("POST", "/api/chatkit", content=json.dumps(payload))
+            response = client.send(request, stream=True)
+            try:
+                for line in response.iter_lines():
+                    if '"assistant_message.content_part.text_delta"' in line:
+                        self.deltas += 1
+                        if self.deltas == 3:
+                            self.started.set()
+            except httpx.HTTPError:
+                pass  # the server went away mid-stream
+            finally:
+                response.close()
 
 
 @pytest.mark.parametrize("mode", ["window", "serve"])
@@ -119,13 +136,15 @@ def test_sigterm_mid_stream_keeps_db_intact_and_the_user_message(
         env = {**os.environ, "TASKCHAT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **extra}
     proc, port = start_app(mode, env, data_dir)
     try:
-        headers = session_headers(data_dir)
-        stream_until_reply_starts(port, headers)
+        reader = Reader(port, session_headers(data_dir))
+        reader.start()
+        assert reader.started.wait(30), "the reply never started streaming"
         assert slow_gemini.requests, "the app never called the fake Gemini"
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(20)
         elapsed = time.monotonic() - t0
+        reader.join(10)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -141,3 +160,9 @@ def test_sigterm_mid_stream_keeps_db_intact_and_the_user_message(
     assert len(users) == 1, rows
     texts = [part.get("text") for part in users[0]["content"]]
     assert MESSAGE in texts
+    # The server stops the stream as a client's stop would, and stores what was written
+    # before it closes the database: at least the words the client had seen.
+    replies = [json.loads(data) for kind, data in rows if kind == "assistant_message"]
+    assert len(replies) == 1, rows
+    reply = "".join(part.get("text", "") for part in replies[0]["content"])
+    assert reply.startswith("word0 word1 word2 "), reply

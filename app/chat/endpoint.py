@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from chatkit.server import NonStreamingResult
 from chatkit.store import NotFoundError
@@ -55,7 +55,14 @@ class EventStream(StreamingResponse):
     the partial reply) rather than at a socket write outside it.
     """
 
-    def __init__(self, first: bytes | None, rest: AsyncIterator[bytes]) -> None:
+    def __init__(
+        self,
+        first: bytes | None,
+        rest: AsyncIterator[bytes],
+        track: Callable[[asyncio.Task[None]], None] | None = None,
+    ) -> None:
+        """`track` is handed the producer task (TaskChatServer.track_stream, so that a
+        shutdown can wait for the partial reply to be stored)."""
         super().__init__(
             rest,
             media_type="text/event-stream",
@@ -63,6 +70,7 @@ class EventStream(StreamingResponse):
         )
         self._first = first
         self._rest = rest
+        self._track = track
 
     async def _pump(self, queue: asyncio.Queue[bytes | None]) -> None:
         try:
@@ -92,6 +100,8 @@ class EventStream(StreamingResponse):
         if self._first is not None:
             queue.put_nowait(self._first)
         producer = asyncio.create_task(self._pump(queue))
+        if self._track is not None:
+            self._track(producer)
         watcher = asyncio.create_task(self._disconnected(receive))
         watcher.add_done_callback(lambda _: producer.cancel())
         try:
@@ -166,7 +176,7 @@ async def handle(server: TaskChatServer, body: bytes, context: ChatContext) -> R
             first: bytes | None = await anext(events)
         except StopAsyncIteration:
             first = None
-        return EventStream(first, events)
+        return EventStream(first, events, track=server.track_stream)
     except NotFoundError:
         return error_response(404, "not_found", "No such thread or item.")
     except (ValueError, NotImplementedError) as exc:

@@ -66,6 +66,9 @@ CHATKIT_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
+# How long a shutdown waits for cut-off replies to be stored: well inside the 3 s in which
+# closing the window must have stopped the server (its graceful wait takes 0.5 s).
+CLOSE_TIMEOUT = 2.0
 EMPTY_ANSWER = Failure("empty_answer", "Gemini sent an empty answer. Try again.", allow_retry=True)
 PARTIAL_NOTE = (
     "The assistant reply above was cut off by an error before it was complete; "
@@ -196,7 +199,12 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
         self._converter = HistoryConverter()
+        # Store writes that must run to their end (a turn's, a cancelled reply's), the
+        # replies being streamed (endpoint.EventStream), and what only readies the next
+        # turn: close() waits for the first two and stops the last.
         self._cleanups: set[asyncio.Future[None]] = set()
+        self._streams: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self._rehearsal: asyncio.Task[list[str]] | None = None
         self._turned = False  # a real turn has started: nothing left to rehearse
 
@@ -210,11 +218,38 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         """
         if self._rehearsal is None:
             self._rehearsal = asyncio.create_task(self._rehearse(), name="taskchat-rehearsal")
+            self._keep(self._background, self._rehearsal)
         elif self._rehearsal.done():
             task = asyncio.create_task(self._prepare_gemini(), name="taskchat-gemini-prepare")
-            self._cleanups.add(task)
-            task.add_done_callback(self._cleanups.discard)
+            self._keep(self._background, task)
         return self._rehearsal
+
+    @staticmethod
+    def _keep(tasks: set[Any], task: asyncio.Future[Any]) -> None:
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def track_stream(self, task: asyncio.Task[None]) -> None:
+        """A reply being streamed to a client (endpoint.EventStream's producer task)."""
+        self._keep(self._streams, task)
+
+    async def close(self) -> None:
+        """Before the database closes (the app's shutdown): stop the replies still streaming
+        and wait, at most CLOSE_TIMEOUT, until what they store is stored — the partial reply
+        of each, as when its client goes away — and the turns' writes in flight."""
+        for task in self._background:
+            task.cancel()
+        for task in self._streams:
+            if not task.cancelling():  # a second cancel would interrupt its cleanup
+                task.cancel()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                # A stream's cancellation starts the write of its partial reply: wait for
+                # that one as well.
+                while pending := self._streams | self._cleanups:
+                    await asyncio.wait(pending)
+        except TimeoutError:
+            log.warning("chat: %d reply or write still running at shutdown", len(pending))
 
     async def _rehearse(self) -> list[str]:
         if self._turned:
@@ -328,12 +363,11 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         """The turn's store write in a task of its own, so the model request can go out
         meanwhile, and a cancelled request (the client went away) cannot stop it halfway."""
         task = asyncio.ensure_future(write)
-        self._cleanups.add(task)
+        self._keep(self._cleanups, task)
         task.add_done_callback(self._write_done)
         return task
 
     def _write_done(self, task: asyncio.Future[None]) -> None:
-        self._cleanups.discard(task)
         # Read here, so a write nobody waits for any more (its request failed or was
         # cancelled) is logged instead of warned about as a never-retrieved exception.
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -509,8 +543,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         # The partial reply is saved in its own task: a second cancellation of the request
         # (server shutdown) must not interrupt the write halfway.
         task = asyncio.ensure_future(self._save_cancelled(thread, pending_items, context))
-        self._cleanups.add(task)
-        task.add_done_callback(self._cleanups.discard)
+        self._keep(self._cleanups, task)
         await asyncio.shield(task)
 
     async def _save_cancelled(
