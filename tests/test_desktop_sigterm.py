@@ -27,6 +27,7 @@ import pytest
 
 from app.config import get_settings
 from app.main import create_app
+from tests.fakes.chatkit import create_thread
 from tests.fakes.gemini import FakeGemini, Text
 from tests.test_desktop_gui import gui_env, wait_for_instance, xvfb_display  # noqa: F401
 
@@ -94,19 +95,9 @@ class Reader(threading.Thread):
         self.deltas = 0
 
     def run(self) -> None:
-        payload = {
-            "type": "threads.create",
-            "params": {
-                "input": {
-                    "content": [{"type": "input_text", "text": MESSAGE}],
-                    "attachments": [],
-                    "inference_options": {},
-                }
-            },
-        }
         url = f"http://127.0.0.1:{self.port}"
         with httpx.Client(base_url=url, headers=self.headers, timeout=30) as client:
-            request = client.build_request("POST", "/api/chatkit", content=json.dumps(payload))
+            request = client.build_request("POST", "/api/chatkit", json=create_thread(MESSAGE))
             response = client.send(request, stream=True)
             try:
                 for line in response.iter_lines():

@@ -108,10 +108,15 @@ def server(gemini: FakeGemini, data_dir: Path) -> Iterator[Running]:
 def _stop_and_clear(running: Running) -> None:
     """Stop the server and remove what it stored in the (session's) keyring."""
     running.stop()
+    forget_stored_secrets(running.settings)
+
+
+def forget_stored_secrets(settings: Settings) -> None:
+    """Remove the key and the signing secret this data folder stored in the keyring."""
     backend = SecretService.Keyring()
     for kind in ("gemini-api-key", "session-signing-secret"):
         try:
-            backend.delete_password(SERVICE, f"{kind}:{keystore.install_id(running.settings)}")
+            backend.delete_password(SERVICE, f"{kind}:{keystore.install_id(settings)}")
         except Exception:
             pass
 

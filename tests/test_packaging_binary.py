@@ -9,7 +9,6 @@ TASKCHAT_BINARY points at another build (e.g. the one-file binary).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import __version__
+from tests import packaging_scripts
 from tests.test_desktop_gui import gui_env, png_size, xvfb_display  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,11 +72,7 @@ def test_bundle_contents(binary: Path) -> None:
 def assert_icu_data_trimmed(lib: Path) -> None:
     """Qt Core's ICU data is the trimmed one (packaging/icu_trim.py): its locale bundles
     and normalisation data are there, codec tables and display names are not."""
-    # packaging/ is a folder of build scripts, not the PyPI `packaging` package: load by path.
-    spec = importlib.util.spec_from_file_location("icu_trim", ROOT / "packaging" / "icu_trim.py")
-    assert spec is not None and spec.loader is not None
-    icu_trim = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(icu_trim)
+    icu_trim = packaging_scripts.load("icu_trim")
     if icu_trim.missing_tools():
         pytest.skip(f"cannot inspect ICU data without {icu_trim.missing_tools()}")
     (library,) = lib.glob("libicudata.so.*")
@@ -104,17 +100,6 @@ def test_serve_smoke_test(binary: Path) -> None:
     assert result.stdout.startswith("SMOKE OK "), result.stdout
 
 
-def _smoke_helpers():
-    """packaging/smoke_test.py's process and HTTP helpers (a script, so loaded by path)."""
-    spec = importlib.util.spec_from_file_location(
-        "smoke_test", ROOT / "packaging" / "smoke_test.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.keyring
 def test_key_kept_in_secret_service(binary: Path, data_dir: Path) -> None:
     """The frozen keyring stack (keyring, SecretStorage, jeepney, cryptography's DH session)
@@ -129,8 +114,9 @@ def test_key_kept_in_secret_service(binary: Path, data_dir: Path) -> None:
     from app.security import keystore
     from app.security.keyrings import SERVICE
     from tests.fakes.gemini import FakeGemini, Text
+    from tests.test_keyring_e2e import forget_stored_secrets
 
-    smoke = _smoke_helpers()
+    smoke = packaging_scripts.load("smoke_test")
     key = "AIza" + "SyBinaryKeyring-0123456789abcdefghijk"[:35]
     fake = FakeGemini().start()
     fake.default = Text(["Stored."])
@@ -163,13 +149,7 @@ def test_key_kept_in_secret_service(binary: Path, data_dir: Path) -> None:
         proc.terminate()
         proc.wait(15)
         fake.stop()
-        for kind in ("gemini-api-key", "session-signing-secret"):
-            try:
-                SecretService.Keyring().delete_password(
-                    SERVICE, f"{kind}:{keystore.install_id(Settings())}"
-                )
-            except Exception:
-                pass
+        forget_stored_secrets(Settings())
     assert proc.returncode == 0, "\n".join(log[-30:])
 
 

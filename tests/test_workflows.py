@@ -93,12 +93,9 @@ def test_artifacts_have_checksums_and_tags_make_a_release() -> None:
 
 
 def test_archive_writes_a_verifiable_checksum(tmp_path: Path, monkeypatch) -> None:
-    import importlib.util
+    from tests import packaging_scripts
 
-    spec = importlib.util.spec_from_file_location("archive", ROOT / "packaging" / "archive.py")
-    archive = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(archive)
+    archive = packaging_scripts.load("archive")
     monkeypatch.setattr(archive, "ROOT", tmp_path)
     built = tmp_path / "dist" / "onefile"
     built.mkdir(parents=True)
