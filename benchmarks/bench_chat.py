@@ -1,4 +1,8 @@
-"""Chat latency via /api/chatkit on a zero-latency fake Gemini: python -m benchmarks.bench_chat."""
+"""Chat latency via /api/chatkit on a zero-latency fake Gemini: python -m benchmarks.bench_chat.
+
+As in use, the server is `python -m app serve` in its own process and the fake Gemini has a
+process of its own too; the bare runs (the baseline) are in this one, against the same fake.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import json
 import os
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +20,10 @@ from typing import Any
 import httpx
 from agents import RunConfig, Runner, set_tracing_disabled
 
+from benchmarks.bench_load import served, session_cookie
 from benchmarks.report import Figure, print_table, write_json
-from tests.fakes.gemini import FakeGemini, Text, ToolCalls
+from tests.fakes.gemini import Text, ToolCalls
+from tests.fakes.gemini_process import FakeGeminiProcess
 
 
 def _create(text: str) -> str:
@@ -28,46 +33,24 @@ def _create(text: str) -> str:
 
 
 @contextmanager
-def _live_app(fake: FakeGemini) -> Iterator[tuple[Any, str]]:
-    """The real app under uvicorn in a thread, pointed at the fake, with limits lifted."""
+def _bare_settings(fake: FakeGeminiProcess) -> Iterator[Any]:
+    """Settings for the bare runs: the same model, key and fake as the server's."""
     with tempfile.TemporaryDirectory() as data_dir:
         os.environ.update(
             TASKCHAT_DATA_DIR=data_dir,
             GEMINI_BASE_URL=fake.base_url,
             GEMINI_API_KEY="bench-key",
             TASKCHAT_MAX_RETRIES="0",
-            TASKCHAT_CHAT_PER_MINUTE="1000000",
-            TASKCHAT_DAILY_MESSAGE_CAP="0",
-            TASKCHAT_LOG_LEVEL="WARNING",
         )
         from app.config import get_settings
-        from app.server import build_server
 
         get_settings.cache_clear()
-        ready = threading.Event()
-        server, sock, app = build_server(
-            get_settings(), host="127.0.0.1", port=0, on_ready=lambda *_: ready.set()
-        )
-        thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True
-        )
-        thread.start()
-        if not ready.wait(15):
-            raise RuntimeError("server did not start")
-        try:
-            yield app, f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
+        yield get_settings()
 
 
-def _headers(app: Any) -> dict[str, str]:
-    mint = getattr(app.state, "mint_session_token", None)
-    return {"Authorization": f"Bearer {mint(app.state.local_user_id)}"} if mint else {}
-
-
-async def _through_chatkit(client: httpx.AsyncClient, fake: FakeGemini, *, tool: bool) -> dict:
+async def _through_chatkit(
+    client: httpx.AsyncClient, fake: FakeGeminiProcess, *, tool: bool
+) -> dict:
     """One threads.create; perf_counter() marks of the events that matter."""
     marks: dict[str, float] = {}
     start = time.perf_counter()
@@ -88,18 +71,16 @@ async def _through_chatkit(client: httpx.AsyncClient, fake: FakeGemini, *, tool:
     return marks
 
 
-async def _bare_runner(app: Any, clients: Any) -> float:
+async def _bare_runner(settings: Any, clients: Any, tools: list[Any]) -> float:
     """The same agent, model and fake with no ChatKit, HTTP or store: time to first delta.
 
     `clients` (one GeminiClients for every run) keeps its connection to the fake between
     runs, as the server's does."""
     from app.chat.agent import build_agent
     from app.chat.gemini import GeminiChatModel
-    from app.chat.tools import task_tools
 
-    settings = app.state.settings
     model = GeminiChatModel(model=settings.gemini_model, openai_client=clients.get(settings))
-    agent = build_agent(settings, model=model, tools=task_tools(app.state.sessionmaker))
+    agent = build_agent(settings, model=model, tools=tools)
     start = time.perf_counter()
     result = Runner.run_streamed(agent, "hi", run_config=RunConfig(tracing_disabled=True))
     first = None
@@ -129,33 +110,44 @@ FIRST_TOKEN_S = 0.3
 
 async def run(runs: int) -> list[Figure]:
     from app.chat.gemini import GeminiClients
+    from app.chat.tools import task_tools
+    from app.db.engine import create_engine, create_sessionmaker
 
     set_tracing_disabled(True)
-    clients = GeminiClients()
-    fake = FakeGemini().start()
-    fake.default = Text(["Hello", " there", "!"])
+    fake = FakeGeminiProcess().start()
+    hello = Text(["Hello", " there", "!"])
+    fake.set_default(hello)
     try:
-        with _live_app(fake) as (app, url):
-            async with httpx.AsyncClient(base_url=url, headers=_headers(app)) as client:
+        with (
+            tempfile.TemporaryDirectory() as data_dir,
+            served(fake, data_dir) as (url, launch, _),
+            _bare_settings(fake) as settings,
+        ):
+            clients = GeminiClients()
+            # The tools' schemas go out with every request; no bare run calls one.
+            engine = create_engine(settings)
+            tools = task_tools(create_sessionmaker(engine))
+            async with httpx.AsyncClient(base_url=url, headers=session_cookie(launch)) as client:
                 for _ in range(5):  # warm up connections, caches and the SQLite file
                     await _through_chatkit(client, fake, tool=False)
-                    await _bare_runner(app, clients)
+                    await _bare_runner(settings, clients, tools)
                 created, via_chatkit, bare, tool_effect, health = [], [], [], [], []
                 for _ in range(runs):
                     health.append(await _health_round_trip(client))
                     marks = await _through_chatkit(client, fake, tool=False)
                     created.append(marks["created"])
                     via_chatkit.append(marks["delta"])
-                    bare.append(await _bare_runner(app, clients))
+                    bare.append(await _bare_runner(settings, clients, tools))
                     fake.push(ToolCalls([("create_task", {"title": "bench"})]), Text(["ok"]))
                     tool_effect.append(
                         (await _through_chatkit(client, fake, tool=True))["tool_to_effect"]
                     )
-                fake.default = Text(["Hello", " there", "!"], first_delay=FIRST_TOKEN_S)
+                fake.set_default(Text(hello.chunks, first_delay=FIRST_TOKEN_S))
                 slow_chatkit, slow_bare = [], []
                 for _ in range(max(3, runs // 5)):
                     slow_chatkit.append((await _through_chatkit(client, fake, tool=False))["delta"])
-                    slow_bare.append(await _bare_runner(app, clients))
+                    slow_bare.append(await _bare_runner(settings, clients, tools))
+            await engine.dispose()
     finally:
         fake.stop()
 
