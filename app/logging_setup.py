@@ -106,6 +106,10 @@ def setup_logging(settings: Settings, name: str = LOG_FILE_NAME) -> Path:
         level = logging.getLevelName(settings.log_level.upper())
         handler.setLevel(level if isinstance(level, int) else logging.INFO)
         root.addHandler(handler)
+        # Alembic announces each of its autogenerate plugins at INFO whenever it migrates
+        # (six lines of its internals atop every first launch's log); its "Running
+        # upgrade" lines, which say what changed in the database, stay.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         if root.level == logging.NOTSET or root.level > handler.level:
             root.setLevel(handler.level)
         _file_handler = handler

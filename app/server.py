@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import NoReturn
 
 import uvicorn
@@ -56,11 +56,18 @@ def launch_url(app: FastAPI, host: str, port: int) -> str:
 
 
 class Server(uvicorn.Server):
-    """uvicorn server that reports when it is ready to answer."""
+    """uvicorn server that reports when it is ready to answer, and lets the app end its
+    long requests when a stop begins."""
 
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_started: Callable[[], None],
+        on_stopping: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(config)
         self._on_started = on_started
+        self._on_stopping = on_stopping
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -81,6 +88,24 @@ class Server(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started:
             self._on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_stopping is not None:
+            try:
+                await self._on_stopping()
+            except Exception:  # the stop itself must go on
+                log.exception("ending requests before the stop failed")
+        await super().shutdown(sockets=sockets)
+
+
+async def end_chat_streams(app: FastAPI) -> None:
+    """Chat replies still streaming end as when their client goes away (each partial reply
+    is stored), so that their requests are over within uvicorn's graceful wait. Left to
+    it, a reply is cancelled at the end of that wait, and each is logged as an error
+    ("Exception in ASGI application") on every window closed mid-reply."""
+    chat = getattr(app.state, "chat_server", None)
+    if chat is not None:
+        await chat.close()
 
 
 def build_server(
@@ -108,7 +133,11 @@ def build_server(
         # No WebSocket routes: nothing to import (the `websockets` package) or to expose.
         ws="none",
     )
-    server = Server(config, on_started=lambda: on_ready(app, actual_port))
+    server = Server(
+        config,
+        on_started=lambda: on_ready(app, actual_port),
+        on_stopping=lambda: end_chat_streams(app),
+    )
     return server, sock, app
 
 

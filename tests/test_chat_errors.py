@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -141,3 +142,40 @@ async def test_cancel_mid_stream_keeps_partial_reply(chat, gemini, db):
     assert items[1].data["content"][0]["text"].startswith("Partial")
     assert items[1].id != "__fake_id__"
     assert "sdk_hidden_context" in kinds  # tells the model the reply was cut short
+
+
+def _asyncio_problems(caplog) -> list[str]:
+    gc.collect()  # asyncio reports an unretrieved exception when its task is collected
+    return [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+
+
+async def test_stopped_reply_leaves_no_error_in_the_log(chat, gemini, db, caplog):
+    """Stopping a reply is an everyday act, not an error: the reads ChatKit leaves in
+    flight must not end up in the log ("Task exception was never retrieved", "Task was
+    destroyed but it is pending")."""
+    gemini.push(Text(["Partial", " reply", " that", " goes", " on"], delay=0.4))
+    caplog.set_level(logging.WARNING)
+    async with chat.client() as c:
+        async with c.stream("POST", "/api/chatkit", content=json.dumps(create_thread("hi"))) as r:
+            async for line in r.aiter_lines():
+                if "thread.created" in line:
+                    tid = json.loads(line[6:])["thread"]["id"]
+                if "text_delta" in line:
+                    break
+    for _ in range(50):
+        if any(i.type == "sdk_hidden_context" for i in await items_of(db, tid)):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the model's next chunk arrives after the stop
+    assert _asyncio_problems(caplog) == []
+
+
+async def test_failed_reply_leaves_no_asyncio_error_in_the_log(chat, gemini, db, caplog):
+    gemini.push(Text(["Half", " a", " reply"], delay=0.05, cut_after=2))
+    caplog.set_level(logging.WARNING)
+    async with chat.client() as c:
+        events = await stream(c, create_thread("hi"))
+    assert of_type(events, "error")
+    await asyncio.sleep(0.3)
+    assert _asyncio_problems(caplog) == []
+    assert "chat turn failed" in caplog.text  # TaskChat's own line says what happened

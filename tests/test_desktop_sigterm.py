@@ -157,3 +157,11 @@ def test_sigterm_mid_stream_keeps_db_intact_and_the_user_message(
     assert len(replies) == 1, rows
     reply = "".join(part.get("text", "") for part in replies[0]["content"])
     assert reply.startswith("word0 word1 word2 "), reply
+    # A stop mid-reply is an ordinary stop: the reply ends before uvicorn's graceful wait
+    # runs out, so nothing is cancelled and logged as an error.
+    logged = output + "".join(p.read_text() for p in (data_dir / "logs").glob("*.log*"))
+    for sign in ("Traceback", "Exception in ASGI application", "never retrieved", "destroyed"):
+        assert sign not in logged, logged[-3000:]
+    # uvicorn's console lines ("ERROR:    ...") and TaskChat's log file ("... ERROR name:");
+    # Qt WebEngine's own lines ("[pid:tid:...:ERROR:bus.cc...]") are not TaskChat's.
+    assert not re.search(r"^ERROR:|\d ERROR \S+:", logged, re.M), logged[-3000:]

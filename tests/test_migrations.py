@@ -144,3 +144,27 @@ def test_start_at_head_does_not_load_alembic(settings):
         timeout=60,
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_first_launch_log_says_what_migrated_and_no_more(settings):
+    # A process of its own: Alembic sets its plugins up (and says so) once per process.
+    script = (
+        "import asyncio\n"
+        "from app.config import get_settings\n"
+        "from app.db import migrate\n"
+        "from app.db.engine import create_engine\n"
+        "from app.logging_setup import setup_logging\n"
+        "print(setup_logging(get_settings()))\n"
+        "asyncio.run(migrate.upgrade(create_engine(get_settings())))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TASKCHAT_DATA_DIR": str(settings.data_dir)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    logged = open(out.strip(), encoding="utf-8").read()
+    assert f"Running upgrade  -> {revisions_oldest_first()[0]}" in logged
+    assert "setup plugin" not in logged  # Alembic's own bookkeeping

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from agents import RunConfig, Runner, RunResultStreaming, set_trace_provider
 from agents.models.fake_id import FAKE_RESPONSES_ID
@@ -24,6 +24,7 @@ from chatkit.types import (
     ChatKitReq,
     ErrorEvent,
     Page,
+    ProgressUpdateEvent,
     SDKHiddenContextItem,
     Thread,
     ThreadCreatedEvent,
@@ -66,8 +67,9 @@ CHATKIT_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
-# How long a shutdown waits for cut-off replies to be stored: well inside the 3 s in which
-# closing the window must have stopped the server (its graceful wait takes 0.5 s).
+# How long a stop waits for cut-off replies to be stored: with uvicorn's graceful wait
+# after it (0.5 s for the window's server), well inside the 3 s in which closing the
+# window must have stopped the server.
 CLOSE_TIMEOUT = 2.0
 EMPTY_ANSWER = Failure("empty_answer", "Gemini sent an empty answer. Try again.", allow_retry=True)
 PARTIAL_NOTE = (
@@ -154,6 +156,42 @@ def error_event(failure: Failure) -> ErrorEvent:
     return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
 
 
+class RunEvents:
+    """A run's events, as stream_agent_response reads them (`stream_events()` is all it
+    uses of the run result), and a read of them that can be let go (close()).
+
+    ChatKit reads each event in a task of its own (chatkit.agents._merge_generators), and
+    when its consumer stops early (the person pressed Stop or closed the window, the model
+    failed) it leaves that read in flight and never collects it. Once the run is cancelled
+    the read ends with StopAsyncIteration, and asyncio logs "Task exception was never
+    retrieved" at ERROR, for every stopped reply. After close(), a read ends with None.
+    """
+
+    def __init__(self, result: RunResultStreaming) -> None:
+        self._result = result
+        self._events: AsyncIterator[Any] | None = None
+        self._closed = False
+
+    def stream_events(self) -> RunEvents:
+        self._events = aiter(self._result.stream_events())
+        return self
+
+    def __aiter__(self) -> RunEvents:
+        return self
+
+    async def __anext__(self) -> Any:
+        assert self._events is not None
+        try:
+            return await anext(self._events)
+        except Exception:
+            if self._closed:
+                return None
+            raise
+
+    def close(self) -> None:
+        self._closed = True
+
+
 class Turn:
     """One agent run under way, stopped (cleanly, so its error event still goes out) once
     it passes the settings' turn timeout."""
@@ -162,6 +200,7 @@ class Turn:
         self, result: RunResultStreaming, agent_context: AgentContext, settings: Settings
     ) -> None:
         self.result = result
+        self.events = RunEvents(result)
         self.agent_context = agent_context
         self.settings = settings
         self.timed_out = False
@@ -172,9 +211,19 @@ class Turn:
         self.result.cancel()
 
     def cancel(self) -> None:
+        """Stop the run, if it still goes on: the turn is over, or must not start."""
         self._timer.cancel()
+        self.events.close()
         if not self.result.is_complete:
             self.result.cancel()
+
+    async def let_go(self) -> None:
+        """After ChatKit's stream stopped early: end the two reads it left in flight (see
+        RunEvents), the run's and its own AgentContext queue's (tool progress, client
+        effects). An ended read with a value is not logged; the queue's own end marker
+        would end it with StopAsyncIteration, which is. Nothing reads the queue any more."""
+        self.events.close()
+        await self.agent_context.stream(ProgressUpdateEvent(text=""))
 
 
 class TaskChatServer(ChatKitServer[ChatContext]):
@@ -234,9 +283,10 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._keep(self._streams, task)
 
     async def close(self) -> None:
-        """Before the database closes (the app's shutdown): stop the replies still streaming
-        and wait, at most CLOSE_TIMEOUT, until what they store is stored — the partial reply
-        of each, as when its client goes away — and the turns' writes in flight."""
+        """When the server stops (app/server.end_chat_streams, then the app's shutdown,
+        before the database closes): stop the replies still streaming and wait, at most
+        CLOSE_TIMEOUT, until what they store is stored — the partial reply of each, as
+        when its client goes away — and the turns' writes in flight."""
         for task in self._background:
             task.cancel()
         for task in self._streams:
@@ -480,19 +530,24 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         if isinstance(start, Failure):
             yield error_event(start)
             return
-        turn, result, settings = start, start.result, start.settings
+        turn, settings = start, start.settings
         ids = MessageIds(lambda: self.store.generate_item_id("message", thread, context))
         failure: Failure | None = None
-        answered = False
+        answered = finished = False
         try:
-            async for event in stream_agent_response(turn.agent_context, result):
+            # RunEvents stands in for the run result, of which ChatKit reads only the events.
+            events = cast(RunResultStreaming, turn.events)
+            async for event in stream_agent_response(turn.agent_context, events):
                 if isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
                     answered = True
                 yield ids.rewrite(event)
+            finished = True
         except Exception as exc:
             log.warning("chat turn failed: %s", describe_for_log(exc))
             failure = explain(exc, model=settings.gemini_model)
         finally:
+            if not finished:
+                await turn.let_go()
             turn.cancel()
         if turn.timed_out and failure is None:
             failure = explain(
