@@ -105,6 +105,19 @@ def test_daily_count_survives_restart(settings):
     assert json.loads(path.read_text())["counts"] == {"u": 2}
 
 
+def test_daily_count_sees_another_processs_messages(settings):
+    """A `serve` beside the window counts into the same file; neither overwrites the other."""
+    settings.daily_message_cap = 3
+    settings.chat_per_minute = 0
+    window, serve = UsageLimiter(settings), UsageLimiter(settings)
+    window.check("u", "threads.create")
+    serve.check("u", "threads.add_user_message")
+    window.check("u", "threads.add_user_message")
+    with pytest.raises(LimitExceeded):
+        serve.check("u", "threads.add_user_message")
+    assert json.loads((settings.data_dir / "usage.json").read_text())["counts"] == {"u": 3}
+
+
 async def test_real_app_enforces_the_daily_cap_per_session_user(settings):
     """The limiter is wired into the app, inside the session check, keyed by the token's user."""
     settings.daily_message_cap = 5
