@@ -105,7 +105,7 @@ def test_daily_count_survives_restart(settings):
     assert json.loads(path.read_text())["counts"] == {"u": 2}
 
 
-def test_daily_count_sees_another_processs_messages(settings):
+def test_daily_count_includes_messages_counted_by_another_process(settings):
     """A `serve` beside the window counts into the same file; neither overwrites the other."""
     settings.daily_message_cap = 3
     settings.chat_per_minute = 0
