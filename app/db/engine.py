@@ -10,15 +10,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db.postgres import (
-    backoff_delays,
-    is_postgres_url,
-    is_retryable_connect_error,
-    normalise_postgres_url,
-)
+from app.db.postgres import is_postgres_url, normalise_postgres_url, retrying_connect
 
 __all__ = ["create_engine", "create_sessionmaker", "normalise_postgres_url"]
 log = logging.getLogger(__name__)
@@ -53,20 +49,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def _retry_connects(engine: AsyncEngine) -> None:
     """Retry a new connection while the server wakes up (Neon suspends idle computes)."""
-    from sqlalchemy.util import await_only
+
+    def sleep(seconds: float) -> None:
+        await_only(asyncio.sleep(seconds))  # this hook runs in SQLAlchemy's greenlet
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _connect(dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
-        delays = backoff_delays()
-        for attempt in range(len(delays) + 1):
-            try:
-                return dialect.loaded_dbapi.connect(*cargs, **cparams)
-            except Exception as exc:
-                if attempt == len(delays) or not is_retryable_connect_error(exc):
-                    raise
-                log.info("database not reachable yet (%s); retrying", type(exc).__name__)
-                await_only(asyncio.sleep(delays[attempt]))
-        return None  # pragma: no cover
+        connect = retrying_connect(dialect.loaded_dbapi.connect, what="database", sleep=sleep)
+        return connect(*cargs, **cparams)
 
 
 async def _acquire(lock: asyncio.Lock, seconds: float) -> None:

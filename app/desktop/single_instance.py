@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
+from app.fileio import write_private_text
+
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "taskchat.lock"
@@ -82,14 +84,6 @@ def _unlock(fh: IO[bytes]) -> None:
 
     with contextlib.suppress(OSError):
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def read_info(data_dir: Path) -> InstanceInfo | None:
@@ -154,7 +148,7 @@ class SingleInstance:
         info = InstanceInfo(
             pid=os.getpid(), port=port, focus_port=listener.getsockname()[1], token=self.token
         )
-        _write_private(self.data_dir / INFO_NAME, json.dumps(asdict(info)))
+        write_private_text(self.data_dir / INFO_NAME, json.dumps(asdict(info)))
         self._thread = threading.Thread(target=self._serve, name="taskchat-focus", daemon=True)
         self._thread.start()
         return info

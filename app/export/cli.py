@@ -29,16 +29,6 @@ def add_export_parsers(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("path", type=Path, help="a TaskChat export: .zip, export.json or its folder")
 
 
-def _secrets(settings: Settings) -> list[str]:
-    try:
-        from app.security.keystore import load_gemini_key
-
-        key = load_gemini_key(settings)
-    except Exception:
-        key = None
-    return [key] if key else []
-
-
 async def _run(settings: Settings, body: Any) -> Any:
     from app.db import migrate
     from app.db.engine import create_engine, create_sessionmaker
@@ -90,7 +80,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             _run(
                 settings,
                 lambda s: service.export_data(
-                    s, user_id=user_id, secrets=_secrets(settings), progress=bar
+                    s, user_id=user_id, secrets=service.known_secrets(settings), progress=bar
                 ),
             )
         )
