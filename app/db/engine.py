@@ -54,7 +54,7 @@ def _retry_connects(engine: AsyncEngine) -> None:
         await_only(asyncio.sleep(seconds))  # this hook runs in SQLAlchemy's greenlet
 
     @event.listens_for(engine.sync_engine, "do_connect")
-    def _connect(dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+    def _connect(dialect, _record, cargs, cparams):
         connect = retrying_connect(dialect.loaded_dbapi.connect, what="database", sleep=sleep)
         return connect(*cargs, **cparams)
 
@@ -95,7 +95,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             lock.release()
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the driver, decide when transactions start (see _on_begin).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -106,7 +106,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         options = conn.get_execution_options()
         if options.get(STATEMENT_READS):
             conn.info[_NOTHING_OPEN] = True
@@ -159,17 +159,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             return
         plain_rollback(dbapi_connection)
 
+    # SQLAlchemy has no event for these: this engine's dialect gets its own methods.
     dialect.do_commit = do_commit  # type: ignore[method-assign]
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     # The lock is held until the connection goes back to the pool, after its COMMIT or
     # ROLLBACK has run (sessions return their connection at the end of each transaction).
     @event.listens_for(engine.sync_engine.pool, "checkin")
-    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_conn, record):
         release(record.info)
 
     @event.listens_for(engine.sync_engine.pool, "invalidate")
-    def _on_invalidate(_dbapi_conn, record, _exc):  # type: ignore[no-untyped-def]
+    def _on_invalidate(_dbapi_conn, record, _exc):
         release(record.info)
 
 

@@ -35,7 +35,7 @@ _TLS_MODES = ("require", "verify-ca", "verify-full")
 
 
 def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.startswith(POSTGRES_SCHEMES)  # type: ignore[union-attr]
+    return url is not None and url.startswith(POSTGRES_SCHEMES)
 
 
 def _statement_name() -> str:

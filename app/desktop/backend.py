@@ -14,10 +14,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 
-def gui_name() -> str:
+def gui_name() -> Literal["edgechromium", "cocoa", "qt"]:
     if sys.platform == "win32":
         return "edgechromium"
     if sys.platform == "darwin":

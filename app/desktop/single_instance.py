@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -54,8 +55,8 @@ class InstanceInfo:
 
 # ----------------------------------------------------------------------------- OS locks
 def _try_lock(fh: IO[bytes]) -> bool:
-    if os.name == "nt":  # pragma: no cover - Windows only
-        import msvcrt
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        import msvcrt  # a Windows-only module
 
         try:
             fh.seek(0)
@@ -73,8 +74,8 @@ def _try_lock(fh: IO[bytes]) -> bool:
 
 
 def _unlock(fh: IO[bytes]) -> None:
-    if os.name == "nt":  # pragma: no cover - Windows only
-        import msvcrt
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        import msvcrt  # a Windows-only module
 
         with contextlib.suppress(OSError):
             fh.seek(0)

@@ -371,7 +371,7 @@ async def _import_tasks(
         elif (_dt(t.get("updated_at")) or datetime.min.replace(tzinfo=UTC)) > row.updated_at:
             _apply_task(row, t)
             session.add(row)
-            await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == row.id))  # type: ignore[call-overload]
+            await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == row.id))
             await session.flush()
             session.add_all(TaskTag(task_id=row.id, user_id=user_id, tag=g) for g in row.tags)
             report.updated["tasks"] += 1

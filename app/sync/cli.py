@@ -41,7 +41,7 @@ def _print(line: str = "") -> None:
     print(line, flush=True)
 
 
-async def _with_engine(settings: Settings, body):  # type: ignore[no-untyped-def]
+async def _with_engine(settings: Settings, body):
     from app.db import migrate
     from app.db.engine import create_engine
 

@@ -68,14 +68,14 @@ def load_sync_url(settings: Settings) -> tuple[str | None, UrlSource | None]:
     if not choice.viable:
         return None, None
     try:
-        value = choice.backend.get_password(SERVICE, _username(settings))
+        stored: str | None = choice.backend.get_password(SERVICE, _username(settings))
     except Exception:
         return None, None
     if known is None:  # an install from before sync.json: ask once, remember the answer
-        remember_url_in_keyring(settings, bool(value))
-    if value:
-        _register(value)
-        return value, "keyring"
+        remember_url_in_keyring(settings, bool(stored))
+    if stored:
+        _register(stored)
+        return stored, "keyring"
     return None, None
 
 

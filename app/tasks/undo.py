@@ -113,7 +113,7 @@ async def restore(
     }
     gone = [i for i, image in before.items() if image is None and i in rows]
     if gone:
-        await session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(gone)))  # type: ignore[call-overload]
+        await session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(gone)))
     now = utcnow()
     for task_id, image in before.items():
         if image is None:
@@ -129,7 +129,7 @@ async def restore(
             row.updated_at = now
             session.add(row)
         await session.flush()
-        await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task_id))  # type: ignore[call-overload]
+        await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
         session.add_all(TaskTag(task_id=task_id, user_id=user_id, tag=t) for t in image["tags"])
     await session.commit()
 
