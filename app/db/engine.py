@@ -68,8 +68,6 @@ async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    from sqlalchemy.util import await_only
-
     # One FIFO lock per event loop in front of SQLite's write lock. Writers of this process
     # queue on it and get the lock the moment the previous writer is done; left to SQLite
     # alone they poll with its busy handler's growing sleeps (up to 100 ms each), which

@@ -64,6 +64,7 @@ def _try_lock(fh: IO[bytes]) -> bool:
             return True
         except OSError:
             return False
+    # POSIX only (msvcrt above on Windows)
     import fcntl
 
     try:
@@ -81,6 +82,7 @@ def _unlock(fh: IO[bytes]) -> None:
             fh.seek(0)
             msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
         return
+    # POSIX only (msvcrt above on Windows)
     import fcntl
 
     with contextlib.suppress(OSError):

@@ -57,6 +57,7 @@ def icon_path() -> Path | None:
 
 def _screens() -> list[window_state.Rect]:
     try:
+        # Qt only in the window: pywebview loads it
         import webview
 
         return [window_state.Rect(s.x, s.y, s.width, s.height) for s in webview.screens]
@@ -168,6 +169,7 @@ def _show_window(
     server: ServerProcess,
 ) -> None:
     """Open the window on the launch URL and block until it is closed."""
+    # Qt only in the window: pywebview loads it
     import webview
 
     state = window_state.load(settings.data_dir).normalised(_screens())

@@ -30,6 +30,7 @@ def add_export_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 async def _run(settings: Settings, body: Any) -> Any:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.db import migrate
     from app.db.engine import create_engine, create_sessionmaker
 
@@ -46,6 +47,7 @@ class _Bar:
     """A rich progress bar on stderr (plain when not a terminal)."""
 
     def __init__(self, label: str) -> None:
+        # rich only for this command's progress bar
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -70,6 +72,7 @@ class _Bar:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
     from app.profile import local_user_id
 
@@ -102,6 +105,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
     from app.profile import local_user_id
 

@@ -42,6 +42,7 @@ def _print(line: str = "") -> None:
 
 
 async def _with_engine(settings: Settings, body):
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.db import migrate
     from app.db.engine import create_engine
 
@@ -54,6 +55,7 @@ async def _with_engine(settings: Settings, body):
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.profile import local_user_id
     from app.sync import settings as sync_settings
     from app.sync.runtime import build_sync_service
@@ -107,6 +109,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.profile import local_user_id
     from app.sync.legacy import import_legacy
 
