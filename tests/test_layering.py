@@ -168,7 +168,7 @@ def test_no_import_from_a_lower_layer_to_a_higher_one() -> None:
 
 
 def test_the_graph_sees_imports_inside_functions() -> None:
-    # The desktop window loads the CLI's modules only through function-level imports.
+    # app/cli.py imports the desktop window only inside a function.
     graph = import_graph()
     assert "app.desktop.window" in graph["app.cli"]
     assert "app.api.deps" in graph["app.tasks.routes"]
