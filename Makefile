@@ -11,6 +11,7 @@ test:  ## set up (incl. system packages) and run the whole test suite
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check app tests benchmarks
+	scripts/gen_api_types.sh --check
 
 format:
 	.venv/bin/ruff check --fix .

@@ -1,8 +1,11 @@
-import { Suspense, lazy, useCallback, useEffect, useState } from 'react'
-import { api, onSessionExpired, type SearchResult, type Settings as SettingsData, type TaskSource } from './api/client'
+import { useQueryClient } from '@tanstack/react-query'
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react'
+import { onSessionExpired, type SearchResult, type TaskSource } from './api/client'
+import { keys } from './api/queryClient'
 import BuiltinChat from './chat/BuiltinChat'
 import { type ChatMode, forcedMode, loadChatKit } from './chat/loader'
 import Settings from './settings/Settings'
+import { useSettings } from './settings/useSettings'
 import SearchBox from './search/SearchBox'
 import type { ChatTarget, TaskTarget } from './search/targets'
 import TaskPanel from './tasks/TaskPanel'
@@ -19,14 +22,12 @@ type Tab = 'chat' | 'tasks'
 export default function App() {
   const scheme = useColorScheme()
   const [chatMode, setChatMode] = useState<ChatMode | null>(null)
-  const [refreshKey, setRefreshKey] = useState(0)
+  const queryClient = useQueryClient()
   const [ready, setReady] = useState(false)
   const [expired, setExpired] = useState(false)
   const [settingsOpen, setSettingsOpen] = useState(false)
   const [firstRun, setFirstRun] = useState(false)
-  const [keySet, setKeySet] = useState<boolean | null>(null)
   const [tab, setTab] = useState<Tab>('chat')
-  const [timeZone, setTimeZone] = useState<string | null>(null)
   const [chatTarget, setChatTarget] = useState<ChatTarget | null>(null)
   const [taskTarget, setTaskTarget] = useState<TaskTarget | null>(null)
 
@@ -53,40 +54,37 @@ export default function App() {
   }, [chatMode])
 
   // First run: no key yet → open settings with a hint.
+  const settings = useSettings()
+  const keySet = settings.data?.gemini_key.set ?? null
+  const timeZone = settings.data?.timezone ?? null
+  const firstSettings = useRef(true)
   useEffect(() => {
-    api
-      .getSettings()
-      .then((s) => {
-        const set = s.gemini_key?.set
-        if (typeof s.timezone === 'string') setTimeZone(s.timezone)
-        setKeySet(set ?? null)
-        if (set === false) {
-          setFirstRun(true)
-          setSettingsOpen(true)
-        }
-      })
-      .catch(() => {})
-  }, [])
+    if (keySet === null || !firstSettings.current) return
+    firstSettings.current = false // only the first answer decides
+    if (keySet) return
+    setFirstRun(true)
+    setSettingsOpen(true)
+  }, [keySet])
 
   const [undoable, setUndoable] = useState<UndoEntry[]>([])
+  const refreshTasks = useCallback(() => void queryClient.invalidateQueries({ queryKey: keys.tasks }), [queryClient])
   const onTasksChanged = useCallback((data?: Record<string, unknown>) => {
-    setRefreshKey((k) => k + 1)
+    refreshTasks()
     const entry = undoFromEffect(data, Date.now())
     if (entry) setUndoable((list) => addUndo(list, entry, Date.now()))
-  }, [])
-  const onUndone = useCallback((changeId: string) => {
-    setUndoable((list) => list.filter((e) => e.changeId !== changeId))
-    setRefreshKey((k) => k + 1)
-  }, [])
+  }, [refreshTasks])
+  const onUndone = useCallback(
+    (changeId: string) => {
+      setUndoable((list) => list.filter((e) => e.changeId !== changeId))
+      refreshTasks()
+    },
+    [refreshTasks],
+  )
   const onUndoTick = useCallback(() => setUndoable((list) => pruneUndo(list, Date.now())), [])
   const onFirstLoad = useCallback(() => setReady(true), [])
   const onChatKitFailed = useCallback((reason: string) => {
     console.warn('Falling back to the built-in chat view:', reason)
     setChatMode('builtin')
-  }, [])
-  const onSettingsChanged = useCallback((s: SettingsData) => {
-    if (s.gemini_key) setKeySet(!!s.gemini_key.set)
-    if (typeof s.timezone === 'string') setTimeZone(s.timezone)
   }, [])
   const openThread = useCallback((threadId: string, itemId?: string | null) => {
     setTab('chat')
@@ -162,7 +160,6 @@ export default function App() {
         </div>
         <div className="pane pane-tasks">
           <TaskPanel
-            refreshKey={refreshKey}
             onFirstLoad={onFirstLoad}
             timeZone={timeZone}
             focusTask={taskTarget}
@@ -177,7 +174,6 @@ export default function App() {
         firstRun={firstRun}
         chatMode={chatMode}
         onClose={() => setSettingsOpen(false)}
-        onChanged={onSettingsChanged}
       />
     </div>
   )

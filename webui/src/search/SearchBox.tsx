@@ -1,7 +1,9 @@
 // One search box for conversations, messages and tasks (GET /api/search).
 
+import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useEffect, useId, useRef, useState } from 'react'
-import { ApiError, api, type SearchResult } from '../api/client'
+import { api, type SearchResult } from '../api/client'
+import { errorMessage, keys } from '../api/queryClient'
 import { IconSearch } from '../ui/icons'
 import { splitMarks } from './highlight'
 import './search.css'
@@ -26,40 +28,23 @@ export function Snippet({ text }: { text: string }) {
 
 export default function SearchBox({ onOpen }: Props) {
   const [q, setQ] = useState('')
-  const [results, setResults] = useState<SearchResult[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
   const [open, setOpen] = useState(false)
   const [active, setActive] = useState(0)
   const listId = useId()
   const boxRef = useRef<HTMLDivElement>(null)
   const inputRef = useRef<HTMLInputElement>(null)
 
-  useEffect(() => {
-    const text = q.trim()
-    if (!text) {
-      setResults(null)
-      setError(null)
-      return
-    }
-    const controller = new AbortController()
-    const timer = setTimeout(() => {
-      api
-        .search(text, 20, controller.signal)
-        .then((r) => {
-          setResults(r.results)
-          setError(null)
-          setActive(0)
-        })
-        .catch((e) => {
-          if (controller.signal.aborted) return
-          setError(e instanceof ApiError ? e.message : String(e))
-        })
-    }, 150)
-    return () => {
-      clearTimeout(timer)
-      controller.abort()
-    }
-  }, [q])
+  const term = useDebounced(q.trim(), 150)
+  const search = useQuery({
+    queryKey: keys.search(term),
+    queryFn: ({ signal }) => api.search(term, 20, signal),
+    enabled: term !== '',
+    placeholderData: keepPreviousData,
+    staleTime: 10_000,
+  })
+  const results = q.trim() && search.data ? search.data.results : null
+  const error = q.trim() && search.isError ? errorMessage(search.error) : null
+  useEffect(() => setActive(0), [search.data])
 
   // Ctrl/Cmd+K focuses the box from anywhere.
   useEffect(() => {
@@ -169,4 +154,13 @@ export default function SearchBox({ onOpen }: Props) {
       )}
     </div>
   )
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [out, setOut] = useState(value)
+  useEffect(() => {
+    const t = setTimeout(() => setOut(value), ms)
+    return () => clearTimeout(t)
+  }, [value, ms])
+  return out
 }

@@ -1,0 +1,46 @@
+// Above the composer: the server's notice and the turn's error (with Retry when allowed).
+
+import Markdown from 'react-markdown'
+import { IconClose, IconRetry } from '../ui/icons'
+import { mdComponents } from './Message'
+import type { ChatState } from './protocol'
+
+interface Props {
+  state: ChatState
+  onRetry: () => void
+  onDismissNotice: () => void
+  onDismissError: () => void
+}
+
+export function ChatBanners({ state, onRetry, onDismissNotice, onDismissError }: Props) {
+  return (
+    <>
+      {state.notice && (
+        <div className={`notice notice-${state.notice.level}`} role="status" data-testid="chat-notice">
+          <div className="notice-body">
+            {state.notice.title && <strong>{state.notice.title} </strong>}
+            <Markdown components={mdComponents}>{state.notice.message}</Markdown>
+          </div>
+          <button type="button" className="icon-btn" aria-label="Dismiss notice" onClick={onDismissNotice}>
+            <IconClose />
+          </button>
+        </div>
+      )}
+      {state.error && (
+        <div className="chat-error" role="alert" data-testid="chat-error">
+          <span className="chat-error-text">{state.error.message}</span>
+          <span className="chat-error-actions">
+            {state.error.allowRetry && !state.streaming && (
+              <button type="button" className="btn btn-small" onClick={onRetry} data-testid="retry-button">
+                <IconRetry /> Retry
+              </button>
+            )}
+            <button type="button" className="icon-btn" aria-label="Dismiss error" onClick={onDismissError}>
+              <IconClose />
+            </button>
+          </span>
+        </div>
+      )}
+    </>
+  )
+}

@@ -1,0 +1,117 @@
+// Task lists and task changes through TanStack Query: one cached list per filter,
+// optimistic edits written into every cached list and rolled back on failure.
+
+import { type QueryClient, keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useCallback, useEffect, useRef } from 'react'
+import { api, type Task, type TaskPage, type TaskQuery, type TaskUpdate, type TaskWritable } from '../api/client'
+import { keys } from '../api/queryClient'
+
+export function useTasks(query: TaskQuery) {
+  return useQuery({
+    queryKey: keys.taskList(query),
+    queryFn: ({ signal }) => api.listTasks(query, signal),
+    // Keep showing the old list while a new filter loads (not after it failed).
+    placeholderData: keepPreviousData,
+  })
+}
+
+type Snapshot = [readonly unknown[], TaskPage | undefined][]
+
+function mapLists(qc: QueryClient, fn: (items: Task[]) => Task[]) {
+  qc.setQueriesData<TaskPage>({ queryKey: [...keys.tasks, 'list'] }, (page) => {
+    if (!page) return page
+    const items = fn(page.items)
+    return items === page.items ? page : { items, total: page.total + items.length - page.items.length }
+  })
+}
+
+/** Writes a change into every cached list now; returns what to restore on failure. */
+async function optimistic(qc: QueryClient, id: string, patch: Partial<Task>): Promise<Snapshot> {
+  await qc.cancelQueries({ queryKey: [...keys.tasks, 'list'] })
+  const snapshot = qc.getQueriesData<TaskPage>({ queryKey: [...keys.tasks, 'list'] })
+  mapLists(qc, (items) => items.map((t) => (t.id === id ? { ...t, ...patch } : t)))
+  return snapshot
+}
+
+function restore(qc: QueryClient, snapshot: Snapshot | undefined) {
+  for (const [key, data] of snapshot ?? []) qc.setQueryData(key, data)
+}
+
+export function replaceTask(qc: QueryClient, task: Task) {
+  mapLists(qc, (items) => (items.some((t) => t.id === task.id) ? items.map((t) => (t.id === task.id ? task : t)) : items))
+}
+
+export function removeTask(qc: QueryClient, id: string) {
+  mapLists(qc, (items) => (items.some((t) => t.id === id) ? items.filter((t) => t.id !== id) : items))
+}
+
+/** Refetch the task lists a little later, so a changed row stays in view for a moment. */
+export function useSoftRefresh() {
+  const qc = useQueryClient()
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  useEffect(() => () => {
+    if (timer.current) clearTimeout(timer.current)
+  }, [])
+  return useCallback(
+    (delay: number) => {
+      if (timer.current) clearTimeout(timer.current)
+      timer.current = setTimeout(() => void qc.invalidateQueries({ queryKey: keys.tasks }), delay)
+    },
+    [qc],
+  )
+}
+
+interface Handlers {
+  onError: (message: string) => void
+}
+
+/** Complete / reopen (the row stays 1.2 s so the tick is seen, then leaves the view). */
+export function useToggleTask({ onError }: Handlers) {
+  const qc = useQueryClient()
+  const refresh = useSoftRefresh()
+  return useMutation({
+    mutationFn: (task: Task) => api.completeTask(task.id, !task.completed),
+    onMutate: (task) => {
+      const completed = !task.completed
+      return optimistic(qc, task.id, { completed, completed_at: completed ? new Date().toISOString() : null })
+    },
+    onSuccess: (saved) => replaceTask(qc, saved),
+    onError: (e, _task, snapshot) => {
+      restore(qc, snapshot)
+      onError(e.message)
+    },
+    onSettled: () => refresh(1200),
+  })
+}
+
+export function useUpdateTask({ onError }: Handlers) {
+  const qc = useQueryClient()
+  const refresh = useSoftRefresh()
+  return useMutation({
+    mutationFn: ({ task, patch }: { task: Task; patch: TaskUpdate }) => api.updateTask(task.id, patch),
+    onMutate: ({ task, patch }) => optimistic(qc, task.id, patch as Partial<Task>),
+    onSuccess: (saved) => replaceTask(qc, saved),
+    onError: (e, _vars, snapshot) => {
+      restore(qc, snapshot)
+      onError(e.message)
+    },
+    onSettled: () => refresh(300),
+  })
+}
+
+export function useCreateTask({ onError, onCreated }: Handlers & { onCreated: () => void }) {
+  const qc = useQueryClient()
+  const refresh = useSoftRefresh()
+  return useMutation({
+    mutationFn: (fields: TaskWritable) => api.createTask(fields),
+    onSuccess: (created, _fields) => {
+      // Shown at once in the list on screen; the refetch puts it in its sorted place.
+      qc.setQueriesData<TaskPage>({ queryKey: [...keys.tasks, 'list'], type: 'active' }, (page) =>
+        page && !page.items.some((t) => t.id === created.id) ? { items: [created, ...page.items], total: page.total + 1 } : page,
+      )
+      onCreated()
+      refresh(300)
+    },
+    onError: (e) => onError(e.message),
+  })
+}
