@@ -6,18 +6,17 @@ import BuiltinChat from './chat/BuiltinChat'
 import { type ChatMode, forcedMode, loadChatKit } from './chat/loader'
 import Settings from './settings/Settings'
 import { useSettings } from './settings/useSettings'
-import SearchBox from './search/SearchBox'
 import type { ChatTarget, TaskTarget } from './search/targets'
 import TaskPanel from './tasks/TaskPanel'
 import UndoBar from './tasks/UndoBar'
 import { type UndoEntry, addUndo, pruneUndo, undoFromEffect } from './tasks/undo'
-import { IconGear, IconLogo } from './ui/icons'
+import { AppHeader, type Tab } from './AppHeader'
+import { ShortcutHelp } from './ui/ShortcutHelp'
+import { useShortcut } from './ui/shortcuts'
 import { useColorScheme } from './ui/useColorScheme'
 
 // ChatKit bindings are only needed when the CDN component is available.
 const ChatKitView = lazy(() => import('./chat/ChatKitView'))
-
-type Tab = 'chat' | 'tasks'
 
 export default function App() {
   const scheme = useColorScheme()
@@ -28,6 +27,7 @@ export default function App() {
   const [settingsOpen, setSettingsOpen] = useState(false)
   const [firstRun, setFirstRun] = useState(false)
   const [tab, setTab] = useState<Tab>('chat')
+  const [helpOpen, setHelpOpen] = useState(false)
   const [chatTarget, setChatTarget] = useState<ChatTarget | null>(null)
   const [taskTarget, setTaskTarget] = useState<TaskTarget | null>(null)
 
@@ -103,40 +103,26 @@ export default function App() {
   )
   const openSource = useCallback((s: TaskSource) => openThread(s.thread_id, s.item_id), [openThread])
 
+  // q, / and n work from anywhere (the chat view handles n itself); ? lists them all.
+  const focusLater = (selector: string) => requestAnimationFrame(() => document.querySelector<HTMLInputElement>(selector)?.focus())
+  useShortcut(['q'], () => {
+    setTab('tasks')
+    focusLater('#task-add-input')
+  })
+  useShortcut(['/'], () => focusLater('[data-testid=global-search-input]'))
+  useShortcut(['n'], () => setTab('chat'))
+  useShortcut(['?'], () => setHelpOpen(true))
+
   return (
     <div className="app" data-ready={ready ? 'true' : 'false'} data-testid="app-root" data-tab={tab}>
-      <header className="app-header">
-        <div className="brand">
-          <IconLogo />
-          <h1>TaskChat</h1>
-        </div>
-        <nav className="tabs" role="tablist" aria-label="View">
-          <button type="button" role="tab" aria-selected={tab === 'chat'} className={tab === 'chat' ? 'on' : ''} onClick={() => setTab('chat')} data-testid="tab-chat">
-            Chat
-          </button>
-          <button type="button" role="tab" aria-selected={tab === 'tasks'} className={tab === 'tasks' ? 'on' : ''} onClick={() => setTab('tasks')} data-testid="tab-tasks">
-            Tasks
-          </button>
-        </nav>
-        <SearchBox onOpen={openResult} />
-        <div className="header-actions">
-          {keySet === false && (
-            <button type="button" className="key-missing" onClick={() => setSettingsOpen(true)}>
-              Add Gemini key
-            </button>
-          )}
-          <button
-            type="button"
-            className="icon-btn"
-            aria-label="Settings"
-            title="Settings"
-            onClick={() => setSettingsOpen(true)}
-            data-testid="settings-button"
-          >
-            <IconGear />
-          </button>
-        </div>
-      </header>
+      <AppHeader
+        tab={tab}
+        onTab={setTab}
+        onSearchResult={openResult}
+        keyMissing={keySet === false}
+        onSettings={() => setSettingsOpen(true)}
+        onShortcuts={() => setHelpOpen(true)}
+      />
 
       {expired && (
         <div className="session-expired" role="alert" data-testid="session-expired">
@@ -169,6 +155,7 @@ export default function App() {
         </div>
       </main>
 
+      <ShortcutHelp open={helpOpen} onClose={() => setHelpOpen(false)} />
       <Settings
         open={settingsOpen}
         firstRun={firstRun}

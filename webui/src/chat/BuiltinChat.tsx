@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ChatTarget } from '../search/targets'
 import '../search/search.css'
 import { IconMenu, IconPlus } from '../ui/icons'
+import { useShortcut } from '../ui/shortcuts'
 import { ChatBanners } from './ChatBanners'
 import { Composer } from './Composer'
 import MessageList from './MessageList'
@@ -56,6 +57,8 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
     setShowThreads(false)
     inputRef.current?.focus()
   }
+
+  useShortcut(['n'], () => requestAnimationFrame(startNew)) // after App switched to the chat tab
 
   // Open a thread at an item when asked (search result, a task's "from" link).
   const handledTarget = useRef<number | null>(null)

@@ -56,6 +56,8 @@ export function Composer({ draft, onDraft, streaming, onSend, onStop, inputRef }
           } else if (e.key === 'Escape' && streaming) {
             e.preventDefault()
             onStop()
+          } else if (e.key === 'Escape') {
+            e.currentTarget.blur() // leave the box: single-key shortcuts work again
           }
         }}
         autoFocus

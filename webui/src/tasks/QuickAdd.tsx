@@ -52,6 +52,9 @@ export function QuickAdd({ today, timeZone, onError }: Props) {
             setText(e.target.value)
             if (!e.target.value.trim()) setRemoved([])
           }}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') e.currentTarget.blur() // back to single-key shortcuts
+          }}
           placeholder="Add a task…  (tomorrow !high #tag)"
           data-testid="task-add-input"
           autoComplete="off"

@@ -5,12 +5,12 @@ import type { Task, TaskSource, TaskWritable } from '../api/client'
 import { errorMessage } from '../api/queryClient'
 import type { TaskTarget } from '../search/targets'
 import { IconSearch } from '../ui/icons'
+import { useShortcut } from '../ui/shortcuts'
 import { ToastHost, useToasts } from '../ui/toasts'
 import { isoDate } from './dates'
 import { QuickAdd } from './QuickAdd'
-import { TaskEditor } from './TaskEditor'
 import { TaskFilters, TaskViews } from './TaskFilters'
-import { TaskRow } from './TaskRow'
+import { TaskList } from './TaskList'
 import { type TaskFilter, allTags, buildTaskQuery, defaultFilter, diffTask } from './state'
 import { useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
@@ -82,6 +82,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
     const patch = diffTask(task, fields)
     if (Object.keys(patch).length) update({ task, patch })
   }
+  // j/k from anywhere (not typing) step into the list at its focused row.
+  useShortcut(['j', 'k'], () => document.querySelector<HTMLElement>('[data-testid=task-list] [tabindex="0"]')?.focus())
   const error = list.isError ? errorMessage(list.error) : null
 
   return (
@@ -109,15 +111,18 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
           </button>
         </div>
       )}
-      <ul className="task-list" data-testid="task-list">
-        {tasks.map((t) =>
-          editingId === t.id ? (
-            <TaskEditor key={t.id} task={t} onCancel={() => setEditingId(null)} onSave={(f) => save(t, f)} />
-          ) : (
-            <TaskRow key={t.id} task={t} today={today} onToggle={toggle} onEdit={setEditingId} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} />
-          ),
-        )}
-      </ul>
+      <TaskList
+        tasks={tasks}
+        today={today}
+        editingId={editingId}
+        flashId={flashId}
+        onToggle={toggle}
+        onEdit={setEditingId}
+        onSave={save}
+        onDelete={onDelete}
+        onTag={onTag}
+        onOpenSource={onOpenSource}
+      />
       {settled && tasks.length === 0 && !error && (
         <div className="empty-state" data-testid="task-empty">
           {filtered ? (

@@ -16,12 +16,22 @@ export interface TaskRowProps {
   onOpenSource?: (source: TaskSource) => void
   flash?: boolean
   badges?: ReactNode
+  /** Roving focus: 0 for the list's one Tab stop, -1 for the other rows. */
+  tabIndex?: number
 }
 
-export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges }: TaskRowProps) {
+export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1 }: TaskRowProps) {
+  // The row takes focus; its controls are reached with →/← (or the mouse), not Tab.
   return (
-    <li className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}`} data-testid="task-item" data-task-id={task.id}>
+    <li
+      className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}`}
+      data-testid="task-item"
+      data-task-id={task.id}
+      tabIndex={tabIndex}
+      aria-label={`${task.title}${task.completed ? ' (done)' : ''}`}
+    >
       <input
+        tabIndex={-1}
         id={`done-${task.id}`}
         type="checkbox"
         className="task-check"
@@ -31,16 +41,16 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
         data-testid="task-complete"
       />
       <div className="task-body">
-        <button type="button" className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
+        <button type="button" tabIndex={-1} className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
           {task.title}
         </button>
         <TaskMeta task={task} today={today} onTag={onTag} onOpenSource={onOpenSource} badges={badges} />
       </div>
       <span className="row-actions">
-        <button type="button" className="icon-btn small" aria-label={`Edit “${task.title}”`} onClick={() => onEdit(task.id)} data-testid="task-edit">
+        <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Edit “${task.title}”`} onClick={() => onEdit(task.id)} data-testid="task-edit">
           <IconEdit />
         </button>
-        <button type="button" className="icon-btn small" aria-label={`Delete “${task.title}”`} onClick={() => onDelete(task)} data-testid="task-delete">
+        <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Delete “${task.title}”`} onClick={() => onDelete(task)} data-testid="task-delete">
           <IconTrash />
         </button>
       </span>
@@ -63,13 +73,14 @@ function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProp
       {task.priority !== 'none' && <span className={`chip prio prio-${task.priority}`}>{task.priority}</span>}
       {badges}
       {task.tags.map((tag) => (
-        <button type="button" key={tag} className="chip tag" onClick={() => onTag(tag)} aria-label={`Filter by tag ${tag}`}>
+        <button type="button" tabIndex={-1} key={tag} className="chip tag" onClick={() => onTag(tag)} aria-label={`Filter by tag ${tag}`}>
           #{tag}
         </button>
       ))}
       {source && (
         <button
           type="button"
+          tabIndex={-1}
           className="chip source"
           onClick={() => onOpenSource?.(source)}
           title={`Open the chat “${source.thread_title ?? 'Untitled conversation'}”`}

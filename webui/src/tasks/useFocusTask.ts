@@ -27,6 +27,8 @@ export function useFocusTask(
     requestAnimationFrame(() => {
       const el = document.querySelector(`[data-task-id="${CSS.escape(target.id)}"]`)
       el?.scrollIntoView?.({ block: 'center', behavior: 'smooth' })
+      // Keyboard flow: found with / and Enter, the task is ready for x, e or Delete.
+      if (el instanceof HTMLElement) el.focus({ preventScroll: true })
     })
   }, [target, tasks, loading, filter, resetTo])
   useEffect(() => {
