@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ChatTarget } from '../search/targets'
 import '../search/search.css'
 import { IconMenu, IconPlus } from '../ui/icons'
+import { LoadMore } from '../ui/LoadMore'
 import { useShortcut } from '../ui/shortcuts'
 import { ChatBanners } from './ChatBanners'
 import { Composer } from './Composer'
@@ -107,6 +108,18 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
           onOpen={open}
           onRename={(t, title) => chat.rename({ id: t.id, title })}
           onDelete={(t) => chat.remove(t.id)}
+          footer={
+            chat.threads.hasMore && (
+            <LoadMore
+              shown={chat.threads.threads.length}
+              hasMore={chat.threads.hasMore}
+              loading={chat.threads.loadingMore}
+              onMore={() => void chat.threads.loadMore()}
+              noun="conversations"
+              testId="threads-more"
+            />
+            )
+          }
         />
       </aside>
       <div className="thread-scrim" onClick={() => setShowThreads(false)} aria-hidden="true" />

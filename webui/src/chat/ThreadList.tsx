@@ -1,6 +1,6 @@
 // The conversation list: open, rename in place, delete after a confirm.
 
-import { useState } from 'react'
+import { type ReactNode, useState } from 'react'
 import { IconEdit, IconTrash } from '../ui/icons'
 import { type ThreadMeta, threadTitle } from './protocol'
 
@@ -11,6 +11,7 @@ export function ThreadList({
   onOpen,
   onRename,
   onDelete,
+  footer,
 }: {
   threads: ThreadMeta[]
   loaded: boolean
@@ -18,6 +19,8 @@ export function ThreadList({
   onOpen: (id: string) => void
   onRename: (t: ThreadMeta, title: string) => void
   onDelete: (t: ThreadMeta) => void
+  /** After the last row, inside the scrolling list (Load more). */
+  footer?: ReactNode
 }) {
   const [editing, setEditing] = useState<string | null>(null)
   const [confirming, setConfirming] = useState<string | null>(null)
@@ -118,6 +121,7 @@ export function ThreadList({
           )}
         </li>
       ))}
+      {footer && <li className="thread-more">{footer}</li>}
     </ul>
   )
 }

@@ -1,10 +1,10 @@
 // The conversation list as server state (TanStack Query): loaded with threads.list,
 // kept current from stream events, renamed and deleted optimistically.
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { useCallback } from 'react'
+import { type InfiniteData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query'
+import { useCallback, useMemo } from 'react'
 import { keys } from '../api/queryClient'
-import type { ChatKitClient, StreamEvent, ThreadMeta } from './protocol'
+import type { ChatKitClient, Page, StreamEvent, ThreadMeta } from './protocol'
 
 export const THREADS_PAGE = 50
 
@@ -33,25 +33,54 @@ export function without(threads: ThreadMeta[], id: string): ThreadMeta[] {
   return threads.filter((t) => t.id !== id)
 }
 
+type Cached = InfiniteData<Page<ThreadMeta>, string | null>
+
+/** Applies a change to the loaded threads (`first` only to the first page). */
+function mapThreads(data: Cached | undefined, fn: (list: ThreadMeta[]) => ThreadMeta[], first = false): Cached | undefined {
+  if (!data) return data
+  return { ...data, pages: data.pages.map((p, i) => (first && i > 0 ? p : { ...p, data: fn(p.data ?? []) })) }
+}
+
+function flatten(data: Cached | undefined): ThreadMeta[] {
+  const seen = new Set<string>()
+  return (data?.pages ?? []).flatMap((p) => p.data ?? []).filter((t) => !seen.has(t.id) && !!seen.add(t.id))
+}
+
+/** The conversation list, THREADS_PAGE at a time (threads.list's cursor). */
 export function useThreads(client: ChatKitClient, activeId: () => string | null) {
   const qc = useQueryClient()
-  const query = useQuery({
+  const query = useInfiniteQuery({
     queryKey: keys.threads,
-    queryFn: async () => {
-      const page = await client.listThreads(THREADS_PAGE)
-      return keepActive(page.data ?? [], qc.getQueryData<ThreadMeta[]>(keys.threads), activeId())
+    queryFn: async ({ pageParam }) => {
+      const page = await client.listThreads(THREADS_PAGE, pageParam)
+      if (pageParam) return page
+      const before = flatten(qc.getQueryData<Cached>(keys.threads))
+      return { ...page, data: keepActive(page.data ?? [], before, activeId()) }
     },
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => (last.has_more && last.after ? last.after : undefined),
   })
   const onStreamEvent = useCallback(
     (ev: StreamEvent) => {
-      if (ev.type === 'thread.created' || ev.type === 'thread.updated') {
-        qc.setQueryData<ThreadMeta[]>(keys.threads, (list) => applyThreadEvent(list ?? [], ev))
+      if (ev.type !== 'thread.created' && ev.type !== 'thread.updated') return
+      if (!qc.getQueryData(keys.threads)) {
+        qc.setQueryData<Cached>(keys.threads, { pages: [{ data: [], has_more: false }], pageParams: [null] })
       }
+      qc.setQueryData<Cached>(keys.threads, (data) => mapThreads(data, (list) => applyThreadEvent(list, ev), true))
     },
     [qc],
   )
   const refresh = useCallback(() => qc.invalidateQueries({ queryKey: keys.threads, exact: true }), [qc])
-  return { threads: query.data ?? [], loaded: query.isFetched, onStreamEvent, refresh }
+  const threads = useMemo(() => flatten(query.data as Cached | undefined), [query.data])
+  return {
+    threads,
+    loaded: query.isFetched,
+    hasMore: query.hasNextPage,
+    loadingMore: query.isFetchingNextPage,
+    loadMore: query.fetchNextPage,
+    onStreamEvent,
+    refresh,
+  }
 }
 
 /** Rename / delete with the documented optimistic pattern: snapshot, write, roll back. */
@@ -59,11 +88,11 @@ export function useThreadChanges(client: ChatKitClient, onError: (message: strin
   const qc = useQueryClient()
   const optimistic = async (change: (list: ThreadMeta[]) => ThreadMeta[]) => {
     await qc.cancelQueries({ queryKey: keys.threads, exact: true })
-    const before = qc.getQueryData<ThreadMeta[]>(keys.threads)
-    qc.setQueryData<ThreadMeta[]>(keys.threads, (list) => change(list ?? []))
+    const before = qc.getQueryData<Cached>(keys.threads)
+    qc.setQueryData<Cached>(keys.threads, (data) => mapThreads(data, change))
     return before
   }
-  const rollback = (before: ThreadMeta[] | undefined) => qc.setQueryData(keys.threads, before)
+  const rollback = (before: Cached | undefined) => qc.setQueryData(keys.threads, before)
   const rename = useMutation({
     mutationFn: ({ id, title }: { id: string; title: string }) => client.renameThread(id, title),
     onMutate: ({ id, title }) => optimistic((list) => renamed(list, id, title)),

@@ -12,6 +12,9 @@ interface Props {
   onOpen: (result: SearchResult) => void
 }
 
+const PAGE = 20
+const LIMIT_MAX = 100 // the server's cap (app/search/service.py)
+
 const KIND_LABEL: Record<SearchResult['kind'], string> = {
   task: 'Task',
   thread: 'Chat',
@@ -35,16 +38,23 @@ export default function SearchBox({ onOpen }: Props) {
   const inputRef = useRef<HTMLInputElement>(null)
 
   const term = useDebounced(q.trim(), 150)
+  // How many results to ask for; a new search term starts again at one page.
+  const [asked, setAsked] = useState({ term: '', limit: PAGE })
+  const limit = asked.term === term ? asked.limit : PAGE
   const search = useQuery({
-    queryKey: keys.search(term),
-    queryFn: ({ signal }) => api.search(term, 20, signal),
+    queryKey: [...keys.search(term), limit],
+    queryFn: ({ signal }) => api.search(term, limit, signal),
     enabled: term !== '',
     placeholderData: keepPreviousData,
     staleTime: 10_000,
   })
   const results = q.trim() && search.data ? search.data.results : null
   const error = q.trim() && search.isError ? errorMessage(search.error) : null
-  useEffect(() => setActive(0), [search.data])
+  useEffect(() => setActive((a) => (search.data && a < search.data.results.length ? a : 0)), [search.data])
+  // The server ranks and cuts at `limit`: a full answer may have more behind it.
+  const more = !!results && results.length >= limit && limit < LIMIT_MAX
+  const loadMore = () => setAsked({ term, limit: Math.min(LIMIT_MAX, limit + PAGE) })
+  const options = (results?.length ?? 0) + (more ? 1 : 0)
 
   // Ctrl/Cmd+K focuses the box from anywhere.
   useEffect(() => {
@@ -104,13 +114,16 @@ export default function SearchBox({ onOpen }: Props) {
           } else if (e.key === 'ArrowDown' && results?.length) {
             e.preventDefault()
             setOpen(true)
-            setActive((a) => (a + 1) % results.length)
+            setActive((a) => (a + 1) % options)
           } else if (e.key === 'ArrowUp' && results?.length) {
             e.preventDefault()
-            setActive((a) => (a - 1 + results.length) % results.length)
+            setActive((a) => (a - 1 + options) % options)
           } else if (e.key === 'Enter' && results?.[active]) {
             e.preventDefault()
             choose(results[active])
+          } else if (e.key === 'Enter' && more && active === results?.length) {
+            e.preventDefault()
+            loadMore()
           }
         }}
         data-testid="global-search-input"
@@ -150,6 +163,19 @@ export default function SearchBox({ onOpen }: Props) {
               </span>
             </li>
           ))}
+          {more && (
+            <li
+              role="option"
+              aria-selected={active === results.length}
+              className={`search-result search-more${active === results.length ? ' active' : ''}`}
+              onMouseEnter={() => setActive(results.length)}
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={loadMore}
+              data-testid="search-more"
+            >
+              {search.isFetching ? 'Loading…' : 'More results'}
+            </li>
+          )}
         </ul>
       )}
     </div>

@@ -5,6 +5,7 @@ import type { Task, TaskSource, TaskWritable } from '../api/client'
 import { errorMessage } from '../api/queryClient'
 import type { TaskTarget } from '../search/targets'
 import { IconSearch } from '../ui/icons'
+import { LoadMore } from '../ui/LoadMore'
 import { useShortcut } from '../ui/shortcuts'
 import { ToastHost, useToasts } from '../ui/toasts'
 import { isoDate } from './dates'
@@ -14,7 +15,7 @@ import { TaskList } from './TaskList'
 import { type TaskFilter, allTags, buildTaskQuery, defaultFilter, diffTask } from './state'
 import { useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
-import { useTasks, useToggleTask, useUpdateTask } from './useTasks'
+import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
 import '../search/search.css'
 
 export { UNDO_WINDOW_MS } from './useDeleteWithUndo'
@@ -27,9 +28,11 @@ interface Props {
   focusTask?: TaskTarget | null
   /** Open the chat thread a task came from. */
   onOpenSource?: (source: TaskSource) => void
+  /** Tasks per page (tests use small pages). */
+  pageSize?: number
 }
 
-export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSource }: Props) {
+export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSource, pageSize }: Props) {
   const [filter, setFilter] = useState<TaskFilter>(defaultFilter)
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
@@ -43,7 +46,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
     return () => clearTimeout(t)
   }, [search])
 
-  const list = useTasks(buildTaskQuery(filter, today))
+  const list = useTasks(buildTaskQuery(filter, today, pageSize))
   const { pending, remove } = useDeleteWithUndo(push)
   const toggle = useToggleTask({ onError }).mutate
   const update = useUpdateTask({ onError }).mutate
@@ -55,11 +58,13 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
     if (settled) firstLoad.current()
   }, [settled])
 
-  const items = useMemo(() => list.data?.items ?? [], [list.data])
+  const items = useMemo(() => flatten(list.data), [list.data])
   const tasks = useMemo(() => {
     const hidden = new Set(pending.map((t) => t.id))
     return hidden.size ? items.filter((t) => !hidden.has(t.id)) : items
   }, [items, pending])
+  // The server's total (all pages), less the rows waiting for their delayed DELETE.
+  const total = Math.max(0, (list.data?.pages[0]?.total ?? 0) - (items.length - tasks.length))
   const tags = useMemo(() => allTags(items, filter.tag || undefined), [items, filter.tag])
   const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q
 
@@ -90,7 +95,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
     <section className="task-panel" data-testid="task-panel" aria-label="Tasks" aria-busy={list.isFetching}>
       <header className="panel-head">
         <h2>
-          Tasks <span className="count" data-testid="task-count">{tasks.length}</span>
+          Tasks <span className="count" data-testid="task-count">{total}</span>
         </h2>
         <div className="search">
           <IconSearch />
@@ -123,6 +128,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         onTag={onTag}
         onOpenSource={onOpenSource}
       />
+      <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
       {settled && tasks.length === 0 && !error && (
         <div className="empty-state" data-testid="task-empty">
           {filtered ? (

@@ -17,6 +17,7 @@ export interface TaskFilter {
 
 export const defaultFilter: TaskFilter = { status: 'open', priority: '', tag: '', q: '', sort: 'smart' }
 
+/** Tasks per page (the server's maximum): the panel loads more on scroll. */
 export const PAGE_LIMIT = 500
 
 /** The panel's sort choices in the server's terms ("smart" is its default). */
@@ -28,8 +29,8 @@ const SERVER_SORT: Record<SortKey, ServerSort> = {
   title: 'title',
 }
 
-export function buildTaskQuery(f: TaskFilter, today: string): TaskQuery {
-  const q: TaskQuery = { limit: PAGE_LIMIT }
+export function buildTaskQuery(f: TaskFilter, today: string, pageSize = PAGE_LIMIT): TaskQuery {
+  const q: TaskQuery = { limit: pageSize }
   if (f.status === 'open') q.completed = false
   if (f.status === 'done') q.completed = true
   if (f.status === 'due_soon') {

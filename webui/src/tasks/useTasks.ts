@@ -1,34 +1,56 @@
 // Task lists and task changes through TanStack Query: one cached list per filter,
 // optimistic edits written into every cached list and rolled back on failure.
 
-import { type QueryClient, keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { type InfiniteData, type QueryClient, keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useRef } from 'react'
 import { api, type Task, type TaskPage, type TaskQuery, type TaskUpdate, type TaskWritable } from '../api/client'
 import { keys } from '../api/queryClient'
 
+/** Pages of `query.limit` tasks: the next one starts where the loaded ones end. */
 export function useTasks(query: TaskQuery) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: keys.taskList(query),
-    queryFn: ({ signal }) => api.listTasks(query, signal),
+    queryFn: ({ pageParam, signal }) => api.listTasks(pageParam ? { ...query, offset: pageParam } : query, signal),
+    initialPageParam: 0,
+    getNextPageParam: (last, pages) => {
+      const loaded = pages.reduce((n, p) => n + p.items.length, 0)
+      return last.items.length > 0 && loaded < last.total ? loaded : undefined
+    },
     // Keep showing the old list while a new filter loads (not after it failed).
     placeholderData: keepPreviousData,
   })
 }
 
-type Snapshot = [readonly unknown[], TaskPage | undefined][]
+/** The loaded tasks, once each (a task that moved between pages while paging shows once). */
+export function flatten(data: InfiniteData<TaskPage> | undefined): Task[] {
+  const pages = data?.pages ?? []
+  if (pages.length === 1) return pages[0].items
+  const seen = new Set<string>()
+  return pages.flatMap((p) => p.items).filter((t) => !seen.has(t.id) && !!seen.add(t.id))
+}
 
-function mapLists(qc: QueryClient, fn: (items: Task[]) => Task[]) {
-  qc.setQueriesData<TaskPage>({ queryKey: [...keys.tasks, 'list'] }, (page) => {
-    if (!page) return page
-    const items = fn(page.items)
-    return items === page.items ? page : { items, total: page.total + items.length - page.items.length }
+type Cached = InfiniteData<TaskPage, number>
+type Snapshot = [readonly unknown[], Cached | undefined][]
+
+/** Applies `fn` to each loaded page of every cached list (page 0 first), keeping totals right. */
+function mapLists(qc: QueryClient, fn: (items: Task[], page: number) => Task[], filter: { type?: 'active' } = {}) {
+  qc.setQueriesData<Cached>({ queryKey: [...keys.tasks, 'list'], ...filter }, (data) => {
+    if (!data) return data
+    let delta = 0
+    const pages = data.pages.map((page, i) => {
+      const items = fn(page.items, i)
+      delta += items.length - page.items.length
+      return items === page.items ? page : { ...page, items }
+    })
+    if (!delta && pages.every((p, i) => p === data.pages[i])) return data
+    return { ...data, pages: pages.map((p) => ({ ...p, total: Math.max(0, p.total + delta) })) }
   })
 }
 
 /** Writes a change into every cached list now; returns what to restore on failure. */
 async function optimistic(qc: QueryClient, id: string, patch: Partial<Task>): Promise<Snapshot> {
   await qc.cancelQueries({ queryKey: [...keys.tasks, 'list'] })
-  const snapshot = qc.getQueriesData<TaskPage>({ queryKey: [...keys.tasks, 'list'] })
+  const snapshot = qc.getQueriesData<Cached>({ queryKey: [...keys.tasks, 'list'] })
   mapLists(qc, (items) => items.map((t) => (t.id === id ? { ...t, ...patch } : t)))
   return snapshot
 }
@@ -106,9 +128,7 @@ export function useCreateTask({ onError, onCreated }: Handlers & { onCreated: ()
     mutationFn: (fields: TaskWritable) => api.createTask(fields),
     onSuccess: (created, _fields) => {
       // Shown at once in the list on screen; the refetch puts it in its sorted place.
-      qc.setQueriesData<TaskPage>({ queryKey: [...keys.tasks, 'list'], type: 'active' }, (page) =>
-        page && !page.items.some((t) => t.id === created.id) ? { items: [created, ...page.items], total: page.total + 1 } : page,
-      )
+      mapLists(qc, (items, page) => (page > 0 || items.some((t) => t.id === created.id) ? items : [created, ...items]), { type: 'active' })
       onCreated()
       refresh(300)
     },
