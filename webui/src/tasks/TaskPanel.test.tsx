@@ -147,6 +147,18 @@ describe('TaskPanel', () => {
     expect(requests.find((r) => r.url === '/api/tasks/a/complete')?.body).toEqual({ completed: true })
   })
 
+  it('offers Undo after completing, which reopens the task', async () => {
+    installFetch()
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    fireEvent.click(screen.getAllByTestId('task-complete')[0])
+    const toast = await screen.findByText('Completed “Alpha”')
+    await waitFor(() => expect(screen.queryByText('Alpha')).toBeNull()) // left the Open view at once
+    fireEvent.click(within(toast.closest('[data-testid=toast]') as HTMLElement).getByTestId('undo-button'))
+    await screen.findByText('Alpha')
+    expect(requests.filter((r) => r.url === '/api/tasks/a/complete').map((r) => r.body)).toEqual([{ completed: true }, { completed: false }])
+  })
+
   it('quick-adds with #tags and !priority', async () => {
     installFetch()
     renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)

@@ -13,12 +13,12 @@ import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
 import { TaskList } from './TaskList'
 import { type TaskFilter, allTags, buildTaskQuery, defaultFilter, diffTask } from './state'
-import { useDeleteWithUndo } from './useDeleteWithUndo'
+import { UNDO_WINDOW_MS, useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
 import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
 import '../search/search.css'
 
-export { UNDO_WINDOW_MS } from './useDeleteWithUndo'
+export { UNDO_WINDOW_MS }
 
 interface Props {
   onFirstLoad: () => void
@@ -48,7 +48,18 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
 
   const list = useTasks(buildTaskQuery(filter, today, pageSize))
   const { pending, remove } = useDeleteWithUndo(push)
-  const toggle = useToggleTask({ onError }).mutate
+  const { mutate: setDone } = useToggleTask({ onError })
+  // Completing offers Undo, as deleting does.
+  const toggle = useCallback(
+    (task: Task) =>
+      setDone(task, {
+        onSuccess: (saved) => {
+          if (!saved.completed) return
+          push({ message: `Completed “${saved.title}”`, actionLabel: 'Undo', timeout: UNDO_WINDOW_MS, onAction: () => setDone(saved) })
+        },
+      }),
+    [setDone, push],
+  )
   const update = useUpdateTask({ onError }).mutate
 
   const settled = !list.isPending
