@@ -29,6 +29,19 @@ def focused_task(page: Page) -> str | None:
     return page.evaluate("document.activeElement?.dataset?.taskId ?? null")
 
 
+def assert_apart(a: dict | None, b: dict | None) -> None:
+    """Two boxes do not overlap (a hidden element has no box)."""
+    if a is None or b is None:
+        return
+    apart = (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+    assert apart, (a, b)
+
+
 def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     end = time.monotonic() + timeout
     while not check():
@@ -98,11 +111,18 @@ def test_keyboard_only_session(
     assert focused_task(page) == mum
     kb.press("Delete")
     expect(items.filter(has_text="Call mum")).to_have_count(0)
+    # The Undo toast sits in the task panel, never over the chat composer.
+    toast = page.get_by_test_id("toast").filter(has_text="Deleted")
+    expect(toast).to_be_visible()
+    assert_apart(toast.bounding_box(), page.get_by_test_id("chat-input").bounding_box())
+    shoot(page, f"{name}-toast")
     wait_until(lambda: focused_task(page) == milk)
 
-    # x completes; the list keeps the focus when the row leaves the Open view.
+    # x completes (with Undo, as deleting has); the list keeps the focus when the row
+    # leaves the Open view.
     kb.press("x")
     wait_until(lambda: api.get(f"/api/tasks/{milk}").json()["completed"] is True)
+    expect(page.get_by_test_id("toast").filter(has_text="Completed")).to_be_visible()
     wait_until(lambda: api.get(f"/api/tasks/{mum}").status_code == 404)
     expect(items).to_have_count(0)
 
