@@ -11,7 +11,7 @@ function counts(part: unknown): string[] {
   if (!part || typeof part !== 'object') return []
   return Object.entries(part)
     .filter(([, n]) => typeof n === 'number' && n)
-    .map(([k, n]) => `${n} ${k}`)
+    .map(([k, n]) => `${n} ${n === 1 ? k.replace(/s$/, '') : k}`) // "1 task", not "1 tasks"
 }
 
 function summary(r: ImportResult): string {
