@@ -150,6 +150,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
           <ChatBanners
             state={state}
             onRetry={chat.retry}
+            onRegenerate={chat.retry}
             onDismissNotice={() => dispatch({ type: 'notice/dismiss' })}
             onDismissError={() => dispatch({ type: 'error/dismiss' })}
           />

@@ -8,13 +8,23 @@ import type { ChatState } from './protocol'
 interface Props {
   state: ChatState
   onRetry: () => void
+  /** After Stop: ask again for the stopped reply. */
+  onRegenerate: () => void
   onDismissNotice: () => void
   onDismissError: () => void
 }
 
-export function ChatBanners({ state, onRetry, onDismissNotice, onDismissError }: Props) {
+export function ChatBanners({ state, onRetry, onRegenerate, onDismissNotice, onDismissError }: Props) {
   return (
     <>
+      {state.stopped && !state.streaming && !state.error && (
+        <div className="chat-stopped" role="status" data-testid="stopped-mark">
+          <span>You stopped this reply.</span>
+          <button type="button" className="btn btn-small" onClick={onRegenerate} data-testid="regenerate-button">
+            <IconRetry /> Regenerate
+          </button>
+        </div>
+      )}
       {state.notice && (
         <div className={`notice notice-${state.notice.level}`} role="status" data-testid="chat-notice">
           <div className="notice-body">

@@ -1,6 +1,6 @@
 // One item of a conversation (user bubble, Markdown reply, widget) and the task chips under it.
 
-import { memo, type ReactNode } from 'react'
+import { memo, type ReactNode, useEffect, useState } from 'react'
 import Markdown from 'react-markdown'
 import { itemText, type ThreadItem } from './protocol'
 import type { Touched } from './touched'
@@ -70,16 +70,23 @@ export const Message = memo(function Message({
   if (item.type === 'assistant_message') {
     const text = itemText(item)
     return (
-      <li
-        className={`msg msg-assistant${streaming ? ' streaming' : ''}${flash ? ' msg-flash' : ''}`}
-        data-testid="message-assistant"
-        data-streaming={streaming ? 'true' : undefined}
-        data-item-id={item.id}
-      >
-        <div className="md">
-          <Markdown components={mdComponents}>{text}</Markdown>
-        </div>
-      </li>
+      <>
+        <li
+          className={`msg msg-assistant${streaming ? ' streaming' : ''}${flash ? ' msg-flash' : ''}`}
+          data-testid="message-assistant"
+          data-streaming={streaming ? 'true' : undefined}
+          data-item-id={item.id}
+        >
+          <div className="md">
+            <Markdown components={mdComponents}>{text}</Markdown>
+          </div>
+        </li>
+        {!streaming && text && (
+          <li className="msg msg-actions">
+            <CopyButton text={text} />
+          </li>
+        )}
+      </>
     )
   }
   if (item.type === 'widget') return <WidgetCard item={item} disabled={streaming} />
@@ -93,3 +100,24 @@ export const Message = memo(function Message({
   return null
 })
 
+
+/** Copies a reply's text (its Markdown source) to the clipboard. */
+function CopyButton({ text }: { text: string }) {
+  const [done, setDone] = useState<boolean | null>(null)
+  useEffect(() => {
+    if (done === null) return
+    const t = setTimeout(() => setDone(null), 1500)
+    return () => clearTimeout(t)
+  }, [done])
+  return (
+    <button
+      type="button"
+      className="copy-reply"
+      onClick={() => navigator.clipboard.writeText(text).then(() => setDone(true), () => setDone(false))}
+      aria-label="Copy reply"
+      data-testid="copy-reply"
+    >
+      {done === null ? 'Copy' : done ? 'Copied' : 'Copy failed'}
+    </button>
+  )
+}

@@ -328,6 +328,8 @@ export interface ChatState {
   /** Text of the last submitted message (to retry when nothing was stored). */
   lastText: string | null
   allowCancel: boolean
+  /** The last turn was stopped by the person (shown with Regenerate). */
+  stopped: boolean
 }
 
 export const initialChatState: ChatState = {
@@ -340,6 +342,7 @@ export const initialChatState: ChatState = {
   notice: null,
   lastText: null,
   allowCancel: true,
+  stopped: false,
 }
 
 export type ChatAction =
@@ -464,6 +467,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'thread/new':
       return {
         ...state,
+        stopped: false,
         activeThreadId: null,
         items: [],
         error: null,
@@ -474,6 +478,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'thread/open':
       return {
         ...state,
+        stopped: false,
         activeThreadId: action.threadId,
         items: [],
         loadingItems: true,
@@ -512,15 +517,16 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         notice: null,
         lastText: action.text,
         allowCancel: true,
+        stopped: false,
       }
     }
     case 'retry/start': {
       const idx = state.items.findIndex((i) => i.id === action.afterItemId)
       const items = idx >= 0 ? state.items.slice(0, idx + 1) : state.items
-      return { ...state, items, streaming: true, progress: null, error: null, notice: null }
+      return { ...state, items, streaming: true, progress: null, error: null, notice: null, stopped: false }
     }
     case 'action/start':
-      return { ...state, streaming: true, progress: null, error: null, notice: null }
+      return { ...state, streaming: true, progress: null, error: null, notice: null, stopped: false }
     case 'stream/event':
       return applyStreamEvent(state, action.event)
     case 'stream/end': {
@@ -528,7 +534,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       // show an error for it (then the user can retry it).
       const keepPending = state.error !== null
       const items = keepPending ? state.items : state.items.filter((i) => !(i.type === 'user_message' && i.pending))
-      return { ...state, streaming: false, progress: null, items }
+      return { ...state, streaming: false, progress: null, items, stopped: action.aborted }
     }
     case 'stream/failed':
       return { ...state, streaming: false, progress: null, error: action.error }

@@ -42,6 +42,7 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
     dispatchToReact(action)
   }, [])
   const abortRef = useRef<AbortController | null>(null)
+  const stoppedRef = useRef<AbortController | null>(null) // the turn the person stopped
   const effectRef = useRef(onTasksChanged)
   effectRef.current = onTasksChanged
   const [liveTouched, setLiveTouched] = useState<Touched[]>([])
@@ -100,7 +101,8 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
       }
       try {
         const out = await client.stream(body, onEvent, controller.signal)
-        dispatch({ type: 'stream/end', aborted: out.aborted })
+        // Marked "stopped" only when the person stopped it, not when another thread opened.
+        dispatch({ type: 'stream/end', aborted: out.aborted && stoppedRef.current === controller })
       } catch (e) {
         const status = e instanceof ApiError ? e.status : 0
         dispatch({
@@ -129,7 +131,10 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
     [runStream],
   )
 
-  const stop = useCallback(() => abortRef.current?.abort(), [])
+  const stop = useCallback(() => {
+    stoppedRef.current = abortRef.current
+    abortRef.current?.abort()
+  }, [])
 
   const retry = useCallback(() => {
     const s = stateRef.current
