@@ -86,6 +86,7 @@ export default function App() {
     console.warn('Falling back to the built-in chat view:', reason)
     setChatMode('builtin')
   }, [])
+  const openSettings = useCallback(() => setSettingsOpen(true), [])
   const openThread = useCallback((threadId: string, itemId?: string | null) => {
     setTab('chat')
     setChatTarget({ threadId, itemId, nonce: Date.now() })
@@ -141,7 +142,7 @@ export default function App() {
               <ChatKitView colorScheme={scheme} onTasksChanged={onTasksChanged} onFailed={onChatKitFailed} />
             </Suspense>
           ) : (
-            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} />
+            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} onOpenSettings={openSettings} />
           )}
         </div>
         <div className="pane pane-tasks">

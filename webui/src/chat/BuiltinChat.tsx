@@ -25,9 +25,11 @@ interface Props {
   target?: ChatTarget | null
   /** Show a task in the task panel (chips under replies). */
   onOpenTask?: (taskId: string) => void
+  /** Open Settings (a key error's "Open key settings"). */
+  onOpenSettings?: () => void
 }
 
-export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Props) {
+export default function BuiltinChat({ onTasksChanged, target, onOpenTask, onOpenSettings }: Props) {
   const chat = useChatSession(onTasksChanged)
   const { state, dispatch, openThread, send, stop, newChat } = chat
   const [draft, setDraft] = useState('')
@@ -151,6 +153,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask }: Prop
             state={state}
             onRetry={chat.retry}
             onRegenerate={chat.retry}
+            onOpenSettings={onOpenSettings}
             onDismissNotice={() => dispatch({ type: 'notice/dismiss' })}
             onDismissError={() => dispatch({ type: 'error/dismiss' })}
           />

@@ -5,16 +5,22 @@ import { IconClose, IconRetry } from '../ui/icons'
 import { mdComponents } from './Message'
 import type { ChatState } from './protocol'
 
+/** Errors the person fixes in Settings (the key is missing or Gemini refused it). */
+const KEY_ERRORS = new Set(['no_api_key', 'key_rejected'])
+
 interface Props {
   state: ChatState
   onRetry: () => void
   /** After Stop: ask again for the stopped reply. */
   onRegenerate: () => void
+  /** Opens Settings at the key (offered for key errors). */
+  onOpenSettings?: () => void
   onDismissNotice: () => void
   onDismissError: () => void
 }
 
-export function ChatBanners({ state, onRetry, onRegenerate, onDismissNotice, onDismissError }: Props) {
+export function ChatBanners({ state, onRetry, onRegenerate, onOpenSettings, onDismissNotice, onDismissError }: Props) {
+  const keyError = !!state.error && KEY_ERRORS.has(state.error.code)
   return (
     <>
       {state.stopped && !state.streaming && !state.error && (
@@ -40,7 +46,12 @@ export function ChatBanners({ state, onRetry, onRegenerate, onDismissNotice, onD
         <div className="chat-error" role="alert" data-testid="chat-error">
           <span className="chat-error-text">{state.error.message}</span>
           <span className="chat-error-actions">
-            {state.error.allowRetry && !state.streaming && (
+            {keyError && onOpenSettings && (
+              <button type="button" className="btn btn-small" onClick={onOpenSettings} data-testid="open-key-settings">
+                Open key settings
+              </button>
+            )}
+            {(state.error.allowRetry || keyError) && !state.streaming && (
               <button type="button" className="btn btn-small" onClick={onRetry} data-testid="retry-button">
                 <IconRetry /> Retry
               </button>

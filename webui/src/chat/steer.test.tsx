@@ -77,3 +77,33 @@ describe('steering a reply', () => {
     await waitFor(() => expect(screen.getByTestId('copy-reply').textContent).toBe('Copied'))
   })
 })
+
+describe('key errors', () => {
+  it('offer Open key settings, and Retry sends the waiting message once a key is there', async () => {
+    let keySet = false
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (_input: RequestInfo | URL, init?: RequestInit) => {
+        const body = JSON.parse(String(init?.body))
+        calls.push(body)
+        if (body.type === 'threads.list') return Response.json({ data: [], has_more: false })
+        if (!keySet) return Response.json({ error: { code: 'no_api_key', message: 'Add your Gemini API key in Settings.' } }, { status: 400 })
+        return sse([{ type: 'thread.created', thread }, { type: 'thread.item.done', item: user }, { type: 'thread.item.done', item: reply('msg_a1', 'Hello there') }])
+      }),
+    )
+    const onOpenSettings = vi.fn()
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} onOpenSettings={onOpenSettings} />)
+    const input = await screen.findByTestId('chat-input')
+    fireEvent.change(input, { target: { value: 'hi' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await screen.findByTestId('chat-error')
+    expect(screen.getByTestId('message-user').textContent).toBe('hi') // the text is kept
+    fireEvent.click(screen.getByTestId('open-key-settings'))
+    expect(onOpenSettings).toHaveBeenCalledTimes(1)
+    keySet = true // saved in Settings
+    fireEvent.click(screen.getByTestId('retry-button'))
+    await screen.findByText('Hello there')
+    expect(calls.filter((c) => c.type === 'threads.create')).toHaveLength(2)
+    expect(screen.queryByTestId('chat-error')).toBeNull()
+  })
+})
