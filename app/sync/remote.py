@@ -112,7 +112,9 @@ async def push(
         for r in rows:
             key = (r["e"], r["id"])
             state = {"f": r.get("f") or {}, "d": r.get("d")}
-            incoming[key] = merge_rows(incoming[key], state)[0] if key in incoming else state
+            incoming[key] = (
+                merge_rows(incoming[key], state, key[0])[0] if key in incoming else state
+            )
         entities = [k[0] for k in incoming]
         ids = [k[1] for k in incoming]
         current: dict[tuple[str, str], dict[str, Any]] = {}
@@ -131,7 +133,7 @@ async def push(
         out_e, out_id, out_f, out_d, out_h, out_dev, out_seq = [], [], [], [], [], [], []
         seq = base
         for key, state in incoming.items():
-            merged, changed = merge_rows(current.get(key), state)
+            merged, changed = merge_rows(current.get(key), state, key[0])
             if not changed:
                 continue
             seq += 1
