@@ -171,7 +171,7 @@ class ChatLimits:
 def _request_type(body: bytes) -> str | None:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None  # the route answers it (a 4xx); this only peeks at the type
     value = data.get("type") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
