@@ -176,7 +176,7 @@ async def test_deeply_nested_import_is_refused(client):
 # ----------------------------------------------------------------- finding 3: bounds
 
 
-def bomb(size: int = 200 * 1024 * 1024) -> bytes:
+def bomb(size: int = 199 * 1024 * 1024) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         with zf.open("export.json", "w", force_zip64=True) as member:
@@ -194,6 +194,34 @@ async def test_zip_bomb_is_refused_clearly(client):
     r = await client.post("/api/import", content=raw)
     assert r.status_code == 422
     assert "too large" in r.json()["error"]["message"]
+
+
+def test_zip_bomb_costs_little_memory(tmp_path):
+    """The ~200 KB zip holding 199 MiB of JSON, in a fresh process: refused, and the
+    process's peak memory grows by less than 100 MB."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(bomb())
+    probe = (
+        "import resource, sys\n"
+        "from app.export import service\n"
+        "from app.errors import InvalidInput\n"
+        "raw = open(sys.argv[1], 'rb').read()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    service.load_payload(raw)\n"
+        "except InvalidInput as exc:\n"
+        "    print('refused', exc.message)\n"
+        "print('grew_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "refused" in out and "too large" in out, out
+    grew_kb = int(out.rsplit("grew_kb", 1)[1])
+    assert grew_kb < 100 * 1024, grew_kb
 
 
 def test_zip_whose_header_lies_is_counted_while_inflating(monkeypatch):

@@ -103,6 +103,27 @@ def quarantined(conn: Connection) -> dict[str, dict[str, str]]:
     return value if isinstance(value, dict) else {}
 
 
+def describe_quarantine(held: dict[str, dict[str, str]]) -> str | None:
+    """The quarantine in plain words, for the sync status."""
+    if not held:
+        return None
+    mine = sum(1 for v in held.values() if v.get("side") == "local")
+    theirs = len(held) - mine
+    parts = []
+    if theirs:
+        parts.append(
+            f"{theirs} change(s) from another device could not be applied here: "
+            "they hold values TaskChat does not accept"
+        )
+    if mine:
+        parts.append(
+            f"{mine} item(s) on this device could not be sent: they hold values TaskChat "
+            "does not accept (edit or delete them to sync them again)"
+        )
+    first_key, first = next(iter(held.items()))
+    return "; ".join(parts) + f". First: {first_key.split(':', 1)[0]}: {first.get('reason')}."
+
+
 def _set_quarantine(conn: Connection, add: dict[str, dict[str, str]], clear: Iterable[str]) -> None:
     clear = list(clear)
     if not add and not clear:
