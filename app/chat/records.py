@@ -111,6 +111,8 @@ class ThreadRecord(_Stamps):
         if v is None or v == "" or v == {}:
             return {}
         status = check_json_object(v, "status", 4096)
+        if not status:
+            return status  # read as active (app/chat/store.py)
         try:
             _STATUS_ADAPTER.validate_python(status)
         except ValueError:
