@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from app.sync import local
 from app.sync.clock import HLC, valid_stamp
-from tests.fuzz_util import HealthWatch, assert_every_row_acceptable, served, stored_rows
+from tests.fuzz_util import (
+    OTHER,
+    HealthWatch,
+    assert_every_row_acceptable,
+    seed_other_profile,
+    served,
+    stored_rows,
+)
 from tests.sync_util import Device
 
 IMPORT_EXAMPLES = 1000
@@ -137,27 +144,6 @@ documents = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-OTHER = "someone-else"
-
-
-def _seed_other_profile(db_path) -> None:
-    """Rows of another profile in the same file (ids an import might aim at)."""
-    import sqlite3
-
-    with sqlite3.connect(db_path) as conn:
-        conn.execute(
-            "INSERT INTO task (id, user_id, title, description, priority, completed, "
-            "due_all_day, tags, created_at, updated_at) VALUES "
-            "('other-1', ?, 'Theirs', '', 'none', 0, 0, '[]', ?, ?)",
-            (OTHER, "2026-11-01 10:00:00.000000", "2026-11-01 10:00:00.000000"),
-        )
-        conn.execute(
-            "INSERT INTO chat_thread (id, user_id, title, status, metadata, created_at, "
-            "updated_at) VALUES ('thr_other', ?, 'Theirs', '{}', '{}', ?, ?)",
-            (OTHER, "2026-11-01 10:00:00.000000", "2026-11-01 10:00:00.000000"),
-        )
-
-
 def test_import_fuzz(tmp_path):
     """1,000 generated exports (mostly valid in shape, hostile in detail) to POST /api/import
     of a `taskchat serve` process."""
@@ -165,7 +151,7 @@ def test_import_fuzz(tmp_path):
     statuses: dict[int, int] = {}
     with served(data_dir) as (url, cookie):
         db_path = data_dir / "taskchat.db"
-        _seed_other_profile(db_path)
+        seed_other_profile(db_path)
         theirs = stored_rows(db_path, OTHER)
         with (
             HealthWatch(url) as health,
