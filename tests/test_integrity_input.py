@@ -328,3 +328,32 @@ def test_start_up_makes_older_files_private(settings):
     new = data / "made-later.json"
     new.write_text("{}")  # the umask now keeps it private
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
+
+
+# ----------------------------------------------------------------- finding 7: the model
+
+
+async def test_out_of_range_values_from_the_model_are_readable_tool_errors(chat, gemini):
+    from tests.fakes.chatkit import create_thread, of_type, reply_text, stream
+    from tests.fakes.gemini import Text, ToolCalls
+
+    early = "0001-01-01T00:30:00+01:00"
+    gemini.push(
+        ToolCalls(
+            [
+                ("create_task", {"title": "old", "due": early}),
+                ("list_tasks", {"due_before": early}),
+                ("list_tasks", {"due_after": "9999-12-31T23:30:00-01:00"}),
+                ("list_tasks", {"offset": 9223372036854775808}),
+            ]
+        ),
+        Text(["Those dates are out of range."]),
+    )
+    async with chat.client(timeout=60) as c:
+        events = await stream(c, create_thread("add something due in year 1"))
+        assert (await c.get("/api/tasks")).json()["total"] == 0
+    outputs = [json.loads(m["content"]) for m in gemini.requests[1].messages if m["role"] == "tool"]
+    assert len(outputs) == 4 and all("error" in o for o in outputs), outputs
+    assert "between 1900-01-01 and 9999-12-30" in outputs[0]["error"]
+    assert of_type(events, "error") == []
+    assert reply_text(events) == "Those dates are out of range."
