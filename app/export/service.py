@@ -38,6 +38,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -455,30 +456,30 @@ def prepare(data: dict[str, Any], report: ImportReport) -> Prepared:
             report.refuse("threads", None, "not an object")
             continue
         try:
-            record = ThreadRecord.model_validate(th)
+            checked = ThreadRecord.model_validate(th)
         except ValidationError as exc:
             report.refuse("threads", th.get("id"), validation_message(exc))
             continue
-        if record.id in threads:
-            report.refuse("threads", record.id, "the id appears twice")
+        if checked.id in threads:
+            report.refuse("threads", checked.id, "the id appears twice")
             continue
-        meta = {k: v for k, v in record.metadata.items() if k not in ACTION_METADATA_KEYS}
-        updated = record.updated_at or utcnow()
+        meta = {k: v for k, v in checked.metadata.items() if k not in ACTION_METADATA_KEYS}
+        updated = checked.updated_at or utcnow()
         thread = {
-            "id": record.id,
-            "title": record.title,
-            "status": record.status,
+            "id": checked.id,
+            "title": checked.title,
+            "status": checked.status,
             "metadata": meta,
-            "created_at": record.created_at or updated,
+            "created_at": checked.created_at or updated,
             "updated_at": updated,
         }
         items: list[dict[str, Any]] = []
         raw_items = th.get("items") or []
         if not isinstance(raw_items, list):
             raw_items = []
-            report.refuse("items", record.id, "items must be a list")
+            report.refuse("items", checked.id, "items must be a list")
         for it in raw_items:
-            item = _prepare_item(it, record.id, updated, report)
+            item = _prepare_item(it, checked.id, updated, report)
             if item is None:
                 continue
             if item["id"] in item_ids:
@@ -486,12 +487,12 @@ def prepare(data: dict[str, Any], report: ImportReport) -> Prepared:
                 continue
             item_ids.add(item["id"])
             items.append(item)
-        threads[record.id] = (thread, items)
+        threads[checked.id] = (thread, items)
     links = []
     for link in data.get("links", []):
-        checked = _prepare_link(link, report)
-        if checked is not None:
-            links.append(checked)
+        good = _prepare_link(link, report)
+        if good is not None:
+            links.append(good)
     return Prepared(list(tasks.values()), list(threads.values()), links)
 
 
@@ -579,7 +580,7 @@ async def _import_tasks(
             r.id: (r.user_id, r.updated_at)
             for r in (
                 await (await session.connection()).execute(
-                    select(TASKS.c.id, TASKS.c.user_id, TASKS.c.updated_at).where(
+                    core_select(TASKS.c.id, TASKS.c.user_id, TASKS.c.updated_at).where(
                         TASKS.c.id.in_(ids)
                     )
                 )
@@ -633,7 +634,9 @@ async def _import_threads(
     for thread, items in threads:
         row = (
             await (await session.connection()).execute(
-                select(THREADS.c.user_id, THREADS.c.updated_at).where(THREADS.c.id == thread["id"])
+                core_select(THREADS.c.user_id, THREADS.c.updated_at).where(
+                    THREADS.c.id == thread["id"]
+                )
             )
         ).first()
         if row is not None and row.user_id != user_id:
@@ -676,7 +679,7 @@ async def _import_items(
         return
     last = (
         await (await session.connection()).execute(
-            select(func.max(ITEMS.c.seq)).where(ITEMS.c.thread_id == thread_id)
+            core_select(func.max(ITEMS.c.seq)).where(ITEMS.c.thread_id == thread_id)
         )
     ).scalar() or 0
     for batch in _batches(items):
@@ -684,7 +687,7 @@ async def _import_items(
             r.id: r
             for r in (
                 await (await session.connection()).execute(
-                    select(
+                    core_select(
                         ITEMS.c.id, ITEMS.c.user_id, ITEMS.c.thread_id, ITEMS.c.type, ITEMS.c.data
                     ).where(ITEMS.c.id.in_([i["id"] for i in batch]))
                 )
