@@ -134,60 +134,6 @@ def user_rows(path) -> list[tuple]:
         ).fetchall()
 
 
-def write_lock_held(path) -> Iterator[sqlite3.Connection]:
-    """Another connection holds SQLite's write lock: the app's writes wait for its end."""
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        yield db
-        db.execute("ROLLBACK")
-    finally:
-        db.close()
-
-
-async def requested(gemini, count: int) -> None:
-    """Wait until the fake has been asked `count` times (bounded, never a timing check)."""
-    async with asyncio.timeout(10):
-        while len(gemini.requests) < count:  # noqa: ASYNC110 (recorded by the fake's thread)
-            await asyncio.sleep(0.01)
-
-
-def text_of(message: dict) -> str:
-    content = message["content"]
-    return content if isinstance(content, str) else "".join(p["text"] for p in content)
-
-
-def user_rows(path) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute(
-            "SELECT t.title, i.data FROM chat_thread t JOIN chat_item i ON i.thread_id = t.id "
-            "WHERE i.type = 'user_message' ORDER BY i.seq"
-        ).fetchall()
-
-
-async def test_a_follow_up_is_sent_to_gemini_while_it_is_stored_but_nothing_streams_before(
-    chat, gemini
-):
-    """The model request goes out beside the message's write; its answer waits for the
-    commit (the stream's first chunk is held back until then)."""
-    path = chat.app.state.settings.sqlite_path
-    gemini.push(Text(["First."]), Text(["Noted."]))
-    async with chat.client() as c:
-        first = await stream(c, create_thread("Plants"))
-        with write_lock_held(path) as db:
-            turn = asyncio.create_task(stream(c, add_message(thread_id(first), "Water them")))
-            await requested(gemini, 2)
-            # Gemini has the message; the database does not yet, and nothing was streamed.
-            assert text_of(gemini.requests[1].messages[-1]) == "Water them"
-            assert db.execute("SELECT count(*) FROM chat_item").fetchone() == (2,)
-            assert not turn.done()
-        events = await turn
-    kinds = [e.type for e in events]
-    assert kinds[0] == "thread.item.done" and events[0].item.type == "user_message"
-    assert reply_text(events) == "Noted."
-    assert len(user_rows(path)) == 2
-
-
 async def test_a_follow_up_is_stored_before_gemini_is_asked(chat, gemini):
     """ChatKit's own order: the message is committed, then the model is asked with a history
     that holds it once."""
