@@ -32,7 +32,7 @@ def stored_tool_call(item: ThreadItem) -> dict[str, Any] | None:
     return None
 
 
-class HistoryConverter(ThreadItemConverter):
+class PlainStringHistory(ThreadItemConverter):
     """ChatKit's converter, fixed for Chat Completions models.
 
     - Assistant replies become plain string content: the default `output_text` parts are

@@ -45,7 +45,7 @@ from app.chat.gemini import (
     explain,
     forget_key_if_rejected,
 )
-from app.chat.history import HistoryConverter, stored_tool_call
+from app.chat.history import PlainStringHistory, stored_tool_call
 from app.chat.rehearsal import rehearse
 from app.chat.store import ChatContext, SqlStore
 from app.chat.tools import task_tools
@@ -84,7 +84,7 @@ def title_from(message: UserMessageItem) -> str | None:
     return cut.rstrip(" ,.;:") + "…"
 
 
-class MessageIds:
+class StoreIdsForFakeIds:
     """Gives each assistant message its own store id in place of agents' `__fake_id__`.
 
     Chat Completions models stream every message as "__fake_id__"; left alone, each reply
@@ -148,7 +148,7 @@ def error_event(failure: Failure) -> ErrorEvent:
     return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
 
 
-class RunEvents:
+class LetGoRunEvents:
     """A run's events, as stream_agent_response reads them (`stream_events()` is all it
     uses of the run result), and a read of them that can be let go (close()).
 
@@ -164,11 +164,11 @@ class RunEvents:
         self._events: AsyncIterator[Any] | None = None
         self._closed = False
 
-    def stream_events(self) -> RunEvents:
+    def stream_events(self) -> LetGoRunEvents:
         self._events = aiter(self._result.stream_events())
         return self
 
-    def __aiter__(self) -> RunEvents:
+    def __aiter__(self) -> LetGoRunEvents:
         return self
 
     async def __anext__(self) -> Any:
@@ -192,7 +192,7 @@ class Turn:
         self, result: RunResultStreaming, agent_context: AgentContext, settings: Settings
     ) -> None:
         self.result = result
-        self.events = RunEvents(result)
+        self.events = LetGoRunEvents(result)
         self.agent_context = agent_context
         self.settings = settings
         self.timed_out = False
@@ -211,7 +211,7 @@ class Turn:
 
     async def let_go(self) -> None:
         """After ChatKit's stream stopped early: end the two reads it left in flight (see
-        RunEvents), the run's and its own AgentContext queue's (tool progress, client
+        LetGoRunEvents), the run's and its own AgentContext queue's (tool progress, client
         effects). An ended read with a value is not logged; the queue's own end marker
         would end it with StopAsyncIteration, which is. Nothing reads the queue any more."""
         self.events.close()
@@ -237,7 +237,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._clients = GeminiClients()
         self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
-        self._converter = HistoryConverter()
+        self._converter = PlainStringHistory()
         # What close() waits for: the replies being streamed (endpoint.EventStream's
         # producers) and the writes of replies cut off by a stop.
         self._in_flight: set[asyncio.Future[Any]] = set()
@@ -388,11 +388,11 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             yield error_event(start)
             return
         turn, settings = start, start.settings
-        ids = MessageIds(lambda: self.store.generate_item_id("message", thread, context))
+        ids = StoreIdsForFakeIds(lambda: self.store.generate_item_id("message", thread, context))
         failure: Failure | None = None
         answered = finished = False
         try:
-            # RunEvents stands in for the run result, of which ChatKit reads only the events.
+            # LetGoRunEvents stands in for the run result, of which ChatKit reads only the events.
             events = cast(RunResultStreaming, turn.events)
             async for event in stream_agent_response(turn.agent_context, events):
                 if isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
@@ -457,11 +457,11 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         Saved in a task of its own that close() waits for: a second cancellation of the
         request (the server stopping) must not interrupt the writes halfway.
         """
-        task = asyncio.ensure_future(self._save_cancelled(thread, pending_items, context))
+        task = asyncio.ensure_future(self._keep_partial_reply(thread, pending_items, context))
         self._keep(task)
         await asyncio.shield(task)
 
-    async def _save_cancelled(
+    async def _keep_partial_reply(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
     ) -> None:
         # ChatKitServer.handle_stream_cancelled, with save_item in place of add_thread_item:
