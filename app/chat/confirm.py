@@ -43,6 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.store import ChatContext, SqlStore
 from app.chat.transaction import ToolTransaction
+from app.db.uncancellable import run_to_end
 from app.errors import DomainError
 from app.tasks import service, undo
 from app.tasks.models import TaskUpdate
@@ -210,6 +211,28 @@ async def _apply(
     return done
 
 
+async def _apply_and_record(
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: str, entries: list[dict[str, Any]]
+) -> tuple[dict[str, list[str]], str | None]:
+    """The confirmed changes and their undo record: one transaction, run to its end even
+    if the request is cancelled meanwhile (see app/db/uncancellable.py)."""
+    ids = list(dict.fromkeys(t["id"] for t in entries))
+    async with ToolTransaction(**sessionmaker.kw) as session:
+        images = await undo.snapshots(session, user_id, ids)
+        done = await _apply(session, user_id, entries)
+        changed = list(dict.fromkeys(i for group in done.values() for i in group))
+        change_id = None
+        if changed:
+            change_id = await undo.record(
+                session,
+                user_id=user_id,
+                action=_ACTIONS[next(op for op, group in done.items() if group)],
+                before={i: images.get(i) for i in changed},
+            )
+        await session.finish()
+    return done, change_id
+
+
 _ACTIONS = {"delete": "deleted", "complete": "completed", "reopen": "reopened", "update": "updated"}
 _PAST = {"delete": "Deleted", "complete": "Completed", "reopen": "Reopened", "update": "Changed"}
 
@@ -240,7 +263,8 @@ async def resolve(
     item_id = pending["item_id"]
     now = datetime.now()
     if action.type == CANCEL:
-        note = "The user chose to keep these tasks; nothing was deleted: " + ", ".join(
+        what = "deleted" if _only_deletes(pending["tasks"]) else "changed"
+        note = f"The user chose to keep these tasks; nothing was {what}: " + ", ".join(
             t["title"] for t in pending["tasks"]
         )
         yield _replace(thread, item_id, sender, _card(pending, outcome="Kept these tasks"))
@@ -248,21 +272,7 @@ async def resolve(
         yield _say(store, thread, context, "Okay, I kept them.", now)
         return
     entries = pending["tasks"]
-    ids = list(dict.fromkeys(t["id"] for t in entries))
-    # The changes and their undo record: one transaction.
-    async with ToolTransaction(**sessionmaker.kw) as session:
-        images = await undo.snapshots(session, context.user_id, ids)
-        done = await _apply(session, context.user_id, entries)
-        changed = list(dict.fromkeys(i for group in done.values() for i in group))
-        change_id = None
-        if changed:
-            change_id = await undo.record(
-                session,
-                user_id=context.user_id,
-                action=_ACTIONS[next(op for op, group in done.items() if group)],
-                before={i: images.get(i) for i in changed},
-            )
-        await session.finish()
+    done, change_id = await run_to_end(_apply_and_record(sessionmaker, context.user_id, entries))
     applied = [t for t in entries if t["id"] in done.get(t.get("op", "delete"), ())]
     n = len(applied)
     noun = f"task{'' if n == 1 else 's'}"
