@@ -67,9 +67,12 @@ async def test_new_thread_is_named_after_its_first_message(chat, gemini):
         events = await stream(c, create_thread("  Plan   the week's meals "))
     assert seen_by_model == [[("user_message",)]]
     kinds = [e.type for e in events]
-    [updated] = of_type(events, "thread.updated")
-    assert updated.thread.title == "Plan the week's meals"
+    updates = of_type(events, "thread.updated")
+    assert updates and {u.thread.title for u in updates} == {"Plan the week's meals"}
+    # After the user's message, before the reply.
     assert kinds.index("thread.created") < kinds.index("thread.item.done")
+    assert kinds.index("thread.item.done") < kinds.index("thread.updated")
+    assert kinds.index("thread.updated") < kinds.index("thread.item.added")
     assert reply_text(events) == "Sure."
     async with chat.app.state.sessionmaker() as s:
         assert (await s.get(ChatThread, thread_id(events))).title == "Plan the week's meals"

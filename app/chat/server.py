@@ -20,14 +20,17 @@ from chatkit.types import (
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
     ErrorEvent,
+    Page,
     ProgressUpdateEvent,
     SDKHiddenContextItem,
+    Thread,
     ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
+    ThreadUpdatedEvent,
     UserMessageItem,
     UserMessageTextContent,
     WidgetItem,
@@ -330,10 +333,17 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        if input_user_message is not None and not thread.title:
-            # ChatKitServer stores the changed thread and streams thread.updated.
-            thread.title = title_from(input_user_message)
         start = await self._start(thread, context)
+        if input_user_message is not None and not thread.title:
+            title = title_from(input_user_message)
+            if title:
+                # ChatKitServer stores the renamed thread after the next event and streams
+                # thread.updated: this one, sent at once, so that write runs while the
+                # model request (started above) is on its way, not before its first words.
+                thread.title = title
+                yield ThreadUpdatedEvent(
+                    thread=Thread.model_validate({**thread.model_dump(), "items": Page()})
+                )
         async for event in self._stream(thread, context, start):
             yield event
 
