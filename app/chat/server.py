@@ -35,6 +35,7 @@ from chatkit.types import (
     UserMessageTextContent,
     WidgetItem,
 )
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -145,6 +146,13 @@ class StoreIdsForFakeIds:
         if item is None or not any(part.text.strip() for part in item.content):
             return None
         return item
+
+
+def serialize_event(event: BaseModel) -> bytes:
+    """An event as ChatKitServer writes it to the stream (its serializer is private)."""
+    return event.model_dump_json(
+        by_alias=True, exclude_none=True, context={"exclude_metadata": True}
+    ).encode("utf-8")
 
 
 def error_event(failure: Failure) -> ErrorEvent:
@@ -304,7 +312,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         settings = self._settings()
         try:
             events = await rehearse(
-                settings=settings, store=self._sql, tools=self._tools, serialize=self._serialize
+                settings=settings, store=self._sql, tools=self._tools, serialize=serialize_event
             )
         except Exception as exc:
             # Only a head start is lost: the person's own first turn does the same work.
