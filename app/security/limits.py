@@ -66,7 +66,10 @@ class UsageLimiter:
         self._lock = threading.Lock()
 
     async def used_today(
-        self, sessionmaker: async_sessionmaker[AsyncSession], user_id: str, now: datetime | None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        user_id: str,
+        now: datetime | None = None,
     ) -> int:
         day = (now or datetime.now(UTC)).date().isoformat()
         async with sessionmaker() as session:
@@ -132,12 +135,11 @@ class UsageLimiter:
             counted = counted.where(USAGE.c.messages < cap)
         for _ in range(2):
             async with sessionmaker() as session:
-                if (await (await session.connection()).execute(counted)).rowcount == 1:
+                conn = await session.connection()
+                if (await conn.execute(counted)).rowcount == 1:
                     await session.commit()
                     return
-                if (
-                    await (await session.connection()).execute(select(USAGE.c.day).where(*mine))
-                ).first():
+                if (await conn.execute(select(USAGE.c.day).where(*mine))).first():
                     hours, minutes = divmod(math.ceil(_until_midnight(now) / 60), 60)
                     raise RateLimited(
                         f"You've reached today's limit of {cap} messages. It resets at "
@@ -146,13 +148,9 @@ class UsageLimiter:
                         retry_after=_until_midnight(now),
                     )
                 oldest = (now.date() - timedelta(days=KEEP_DAYS)).isoformat()
-                await (await session.connection()).execute(
-                    delete(USAGE).where(USAGE.c.day < oldest)
-                )
+                await conn.execute(delete(USAGE).where(USAGE.c.day < oldest))
                 try:
-                    await (await session.connection()).execute(
-                        insert(USAGE).values(user_id=user_id, day=day, messages=1)
-                    )
+                    await conn.execute(insert(USAGE).values(user_id=user_id, day=day, messages=1))
                     await session.commit()
                     return
                 except IntegrityError:

@@ -99,7 +99,8 @@ async def record(
     older changes past the retention limits go in the same transaction."""
     now = utcnow()
     change_id = f"chg_{uuid.uuid4().hex}"
-    await (await session.connection()).execute(
+    conn = await session.connection()
+    await conn.execute(
         delete(UNDO).where(UNDO.c.created_at < now - timedelta(seconds=UNDO_SECONDS))
     )
     newest = (
@@ -108,10 +109,8 @@ async def record(
         .order_by(UNDO.c.created_at.desc())
         .limit(MAX_CHANGES - 1)
     )
-    await (await session.connection()).execute(
-        delete(UNDO).where(UNDO.c.user_id == user_id, UNDO.c.id.not_in(newest))
-    )
-    await (await session.connection()).execute(
+    await conn.execute(delete(UNDO).where(UNDO.c.user_id == user_id, UNDO.c.id.not_in(newest)))
+    await conn.execute(
         UNDO.insert().values(
             id=change_id,
             user_id=user_id,
@@ -127,14 +126,15 @@ async def undo(session: AsyncSession, user_id: str, change_id: str) -> ChatUndo:
     """Claim the change and put its tasks back, in one transaction; once only."""
     now = utcnow()
     fresh = UNDO.c.created_at >= now - timedelta(seconds=UNDO_SECONDS)
-    claimed = await (await session.connection()).execute(
+    conn = await session.connection()
+    claimed = await conn.execute(
         update(UNDO)
         .where(UNDO.c.id == change_id, UNDO.c.user_id == user_id, UNDO.c.undone_at.is_(None), fresh)
         .values(undone_at=now)
     )
     if claimed.rowcount != 1:
         found = (
-            await (await session.connection()).execute(
+            await conn.execute(
                 select(UNDO.c.undone_at).where(
                     UNDO.c.id == change_id, UNDO.c.user_id == user_id, fresh
                 )
@@ -146,9 +146,7 @@ async def undo(session: AsyncSession, user_id: str, change_id: str) -> ChatUndo:
             raise NotFound("This change can no longer be undone.")
         raise Conflict("This change was already undone.")
     row = (
-        await (await session.connection()).execute(
-            select(UNDO.c.action, UNDO.c.before).where(UNDO.c.id == change_id)
-        )
+        await conn.execute(select(UNDO.c.action, UNDO.c.before).where(UNDO.c.id == change_id))
     ).one()
     before = {k: _decode(v) for k, v in row.before.items()}
     await restore(session, user_id, before)
