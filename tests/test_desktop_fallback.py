@@ -171,3 +171,24 @@ def test_probe_reaps_its_child_and_reports_success_under_xvfb(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.splitlines() == ["None", "reaped"], result.stderr
+
+
+@pytest.mark.gui
+def test_self_test_with_chatkit_required_fails_on_the_builtin_view(
+    xvfb_display: str,  # noqa: F811
+    data_dir: Path,
+) -> None:
+    """CI's ChatKit leg requires the real component; here, without OpenAI's CDN, the UI
+    falls back to its built-in view, and the required check must say so and fail."""
+    env = gui_env(xvfb_display, data_dir, TASKCHAT_SELF_TEST_CHATKIT="require")
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.startswith(
+        "SELF-TEST FAILED: AssertionError: ChatKit was required, but the UI shows its builtin"
+    ), result.stdout
