@@ -26,6 +26,11 @@ def gui_name() -> str:
         return "edgechromium"
     if sys.platform == "darwin":
         return "cocoa"
+    # TASKCHAT_WEBVIEW=gtk: pywebview's GTK/WebKitGTK backend instead of Qt WebEngine, for
+    # the footprint comparison (benchmarks/bench_footprint.py); needs PyGObject and
+    # WebKitGTK from the system, and has no screenshots, Qt dialogs or display probe.
+    if os.environ.get("TASKCHAT_WEBVIEW") == "gtk":
+        return "gtk"
     return "qt"
 
 

@@ -116,6 +116,10 @@ class Reporter:
                 self.mark("ui", time.time() - process_start())
                 self.details["chat"] = str(state["mode"])
                 self._check_chatkit(window, state)
+                hold = os.environ.get("TASKCHAT_SELF_TEST_HOLD")
+                if hold:  # benchmarks/bench_footprint.py measures the idle window meanwhile
+                    log.info("self-test: holding the window open for %s s", hold)
+                    time.sleep(float(hold))
                 if screenshot is not None:
                     time.sleep(0.5)  # let the compositor put the last frame on screen
                     try:
