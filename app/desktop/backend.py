@@ -18,10 +18,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+GuiName = Literal["qt", "gtk", "edgechromium", "cocoa"]
 
 
-def gui_name() -> str:
+def gui_name() -> GuiName:
     if sys.platform == "win32":
         return "edgechromium"
     if sys.platform == "darwin":

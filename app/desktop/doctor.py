@@ -52,7 +52,7 @@ def check_display() -> list[Finding]:
     probe = backend.DisplayProbe.start()
     import_problem = backend.import_problem()
     display_problem = probe.result() if probe is not None else None
-    findings = []
+    findings: list[Finding] = []
     if display_problem:
         fix = "Install the missing package, then run `taskchat doctor` again."
         if "no display answers" in display_problem:
@@ -84,7 +84,7 @@ def check_keyring(settings: Settings) -> list[Finding]:
     from app.security import keystore
 
     info, status = keystore.gemini_key_info(settings)
-    findings = []
+    findings: list[Finding] = []
     if status.available:
         findings.append(Finding("Keyring", "ok", f"{status.backend} is available."))
     else:
