@@ -86,15 +86,12 @@ fi
 if [ $want_test -eq 1 ]; then
   # Real Secret Service (gnome-keyring over D-Bus), headless Chromium with a font for the
   # e2e screenshots (driven by the `playwright` pip package; never `playwright install`),
-  # a virtual X display, and the libraries Qt WebEngine needs for the desktop window tests
-  # (the binary takes X11, fonts and sound from the system: build.spec's _SYSTEM_LIBRARIES).
+  # a virtual X display, the libraries Qt WebEngine needs for the desktop window tests
+  # (the binary takes X11, fonts and sound from the system: build.spec's _SYSTEM_LIBRARIES),
+  # and what tests/test_packaging_deb.py uses to check the .deb (objdump for PyInstaller,
+  # desktop-file-validate, appstreamcli).
   apt_install dbus dbus-x11 gnome-keyring libsecret-tools chromium fonts-dejavu-core xvfb xauth \
-    libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
-    libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 libxcb-render-util0 \
-    libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 \
-    postgresql pgbouncer icu-devtools \
-    libgbm1 libxshmfence1 libxkbcommon0 libfontconfig1 libxi6 libxrender1 libdbus-1-3 \
-    libx11-6 libx11-xcb1 libfreetype6 "${WINDOW_PACKAGES[@]}" \
+    postgresql pgbouncer icu-devtools "${WINDOW_PACKAGES[@]}" \
     binutils desktop-file-utils appstream
 fi
 
