@@ -192,3 +192,31 @@ def test_self_test_with_chatkit_required_fails_on_the_builtin_view(
     assert result.stdout.startswith(
         "SELF-TEST FAILED: AssertionError: ChatKit was required, but the UI shows its builtin"
     ), result.stdout
+
+
+@pytest.mark.gui
+def test_missing_web_engine_library_falls_back_to_serve(
+    xvfb_display: str,  # noqa: F811
+    data_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """Qt WebEngine's own libraries (NSS here) fail at import, not in Qt's abort path."""
+    env = gui_env(
+        xvfb_display, data_dir, LD_LIBRARY_PATH=str(broken_library_dir(tmp_path, "libnss3.so"))
+    )
+    code, stderr = run_until_serving([sys.executable, "-m", "app"], env)
+    assert code == 0
+    assert_plain_message(
+        stderr, "a system library the window needs is missing or broken: libnss3.so"
+    )
+    assert "sudo apt install libnss3" in stderr
+
+
+def test_loader_errors_in_plain_words() -> None:
+    assert backend.missing_library_words(
+        "libxkbfile.so.1: cannot open shared object file: No such file or directory"
+    ) == (
+        "a system library the window needs is missing or broken: libxkbfile.so.1 "
+        "(cannot open shared object file; on Debian/Ubuntu: sudo apt install libxkbfile1)"
+    )
+    assert backend.missing_library_words("something else entirely") is None

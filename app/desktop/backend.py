@@ -57,8 +57,21 @@ def import_problem() -> str | None:
         try:
             from PySide6 import QtWebEngineWidgets  # noqa: F401
         except Exception as exc:
-            return f"Qt WebEngine (PySide6) could not be loaded ({exc})"
+            return missing_library_words(str(exc)) or (
+                f"Qt WebEngine (PySide6) could not be loaded ({exc})"
+            )
     return None
+
+
+def missing_library_words(message: str) -> str | None:
+    """A loader error ("libnss3.so: cannot open shared object file") in plain words."""
+    match = _MISSING_LIBRARY.search(message)
+    if not match:
+        return None
+    lib, detail = match.group(1), match.group(2).strip()
+    package = _DEBIAN_PACKAGES.get(lib)
+    hint = f"; on Debian/Ubuntu: sudo apt install {package}" if package else ""
+    return f"a system library the window needs is missing or broken: {lib} ({detail}{hint})"
 
 
 # What to install on Debian/Ubuntu when one of the xcb plugin's libraries is missing.
@@ -77,7 +90,25 @@ _DEBIAN_PACKAGES = {
     "libGL.so.1": "libgl1",
     "libfontconfig.so.1": "libfontconfig1",
     "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libnss3.so": "libnss3",
+    "libnssutil3.so": "libnss3",
+    "libsmime3.so": "libnss3",
+    "libnspr4.so": "libnspr4",
+    "libxkbfile.so.1": "libxkbfile1",
+    "libXcomposite.so.1": "libxcomposite1",
+    "libXdamage.so.1": "libxdamage1",
+    "libXrandr.so.2": "libxrandr2",
+    "libXtst.so.6": "libxtst6",
+    "libXi.so.6": "libxi6",
+    "libXrender.so.1": "libxrender1",
+    "libasound.so.2": "libasound2",
+    "libgbm.so.1": "libgbm1",
+    "libxshmfence.so.1": "libxshmfence1",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libfreetype.so.6": "libfreetype6",
 }
+_MISSING_LIBRARY = re.compile(r"([\w.+-]+\.so[\w.]*): (cannot open shared object file|[^:()]+)")
 PROBE_TIMEOUT_S = 15.0
 
 
@@ -156,10 +187,7 @@ def explain_qt_failure(output: str) -> str:
         return f"no display answers at {_display_name()}"
     missing = _missing_library()
     if missing:
-        lib, detail = missing
-        package = _DEBIAN_PACKAGES.get(lib)
-        hint = f"; on Debian/Ubuntu: sudo apt install {package}" if package else ""
-        return f"a system library the window needs is missing or broken: {lib} ({detail}{hint})"
+        return missing_library_words(": ".join(missing)) or f"{missing[0]}: {missing[1]}"
     if "xcb-cursor0 or libxcb-cursor0 is needed" in output:
         return (
             "a system library the window needs is missing: libxcb-cursor.so.0"
