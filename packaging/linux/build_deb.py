@@ -131,10 +131,12 @@ def _normalise_modes(root: Path) -> None:
     for path in root.rglob("*"):
         if path.is_symlink():
             continue
-        if path.is_dir():
-            path.chmod(0o755)
-        else:
-            path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
+        mode = path.stat().st_mode
+        wanted = 0o755 if path.is_dir() or mode & 0o111 else 0o644
+        # Only when it differs: the staged files are hard links to the build's, and a
+        # needless chmod changes their ctime, which makes a tar reading them meanwhile fail.
+        if mode & 0o7777 != wanted:
+            path.chmod(wanted)
 
 
 def _link_or_copy(src: str, dst: str) -> None:
