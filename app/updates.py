@@ -190,7 +190,10 @@ class UpdateChecker:
             delay = FIRST_CHECK_DELAY_S
         await asyncio.sleep(delay)
         while True:
-            await self.check_if_due()
+            try:
+                await self.check_if_due()
+            except Exception:  # e.g. updates.json not writable: the app carries on
+                log.exception("update check: failed")
             await asyncio.sleep(CHECK_INTERVAL.total_seconds())
 
     def _due(self, now: datetime) -> bool:
@@ -199,10 +202,12 @@ class UpdateChecker:
             last = datetime.fromisoformat(raw) if isinstance(raw, str) else None
         except ValueError:
             last = None
-        return last is None or not (now - CHECK_INTERVAL < last <= now)
+        if last is None or last.tzinfo is None:  # never asked, or a hand-edited stamp
+            return True
+        return not (now - CHECK_INTERVAL < last <= now)
 
     async def check_if_due(self) -> None:
-        """Ask the feed unless it is off or was asked less than a day ago. Never raises."""
+        """Ask the feed unless it is off or was asked less than a day ago."""
         if not enabled(self.settings):
             log.info("update check: off")
             return

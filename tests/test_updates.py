@@ -144,11 +144,15 @@ async def test_at_most_once_a_day(feed: FakeReleaseFeed, checker) -> None:
     updates.write_state(checker.settings, checked_at=yesterday.isoformat())
     await check(checker)
     assert len(feed.requests) == 2
+    # A stamp without a time zone (edited by hand) does not break the check.
+    updates.write_state(checker.settings, checked_at="2026-12-04T10:00:00")
+    await check(checker)
+    assert len(feed.requests) == 3
     # A clock that jumped back (checked "in the future") does not block checks forever.
     tomorrow = datetime.now(UTC) + timedelta(days=2)
     updates.write_state(checker.settings, checked_at=tomorrow.isoformat())
     await check(checker)
-    assert len(feed.requests) == 3
+    assert len(feed.requests) == 4
 
 
 async def signed_in(app: FastAPI) -> httpx.AsyncClient:
