@@ -278,6 +278,8 @@ class Task(TaskBase, table=True):
     # The remind_at value a notification was shown for (a reminder is pending while they
     # differ); synced, so a reminder shown on one device is not caught up on another.
     reminded_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The series' local time of day when the current due was moved out of a DST gap.
+    recurrence_time: str | None = Field(default=None, max_length=8)
     # The last time a recurring task was done (completing it moves it to its next date).
     last_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -305,6 +307,7 @@ TASK_DATA_COLUMNS: tuple[str, ...] = (
     "remind_at",
     "remind_before_minutes",
     "reminded_for",
+    "recurrence_time",
     "last_completed_at",
 )
 

@@ -130,25 +130,49 @@ def _aware(wall: datetime, zone: tzinfo) -> datetime:
 
 
 def next_occurrence(
-    rule: str, *, anchor: date | datetime, after: datetime, zone: tzinfo
+    rule: str,
+    *,
+    anchor: date | datetime,
+    after: datetime,
+    zone: tzinfo,
+    wall_time: time | None = None,
 ) -> date | datetime | None:
     """The first occurrence strictly after both `anchor` and `after`, or None if the rule ended.
 
     `anchor` is the current due (DTSTART): a date for all-day tasks, else an aware datetime.
     The rule is expanded on the person's local wall clock, so 09:00 stays 09:00 across DST.
+    `wall_time` is the series' local time when the anchor was moved out of a DST gap.
     """
+    return next_occurrence_wall(rule, anchor=anchor, after=after, zone=zone, wall_time=wall_time)[0]
+
+
+def next_occurrence_wall(
+    rule: str,
+    *,
+    anchor: date | datetime,
+    after: datetime,
+    zone: tzinfo,
+    wall_time: time | None = None,
+) -> tuple[date | datetime | None, time | None]:
+    """next_occurrence, plus the wall time it was meant for when that fell in a DST gap."""
     if isinstance(anchor, datetime):
         start = _wall(anchor, zone)
+        if wall_time is not None:
+            start = datetime.combine(start.date(), wall_time)
         expanded = _build(rule, start, zone)
-        floor = max(start, _wall(after, zone))
+        floor = max(start, _wall(after, zone), _wall(anchor, zone))
         found = expanded.after(floor, inc=False)
-        return None if found is None else _aware(found, zone)
+        if found is None:
+            return None, None
+        aware = _aware(found, zone)
+        shifted = _wall(aware, zone) != found
+        return aware, found.time() if shifted else None
     start = datetime.combine(anchor, time(0, 0))
     expanded = _build(rule, start, zone)
     today = after.astimezone(zone).date()
     floor = max(start, datetime.combine(today, time(0, 0)))
     found = expanded.after(floor, inc=False)
-    return None if found is None else found.date()
+    return (None if found is None else found.date()), None
 
 
 def decrement_count(rule: str) -> str | None:

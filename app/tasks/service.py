@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 
 from sqlalchemy import delete, func, literal_column, or_, text
 from sqlalchemy.sql import ColumnElement
@@ -29,7 +29,7 @@ from app.tasks.models import (
 from app.tasks.recurrence import (
     decrement_count,
     local_zone,
-    next_occurrence,
+    next_occurrence_wall,
     reminder_for_due,
 )
 
@@ -130,16 +130,20 @@ def advance_recurring(row: Task, *, now: datetime, zone: tzinfo, record: bool) -
     assert row.recurrence
     old_due = row.due
     anchor: Due = old_due if old_due is not None else (row.remind_at or now)
-    upcoming = next_occurrence(row.recurrence, anchor=anchor, after=now, zone=zone)
+    wall = time.fromisoformat(row.recurrence_time) if row.recurrence_time else None
+    upcoming, gap_time = next_occurrence_wall(
+        row.recurrence, anchor=anchor, after=now, zone=zone, wall_time=wall
+    )
     remaining = decrement_count(row.recurrence)
     if upcoming is None or remaining is None:
         return False
     if row.remind_at is not None and row.remind_before_minutes is None:
         # Keep the reminder as far (in local wall-clock time) before the due as it was.
         lead = _wall(anchor, zone) - _wall(row.remind_at, zone)
-        wall = _wall(upcoming, zone) - lead
-        row.remind_at = wall.replace(tzinfo=zone).astimezone(row.remind_at.tzinfo)
+        moved = _wall(upcoming, zone) - lead
+        row.remind_at = moved.replace(tzinfo=zone).astimezone(UTC)
     row.due_at, row.due_all_day = due_to_columns(upcoming)
+    row.recurrence_time = gap_time.isoformat() if gap_time is not None else None
     if row.remind_before_minutes is not None:
         row.remind_at = reminder_for_due(upcoming, row.remind_before_minutes, zone)
     row.recurrence = remaining
@@ -177,6 +181,7 @@ async def update_task(
         await _reindex_tags(session, row)
     if "due" in changes:
         row.due_at, row.due_all_day = due_to_columns(data.due)
+        row.recurrence_time = None  # a due set by hand is the series' new time of day
     _apply_reminder(row, changes, zone)
     if "completed" in changes:
         _set_done(row, bool(changes["completed"]), now, zone)

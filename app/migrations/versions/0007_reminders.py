@@ -25,6 +25,7 @@ COLUMNS = (
     ("remind_at", UTCDateTime()),
     ("remind_before_minutes", sa.Integer()),
     ("reminded_for", UTCDateTime()),
+    ("recurrence_time", sa.String(8)),
     ("last_completed_at", UTCDateTime()),
 )
 QUIET = "(SELECT applying FROM sync_flag WHERE id = 1) = 0"
