@@ -175,3 +175,20 @@ async def test_bulk_complete_advances_recurring(app, client):
         )
     assert (await client.get(f"/api/tasks/{rec['id']}")).json()["due"] == "2099-01-02"
     assert (await client.get(f"/api/tasks/{plain['id']}")).json()["completed"] is True
+
+
+async def test_search_results_carry_recurrence_and_reminder(client):
+    task = await create(
+        client,
+        title="Water the ferns",
+        recurrence="FREQ=WEEKLY;BYDAY=SU",
+        remind_at="2099-01-04T17:00:00Z",
+    )
+    await create(client, title="Ferns book")
+    r = await client.get("/api/search", params={"q": "ferns"})
+    assert r.status_code == 200
+    hits = {h["title"]: h for h in r.json()["results"] if h["kind"] == "task"}
+    assert hits["Water the ferns"]["id"] == task["id"]
+    assert hits["Water the ferns"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SU"
+    assert hits["Water the ferns"]["remind_at"] == "2099-01-04T17:00:00Z"
+    assert hits["Ferns book"]["recurrence"] is None

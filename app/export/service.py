@@ -34,7 +34,8 @@ from app.chat.models import ChatItem, ChatThread
 from app.db.types import utcnow
 from app.errors import InvalidInput
 from app.search.links import TaskLink
-from app.tasks.models import Priority, Task, TaskTag
+from app.tasks.models import Priority, Task, TaskTag, clean_remind_before
+from app.tasks.recurrence import clean_recurrence
 
 FORMAT = "taskchat-export"
 VERSION = 1
@@ -110,6 +111,12 @@ def task_json(t: Task) -> dict[str, Any]:
         "tags": list(t.tags or []),
         "created_at": _iso(t.created_at),
         "updated_at": _iso(t.updated_at),
+        "recurrence": t.recurrence,
+        "remind_at": _iso(t.remind_at),
+        "remind_before_minutes": t.remind_before_minutes,
+        "reminded_for": _iso(t.reminded_for),
+        "recurrence_time": t.recurrence_time,
+        "last_completed_at": _iso(t.last_completed_at),
     }
 
 
@@ -339,6 +346,17 @@ def _apply_task(row: Task, t: dict[str, Any]) -> None:
     row.tags = [str(x) for x in t.get("tags") or []]
     row.created_at = _dt(t.get("created_at")) or utcnow()
     row.updated_at = _dt(t.get("updated_at")) or row.created_at
+    # Exports from before reminders existed have none of these keys.
+    try:
+        row.recurrence = clean_recurrence(t.get("recurrence"))
+        row.remind_before_minutes = clean_remind_before(t.get("remind_before_minutes"))
+    except ValueError as exc:
+        raise InvalidInput(f"Task {row.id}: {exc}", field="recurrence") from None
+    row.remind_at = _dt(t.get("remind_at"))
+    row.reminded_for = _dt(t.get("reminded_for"))
+    wall = t.get("recurrence_time")
+    row.recurrence_time = wall if isinstance(wall, str) and len(wall) <= 8 else None
+    row.last_completed_at = _dt(t.get("last_completed_at"))
 
 
 async def _import_tasks(
