@@ -72,6 +72,16 @@ class Stack:
                     open_string = [text]
         return calls
 
+    def notify_times(self) -> list[tuple[float, str]]:
+        """(bus time in epoch seconds, summary) of every Notify call so far."""
+        times = []
+        for line in self.monitor_log.read_text(errors="replace").splitlines():
+            if line.startswith("method call") and "member=Notify" in line:
+                stamp = line.split("time=", 1)[1].split()[0]
+                times.append(float(stamp))
+        summaries = [call[2] if len(call) > 2 else "" for call in self.notify_calls()]
+        return list(zip(times, summaries, strict=False))
+
     def wait_for_notify(self, count: int, timeout: float = 15.0) -> list[list[str]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -121,6 +121,7 @@ class ReminderScheduler:
             except Exception:
                 log.exception("reminder scheduler step failed")
                 timeout = MAX_SLEEP
+            log.debug("reminder scheduler woke (%d); sleeping %.1f s", self.wakeups, timeout)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
