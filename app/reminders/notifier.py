@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +20,7 @@ SEND_TIMEOUT = 10.0
 class Action:
     key: str
     label: str
-    run: Callable[[], Awaitable[Any]]
+    run: Callable[[], Coroutine[Any, Any, Any]]
 
 
 class Notifier(Protocol):
@@ -51,9 +51,12 @@ class DesktopNotifier:
 
     def _run(self, action: Action) -> None:
         # Button callbacks are plain functions called from the D-Bus signal handler.
-        task = asyncio.get_running_loop().create_task(action.run())
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(action.run())
         self._tasks.add(task)
         task.add_done_callback(self._done)
+
+    def _presser(self, action: Action) -> Callable[[], None]:
+        return lambda: self._run(action)
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -69,15 +72,10 @@ class DesktopNotifier:
             log.warning("notifications unavailable: %s", exc)
             return False
         taken = asyncio.Event()
-        note = Notification(
-            title=title,
-            message=body,
-            buttons=tuple(
-                Button(title=a.label, identifier=a.key, on_pressed=lambda a=a: self._run(a))
-                for a in actions
-            ),
-            on_dispatched=taken.set,
+        buttons = tuple(
+            Button(title=a.label, identifier=a.key, on_pressed=self._presser(a)) for a in actions
         )
+        note = Notification(title=title, message=body, buttons=buttons, on_dispatched=taken.set)
         try:
             # desktop-notifier logs (and swallows) a failure; on_dispatched says it worked.
             await asyncio.wait_for(notifier.send_notification(note), SEND_TIMEOUT)
