@@ -175,6 +175,19 @@ def next_occurrence_wall(
     return (None if found is None else found.date()), None
 
 
+def first_occurrence(
+    rule: str, *, start: datetime, zone: tzinfo, after: datetime | None = None
+) -> datetime | None:
+    """The first occurrence of `rule` from the wall time `start` (DTSTART) on, later than
+    `after` when given; aware UTC. For a new repeating task ("every monday at 9")."""
+    expanded = _build(rule, start, zone)
+    if after is None or _aware(start, zone) > after:
+        found = expanded.after(start, inc=True)
+    else:
+        found = expanded.after(_wall(after, zone), inc=False)
+    return None if found is None else _aware(found, zone)
+
+
 def decrement_count(rule: str) -> str | None:
     """After one occurrence is used up: COUNT=n becomes n-1; None when none remain."""
     match = re.search(r"(?:^|;)COUNT=(\d+)", rule)
