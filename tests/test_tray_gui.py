@@ -84,9 +84,20 @@ def assert_all_gone(pids: list[int], within: float = 10.0) -> None:
 
 def test_tray_keeps_running_quick_adds_and_quits(display: str, data_dir: Path) -> None:
     shot = ARTIFACTS / "tray-quick-add.png"
-    script = (
-        f"wait=2;close;wait=1;quickadd=water the plants every sunday at 6pm;shot={shot};wait=1;quit"
-    )
+    tray_shot = ARTIFACTS / "tray-icon.png"
+    text = "water the plants every sunday at 6pm"
+    steps = [
+        "wait=2",
+        "close",
+        "wait=1",
+        f"shot={tray_shot}",
+        f"quicktype={text}",
+        f"shot={shot}",
+        f"quickadd={text}",
+        "wait=1",
+        "quit",
+    ]
+    script = ";".join(steps)
     with tray_host(display):
         code, children, out = run_window(display, data_dir, script)
     log = read_log(data_dir)
@@ -103,6 +114,7 @@ def test_tray_keeps_running_quick_adds_and_quits(display: str, data_dir: Path) -
     assert [(r[0], r[1]) for r in rows] == [("water the plants", "FREQ=WEEKLY;BYDAY=SU")]
     assert rows[0][2] is not None
     assert shot.exists() and shot.stat().st_size > 0
+    assert tray_shot.exists() and tray_shot.stat().st_size > 0
 
 
 def test_without_a_tray_closing_quits(display: str, data_dir: Path) -> None:

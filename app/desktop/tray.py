@@ -345,6 +345,11 @@ def run_test_script(tray: Tray, script: str) -> None:
                 from PySide6.QtWidgets import QApplication
 
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                quick = tray._quick
+                if quick is not None and quick.widget.isVisible():
+                    # The window itself (a bare X server without a window manager may not
+                    # have composed it onto the root window yet).
+                    return bool(quick.widget.grab().save(path, "PNG"))
                 return bool(QApplication.primaryScreen().grabWindow(0).save(path, "PNG"))
 
             tray.invoker.call(grab)
