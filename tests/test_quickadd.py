@@ -40,6 +40,13 @@ FRIDAY_10 = datetime(2026, 12, 4, 10, 0, tzinfo=BERLIN)
         ),
         ("birthday every year", "birthday", "FREQ=YEARLY", date(2026, 12, 4)),
         (
+            "invoice every month on the 15th",
+            "invoice",
+            "FREQ=MONTHLY;BYMONTHDAY=15",
+            date(2026, 12, 15),
+        ),
+        ("every wednesday: bins", "bins", "FREQ=WEEKLY;BYDAY=WE", date(2026, 12, 9)),
+        (
             "gym every mon and fri at 7pm",
             "gym",
             "FREQ=WEEKLY;BYDAY=MO,FR",

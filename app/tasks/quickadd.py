@@ -17,7 +17,7 @@ _DAYS = {
     "saturday": "SA",
     "sunday": "SU",
 }
-_DAY = r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|urday)?"
+_DAY = r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|urday)?\b"
 _UNIT = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
 _ADVERB = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY"}
 _AT = r"(?:\s+at\s+(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm)?)?"
@@ -89,7 +89,7 @@ def parse(text: str, *, now: datetime, zone: tzinfo) -> QuickAdd:
             continue
         rule = _rule(match, index)
         title = re.sub(r"\s{2,}", " ", (text[: match.start()] + text[match.end() :])).strip()
-        title = title.strip(" ,;-") or text.strip()
+        title = title.strip(" ,;:-") or text.strip()
         clock = _clock(match)
         today = now.astimezone(zone).date()
         due: date | datetime | None
