@@ -102,6 +102,7 @@ class Tray:
         self._icon: Any = None
         self._menu: Any = None
         self._quick: Any = None
+        self.actions: dict[str, Any] = {}  # the menu's QActions by key
 
     # --------------------------------------------------------------- window hooks
 
@@ -142,7 +143,6 @@ class Tray:
         icon = QSystemTrayIcon(QIcon(str(ICON)))
         icon.setToolTip("TaskChat")
         menu = QMenu()
-        self.actions: dict[str, QAction] = {}
         for key, label, run in (
             ("open", "Open TaskChat", self.open_window),
             ("quick_add", "Quick add…", self.quick_add),
@@ -354,6 +354,6 @@ def run_test_script(tray: Tray, script: str) -> None:
 
             tray.invoker.call(grab)
         elif name in ("pause", "quit"):
-            key = "pause" if name == "pause" else "quit"
-            tray.invoker.call(lambda key=key: tray.actions[key].trigger())
+            action = tray.actions[name]
+            tray.invoker.call(action.trigger)
             time.sleep(1)

@@ -34,17 +34,8 @@ def add_export_parsers(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("path", type=Path, help="a TaskChat export: .zip, export.json or its folder")
 
 
-def _secrets(settings: Settings) -> list[str]:
-    try:
-        from app.security.keystore import load_gemini_key
-
-        key = load_gemini_key(settings)
-    except Exception:
-        key = None
-    return [key] if key else []
-
-
 async def _run(settings: Settings, body: Any) -> Any:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.db import migrate
     from app.db.engine import create_engine, create_sessionmaker
 
@@ -61,6 +52,7 @@ class _Bar:
     """A rich progress bar on stderr (plain when not a terminal)."""
 
     def __init__(self, label: str) -> None:
+        # rich only for this command's progress bar
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -85,6 +77,7 @@ class _Bar:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
     from app.profile import local_user_id
 
@@ -97,7 +90,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             _run(
                 settings,
                 lambda s: service.export_data(
-                    s, user_id=user_id, secrets=_secrets(settings), progress=bar
+                    s, user_id=user_id, secrets=service.known_secrets(settings), progress=bar
                 ),
             )
         )
@@ -119,13 +112,16 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export_ics(args: argparse.Namespace, settings: Settings, user_id: str, stamp: str) -> int:
-    from app.export import ics
+    from app.export import ics, service
 
     if args.zip:
         print("Choose --ics or --zip, not both.", flush=True)
         return 2
     body = asyncio.run(
-        _run(settings, lambda s: ics.export_ics(s, user_id=user_id, secrets=_secrets(settings)))
+        _run(
+            settings,
+            lambda s: ics.export_ics(s, user_id=user_id, secrets=service.known_secrets(settings)),
+        )
     )
     out: Path = args.out or Path(f"taskchat-{stamp}.ics")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +132,7 @@ def _export_ics(args: argparse.Namespace, settings: Settings, user_id: str, stam
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
     from app.profile import local_user_id
 

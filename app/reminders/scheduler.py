@@ -164,7 +164,7 @@ class ReminderScheduler:
                 update(Task)
                 .where(col(Task.id) == task.id, col(Task.remind_at) == task.remind_at)
                 .values(reminded_for=task.remind_at)
-            )  # type: ignore[call-overload]
+            )
         await session.commit()
 
     async def _deliver_due(self, now: datetime) -> bool:
