@@ -3,7 +3,9 @@
 Only where a system tray exists (Qt's QSystemTrayIcon: an XEmbed tray or a
 StatusNotifierItem host); elsewhere closing the window quits as before. The tray talks to
 the server through the (possibly hidden) main window's page, which holds the session:
-`fetch` with the page's own cookie, so this process never handles a session token.
+a request with the page's own cookie, so this process never handles a session token.
+PySide6 is imported inside the methods: Qt may only load after
+backend.prepare_environment(), as everywhere in app/desktop.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class Tray:
     # ------------------------------------------------------------------ GUI thread
 
     def _create(self) -> bool:
-        from PySide6.QtGui import QAction, QIcon
+        from PySide6.QtGui import QIcon
         from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
         if not QSystemTrayIcon.isSystemTrayAvailable():
