@@ -192,3 +192,13 @@ async def test_search_results_carry_recurrence_and_reminder(client):
     assert hits["Water the ferns"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SU"
     assert hits["Water the ferns"]["remind_at"] == "2099-01-04T17:00:00Z"
     assert hits["Ferns book"]["recurrence"] is None
+
+
+async def test_repeating_task_without_due_starts_on_its_first_day(client, berlin):
+    task = await create(client, title="Bins", recurrence="FREQ=WEEKLY;BYDAY=WE")
+    first = datetime.fromisoformat(task["due"]).date()
+    today = datetime.now(BERLIN).date()
+    assert first.weekday() == 2 and 0 <= (first - today).days < 7
+    plain = await create(client, title="x")
+    daily = await client.patch(f"/api/tasks/{plain['id']}", json={"recurrence": "FREQ=DAILY"})
+    assert datetime.fromisoformat(daily.json()["due"]).date() == today

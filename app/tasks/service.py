@@ -30,6 +30,7 @@ from app.tasks.models import (
 )
 from app.tasks.recurrence import (
     decrement_count,
+    first_occurrence,
     local_zone,
     next_occurrence_wall,
     reminder_for_due,
@@ -61,7 +62,9 @@ async def create_task(
         updated_at=now,
         recurrence=data.recurrence,
     )
-    _apply_reminder(task, data.model_dump(exclude_unset=True), zone or local_zone())
+    zone = zone or local_zone()
+    _first_due(task, zone, now)
+    _apply_reminder(task, data.model_dump(exclude_unset=True), zone)
     session.add(task)
     await session.flush()
     _index_tags(session, task)
@@ -118,6 +121,16 @@ def _apply_reminder(row: Task, changes: dict[str, object], zone: tzinfo) -> None
                 field="remind_before_minutes",
             )
         row.remind_at = reminder_for_due(row.due, row.remind_before_minutes, zone)
+
+
+def _first_due(row: Task, zone: tzinfo, now: datetime) -> None:
+    """A repeating task given no due starts on the rule's first day from today (all day)."""
+    if not row.recurrence or row.due_at is not None or row.completed:
+        return
+    today = now.astimezone(zone).date()
+    first = first_occurrence(row.recurrence, start=datetime.combine(today, time(0)), zone=zone)
+    if first is not None:
+        row.due_at, row.due_all_day = due_to_columns(first.astimezone(zone).date())
 
 
 def _wall(value: Due, zone: tzinfo) -> datetime:
@@ -187,6 +200,8 @@ async def update_task(
     if "due" in changes:
         row.due_at, row.due_all_day = due_to_columns(data.due)
         row.recurrence_time = None  # a due set by hand is the series' new time of day
+    if "recurrence" in changes or "due" in changes:
+        _first_due(row, zone, now)
     _apply_reminder(row, changes, zone)
     if "completed" in changes:
         _set_done(row, bool(changes["completed"]), now, zone)
