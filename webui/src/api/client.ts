@@ -15,6 +15,12 @@ export interface Task {
   updated_at: string
   /** The chat thread (and message) that last created or changed the task. */
   source?: TaskSource | null
+  /** RRULE without "RRULE:" (e.g. FREQ=WEEKLY;BYDAY=MO); completing moves the task on. */
+  recurrence?: string | null
+  /** When a reminder shows (ISO 8601 with offset). */
+  remind_at?: string | null
+  remind_before_minutes?: number | null
+  last_completed_at?: string | null
 }
 
 export interface TaskSource {
@@ -49,7 +55,28 @@ export interface TaskWritable {
   priority?: Priority
   due?: string | null
   tags?: string[]
+  recurrence?: string | null
+  remind_at?: string | null
+  remind_before_minutes?: number | null
 }
+
+export interface ReminderNotice {
+  seq: number
+  kind: 'reminder' | 'catch_up'
+  title: string
+  body: string
+  task_ids: string[]
+  at: string
+  delivered: 'desktop' | 'toast'
+}
+
+export interface ReminderNotices {
+  items: ReminderNotice[]
+  last: number
+}
+
+/** The calendar download (VTODOs with due, repeat rule and alarm). */
+export const EXPORT_ICS_URL = '/api/export.ics'
 
 export interface TaskPage {
   items: Task[]
@@ -182,6 +209,11 @@ export const api = {
     request<unknown>('DELETE', `/api/tasks/${encodeURIComponent(id)}`, undefined, { keepalive }),
   completeTask: (id: string, completed: boolean) =>
     request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, { completed }),
+  /** "Skip this one": a repeating task moves to its next occurrence, not completed. */
+  skipTask: (id: string) => request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/skip`),
+  /** Reminders shown since `after`; "toast" ones had no desktop notification service. */
+  reminderNotices: (after: number) =>
+    request<ReminderNotices>('GET', `/api/reminders/notices?after=${after}`),
 
   getSettings: () => request<Settings>('GET', '/api/settings'),
   putSettings: (patch: Record<string, unknown>) => request<Settings>('PUT', '/api/settings', patch),

@@ -1,7 +1,7 @@
 // Settings → Data: download everything as a zip; merge an export back in.
 
 import { useRef, useState } from 'react'
-import { ApiError, api, type ImportReport } from '../api/client'
+import { ApiError, api, type ImportReport, EXPORT_ICS_URL } from '../api/client'
 import './search.css'
 
 function summary(r: ImportReport): string {
@@ -25,6 +25,9 @@ export default function DataTransfer({ onImported }: { onImported?: () => void }
       <div className="data-actions">
         <a className="btn btn-small" href={api.exportUrl} download data-testid="export-button">
           Export (zip)
+        </a>
+        <a className="btn btn-small" href={EXPORT_ICS_URL} download data-testid="export-ics-button" title="Tasks with due dates, repeat rules and reminders for a calendar app">
+          Calendar (.ics)
         </a>
         <button type="button" className="btn btn-small" disabled={busy} onClick={() => fileRef.current?.click()} data-testid="import-button">
           {busy ? 'Importing…' : 'Import…'}

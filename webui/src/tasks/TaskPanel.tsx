@@ -3,6 +3,7 @@ import { ApiError, api, type Priority, type Task, type TaskSource, type TaskWrit
 import type { TaskTarget } from '../search/targets'
 import { IconEdit, IconPlus, IconSearch, IconTrash } from '../ui/icons'
 import { ToastHost, useToasts } from '../ui/toasts'
+import { useReminderToasts } from './useReminderToasts'
 import {
   type SortKey,
   type StatusFilter,
@@ -21,7 +22,8 @@ import {
   taskReducer,
   visibleTasks,
 } from './state'
-import { type QuickAddChip, parseQuickAdd, resolveTimeZone } from './quickadd'
+import { type QuickAddChip, resolveTimeZone } from './quickadd'
+import { parseQuickAddWithRepeat, parseRepeat, ruleInWords } from './recurrence'
 import '../search/search.css'
 
 export const UNDO_WINDOW_MS = 5000
@@ -237,11 +239,11 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
   const [removedChips, setRemovedChips] = useState<string[]>([])
   const zone = useMemo(() => resolveTimeZone(timeZone), [timeZone])
   const quick = useMemo(
-    () => parseQuickAdd(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }),
+    () => parseQuickAddWithRepeat(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }),
     [newTitle, zone, removedChips],
   )
   const addTask = async () => {
-    const fields = parseQuickAdd(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }).fields
+    const fields = parseQuickAddWithRepeat(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }).fields
     if (!fields || adding) return
     setAdding(true)
     try {
@@ -288,6 +290,9 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
     const t = setTimeout(() => setFlashId(null), 2600)
     return () => clearTimeout(t)
   }, [flashId])
+
+  // After the task list's own loading: reminders the server could only show in the app.
+  useReminderToasts(push)
 
   return (
     <section className="task-panel" data-testid="task-panel" aria-label="Tasks" aria-busy={state.loading}>
@@ -512,12 +517,22 @@ const TaskRow = memo(function TaskRow({
         <button type="button" className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
           {task.title}
         </button>
-        {(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source) && (
+        {(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || task.recurrence || task.remind_at) && (
           <div className="task-meta">
             {task.due && (
               <span className={`chip due due-${ds ?? 'none'}`} title={task.due}>
                 {ds === 'overdue' ? 'Overdue · ' : ''}
                 {formatDue(task.due, today)}
+              </span>
+            )}
+            {task.recurrence && (
+              <span className="chip repeat" title={task.recurrence} data-testid="task-repeat">
+                ↻ {ruleInWords(task.recurrence)}
+              </span>
+            )}
+            {task.remind_at && !task.completed && (
+              <span className="chip remind" title={task.remind_at} data-testid="task-remind">
+                ⏰ {new Date(task.remind_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
               </span>
             )}
             {task.priority !== 'none' && <span className={`chip prio prio-${task.priority}`}>{task.priority}</span>}
@@ -568,7 +583,12 @@ function TaskEditor({ task, onSave, onCancel }: { task: Task; onSave: (f: Partia
   const [due, setDue] = useState(task.due ? (hasTime(task.due) ? toLocalInput(task.due) : dueDate(task.due) ?? '') : '')
   const [priority, setPriority] = useState<Priority>(task.priority)
   const [tags, setTags] = useState(task.tags.join(', '))
+  const [repeat, setRepeat] = useState(ruleInWords(task.recurrence))
+  const [remind, setRemind] = useState(task.remind_at ? toLocalInput(task.remind_at) : '')
   const id = task.id
+  // The rule in words: a quick-add phrase ("every 2 weeks") or, untouched, the stored rule.
+  const repeatRule = repeat.trim() === ruleInWords(task.recurrence) ? (task.recurrence ?? null) : (parseRepeat(repeat)?.rule ?? null)
+  const repeatInvalid = repeat.trim() !== '' && repeatRule === null
 
   const submit = () => {
     if (!title.trim()) return
@@ -578,7 +598,12 @@ function TaskEditor({ task, onSave, onCancel }: { task: Task; onSave: (f: Partia
       dueOut = Number.isNaN(d.getTime()) ? dueOut : d.toISOString()
       if (task.due && hasTime(task.due) && toLocalInput(task.due) === due) dueOut = task.due
     }
-    onSave({ title: title.trim(), description, due: dueOut, priority, tags: parseTags(tags) })
+    if (repeatInvalid) return
+    const changes: Partial<TaskWritable> = { title: title.trim(), description, due: dueOut, priority, tags: parseTags(tags) }
+    if (repeatRule !== (task.recurrence ?? null)) changes.recurrence = repeatRule
+    const remindOut = remind ? new Date(remind).toISOString() : null
+    if (remind !== (task.remind_at ? toLocalInput(task.remind_at) : '')) changes.remind_at = remindOut
+    onSave(changes)
   }
 
   return (
@@ -631,6 +656,24 @@ function TaskEditor({ task, onSave, onCancel }: { task: Task; onSave: (f: Partia
             </select>
           </div>
         </div>
+        <div className="edit-grid">
+          <div>
+            <label htmlFor={`repeat-${id}`}>Repeats</label>
+            <input
+              id={`repeat-${id}`}
+              value={repeat}
+              onChange={(e) => setRepeat(e.target.value)}
+              placeholder="every monday, every 2 weeks…"
+              aria-invalid={repeatInvalid}
+              title={repeatInvalid ? 'Try “every monday”, “every weekday”, “monthly on the 1st”' : repeatRule ?? ''}
+              data-testid="edit-repeat"
+            />
+          </div>
+          <div>
+            <label htmlFor={`remind-${id}`}>Remind me</label>
+            <input id={`remind-${id}`} type="datetime-local" value={remind} onChange={(e) => setRemind(e.target.value)} data-testid="edit-remind" />
+          </div>
+        </div>
         <label htmlFor={`tags-${id}`}>Tags</label>
         <input id={`tags-${id}`} value={tags} onChange={(e) => setTags(e.target.value)} placeholder="work, home" data-testid="edit-tags" />
         <label htmlFor={`desc-${id}`}>Notes</label>
@@ -651,5 +694,6 @@ function TaskEditor({ task, onSave, onCancel }: { task: Task; onSave: (f: Partia
 function chipLabel(c: QuickAddChip, today: string): string {
   if (c.kind === 'due') return `Due: ${formatDue(c.value, today)}`
   if (c.kind === 'priority') return `!${c.value}`
+  if (c.kind === 'repeat') return `↻ ${ruleInWords(c.value)}`
   return `#${c.value}`
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { parseRepeat, ruleInWords } from './recurrence'
+import { parseQuickAddWithRepeat, parseRepeat, ruleInWords } from './recurrence'
 
 describe('parseRepeat', () => {
   it.each([
@@ -56,5 +56,32 @@ describe('ruleInWords', () => {
     expect(ruleInWords(parseRepeat('every 2 weeks')?.rule)).toBe('every 2 weeks')
     expect(ruleInWords(parseRepeat('every weekday')?.rule)).toBe('every weekday')
     expect(ruleInWords(parseRepeat('monthly on the 1st')?.rule)).toBe('every month on the 1st')
+  })
+})
+
+describe('parseQuickAddWithRepeat', () => {
+  const opts = { now: new Date('2026-12-04T09:00:00Z'), timeZone: 'Europe/Berlin' }
+
+  it('adds a repeat chip and the recurrence', () => {
+    const got = parseQuickAddWithRepeat('water plants every sunday #home', opts)
+    expect(got.fields?.title).toBe('water plants')
+    expect(got.fields?.recurrence).toBe('FREQ=WEEKLY;BYDAY=SU')
+    expect(got.fields?.tags).toEqual(['home'])
+    expect(got.chips.map((c) => c.kind)).toEqual(['repeat', 'tag'])
+  })
+
+  it('hands the time on to the due', () => {
+    const got = parseQuickAddWithRepeat('vitamins daily at 9', opts)
+    expect(got.fields?.recurrence).toBe('FREQ=DAILY')
+    // 09:00 in Berlin is 08:00Z; at 10:00 Berlin it has passed, so tomorrow.
+    expect(got.fields?.due).toBe('2026-12-05T08:00:00Z')
+  })
+
+  it('drops the chip when asked, keeping the words', () => {
+    const first = parseQuickAddWithRepeat('review every 2 weeks', opts)
+    const key = first.chips[0].key
+    const got = parseQuickAddWithRepeat('review every 2 weeks', { ...opts, ignore: [key] })
+    expect(got.fields?.recurrence).toBeUndefined()
+    expect(got.fields?.title).toBe('review every 2 weeks')
   })
 })

@@ -12,6 +12,8 @@
 //
 // The same phrases as app/tasks/quickadd.py (the tray's quick add), so both agree.
 
+import { type QuickAddChip, type QuickAddOptions, type QuickAddResult, parseQuickAdd } from './quickadd'
+
 export interface RepeatMatch {
   /** The RRULE without "RRULE:", e.g. FREQ=WEEKLY;BYDAY=MO. */
   rule: string
@@ -160,4 +162,27 @@ export function ruleInWords(rule: string | null | undefined): string {
   const until = parts.get('UNTIL')
   if (until) words += `, until ${until.slice(0, 4)}-${until.slice(4, 6)}-${until.slice(6, 8)}`
   return words
+}
+
+/** The chip key of a repeat phrase (pass it in `ignore` to keep the words in the title). */
+export function repeatKey(match: RepeatMatch): string {
+  return `repeat:${match.text.toLowerCase()}`
+}
+
+/**
+ * Quick add with repeat phrases: wraps parseQuickAdd. The phrase becomes a "repeat" chip and
+ * the task's recurrence; its time ("daily at 9") is handed on as "at HH:MM" for the due.
+ */
+export function parseQuickAddWithRepeat(input: string, opts: QuickAddOptions): QuickAddResult {
+  const repeat = parseRepeat(input)
+  const ignore = new Set(opts.ignore ?? [])
+  if (!repeat || ignore.has(repeatKey(repeat))) return parseQuickAdd(input, opts)
+  const rest = repeat.time ? `${repeat.rest} at ${repeat.time}` : repeat.rest
+  const result = parseQuickAdd(rest, opts)
+  const chip: QuickAddChip = { key: repeatKey(repeat), kind: 'repeat', text: repeat.text, value: repeat.rule }
+  return {
+    ...result,
+    chips: [chip, ...result.chips],
+    fields: result.fields ? { ...result.fields, recurrence: repeat.rule } : null,
+  }
 }
