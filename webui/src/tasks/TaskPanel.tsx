@@ -532,7 +532,7 @@ const TaskRow = memo(function TaskRow({
             )}
             {task.remind_at && !task.completed && (
               <span className="chip remind" title={task.remind_at} data-testid="task-remind">
-                ⏰ {new Date(task.remind_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
+                Reminder {new Date(task.remind_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
               </span>
             )}
             {task.priority !== 'none' && <span className={`chip prio prio-${task.priority}`}>{task.priority}</span>}

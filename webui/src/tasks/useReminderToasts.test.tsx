@@ -32,7 +32,7 @@ describe('useReminderToasts', () => {
     const push = vi.fn()
     render(<Host push={push} />)
     await vi.waitFor(() => expect(push).toHaveBeenCalledTimes(1))
-    expect(push.mock.calls[0][0].message).toBe('⏰ Feed the cat — Due Sat 05 Dec, 09:00')
+    expect(push.mock.calls[0][0].message).toBe('Reminder: Feed the cat — Due Sat 05 Dec, 09:00')
     expect(spy).toHaveBeenCalledWith(0)
     expect(sessionStorage.getItem('taskchat.reminders.seen')).toBe('2')
   })
@@ -40,6 +40,6 @@ describe('useReminderToasts', () => {
   it('words a catch-up notice on one line', () => {
     expect(
       noticeMessage({ ...notice(3, 'toast', '2 reminders while TaskChat was closed'), body: 'Pay rent\nRenew passport' }),
-    ).toBe('⏰ 2 reminders while TaskChat was closed — Pay rent, Renew passport')
+    ).toBe('Reminder: 2 reminders while TaskChat was closed — Pay rent, Renew passport')
   })
 })

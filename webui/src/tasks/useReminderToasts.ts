@@ -13,7 +13,7 @@ type Push = (t: { message: string; timeout?: number; kind?: 'info' | 'error' }) 
 
 export function noticeMessage(n: ReminderNotice): string {
   const body = n.body && n.body !== 'Reminder' ? ` — ${n.body.replace(/\n/g, ', ')}` : ''
-  return `⏰ ${n.title}${body}`
+  return `Reminder: ${n.title}${body}`
 }
 
 /** Shows every "toast" notice once (across reloads of this tab). */
