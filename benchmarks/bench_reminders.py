@@ -225,11 +225,15 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     quick = args.quick
     figures: list[Figure] = []
-    if have_stack():
-        figures.append(latency(3 if quick else 24))
-    else:
-        print("skipped the notification latency: needs Xvfb, dbus-daemon and dunst")
-    figures += idle(500, 3.0, settle=2.0) if quick else idle(10_000, args.idle_seconds)
+    # Quick mode (CI's "does it still run", within the whole suite's time budget) keeps to
+    # the in-process part: starting `serve` and the notification stack costs ~15-30 s here,
+    # and tests/test_reminders_desktop.py drives the same scheduler and notifications.
+    if not quick:
+        if have_stack():
+            figures.append(latency(24))
+        else:
+            print("skipped the notification latency: needs Xvfb, dbus-daemon and dunst")
+        figures += idle(10_000, args.idle_seconds)
     n, runs = (2_000, 10) if quick else (100_000, 300)
     figures.append(asyncio.run(complete_recurring(n, runs)))
     print_table("Reminders", figures)
