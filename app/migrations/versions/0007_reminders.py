@@ -4,7 +4,7 @@ The sync triggers of migration 0003 list the task's columns, so they are recreat
 from the table's actual columns (whatever other migrations added before this one).
 
 Revision ID: 0007_reminders
-Revises: 0004_search_links
+Revises: 0005_chat_undo
 Create Date: 2026-12-04
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from app.db.types import UTCDateTime
 
 revision = "0007_reminders"
-down_revision = "0004_search_links"
+down_revision = "0005_chat_undo"
 branch_labels = None
 depends_on = None
 
