@@ -28,6 +28,7 @@ export function useReminderToasts(push: Push, pollMs: number = NOTICE_POLL_MS): 
         for (const n of page.items) {
           if (n.seq > seen.current && n.delivered === 'toast') push({ message: noticeMessage(n), timeout: 0 })
         }
+        if (typeof page.last !== 'number') return
         // The server restarted (its notices start again at 1): read them from the start.
         seen.current = page.last < seen.current ? 0 : Math.max(seen.current, page.last)
         sessionStorage.setItem(SEEN_KEY, String(seen.current))
