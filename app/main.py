@@ -20,11 +20,16 @@ from app.export import routes as export_routes
 from app.export.service import IMPORT_MAX_BYTES
 from app.logging_setup import setup_logging
 from app.profile import local_user_id
+from app.reminders import routes as reminder_routes
+from app.reminders.notices import NoticeBoard
+from app.reminders.notifier import DesktopNotifier
+from app.reminders.scheduler import ReminderScheduler
 from app.search import routes as search_routes
 from app.security.install import install_chat_limits, install_security
 from app.sync import routes as sync_routes
 from app.sync.runtime import build_sync_service
 from app.tasks import routes as task_routes
+from app.tasks.recurrence import local_zone
 from app.webui import mount_webui
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sync = sync
         if sync is not None:
             await sync.start()
+        reminders = None
+        if settings.reminders:
+            reminders = ReminderScheduler(
+                engine=engine,
+                sessionmaker=app.state.sessionmaker,
+                user_id=app.state.local_user_id,
+                zone=lambda: local_zone(settings.timezone),
+                notifier=DesktopNotifier(),
+                board=app.state.reminder_notices,
+            )
+            await reminders.start()
+        app.state.reminders = reminders
         # Last: these threads would otherwise slow the start-up steps above (one GIL).
         app.state.sessions.warm_up()  # the keyring's signing secret, before the UI asks
         chat_routes.warm_up(app)
@@ -60,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if chat is not None:
                 await chat.close()
             await app.state.updates.stop()
+            if reminders is not None:
+                await reminders.stop()
             if sync is not None:
                 await sync.stop()
             # Disposing closes every pooled connection, so SQLite's WAL is checkpointed.
@@ -75,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.local_user_id = local_user_id(settings)
+    app.state.reminder_notices = NoticeBoard()
     install_error_handlers(app)
     install_chat_limits(app, settings)  # innermost: sees the body after the size limit
     app.add_middleware(
@@ -93,5 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_routes.router)
     app.include_router(export_routes.router)
     app.include_router(update_routes.router)
+    app.include_router(reminder_routes.router)
     mount_webui(app, settings)
     return app

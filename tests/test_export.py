@@ -268,7 +268,18 @@ def test_cli_export_and_import(tmp_path, capsys):
     out = tmp_path / "dump"
     assert main(["export", "--out", str(out)]) == 0
     exported = json.loads((out / "export.json").read_text())
-    assert exported["tasks"] == [task]
+    # Keys an older export lacks come back with their empty values.
+    assert exported["tasks"] == [
+        {
+            **task,
+            "recurrence": None,
+            "remind_at": None,
+            "remind_before_minutes": None,
+            "reminded_for": None,
+            "recurrence_time": None,
+            "last_completed_at": None,
+        }
+    ]
     assert "From the CLI" in (out / "tasks.md").read_text()
     assert main(["export", "--zip", "--out", str(tmp_path / "x.zip")]) == 0
     assert zipfile.is_zipfile(tmp_path / "x.zip")

@@ -26,11 +26,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.chat import budget, confirm
 from app.chat.store import ChatContext
 from app.chat.transaction import ToolTransaction
+from app.config import get_settings
 from app.db.uncancellable import run_to_end
 from app.errors import DomainError
 from app.search import links
 from app.tasks import service, undo
 from app.tasks.models import SortKey, TaskCreate, TaskPublic, TaskQuery, TaskUpdate
+from app.tasks.recurrence import describe, local_zone
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,22 @@ _DUE = {
     "e.g. 2026-05-01T09:00:00+02:00. Resolve words like 'tomorrow' in the user's time zone.",
 }
 _TAGS = {"type": "array", "items": {"type": "string"}, "description": "Short lowercase labels."}
+_RECURRENCE = {
+    "type": "string",
+    "description": "Repeat rule as an RFC 5545 RRULE without 'RRULE:', e.g. FREQ=WEEKLY;BYDAY=SU "
+    "(every Sunday), FREQ=MONTHLY;BYMONTHDAY=1, FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR (weekdays), "
+    "FREQ=DAILY;INTERVAL=2. The time of day comes from due. Empty string stops repeating.",
+}
+_REMIND_AT = {
+    "type": "string",
+    "description": "When to show a reminder: a date-time with offset, e.g. "
+    "2026-05-01T17:00:00+02:00. Empty string clears the reminder.",
+}
+_REMIND_BEFORE = {
+    "type": "integer",
+    "description": "Remind this many minutes before the due time (moves with the due), "
+    "e.g. 30. Use instead of remind_at.",
+}
 _TASK_ID = {"type": "string", "description": "The task's id, as returned by list_tasks."}
 _TASK_IDS = {"type": "array", "items": {"type": "string"}, "description": "Task ids."}
 
@@ -76,14 +94,46 @@ def _task(task: TaskPublic) -> dict[str, Any]:
     data = task.model_dump(mode="json", exclude={"created_at", "updated_at", "source"})
     if not data["description"]:
         del data["description"]
+    # Only what a task has: fewer tokens, and the model reads the rule in words too.
+    for name in ("recurrence", "remind_at", "remind_before_minutes", "last_completed_at"):
+        if data.get(name) is None:
+            data.pop(name, None)
+    if task.recurrence:
+        data["repeats"] = describe(task.recurrence)
     return data
+
+
+def _zone() -> Any:
+    return local_zone(get_settings().timezone)
+
+
+def _cleared(changes: dict[str, Any], *names: str) -> dict[str, Any]:
+    # An empty string is the documented way to clear these fields.
+    for name in names:
+        if changes.get(name) == "":
+            changes[name] = None
+    return changes
 
 
 async def _create(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
     data = TaskCreate.model_validate(
-        _present(args, "title", "description", "priority", "due", "tags")
+        _cleared(
+            _present(
+                args,
+                "title",
+                "description",
+                "priority",
+                "due",
+                "tags",
+                "recurrence",
+                "remind_at",
+                "remind_before_minutes",
+            ),
+            "recurrence",
+            "remind_at",
+        )
     )
-    task = await service.create_task(session=session, user_id=user_id, data=data)
+    task = await service.create_task(session=session, user_id=user_id, data=data, zone=_zone())
     return Outcome({"created": _task(task)}, [task.id], "created")
 
 
@@ -96,6 +146,9 @@ async def _list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Ou
             "tag",
             "due_before",
             "due_after",
+            "remind_before",
+            "remind_after",
+            "recurring",
             "q",
             "sort",
             "limit",
@@ -107,14 +160,25 @@ async def _list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Ou
 
 
 async def _update(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
-    changes = _present(args, "title", "description", "priority", "due", "tags", "completed")
-    if "due" in changes and changes["due"] == "":
-        changes["due"] = None  # the documented way to clear a due date
+    changes = _present(
+        args,
+        "title",
+        "description",
+        "priority",
+        "due",
+        "tags",
+        "completed",
+        "recurrence",
+        "remind_at",
+        "remind_before_minutes",
+    )
+    _cleared(changes, "due", "recurrence", "remind_at")
     task = await service.update_task(
         session=session,
         user_id=user_id,
         task_id=str(args.get("task_id") or ""),
         data=TaskUpdate.model_validate(changes),
+        zone=_zone(),
     )
     return Outcome({"updated": _task(task)}, [task.id], "updated")
 
@@ -133,6 +197,7 @@ async def _complete(session: AsyncSession, user_id: str, args: dict[str, Any]) -
         user_id=user_id,
         task_id=str(args.get("task_id") or ""),
         completed=True if completed is None else bool(completed),
+        zone=_zone(),
     )
     return Outcome({"task": _task(task)}, [task.id], "completed" if task.completed else "reopened")
 
@@ -148,7 +213,7 @@ async def _bulk_complete(session: AsyncSession, user_id: str, args: dict[str, An
     completed = args.get("completed")
     done = True if completed is None else bool(completed)
     result = await service.bulk_complete(
-        session=session, user_id=user_id, task_ids=_ids(args), completed=done
+        session=session, user_id=user_id, task_ids=_ids(args), completed=done, zone=_zone()
     )
     action = "completed" if done else "reopened"
     return Outcome(result.model_dump(), result.succeeded, action)
@@ -179,6 +244,9 @@ SPECS: tuple[ToolSpec, ...] = (
                 "priority": _PRIORITY,
                 "due": _DUE,
                 "tags": _TAGS,
+                "recurrence": _RECURRENCE,
+                "remind_at": _REMIND_AT,
+                "remind_before_minutes": _REMIND_BEFORE,
             },
             "title",
         ),
@@ -195,6 +263,15 @@ SPECS: tuple[ToolSpec, ...] = (
                 "tag": {"type": "string"},
                 "due_before": _DUE,
                 "due_after": _DUE,
+                "remind_before": {
+                    "type": "string",
+                    "description": "Only tasks with a reminder before this date-time (offset).",
+                },
+                "remind_after": {
+                    "type": "string",
+                    "description": "Only tasks with a reminder at or after this date-time.",
+                },
+                "recurring": {"type": "boolean", "description": "Only repeating (true) or not."},
                 "q": {"type": "string", "description": "Words to search in title/description."},
                 "sort": {
                     "type": "string",
@@ -209,7 +286,8 @@ SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "update_task",
-        "Change a task's fields. Give only what changes; due as an empty string clears it.",
+        "Change a task's fields. Give only what changes; an empty string clears due, "
+        "recurrence or remind_at.",
         _object(
             {
                 "task_id": _TASK_ID,
@@ -219,6 +297,9 @@ SPECS: tuple[ToolSpec, ...] = (
                 "due": _DUE,
                 "tags": _TAGS,
                 "completed": {"type": "boolean"},
+                "recurrence": _RECURRENCE,
+                "remind_at": _REMIND_AT,
+                "remind_before_minutes": _REMIND_BEFORE,
             },
             "task_id",
         ),
@@ -234,7 +315,8 @@ SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "complete_task",
-        "Mark one task done (or not done again with completed=false).",
+        "Mark one task done (or not done again with completed=false). A repeating task "
+        "stays open and moves to its next date.",
         _object({"task_id": _TASK_ID, "completed": {"type": "boolean"}}, "task_id"),
         "Completing a task…",
         _complete,

@@ -32,6 +32,7 @@ from app.desktop import backend, crash, window_state
 from app.desktop import self_test as st
 from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
+from app.desktop.tray import Tray, run_test_script
 from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
 
 if TYPE_CHECKING:
@@ -225,6 +226,11 @@ def _show_window(
         close_window()
 
     server.on_unexpected_exit = server_died
+    # Where a system tray exists, closing the window hides it (app/desktop/tray.py).
+    tray = Tray(
+        settings=settings, window=window, invoker=invoker, quit_app=close_window, quitting=closing
+    )
+    window.events.closing += tray.on_closing
 
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -258,6 +264,10 @@ def _show_window(
         log.info("server answering at %s", server.base_url)
         instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
         window.load_url(server.launch_url)
+        tray.start()
+        if os.environ.get("TASKCHAT_TEST_TRAY"):
+            window.events.loaded.wait(30)
+            run_test_script(tray, os.environ["TASKCHAT_TEST_TRAY"])
         boot.started()  # the GC, paused since the process began (app/boot.py), runs again
         if then is not None:
             then()

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import CurrentUser, SessionDep
-from app.export import service
+from app.export import ics, service
 
 router = APIRouter(tags=["export"])
 
@@ -27,6 +27,22 @@ async def export_zip(request: Request, session: SessionDep, user_id: CurrentUser
         media_type="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/api/export.ics")
+async def export_calendar(request: Request, session: SessionDep, user_id: CurrentUser) -> Response:
+    """Tasks as iCalendar VTODOs (DUE, RRULE, VALARM) for a calendar app."""
+    body = await ics.export_ics(
+        session, user_id=user_id, secrets=service.known_secrets(request.app.state.settings)
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="taskchat.ics"',
             "Cache-Control": "no-store",
         },
     )

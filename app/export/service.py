@@ -158,6 +158,12 @@ def task_json(t: Task) -> dict[str, Any]:
         "tags": list(t.tags or []),
         "created_at": _iso(t.created_at),
         "updated_at": _iso(t.updated_at),
+        "recurrence": t.recurrence,
+        "remind_at": _iso(t.remind_at),
+        "remind_before_minutes": t.remind_before_minutes,
+        "reminded_for": _iso(t.reminded_for),
+        "recurrence_time": t.recurrence_time,
+        "last_completed_at": _iso(t.last_completed_at),
     }
 
 

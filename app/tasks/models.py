@@ -15,6 +15,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from app.db.types import UTCDateTime, utcnow
+from app.tasks.recurrence import clean_recurrence
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 2000
@@ -173,6 +174,40 @@ def parse_stored_datetime(value: Any, what: str) -> datetime | None:
     return check_date_range(to_utc(value, what), what)  # type: ignore[return-value]
 
 
+# Reminders may be set relative to the due time, up to four weeks before it.
+REMIND_BEFORE_MAX = 4 * 7 * 24 * 60
+
+
+def parse_remind_at(value: Any) -> datetime | None:
+    """A reminder is an instant: a date-time with its offset (stored as UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                "remind_at must be a date-time with a time zone, e.g. 2026-05-01T09:00:00+02:00"
+            ) from None
+    else:
+        raise ValueError("remind_at must be a date-time string")
+    if parsed.tzinfo is None:
+        raise ValueError("remind_at must include a time zone, e.g. 2026-05-01T09:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+def clean_remind_before(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("remind_before_minutes must be a whole number of minutes")
+    if not 0 <= value <= REMIND_BEFORE_MAX:
+        raise ValueError(f"remind_before_minutes must be between 0 and {REMIND_BEFORE_MAX}")
+    return value
+
+
 def due_to_columns(due: Due | None) -> tuple[datetime | None, bool]:
     """(due_at, due_all_day): an all-day date is stored as midnight UTC of that date."""
     if due is None:
@@ -209,6 +244,21 @@ class _TaskFieldValidators(BaseModel):
     def _due(cls, v: Any) -> Any:
         return parse_due(v)
 
+    @field_validator("recurrence", mode="before", check_fields=False)
+    @classmethod
+    def _recurrence(cls, v: Any) -> Any:
+        return clean_recurrence(v)
+
+    @field_validator("remind_at", mode="before", check_fields=False)
+    @classmethod
+    def _remind_at(cls, v: Any) -> Any:
+        return parse_remind_at(v)
+
+    @field_validator("remind_before_minutes", mode="before", check_fields=False)
+    @classmethod
+    def _remind_before(cls, v: Any) -> Any:
+        return clean_remind_before(v)
+
 
 class TaskCreate(_TaskFieldValidators, TaskBase):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]  # SQLModel's own type
@@ -217,6 +267,11 @@ class TaskCreate(_TaskFieldValidators, TaskBase):
     due: Due | None = None
     tags: list[str] = []
     completed: bool = False
+    # An RRULE without "RRULE:" (e.g. FREQ=WEEKLY;BYDAY=MO), expanded in the person's zone.
+    recurrence: str | None = None
+    # When to notify: an instant, or minutes before the due time (moves with the due).
+    remind_at: datetime | None = None
+    remind_before_minutes: int | None = None
 
 
 class TaskUpdate(_TaskFieldValidators, SQLModel):
@@ -230,6 +285,9 @@ class TaskUpdate(_TaskFieldValidators, SQLModel):
     due: Due | None = None
     tags: list[str] | None = None
     completed: bool | None = None
+    recurrence: str | None = None
+    remind_at: datetime | None = None
+    remind_before_minutes: int | None = None
 
     @field_validator("title", mode="after")
     @classmethod
@@ -258,6 +316,7 @@ class Task(TaskBase, table=True):
             "id",
         ),
         Index("ix_task_user_updated", "user_id", "updated_at"),
+        Index("ix_task_user_remind", "user_id", "completed", "remind_at"),
     )
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
@@ -275,6 +334,16 @@ class Task(TaskBase, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    recurrence: str | None = Field(default=None, max_length=300)
+    remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remind_before_minutes: int | None = Field(default=None)
+    # The remind_at value a notification was shown for (a reminder is pending while they
+    # differ); synced, so a reminder shown on one device is not caught up on another.
+    reminded_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The series' local time of day when the current due was moved out of a DST gap.
+    recurrence_time: str | None = Field(default=None, max_length=8)
+    # The last time a recurring task was done (completing it moves it to its next date).
+    last_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def due(self) -> Due | None:
@@ -296,6 +365,12 @@ TASK_DATA_COLUMNS: tuple[str, ...] = (
     "tags",
     "created_at",
     "updated_at",
+    "recurrence",
+    "remind_at",
+    "remind_before_minutes",
+    "reminded_for",
+    "recurrence_time",
+    "last_completed_at",
 )
 
 
@@ -320,11 +395,37 @@ class TaskRecord(BaseModel):
     tags: list[str] = []
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Reminders and repeats (older exports have none of these).
+    recurrence: str | None = None
+    remind_at: datetime | None = None
+    remind_before_minutes: int | None = None
+    reminded_for: datetime | None = None
+    recurrence_time: str | None = None
+    last_completed_at: datetime | None = None
 
     @field_validator("id", mode="before")
     @classmethod
     def _id(cls, v: Any) -> str:
         return check_id(v)
+
+    @field_validator("recurrence", mode="before")
+    @classmethod
+    def _recurrence(cls, v: Any) -> str | None:
+        return clean_recurrence(v)
+
+    @field_validator("remind_before_minutes", mode="before")
+    @classmethod
+    def _remind_before(cls, v: Any) -> int | None:
+        return clean_remind_before(v)
+
+    @field_validator("recurrence_time", mode="before")
+    @classmethod
+    def _recurrence_time(cls, v: Any) -> str | None:
+        if v is None:
+            return None
+        if not isinstance(v, str) or not re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", v):
+            raise ValueError("recurrence_time must be HH:MM:SS")
+        return v
 
     @field_validator("title", mode="before")
     @classmethod
@@ -357,7 +458,16 @@ class TaskRecord(BaseModel):
                 raise ValueError("tags must be a list of strings") from None
         return clean_tags(v)
 
-    @field_validator("completed_at", "due_at", "created_at", "updated_at", mode="before")
+    @field_validator(
+        "completed_at",
+        "due_at",
+        "created_at",
+        "updated_at",
+        "remind_at",
+        "reminded_for",
+        "last_completed_at",
+        mode="before",
+    )
     @classmethod
     def _when(cls, v: Any, info: ValidationInfo) -> datetime | None:
         return parse_stored_datetime(v, info.field_name or "date")
@@ -425,6 +535,10 @@ class TaskPublic(TaskBase):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    recurrence: str | None = None
+    remind_at: datetime | None = None
+    remind_before_minutes: int | None = None
+    last_completed_at: datetime | None = None
     # Filled by the REST routes (app.search.links.with_sources); null when no chat did it.
     source: TaskSource | None = None
 
@@ -441,6 +555,10 @@ class TaskPublic(TaskBase):
             tags=list(task.tags or []),
             created_at=task.created_at,
             updated_at=task.updated_at,
+            recurrence=task.recurrence,
+            remind_at=task.remind_at,
+            remind_before_minutes=task.remind_before_minutes,
+            last_completed_at=task.last_completed_at,
         )
 
 
@@ -470,6 +588,10 @@ class TaskQuery(BaseModel):
     due_before: Due | None = None
     due_after: Due | None = None
     q: Annotated[str | None, Field(max_length=200)] = None
+    # Open tasks whose reminder falls before / at or after these instants.
+    remind_before: datetime | None = None
+    remind_after: datetime | None = None
+    recurring: bool | None = None
     sort: SortKey = "smart"
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     # Bounded: SQLite's OFFSET is a 64-bit integer (2**63 was an OverflowError, a 500).
@@ -479,6 +601,11 @@ class TaskQuery(BaseModel):
     @classmethod
     def _due(cls, v: Any) -> Any:
         return parse_due(v)
+
+    @field_validator("remind_before", "remind_after", mode="before")
+    @classmethod
+    def _remind(cls, v: Any) -> Any:
+        return parse_remind_at(v)
 
     @field_validator("tag", mode="before")
     @classmethod

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, SettingsDep
 from app.search.links import with_source, with_sources
 from app.tasks import service, undo
 from app.tasks.models import Task, TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
+from app.tasks.recurrence import local_zone
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -55,8 +56,12 @@ async def list_tasks(
 
 
 @router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
-async def create_task(session: SessionDep, user_id: CurrentUser, data: TaskCreate) -> TaskPublic:
-    return await service.create_task(session=session, user_id=user_id, data=data)
+async def create_task(
+    session: SessionDep, user_id: CurrentUser, settings: SettingsDep, data: TaskCreate
+) -> TaskPublic:
+    return await service.create_task(
+        session=session, user_id=user_id, data=data, zone=local_zone(settings.timezone)
+    )
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
@@ -67,9 +72,15 @@ async def get_task(session: SessionDep, user_id: CurrentUser, task_id: str) -> T
 
 @router.patch("/{task_id}", response_model=TaskPublic)
 async def update_task(
-    session: SessionDep, user_id: CurrentUser, task_id: str, data: TaskUpdate
+    session: SessionDep, user_id: CurrentUser, settings: SettingsDep, task_id: str, data: TaskUpdate
 ) -> TaskPublic:
-    task = await service.update_task(session=session, user_id=user_id, task_id=task_id, data=data)
+    task = await service.update_task(
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        data=data,
+        zone=local_zone(settings.timezone),
+    )
     return await with_source(session, user_id=user_id, task=task)
 
 
@@ -83,11 +94,28 @@ async def delete_task(session: SessionDep, user_id: CurrentUser, task_id: str) -
 async def complete_task(
     session: SessionDep,
     user_id: CurrentUser,
+    settings: SettingsDep,
     task_id: str,
     body: Annotated[CompleteBody | None, Body()] = None,
 ) -> TaskPublic:
+    """A repeating task answers open again, due at its next occurrence."""
     completed = True if body is None else body.completed
     task = await service.set_completed(
-        session=session, user_id=user_id, task_id=task_id, completed=completed
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        completed=completed,
+        zone=local_zone(settings.timezone),
+    )
+    return await with_source(session, user_id=user_id, task=task)
+
+
+@router.post("/{task_id}/skip", response_model=TaskPublic)
+async def skip_task(
+    session: SessionDep, user_id: CurrentUser, settings: SettingsDep, task_id: str
+) -> TaskPublic:
+    """ "Skip this one": a repeating task moves to its next occurrence, not completed."""
+    task = await service.skip_occurrence(
+        session=session, user_id=user_id, task_id=task_id, zone=local_zone(settings.timezone)
     )
     return await with_source(session, user_id=user_id, task=task)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, func, literal_column, or_, text
@@ -29,6 +29,13 @@ from app.tasks.models import (
     TaskUpdate,
     due_to_columns,
 )
+from app.tasks.recurrence import (
+    decrement_count,
+    first_occurrence,
+    local_zone,
+    next_occurrence_wall,
+    reminder_for_due,
+)
 
 BULK_MAX = 500
 # The columns an edit of each writable field sets.
@@ -39,7 +46,9 @@ Condition = ColumnElement[bool] | TextClause
 OrderTerm = ColumnElement[Any] | TextClause | Mapped[Any]
 
 
-async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) -> TaskPublic:
+async def create_task(
+    *, session: AsyncSession, user_id: str, data: TaskCreate, zone: tzinfo | None = None
+) -> TaskPublic:
     now = utcnow()
     due_at, all_day = due_to_columns(data.due)
     task = Task(
@@ -54,7 +63,11 @@ async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) 
         completed_at=now if data.completed else None,
         created_at=now,
         updated_at=now,
+        recurrence=data.recurrence,
     )
+    zone = zone or local_zone()
+    _first_due(task, zone, now)
+    _apply_reminder(task, data.model_dump(exclude_unset=True), zone)
     session.add(task)
     await session.flush()
     _index_tags(session, task)
@@ -83,22 +96,118 @@ async def get_task(*, session: AsyncSession, user_id: str, task_id: str) -> Task
     return TaskPublic.from_row(await _get_row(session, user_id, task_id))
 
 
+def _apply_reminder(row: Task, changes: dict[str, object], zone: tzinfo) -> None:
+    """Set remind_at / remind_before_minutes from the given changes and the row's due.
+
+    A relative reminder ("30 min before") is recomputed from the due whenever either changes.
+    """
+    remind_at = changes.get("remind_at")
+    before = changes.get("remind_before_minutes")
+    if remind_at is not None and before is not None:
+        raise InvalidInput(
+            "Give remind_at or remind_before_minutes, not both.", field="remind_before_minutes"
+        )
+    if "remind_at" in changes:
+        row.remind_at = remind_at  # type: ignore[assignment]
+        row.remind_before_minutes = None
+    if "remind_before_minutes" in changes:
+        row.remind_before_minutes = before  # type: ignore[assignment]
+        if before is None and "remind_at" not in changes:
+            row.remind_at = None
+    if row.remind_before_minutes is not None:
+        if row.due is None:
+            if "due" in changes:  # the due was cleared: its relative reminder goes with it
+                row.remind_before_minutes = row.remind_at = None
+                return
+            raise InvalidInput(
+                "A reminder before the due time needs a due date; set due or remind_at.",
+                field="remind_before_minutes",
+            )
+        row.remind_at = reminder_for_due(row.due, row.remind_before_minutes, zone)
+
+
+def _first_due(row: Task, zone: tzinfo, now: datetime) -> None:
+    """A repeating task given no due starts on the rule's first day from today (all day)."""
+    if not row.recurrence or row.due_at is not None or row.completed:
+        return
+    today = now.astimezone(zone).date()
+    first = first_occurrence(row.recurrence, start=datetime.combine(today, time(0)), zone=zone)
+    if first is not None:
+        row.due_at, row.due_all_day = due_to_columns(first.astimezone(zone).date())
+
+
+def _wall(value: Due, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(zone).replace(tzinfo=None)
+    return datetime.combine(value, datetime.min.time())
+
+
+def advance_recurring(row: Task, *, now: datetime, zone: tzinfo, record: bool) -> bool:
+    """Move a repeating task to its next occurrence (due and reminder follow).
+
+    Returns False when the rule has no further occurrence (the caller completes it).
+    `record` notes the completion (last_completed_at); a skip does not.
+    """
+    assert row.recurrence
+    old_due = row.due
+    anchor: Due = old_due if old_due is not None else (row.remind_at or now)
+    wall = time.fromisoformat(row.recurrence_time) if row.recurrence_time else None
+    upcoming, gap_time = next_occurrence_wall(
+        row.recurrence, anchor=anchor, after=now, zone=zone, wall_time=wall
+    )
+    remaining = decrement_count(row.recurrence)
+    if upcoming is None or remaining is None:
+        return False
+    if row.remind_at is not None and row.remind_before_minutes is None:
+        # Keep the reminder as far (in local wall-clock time) before the due as it was.
+        lead = _wall(anchor, zone) - _wall(row.remind_at, zone)
+        moved = _wall(upcoming, zone) - lead
+        row.remind_at = moved.replace(tzinfo=zone).astimezone(UTC)
+    row.due_at, row.due_all_day = due_to_columns(upcoming)
+    row.recurrence_time = gap_time.isoformat() if gap_time is not None else None
+    if row.remind_before_minutes is not None:
+        row.remind_at = reminder_for_due(upcoming, row.remind_before_minutes, zone)
+    row.recurrence = remaining
+    if record:
+        row.last_completed_at = now
+    return True
+
+
+def _set_done(row: Task, done: bool, now: datetime, zone: tzinfo) -> None:
+    if done and not row.completed and row.recurrence:
+        if advance_recurring(row, now=now, zone=zone, record=True):
+            return
+        row.last_completed_at = now  # the last occurrence: done for good
+    if done != row.completed:
+        row.completed = done
+        row.completed_at = now if done else None
+
+
 async def update_task(
-    *, session: AsyncSession, user_id: str, task_id: str, data: TaskUpdate
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_id: str,
+    data: TaskUpdate,
+    zone: tzinfo | None = None,
 ) -> TaskPublic:
     row = await _get_row(session, user_id, task_id)
     changes = data.model_dump(exclude_unset=True)
+    zone = zone or local_zone()
     now = utcnow()
-    for field in ("title", "description", "priority", "tags"):
+    for field in ("title", "description", "priority", "tags", "recurrence"):
         if field in changes:
             setattr(row, field, changes[field] if field != "description" else changes[field] or "")
     if "tags" in changes:
         await _reindex_tags(session, row)
     if "due" in changes:
         row.due_at, row.due_all_day = due_to_columns(data.due)
-    if "completed" in changes and changes["completed"] != row.completed:
-        row.completed = bool(changes["completed"])
-        row.completed_at = now if row.completed else None
+        row.recurrence_time = None  # a due set by hand is the series' new time of day
+    if "recurrence" in changes or "due" in changes:
+        _first_due(row, zone, now)
+    _apply_reminder(row, changes, zone)
+    if "completed" in changes:
+        _set_done(row, bool(changes["completed"]), now, zone)
     row.updated_at = now
     session.add(row)
     await session.flush()
@@ -112,11 +221,53 @@ async def update_task(
 
 
 async def set_completed(
-    *, session: AsyncSession, user_id: str, task_id: str, completed: bool = True
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_id: str,
+    completed: bool = True,
+    zone: tzinfo | None = None,
 ) -> TaskPublic:
+    """Complete (or reopen) a task; a repeating task moves to its next occurrence instead."""
     return await update_task(
-        session=session, user_id=user_id, task_id=task_id, data=TaskUpdate(completed=completed)
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        data=TaskUpdate(completed=completed),
+        zone=zone,
     )
+
+
+async def skip_occurrence(
+    *, session: AsyncSession, user_id: str, task_id: str, zone: tzinfo | None = None
+) -> TaskPublic:
+    """ "Skip this one": a repeating task moves to its next occurrence without a completion."""
+    row = await _get_row(session, user_id, task_id)
+    if not row.recurrence:
+        raise InvalidInput("Only a repeating task can skip an occurrence.", field="recurrence")
+    if row.completed:
+        raise InvalidInput("This task is already done.", field="completed")
+    now = utcnow()
+    if not advance_recurring(row, now=now, zone=zone or local_zone(), record=False):
+        # Skipping the last occurrence leaves nothing to do.
+        row.completed, row.completed_at = True, now
+    row.updated_at = now
+    session.add(row)
+    await session.commit()
+    return TaskPublic.from_row(row)
+
+
+async def snooze_reminder(
+    *, session: AsyncSession, user_id: str, task_id: str, until: datetime
+) -> TaskPublic:
+    """Show the reminder again at `until` (a Snooze on a notification)."""
+    row = await _get_row(session, user_id, task_id)
+    row.remind_at = until
+    row.remind_before_minutes = None
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return TaskPublic.from_row(row)
 
 
 async def delete_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
@@ -142,16 +293,24 @@ async def _owned_rows(session: AsyncSession, user_id: str, ids: list[str]) -> di
 
 
 async def bulk_complete(
-    *, session: AsyncSession, user_id: str, task_ids: Sequence[str], completed: bool = True
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_ids: Sequence[str],
+    completed: bool = True,
+    zone: tzinfo | None = None,
 ) -> BulkResult:
-    """Complete (or reopen) every owned task in one transaction; unknown ids are reported."""
+    """Complete (or reopen) every owned task in one transaction; unknown ids are reported.
+
+    Repeating tasks move to their next occurrence, as a single completion does.
+    """
     ids = _check_bulk_ids(task_ids)
     rows = await _owned_rows(session, user_id, ids)
     now = utcnow()
+    zone = zone or local_zone()
     for row in rows.values():
         if row.completed != completed:
-            row.completed = completed
-            row.completed_at = now if completed else None
+            _set_done(row, completed, now, zone)
             row.updated_at = now
             session.add(row)
     await session.commit()
@@ -257,6 +416,13 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
         conditions.append(col(Task.due_at) < _due_bound(query.due_before))
     if query.due_after is not None:
         conditions.append(col(Task.due_at) >= _due_bound(query.due_after))
+    if query.remind_before is not None:
+        conditions.append(col(Task.remind_at) < query.remind_before)
+    if query.remind_after is not None:
+        conditions.append(col(Task.remind_at) >= query.remind_after)
+    if query.recurring is not None:
+        rule = col(Task.recurrence)
+        conditions.append(rule.is_not(None) if query.recurring else rule.is_(None))
     if query.q and query.q.strip():
         conditions.append(_text_filter(dialect, query.q.strip(), user_id))
 

@@ -27,6 +27,8 @@ export type SortKey = NonNullable<TaskQuery['sort']>
 export type SyncStatus = JsonOf<'sync_status_api_sync_status_get'>
 export type ImportResult = JsonOf<'import_file_api_import_post'>
 export type TaskLinksResult = JsonOf<'thread_task_links_api_threads__thread_id__task_links_get'>
+export type ReminderNotice = Schemas['Notice']
+export type ReminderNotices = Schemas['NoticePage']
 
 export class ApiError extends Error {
   readonly status: number
@@ -125,6 +127,13 @@ export const api = {
     request<unknown>('DELETE', `/api/tasks/${encodeURIComponent(id)}`, undefined, { keepalive }),
   completeTask: (id: string, completed: boolean) =>
     request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, { completed }),
+  /** "Skip this one": a repeating task moves to its next occurrence, not completed. */
+  skipTask: (id: string) => request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/skip`),
+  /** Reminders shown since `after`; "toast" ones had no desktop notification service. */
+  reminderNotices: (after: number) =>
+    request<ReminderNotices>('GET', `/api/reminders/notices?after=${after}`),
+  /** The calendar download (VTODOs with due, repeat rule and alarm). */
+  exportIcsUrl: '/api/export.ics',
 
   getSettings: () => request<Settings>('GET', '/api/settings'),
   putSettings: (patch: SettingsUpdate) => request<Settings>('PUT', '/api/settings', patch),

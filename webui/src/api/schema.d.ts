@@ -64,6 +64,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/export.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Calendar
+         * @description Tasks as iCalendar VTODOs (DUE, RRULE, VALARM) for a calendar app.
+         */
+        get: operations["export_calendar_api_export_ics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -112,6 +132,46 @@ export interface paths {
         get: operations["import_status_api_import_status_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reminders/notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Notices
+         * @description Reminders shown since `after` (delivered "toast" ones are for the app to show).
+         */
+        get: operations["notices_api_reminders_notices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reminders/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause
+         * @description Hold reminders for `minutes` (0 resumes); held reminders show when it ends.
+         */
+        post: operations["pause_api_reminders_pause_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -294,8 +354,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete Task */
+        /**
+         * Complete Task
+         * @description A repeating task answers open again, due at its next occurrence.
+         */
         post: operations["complete_task_api_tasks__task_id__complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip Task
+         * @description "Skip this one": a repeating task moves to its next occurrence, not completed.
+         */
+        post: operations["skip_task_api_tasks__task_id__skip_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -409,6 +492,52 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** Notice */
+        Notice: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Body */
+            body: string;
+            /**
+             * Delivered
+             * @enum {string}
+             */
+            delivered: "desktop" | "toast";
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "reminder" | "catch_up";
+            /** Seq */
+            seq: number;
+            /** Task Ids */
+            task_ids: string[];
+            /** Title */
+            title: string;
+        };
+        /** NoticePage */
+        NoticePage: {
+            /** Items */
+            items: components["schemas"]["Notice"][];
+            /** Last */
+            last: number;
+        };
+        /** PauseBody */
+        PauseBody: {
+            /**
+             * Minutes
+             * @default 60
+             */
+            minutes: number;
+        };
+        /** PauseState */
+        PauseState: {
+            /** Paused Until */
+            paused_until: string | null;
+        };
         /**
          * Priority
          * @enum {string}
@@ -425,6 +554,10 @@ export interface components {
              * @enum {string}
              */
             kind: "task" | "thread" | "message";
+            /** Recurrence */
+            recurrence?: string | null;
+            /** Remind At */
+            remind_at?: string | null;
             /** Score */
             score: number;
             /** Snippet */
@@ -477,6 +610,12 @@ export interface components {
             due?: string | null;
             /** @default none */
             priority: components["schemas"]["Priority"];
+            /** Recurrence */
+            recurrence?: string | null;
+            /** Remind At */
+            remind_at?: string | null;
+            /** Remind Before Minutes */
+            remind_before_minutes?: number | null;
             /**
              * Tags
              * @default []
@@ -512,8 +651,16 @@ export interface components {
             due: string | null;
             /** Id */
             id: string;
+            /** Last Completed At */
+            last_completed_at?: string | null;
             /** @default none */
             priority: components["schemas"]["Priority"];
+            /** Recurrence */
+            recurrence?: string | null;
+            /** Remind At */
+            remind_at?: string | null;
+            /** Remind Before Minutes */
+            remind_before_minutes?: number | null;
             source?: components["schemas"]["TaskSource"] | null;
             /** Tags */
             tags: string[];
@@ -549,6 +696,12 @@ export interface components {
             /** Due */
             due?: string | null;
             priority?: components["schemas"]["Priority"] | null;
+            /** Recurrence */
+            recurrence?: string | null;
+            /** Remind At */
+            remind_at?: string | null;
+            /** Remind Before Minutes */
+            remind_before_minutes?: number | null;
             /** Tags */
             tags?: string[] | null;
             /** Title */
@@ -677,6 +830,26 @@ export interface operations {
             };
         };
     };
+    export_calendar_api_export_ics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
     health_api_health_get: {
         parameters: {
             query?: never;
@@ -739,6 +912,70 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    notices_api_reminders_notices_get: {
+        parameters: {
+            query?: {
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pause_api_reminders_pause_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseState"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -967,6 +1204,9 @@ export interface operations {
                 due_before?: string | null;
                 due_after?: string | null;
                 q?: string | null;
+                remind_before?: string | null;
+                remind_after?: string | null;
+                recurring?: boolean | null;
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due" | "-due" | "priority" | "-priority" | "title" | "-title" | "smart";
                 limit?: number;
                 offset?: number;
@@ -1170,6 +1410,37 @@ export interface operations {
                 "application/json": components["schemas"]["CompleteBody"] | null;
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    skip_task_api_tasks__task_id__skip_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {

@@ -42,6 +42,9 @@ export default function DataTransfer() {
         <a className="btn btn-small" href={api.exportUrl} download data-testid="export-button">
           Export (zip)
         </a>
+        <a className="btn btn-small" href={api.exportIcsUrl} download data-testid="export-ics-button" title="Tasks with due dates, repeat rules and reminders for a calendar app">
+          Calendar (.ics)
+        </a>
         <button type="button" className="btn btn-small" disabled={busy} onClick={() => fileRef.current?.click()} data-testid="import-button">
           {busy ? 'Importing…' : 'Import…'}
         </button>

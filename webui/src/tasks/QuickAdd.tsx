@@ -4,7 +4,8 @@
 import { useMemo, useState } from 'react'
 import { IconPlus } from '../ui/icons'
 import { formatDue } from './dates'
-import { type QuickAddChip, parseQuickAdd, resolveTimeZone } from './quickadd'
+import { type QuickAddChip, resolveTimeZone } from './quickadd'
+import { parseQuickAddWithRepeat, ruleInWords } from './recurrence'
 import { useCreateTask } from './useTasks'
 
 interface Props {
@@ -18,7 +19,7 @@ export function QuickAdd({ today, timeZone, onError }: Props) {
   const [text, setText] = useState('')
   const [removed, setRemoved] = useState<string[]>([])
   const zone = useMemo(() => resolveTimeZone(timeZone), [timeZone])
-  const quick = useMemo(() => parseQuickAdd(text, { now: new Date(), timeZone: zone, ignore: removed }), [text, zone, removed])
+  const quick = useMemo(() => parseQuickAddWithRepeat(text, { now: new Date(), timeZone: zone, ignore: removed }), [text, zone, removed])
   const create = useCreateTask({
     onError,
     onCreated: () => {
@@ -29,7 +30,7 @@ export function QuickAdd({ today, timeZone, onError }: Props) {
 
   const add = () => {
     // Parsed again: "today" and "at 5pm" are read at the moment of adding.
-    const fields = parseQuickAdd(text, { now: new Date(), timeZone: zone, ignore: removed }).fields
+    const fields = parseQuickAddWithRepeat(text, { now: new Date(), timeZone: zone, ignore: removed }).fields
     if (fields && !create.isPending) create.mutate(fields)
   }
 
@@ -88,5 +89,6 @@ export function QuickAdd({ today, timeZone, onError }: Props) {
 function chipLabel(c: QuickAddChip, today: string): string {
   if (c.kind === 'due') return `Due: ${formatDue(c.value, today)}`
   if (c.kind === 'priority') return `!${c.value}`
+  if (c.kind === 'repeat') return `↻ ${ruleInWords(c.value)}`
   return `#${c.value}`
 }

@@ -3,6 +3,7 @@
 import { useState } from 'react'
 import type { Priority, Task, TaskWritable } from '../api/client'
 import { dueDate, hasTime, toLocalInput } from './dates'
+import { parseRepeat, ruleInWords } from './recurrence'
 import { parseTags } from './state'
 
 interface Props {
@@ -18,6 +19,11 @@ export function TaskEditor({ task, onSave, onCancel }: Props) {
   const [due, setDue] = useState(task.due ? (hasTime(task.due) ? toLocalInput(task.due) : (dueDate(task.due) ?? '')) : '')
   const [priority, setPriority] = useState<Priority>(task.priority)
   const [tags, setTags] = useState(task.tags.join(', '))
+  const [repeat, setRepeat] = useState(ruleInWords(task.recurrence))
+  const [remind, setRemind] = useState(task.remind_at ? toLocalInput(task.remind_at) : '')
+  // The rule in words: a quick-add phrase ("every 2 weeks") or, untouched, the stored rule.
+  const repeatRule = repeat.trim() === ruleInWords(task.recurrence) ? (task.recurrence ?? null) : (parseRepeat(repeat)?.rule ?? null)
+  const repeatInvalid = repeat.trim() !== '' && repeatRule === null
   const id = task.id
 
   const submit = () => {
@@ -29,7 +35,11 @@ export function TaskEditor({ task, onSave, onCancel }: Props) {
       // Unchanged time: keep the stored value (and its offset) as it was.
       if (task.due && hasTime(task.due) && toLocalInput(task.due) === due) dueOut = task.due
     }
-    onSave({ title: title.trim(), description, due: dueOut, priority, tags: parseTags(tags) })
+    if (repeatInvalid) return
+    const changes: Partial<TaskWritable> = { title: title.trim(), description, due: dueOut, priority, tags: parseTags(tags) }
+    if (repeatRule !== (task.recurrence ?? null)) changes.recurrence = repeatRule
+    if (remind !== (task.remind_at ? toLocalInput(task.remind_at) : '')) changes.remind_at = remind ? new Date(remind).toISOString() : null
+    onSave(changes)
   }
 
   return (
@@ -74,6 +84,24 @@ export function TaskEditor({ task, onSave, onCancel }: Props) {
               <option value="medium">Medium</option>
               <option value="high">High</option>
             </select>
+          </div>
+        </div>
+        <div className="edit-grid">
+          <div>
+            <label htmlFor={`repeat-${id}`}>Repeats</label>
+            <input
+              id={`repeat-${id}`}
+              value={repeat}
+              onChange={(e) => setRepeat(e.target.value)}
+              placeholder="every monday, every 2 weeks…"
+              aria-invalid={repeatInvalid}
+              title={repeatInvalid ? 'Try “every monday”, “every weekday”, “monthly on the 1st”' : (repeatRule ?? '')}
+              data-testid="edit-repeat"
+            />
+          </div>
+          <div>
+            <label htmlFor={`remind-${id}`}>Remind me</label>
+            <input id={`remind-${id}`} type="datetime-local" value={remind} onChange={(e) => setRemind(e.target.value)} data-testid="edit-remind" />
           </div>
         </div>
         <label htmlFor={`tags-${id}`}>Tags</label>

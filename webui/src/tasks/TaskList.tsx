@@ -4,6 +4,7 @@
 import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react'
 import type { Task, TaskSource, TaskWritable } from '../api/client'
 import { isTyping } from '../ui/shortcuts'
+import { ReminderBadges } from './ReminderBadges'
 import { TaskEditor } from './TaskEditor'
 import { TaskRow } from './TaskRow'
 
@@ -99,7 +100,7 @@ export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, o
         editingId === t.id ? (
           <TaskEditor key={t.id} task={t} onCancel={() => onEdit(null)} onSave={(f) => onSave(t, f)} />
         ) : (
-          <TaskRow key={t.id} task={t} today={today} tabIndex={t.id === current ? 0 : -1} onToggle={onToggle} onEdit={onEdit} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} />
+          <TaskRow key={t.id} task={t} today={today} tabIndex={t.id === current ? 0 : -1} onToggle={onToggle} onEdit={onEdit} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} badges={<ReminderBadges task={t} />} />
         ),
       )}
     </ul>

@@ -8,6 +8,7 @@ import { IconSearch } from '../ui/icons'
 import { LoadMore } from '../ui/LoadMore'
 import { useShortcut } from '../ui/shortcuts'
 import { ToastHost, useToasts } from '../ui/toasts'
+import { useReminderToasts } from './useReminderToasts'
 import { isoDate } from './dates'
 import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
@@ -101,6 +102,9 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   // j/k from anywhere (not typing) step into the list at its focused row.
   useShortcut(['j', 'k'], () => document.querySelector<HTMLElement>('[data-testid=task-list] [tabindex="0"]')?.focus())
   const error = list.isError ? errorMessage(list.error) : null
+
+  // Reminders the server could only show in the app (no notification service).
+  useReminderToasts(push)
 
   return (
     <section className="task-panel" data-testid="task-panel" aria-label="Tasks" aria-busy={list.isFetching}>

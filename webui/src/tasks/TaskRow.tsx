@@ -59,7 +59,8 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
 })
 
 function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProps, 'task' | 'today' | 'onTag' | 'onOpenSource' | 'badges'>) {
-  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || badges)) return null
+  const hasBadges = Boolean(badges) && Boolean(task.recurrence || (task.remind_at && !task.completed))
+  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || hasBadges)) return null
   const ds = dueState(task, today)
   const source = task.source
   return (

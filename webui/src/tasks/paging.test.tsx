@@ -25,7 +25,7 @@ beforeEach(() => {
     'fetch',
     vi.fn(async (input: RequestInfo | URL) => {
       const url = new URL(String(input), 'http://x')
-      urls.push(url.search)
+      if (url.pathname === '/api/tasks') urls.push(url.search) // not the reminder notices
       const limit = Number(url.searchParams.get('limit') ?? 50)
       const offset = Number(url.searchParams.get('offset') ?? 0)
       return Response.json({ items: all.slice(offset, offset + limit), total: all.length })

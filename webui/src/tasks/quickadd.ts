@@ -30,7 +30,7 @@
 import { Temporal } from 'temporal-polyfill'
 import type { Priority, TaskWritable } from '../api/client'
 
-export type ChipKind = 'due' | 'priority' | 'tag'
+export type ChipKind = 'due' | 'priority' | 'tag' | 'repeat'
 
 export interface QuickAddChip {
   /** Stable while the text does not change: pass it in `ignore` to drop the chip. */
@@ -38,7 +38,8 @@ export interface QuickAddChip {
   kind: ChipKind
   /** The words as typed. */
   text: string
-  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag. */
+  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag;
+   * repeat: the RRULE (see ./recurrence.ts). */
   value: string
 }
 

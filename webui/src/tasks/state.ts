@@ -69,5 +69,11 @@ export function diffTask(before: Task, after: Partial<TaskWritable>): TaskUpdate
   if (after.due !== undefined && (after.due || null) !== (before.due || null)) out.due = after.due || null
   if (after.completed !== undefined && after.completed !== before.completed) out.completed = after.completed
   if (after.tags !== undefined && after.tags.join('\u0000') !== before.tags.join('\u0000')) out.tags = after.tags
+  if (after.recurrence !== undefined && (after.recurrence || null) !== (before.recurrence || null)) {
+    out.recurrence = after.recurrence || null
+  }
+  if (after.remind_at !== undefined && (after.remind_at || null) !== (before.remind_at || null)) {
+    out.remind_at = after.remind_at || null
+  }
   return out
 }
