@@ -181,7 +181,8 @@ class SqlStore(Store[ChatContext]):
             title=row.title,
             created_at=row.created_at,
             status=_STATUS_ADAPTER.validate_python(row.status) if row.status else ActiveStatus(),
-            metadata=dict(row.metadata or {}),
+            # A row stored before imports were checked may hold a non-object (issue 23).
+            metadata=dict(row.metadata) if isinstance(row.metadata, dict) else {},
         )
 
     async def load_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
