@@ -20,6 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.engine import read_only_sessionmaker
 from app.db.types import utcnow
 from app.errors import DomainError
 from app.reminders.notices import NoticeBoard
@@ -35,6 +36,8 @@ SNOOZE = timedelta(minutes=10)
 # while a computer is suspended, so a long sleep could miss reminders after resume.
 MAX_SLEEP = 300.0
 BATCH = 50
+# How long a shutdown waits for the loop to finish its step.
+STOP_TIMEOUT = 5.0
 CATCH_UP_LISTED = 5
 
 
@@ -64,6 +67,9 @@ class ReminderScheduler:
     ) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker
+        # Looking for what is due must not take SQLite's write lock: the scheduler wakes on
+        # every commit, and a WAL reader blocks no one.
+        self.reader = read_only_sessionmaker(sessionmaker)
         self.user_id = user_id
         self.zone = zone
         self.notifier = notifier
@@ -74,6 +80,7 @@ class ReminderScheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._actions: set[asyncio.Task[Any]] = set()
+        self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -83,12 +90,15 @@ class ReminderScheduler:
         self._task = asyncio.create_task(self._run(), name="reminders")
 
     async def stop(self) -> None:
+        # Asked to end between steps rather than cancelled: a cancellation landing inside a
+        # database call could leave the engine's write lock held and hang the shutdown.
         event.remove(self.engine.sync_engine, "commit", self._on_commit)
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
             try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._task, STOP_TIMEOUT)
+            except (TimeoutError, asyncio.CancelledError, Exception):
                 pass
             self._task = None
 
@@ -113,7 +123,7 @@ class ReminderScheduler:
             await self._catch_up(utcnow())
         except Exception:
             log.exception("reminder catch-up failed")
-        while True:
+        while not self._stopping:
             self.wakeups += 1
             self._wake.clear()
             try:
@@ -122,6 +132,8 @@ class ReminderScheduler:
                 log.exception("reminder scheduler step failed")
                 timeout = MAX_SLEEP
             log.debug("reminder scheduler woke (%d); sleeping %.1f s", self.wakeups, timeout)
+            if self._stopping:
+                break
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
@@ -135,7 +147,7 @@ class ReminderScheduler:
         self.paused_until = None
         while await self._deliver_due(now):
             now = utcnow()
-        async with self.sessionmaker() as session:
+        async with self.reader() as session:
             stmt = (
                 select(Task.remind_at)
                 .where(*_pending(self.user_id))
@@ -168,6 +180,9 @@ class ReminderScheduler:
         await session.commit()
 
     async def _deliver_due(self, now: datetime) -> bool:
+        async with self.reader() as session:
+            if not await self._due(session, now):
+                return False
         async with self.sessionmaker() as session:
             tasks = await self._due(session, now)
             if not tasks:
