@@ -27,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import postgres
 from app.db.uncancellable import run_to_end
-from app.sync import local, remote
+from app.sync import local, pairing, remote
 from app.sync.capture import attach, detach
 from app.sync.clock import HLC
+from app.sync.crypto import RowCipher
 from app.sync.settings import describe_url
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ class SyncStatus:
     pending_changes: int = 0
     last_round: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    encrypted: bool = False
+    space: dict[str, Any] | None = None
+    device: dict[str, Any] | None = None
+    quarantined: int = 0
+    quarantine: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,17 +125,31 @@ class SyncService:
         debounce: float = 1.5,
         batch_size: int = 5000,
         connector: Connector | None = None,
+        cipher: RowCipher | None = None,
+        device_name: str | None = None,
     ) -> None:
         self.engine = engine
         self.url = url
         self.user_id = user_id
+        # End to end encrypted (a sync space): rows are sealed before they leave and
+        # opened when they arrive; the server files them under the space id. Without a
+        # cipher: the unencrypted format, rows filed under the user id.
+        self.cipher = cipher
+        self.remote_user = cipher.space_id if cipher else user_id
+        self.device_name = device_name or device_id
+        self.removed = False
         self.clock = clock or HLC(device_id)
         self.interval = interval
         self.debounce = debounce
         self.batch_size = batch_size
         self.connector = connector or (lambda u: postgres.connect(u))
         self.target = describe_url(url)
-        self.status = SyncStatus(enabled=True, target=self.target)
+        self.status = SyncStatus(
+            enabled=True,
+            target=self.target,
+            encrypted=cipher is not None,
+            device={"id": device_id, "name": self.device_name},
+        )
         self._conn: asyncpg.Connection | None = None
         self._server_id: str | None = None
         self._lock = asyncio.Lock()
@@ -201,7 +221,37 @@ class SyncService:
         if self._conn is None or self._conn.is_closed():
             self._conn = await self.connector(self.url)
             self._server_id = await remote.ensure_schema(self._conn)
+            if self.cipher is not None:
+                await pairing.ensure_schema(self._conn)
         return self._conn
+
+    @property
+    def _cursor_id(self) -> str:
+        """Pull cursors are kept per database and, for a space, per space."""
+        assert self._server_id is not None
+        if self.cipher is None:
+            return self._server_id
+        return f"{self._server_id}/{self.cipher.space_id}"
+
+    async def _check_membership(self, conn: asyncpg.Connection) -> None:
+        if self.cipher is None:
+            target = await pairing.upgraded_to(conn, self.user_id)
+            if target:
+                raise RuntimeError(
+                    "This sync database is now end-to-end encrypted. Join its sync space "
+                    "with the pairing code (Settings → Sync) to keep syncing."
+                )
+            return
+        member = await pairing.touch_device(
+            conn, self.cipher, device_id=self.clock.device_id, name=self.device_name
+        )
+        if not member:
+            self.removed = True
+            raise RuntimeError(
+                "This device was removed from the sync space on another device, so it "
+                "stopped syncing. Your data here is kept; join again with the pairing "
+                "code to sync it."
+            )
 
     async def pending(self) -> int:
         async with self.engine.connect() as conn:
@@ -210,6 +260,9 @@ class SyncService:
     async def get_status(self) -> dict[str, Any]:
         try:
             self.status.pending_changes = await self.pending()
+            async with self.engine.connect() as conn:
+                total, rows = await conn.run_sync(pairing.quarantined)
+            self.status.quarantined, self.status.quarantine = total, rows
         except Exception:
             pass
         return self.status.as_dict()
@@ -226,6 +279,7 @@ class SyncService:
                 reused = self._conn is not None and not self._conn.is_closed()
                 conn = await self._connection()
                 try:
+                    await self._check_membership(conn)
                     await self._push_all(conn, result)
                     await self._pull_all(conn, result)
                 except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError):
@@ -259,18 +313,19 @@ class SyncService:
             )
             if batch is None:
                 return
-            base, last = await remote.push(conn, self.user_id, batch.rows)
-            await self._local(local.ack_push, batch.upto, self._server_id, base, last)
+            rows = self.cipher.seal_rows(batch.rows) if self.cipher else batch.rows
+            base, last = await remote.push(conn, self.remote_user, rows)
+            await self._local(local.ack_push, batch.upto, self._cursor_id, base, last)
             result.pushed += len(batch.rows)
 
     async def _pull_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
-        server_id = self._server_id
+        server_id = self._cursor_id
         while True:
             cursor = await self._local(local.get_cursor, server_id)
-            if await remote.head(conn, self.user_id) <= cursor:
+            if await remote.head(conn, self.remote_user) <= cursor:
                 return
-            rows = await remote.pull(conn, self.user_id, cursor, self.batch_size)
+            rows = await remote.pull(conn, self.remote_user, cursor, self.batch_size)
             if not rows:
                 return
             new_cursor = rows[-1]["seq"]
@@ -286,6 +341,14 @@ class SyncService:
         """Apply pulled rows if the cursor is still where they were pulled from."""
         if local.get_cursor(sync_conn, server_id) != cursor:
             return None  # another round moved it meanwhile: re-read
+        if self.cipher is not None:
+            # Only fields that can win here are decrypted (the others are never applied);
+            # a row that fails authentication is set aside and reported, never applied.
+            opened = self.cipher.open_rows(rows, pairing.wanted_fields(sync_conn, rows))
+            if opened.quarantined:
+                pairing.quarantine(sync_conn, opened.quarantined)
+                log.warning("sync: %d rows failed authentication", len(opened.quarantined))
+            rows = opened.rows
         return local.apply_remote(sync_conn, self.user_id, self.clock, rows, server_id, new_cursor)
 
     async def _local(self, fn: Callable[..., T], *args: Any) -> T:
