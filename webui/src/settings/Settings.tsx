@@ -4,6 +4,7 @@ import { ApiError, api, type Settings as SettingsData, type SyncStatus } from '.
 import { type ChatPreference, getChatPreference, setChatPreference } from '../chat/loader'
 import { IconClose } from '../ui/icons'
 import DataTransfer from '../search/DataTransfer'
+import SyncSettings from './SyncSettings'
 
 interface Props {
   open: boolean
@@ -48,8 +49,6 @@ export default function Settings({ open, firstRun, chatMode, onClose, onChanged 
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
   const [saved, setSaved] = useState<string | null>(null)
-  const [sync, setSync] = useState<SyncStatus | null | undefined>(undefined)
-  const [syncBusy, setSyncBusy] = useState(false)
   const [chatPref, setChatPref] = useState<ChatPreference>(getChatPreference())
   const dialogRef = useRef<HTMLDivElement>(null)
   const lastFocus = useRef<Element | null>(null)
@@ -63,11 +62,6 @@ export default function Settings({ open, firstRun, chatMode, onClose, onChanged 
       onChanged(s)
     } catch (e) {
       setLoadError(msg(e))
-    }
-    try {
-      setSync(await api.getSyncStatus())
-    } catch {
-      setSync(null)
     }
   }
 
@@ -308,34 +302,9 @@ export default function Settings({ open, firstRun, chatMode, onClose, onChanged 
               Data folder: <code data-testid="data-dir">{data.data_dir}</code>
             </p>
           )}
-          <div className="input-row">
-            <p className="sync-line" data-testid="sync-status">
-              {sync === undefined ? 'Sync: checking…' : syncSummary(sync)}
-            </p>
-            {sync && syncSummary(sync) !== 'Sync: not configured' && (
-              <button
-                type="button"
-                className="btn btn-small"
-                disabled={syncBusy}
-                onClick={async () => {
-                  setSyncBusy(true)
-                  setError(null)
-                  try {
-                    await api.runSync()
-                    setSync(await api.getSyncStatus())
-                    setSaved('Sync finished.')
-                  } catch (e) {
-                    setError(msg(e))
-                  } finally {
-                    setSyncBusy(false)
-                  }
-                }}
-              >
-                {syncBusy ? 'Syncing…' : 'Sync now'}
-              </button>
-            )}
-          </div>
         </section>
+
+        <SyncSettings />
 
         <div className="modal-foot" aria-live="polite">
           {error && (
