@@ -308,9 +308,7 @@ class SyncService:
     async def _push_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
         while True:
-            batch = await self._local(
-                local.read_push_batch, self.user_id, self.clock, self.batch_size
-            )
+            batch = await self._local(self._read_batch)
             if batch is None:
                 return
             rows = self.cipher.seal_rows(batch.rows) if self.cipher else batch.rows
@@ -334,6 +332,15 @@ class SyncService:
                 continue
             result.applied += applied
             result.pulled += len(rows)
+
+    def _read_batch(self, sync_conn: Any) -> local.PushBatch | None:
+        batch = local.read_push_batch(sync_conn, self.user_id, self.clock, self.batch_size)
+        if batch is not None and self.cipher is not None:
+            # Sealing costs per value: send only the fields this batch's notes name (what
+            # changed here since the last acknowledged push; a new space gets every field
+            # noted by pairing.enqueue_all). The server keeps the others from before.
+            batch.rows = pairing.only_noted(sync_conn, batch.rows, batch.upto)
+        return batch
 
     def _apply_pulled(
         self, sync_conn: Any, server_id: str, cursor: int, rows: list[Any], new_cursor: int
