@@ -32,7 +32,7 @@ if [ $want_test -eq 1 ]; then
     libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
     libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 libxcb-render-util0 \
     libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 \
-    postgresql pgbouncer icu-devtools \
+    postgresql pgbouncer icu-devtools faketime \
     libgbm1 libxshmfence1 libxkbcommon0 libfontconfig1 libxi6 libxrender1 libdbus-1-3 \
     libx11-6 libx11-xcb1 libfreetype6
 fi

@@ -28,6 +28,9 @@ class TcpProxy:
         # connection's first bytes one round trip later still (TCP's own handshake). Cuts
         # do not apply to a delayed proxy.
         self.delay = 0.0
+        # While set, nothing is forwarded either way (a stalled link: connections stay
+        # open, bytes wait); clearing it lets them through.
+        self.stalled = False
 
     async def start(self, port: int = 0) -> TcpProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -69,6 +72,8 @@ class TcpProxy:
             try:
                 budget = budgets[upstream]
                 while data := await src.read(65536):
+                    while self.stalled:
+                        await asyncio.sleep(0.02)
                     if budget[0] is not None:
                         if len(data) >= budget[0]:
                             dst.write(data[: budget[0]])

@@ -295,7 +295,7 @@ class SyncService:
                 await self.close_connection()
                 if isinstance(exc, Exception):
                     self.status.last_error = explain(exc, self.target)
-                    log.warning("sync failed: %s", self.status.last_error)
+                    log.warning("sync failed (%s): %s", type(exc).__name__, exc)
                 raise
             finally:
                 self.status.running = False
