@@ -28,9 +28,21 @@ class TcpProxy:
         # connection's first bytes one round trip later still (TCP's own handshake). Cuts
         # do not apply to a delayed proxy.
         self.delay = 0.0
-        # While set, nothing is forwarded either way (a stalled link: connections stay
-        # open, bytes wait); clearing it lets them through.
-        self.stalled = False
+        # Cleared while the link is stalled (`stalled = True`): connections stay open,
+        # bytes wait; setting it lets them through.
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    @property
+    def stalled(self) -> bool:
+        return not self._flowing.is_set()
+
+    @stalled.setter
+    def stalled(self, value: bool) -> None:
+        if value:
+            self._flowing.clear()
+        else:
+            self._flowing.set()
 
     async def start(self, port: int = 0) -> TcpProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -72,8 +84,7 @@ class TcpProxy:
             try:
                 budget = budgets[upstream]
                 while data := await src.read(65536):
-                    while self.stalled:
-                        await asyncio.sleep(0.02)
+                    await self._flowing.wait()
                     if budget[0] is not None:
                         if len(data) >= budget[0]:
                             dst.write(data[: budget[0]])

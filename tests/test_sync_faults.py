@@ -374,7 +374,9 @@ async def run_seed(seed: int, operations: int, root: Path, server: Any, bouncer:
         forced = {
             rng.randrange(10, max(11, operations)): r for r in (0.85, 0.88, 0.91, 0.94, 0.965)
         }
-        caps = {(0.87, 0.90): 2, (0.93, 0.96): 3, (0.96, 0.975): 1} if not SOAK else {}
+        caps = {(0.84, 0.87): 6, (0.87, 0.90): 2, (0.93, 0.96): 3, (0.96, 0.975): 1}
+        if SOAK:
+            caps = {}
         used: Counter[tuple[float, float]] = Counter()
         steps = [0]
 
@@ -404,9 +406,11 @@ async def run_seed(seed: int, operations: int, root: Path, server: Any, bouncer:
                         ops["edit after unseen delete"] += 1
             elif roll < 0.72:
                 await op_restore(dev)
-            elif roll < 0.84:
+            elif roll < 0.79:
                 await dev.sync()
                 ops["sync"] += 1
+            elif roll < 0.84:
+                await op_edit(dev, rng.choice(live_ids()))
             elif roll < 0.87:
                 await asyncio.gather(*(dev.api.post("/api/sync/run") for _ in range(3)))
                 faults["concurrent syncs on one device"] += 1

@@ -220,6 +220,8 @@ async def test_start_join_sync_and_the_database_sees_only_ciphertext(tmp_path, p
         everything = {"Buy oat milk", "Finish the report", "B had this before"}
         assert await _titles(a) == everything
         assert await _titles(b) == everything  # B's old session still works (alias)
+        found = (await b.get("/api/search", params={"q": "before"})).json()["results"]
+        assert any("B had this before" in json.dumps(x) for x in found)  # search re-scoped
         assert (await b.post("/api/tasks", json={"title": "Made on B"})).status_code == 201
         await b.post("/api/sync/run")
         await a.post("/api/sync/run")
