@@ -29,7 +29,13 @@ from app.tasks.models import (
 
 # Operations whose effects leave this machine or this test (keyring, remote sync) are
 # covered by their own tests; here they would only write to the test's keyring backend.
-SKIP_PATHS = ("/api/settings/gemini-key",)
+SKIP_PATHS = (
+    "/api/settings/gemini-key",
+    "/api/sync/check",
+    "/api/sync/setup",
+    "/api/sync/leave",
+    "/api/sync/devices/{device_id}",
+)
 EXAMPLES = 25  # per operation and mode
 
 

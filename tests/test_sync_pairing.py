@@ -401,3 +401,28 @@ def test_cli_setup_start_join_and_devices(tmp_path, pg_database, monkeypatch, ca
     assert cli_main(["sync", "devices"]) == 0
     out = capsys.readouterr().out
     assert "Desk" in out and "Tablet (this device)" in out
+
+
+@pytest.mark.postgres
+async def test_check_waits_for_a_database_that_is_waking_up(client, pg_server, pg_database):
+    """Like a suspended Neon compute: nothing listens at first; the check retries."""
+    import asyncio
+
+    from tests.tcp_proxy import TcpProxy
+
+    port = free_port()
+    proxy = TcpProxy("127.0.0.1", pg_server.port)
+
+    async def wake() -> None:
+        await asyncio.sleep(0.6)
+        await proxy.start(port)
+
+    waking = asyncio.create_task(wake())
+    try:
+        url = pg_database.replace(f":{pg_server.port}/", f":{port}/")
+        r = await client.post("/api/sync/check", json={"url": url})
+        assert r.status_code == 200, r.text
+        assert r.json()["ok"] and "Connected to 127.0.0.1" in r.json()["message"]
+    finally:
+        await waking
+        await proxy.stop()
