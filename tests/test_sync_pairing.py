@@ -180,6 +180,7 @@ async def test_start_join_sync_and_the_database_sees_only_ciphertext(tmp_path, p
         assert r.status_code == 200, r.text
         code = r.json()["code"]
         assert parse_code(code) and r.json()["secrets"] == "file"
+        assert r.json()["qr"].startswith("data:image/svg+xml")
         assert r.json()["status"]["encrypted"] is True
         secrets_file = tmp_path / "a" / "sync-secrets.UNENCRYPTED.json"
         assert secrets_file.stat().st_mode & 0o777 == 0o600

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import asyncpg
+import segno
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
@@ -55,6 +56,7 @@ class SetupResult:
     target: str
     secrets: str  # "keyring" | "file"
     code: str | None = None  # shown once, to the device that started the space
+    qr: str | None = None  # the code as a QR code (SVG data URI)
     kept: dict[str, int] = field(default_factory=dict)  # rows re-scoped on joining
     upgraded_rows: int = 0
 
@@ -64,6 +66,11 @@ class SetupResult:
 
 def default_device_name() -> str:
     return (socket.gethostname() or "").strip() or "This device"
+
+
+def qr_svg(code: str) -> str:
+    """The pairing code as a QR code (an SVG data URI) for a phone's camera."""
+    return segno.make(code, error="m").svg_data_uri(scale=4, border=2)
 
 
 def _check_url(url: str) -> str:
@@ -156,6 +163,7 @@ async def start_space(
         target=sync_settings.describe_url(url),
         secrets=place,
         code=code,
+        qr=qr_svg(code),
         upgraded_rows=legacy,
     )
 

@@ -90,6 +90,7 @@ def test_start_join_and_tasks_flow_both_ways(
             code_el = sync_a.get_by_test_id("sync-code")
             expect(code_el).to_be_visible()
             code = code_el.inner_text().strip()
+            expect(sync_a.get_by_test_id("sync-qr")).to_be_visible()
             assert len(code) == 39, code
             expect(sync_a.get_by_test_id("sync-status")).to_contain_text("end-to-end encrypted")
 

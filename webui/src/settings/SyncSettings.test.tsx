@@ -62,7 +62,14 @@ describe('SyncSettings', () => {
       'POST /api/sync/check': () => Response.json({ ok: true, message: 'Connected to db.example/tasks (PostgreSQL 17).' }),
       'POST /api/sync/setup': () => {
         state = ON
-        return Response.json({ code: 'AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH', recovery_hint: 'AAAA-…-HHHH', role: 'started', kept: {}, secrets: 'keyring' })
+        return Response.json({
+          code: 'AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH',
+          qr: 'data:image/svg+xml,qr',
+          recovery_hint: 'AAAA-…-HHHH',
+          role: 'started',
+          kept: {},
+          secrets: 'keyring',
+        })
       },
       'GET /api/sync/devices': () =>
         Response.json({ items: [{ id: 'd1', name: 'Laptop', last_seen: new Date().toISOString(), removed: false, this_device: true }] }),
@@ -75,6 +82,7 @@ describe('SyncSettings', () => {
     expect(await screen.findByText(/Connected to db.example/)).toBeTruthy()
     fireEvent.click(screen.getByTestId('sync-start'))
     expect((await screen.findByTestId('sync-code')).textContent).toBe('AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH')
+    expect(screen.getByTestId('sync-qr').getAttribute('src')).toBe('data:image/svg+xml,qr')
     expect(calls.find((c) => c.key === 'POST /api/sync/setup')?.body).toEqual({ url: 'postgresql://u:p@h/db', allow_plaintext_file: false })
     expect(await screen.findByText(/Laptop \(this device\)/)).toBeTruthy()
     expect(screen.getByTestId('sync-status').textContent).toContain('end-to-end encrypted')

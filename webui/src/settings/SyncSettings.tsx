@@ -42,7 +42,7 @@ export const syncApi = {
   run: () => call<SyncState>('POST', '/api/sync/run'),
   check: (url: string) => call<{ ok: boolean; message: string }>('POST', '/api/sync/check', { url }),
   setup: (body: { url: string; code?: string; device_name?: string; allow_plaintext_file?: boolean }) =>
-    call<{ code: string | null; recovery_hint: string; role: string; kept: Record<string, number>; secrets: string }>(
+    call<{ code: string | null; qr?: string | null; recovery_hint: string; role: string; kept: Record<string, number>; secrets: string }>(
       'POST',
       '/api/sync/setup',
       body,
@@ -88,7 +88,7 @@ export default function SyncSettings() {
   const [busy, setBusy] = useState(false)
   const [note, setNote] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
-  const [shownCode, setShownCode] = useState<{ code: string; hint: string } | null>(null)
+  const [shownCode, setShownCode] = useState<{ code: string; hint: string; qr?: string | null } | null>(null)
 
   const inSpace = Boolean(status?.enabled && status?.space)
 
@@ -140,7 +140,7 @@ export default function SyncSettings() {
       setUrl('')
       setCode('')
       if (r.code) {
-        setShownCode({ code: r.code, hint: r.recovery_hint })
+        setShownCode({ code: r.code, hint: r.recovery_hint, qr: r.qr })
         setNote('Sync space started. Enter this code on your other devices.')
       } else {
         const kept = Object.values(r.kept || {}).reduce((a, b) => a + b, 0)
@@ -177,8 +177,11 @@ export default function SyncSettings() {
         <div className="sync-code-box" data-testid="sync-code-box">
           <p>Pairing code — type it on your other device (Settings → Sync → Join):</p>
           <p className="sync-code" data-testid="sync-code">
-            <code>{shownCode.code}</code>
+            <code style={{ fontSize: '1.25em', letterSpacing: '0.04em' }}>{shownCode.code}</code>
           </p>
+          {shownCode.qr && (
+            <img src={shownCode.qr} alt="The pairing code as a QR code" width={148} height={148} data-testid="sync-qr" />
+          )}
           <p className="muted">
             Keep it somewhere safe (a password manager): it is the only key to your synced data, and the database host never
             sees it. It starts and ends like this: {shownCode.hint}.
