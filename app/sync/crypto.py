@@ -228,7 +228,7 @@ class RowCipher:
         opened: list[dict[str, Any]] = []
         bad: list[tuple[str, str, str]] = []
         for row in rows:
-            key = (row.get("e"), row.get("id"))
+            key = (str(row.get("e")), str(row.get("id")))
             try:
                 opened.append(self.open_row(row, None if wanted is None else wanted.get(key)))
             except RowAuthError as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, literal_column, or_, text
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql import ColumnElement, Executable, TextClause
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +31,9 @@ from app.tasks.models import (
 
 BULK_MAX = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A WHERE term: a column expression, or raw SQL for the full-text index.
+Condition = ColumnElement[bool] | TextClause
+OrderTerm = ColumnElement[Any] | TextClause | Mapped[Any]
 
 
 async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) -> TaskPublic:
@@ -59,7 +64,7 @@ def _index_tags(session: AsyncSession, task: Task) -> None:
 
 
 async def _reindex_tags(session: AsyncSession, task: Task) -> None:
-    await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task.id))  # type: ignore[call-overload]
+    await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task.id))
     _index_tags(session, task)
 
 
@@ -154,7 +159,7 @@ async def bulk_delete(
     if rows:
         await session.exec(
             delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(list(rows)))
-        )  # type: ignore[call-overload]
+        )
     await session.commit()
     return BulkResult(
         succeeded=[i for i in ids if i in rows], not_found=[i for i in ids if i not in rows]
@@ -162,7 +167,9 @@ async def bulk_delete(
 
 
 def _due_bound(value: Due) -> datetime:
-    return due_to_columns(value)[0]  # type: ignore[return-value]
+    bound = due_to_columns(value)[0]
+    assert bound is not None  # a due value always gives a due_at
+    return bound
 
 
 def _fts_match(user_id: str, words: list[str]) -> str:
@@ -175,14 +182,15 @@ def _fts_match(user_id: str, words: list[str]) -> str:
     return f"owner : {owner} AND {{title description}} : ({terms})"
 
 
-def _text_filter(dialect: str, q: str, user_id: str) -> ColumnElement[bool]:
+def _text_filter(dialect: str, q: str, user_id: str) -> Condition:
     words = _WORD.findall(q)
     if not words:
         # Nothing a word index can match (only symbols or emoji): plain substring search.
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return or_(
-            Task.title.like(pattern, escape="\\"), Task.description.like(pattern, escape="\\")
-        )  # type: ignore[attr-defined]
+            col(Task.title).like(pattern, escape="\\"),
+            col(Task.description).like(pattern, escape="\\"),
+        )
     if dialect == "sqlite":
         return text(
             "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
@@ -194,9 +202,9 @@ def _text_filter(dialect: str, q: str, user_id: str) -> ColumnElement[bool]:
     ).bindparams(fts_query=tsquery)
 
 
-def _order_by(sort: str) -> list[ColumnElement]:
+def _order_by(sort: str) -> list[OrderTerm]:
     due_missing = col(Task.due_at).is_(None)
-    tiebreak = [col(Task.created_at).desc(), col(Task.id)]
+    tiebreak: list[OrderTerm] = [col(Task.created_at).desc(), col(Task.id)]
     if sort == "smart":
         # Open first, then soonest due (undated last), then most important, then newest:
         # exactly the column list of the expression index ix_task_smart.
@@ -224,12 +232,12 @@ def _order_by(sort: str) -> list[ColumnElement]:
 
 
 async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    conditions: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]  # bound to the engine
+    conditions: list[Condition] = [col(Task.user_id) == user_id]
     if query.completed is not None:
-        conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
+        conditions.append(col(Task.completed) == query.completed)
     if query.priority is not None:
-        conditions.append(Task.priority == query.priority)  # type: ignore[arg-type]
+        conditions.append(col(Task.priority) == query.priority)
     if query.tag:
         tagged = select(TaskTag.task_id).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
         # On SQLite the unary + keeps the planner walking the sort index and probing the
@@ -237,12 +245,13 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
         task_id = literal_column("+task.id") if dialect == "sqlite" else col(Task.id)
         conditions.append(task_id.in_(tagged))
     if query.due_before is not None:
-        conditions.append(Task.due_at < _due_bound(query.due_before))  # type: ignore[operator]
+        conditions.append(col(Task.due_at) < _due_bound(query.due_before))
     if query.due_after is not None:
-        conditions.append(Task.due_at >= _due_bound(query.due_after))  # type: ignore[operator]
+        conditions.append(col(Task.due_at) >= _due_bound(query.due_after))
     if query.q and query.q.strip():
         conditions.append(_text_filter(dialect, query.q.strip(), user_id))
 
+    count: Executable
     if query.tag and len(conditions) == 2:
         # Only the tag narrows the list: its index table alone knows the count.
         count = select(func.count()).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
