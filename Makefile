@@ -8,10 +8,11 @@ run:  ## set up and start TaskChat
 test:  ## set up (incl. system packages) and run the whole test suite
 	scripts/test.sh
 
-lint:  ## ruff, then mypy over app/ (config in pyproject.toml); scripts/test.sh runs the same
+lint:  ## ruff, mypy over app/, generated REST types current; CI runs it
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check app tests benchmarks
 	.venv/bin/mypy app
+	scripts/gen_api_types.sh --check
 
 format:
 	.venv/bin/ruff check --fix .

@@ -28,21 +28,9 @@ class TcpProxy:
         # connection's first bytes one round trip later still (TCP's own handshake). Cuts
         # do not apply to a delayed proxy.
         self.delay = 0.0
-        # Cleared while the link is stalled (`stalled = True`): connections stay open,
-        # bytes wait; setting it lets them through.
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-
-    @property
-    def stalled(self) -> bool:
-        return not self._flowing.is_set()
-
-    @stalled.setter
-    def stalled(self, value: bool) -> None:
-        if value:
-            self._flowing.clear()
-        else:
-            self._flowing.set()
+        # A stalled link: bytes are taken in but not passed on while this is set (the
+        # connection stays open; nothing answers).
+        self.frozen = False
 
     async def start(self, port: int = 0) -> TcpProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -84,7 +72,6 @@ class TcpProxy:
             try:
                 budget = budgets[upstream]
                 while data := await src.read(65536):
-                    await self._flowing.wait()
                     if budget[0] is not None:
                         if len(data) >= budget[0]:
                             dst.write(data[: budget[0]])
@@ -93,6 +80,8 @@ class TcpProxy:
                             up_writer.transport.abort()
                             return
                         budget[0] -= len(data)
+                    while self.frozen:  # noqa: ASYNC110 (a flag the test flips, polled)
+                        await asyncio.sleep(0.05)
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.IncompleteReadError):

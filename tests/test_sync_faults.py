@@ -429,9 +429,9 @@ async def run_seed(seed: int, operations: int, root: Path, server: Any, bouncer:
                 faults["link cut"] += 1
             elif roll < 0.96:
                 pending = await sync_bg(dev)
-                proxy.stalled = True
+                proxy.frozen = True
                 await asyncio.sleep(rng.uniform(0.3, 1.5))
-                proxy.stalled = False
+                proxy.frozen = False
                 await pending
                 faults["link stalled"] += 1
             elif roll < 0.975:
@@ -453,7 +453,7 @@ async def run_seed(seed: int, operations: int, root: Path, server: Any, bouncer:
 
         # Heal: links and server are fine again; sync until every device is idle and equal.
         for proxy in proxies:
-            proxy.stalled, proxy.cut_after, proxy.cut_down_after = False, None, None
+            proxy.frozen, proxy.cut_after, proxy.cut_down_after = False, None, None
         states: list[dict[str, dict[str, Any]]] = []
         statuses: list[dict[str, Any]] = []
         for _round in range(8):

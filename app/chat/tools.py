@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,14 +19,20 @@ from chatkit.types import (
     ThreadItemDoneEvent,
 )
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.chat import confirm
+from app.chat import budget, confirm
+from app.chat.store import ChatContext
+from app.chat.transaction import ToolTransaction
+from app.db.uncancellable import run_to_end
 from app.errors import DomainError
 from app.search import links
 from app.tasks import service, undo
 from app.tasks.models import SortKey, TaskCreate, TaskPublic, TaskQuery, TaskUpdate
+
+log = logging.getLogger(__name__)
 
 # Hidden items with this key hold one finished tool call, replayed into later turns.
 TOOL_CALL_KEY = "tool_call"
@@ -281,47 +288,100 @@ def _targets(args: dict[str, Any]) -> list[str]:
     return targets
 
 
+async def link_changes(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    thread_id: str,
+    outcome: Outcome,
+    before: dict[str, str],
+) -> list[dict[str, str]]:
+    """Link the changed tasks to the thread's current turn; `[{id, title}]` for the UI chips.
+    In the caller's transaction: a failure here undoes the change too."""
+    now_titles = await links.titles(session, user_id=user_id, task_ids=outcome.changed)
+    if outcome.action != "deleted":
+        await links.record(
+            session,
+            user_id=user_id,
+            thread_id=thread_id,
+            task_ids=outcome.changed,
+            action=outcome.action,
+        )
+    return [{"id": i, "title": now_titles.get(i) or before.get(i) or ""} for i in outcome.changed]
+
+
+NOT_SAVED = "The change could not be saved, so nothing was changed. Try again."
+
+
 def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionTool]:
-    """The tools, each opening its own database session per call."""
+    """The tools, each call one database transaction of its own."""
 
     def make(spec: ToolSpec) -> FunctionTool:
+        async def run(
+            chat: AgentContext, user_id: str, args: dict[str, Any], targets: list[str], ask: bool
+        ) -> tuple[Outcome, str | None, list[dict[str, str]]]:
+            """The call's reads and writes: one transaction, run to its end even if the
+            turn is cancelled meanwhile (see app/db/uncancellable.py)."""
+            change_id = None
+            touched: list[dict[str, str]] = []
+            async with ToolTransaction(**sessionmaker.kw) as session:
+                if ask:
+                    # Changes nothing: the person confirms in the chat (app/chat/confirm.py).
+                    outcome = Outcome(
+                        await confirm.request(chat, session, user_id, spec.name, targets, args)
+                    )
+                else:
+                    before = await links.titles_before(session, user_id, args)
+                    images = await undo.snapshots(session, user_id, targets)
+                    outcome = await spec.handler(session, user_id, args)
+                    if outcome.changed:
+                        # Tasks the call created have no before-image: undo removes them.
+                        change_id = await undo.record(
+                            session,
+                            user_id=user_id,
+                            action=outcome.action,
+                            before={i: images.get(i) for i in outcome.changed},
+                        )
+                        touched = await link_changes(
+                            session,
+                            user_id=user_id,
+                            thread_id=chat.thread.id,
+                            outcome=outcome,
+                            before=before,
+                        )
+                await session.finish()
+            return outcome, change_id, touched
+
         async def invoke(ctx: ToolContext[AgentContext], raw: str) -> str:
             chat: AgentContext = ctx.context
-            user_id: str = chat.request_context.user_id
+            context: ChatContext = chat.request_context
+            user_id = context.user_id
             await chat.stream(ProgressUpdateEvent(text=spec.progress))
             outcome = Outcome(None)
             touched: list[dict[str, str]] = []
             change_id = None
+            taken: tuple[str, int] | None = None
             try:
                 args = _parse(raw)
-                async with sessionmaker() as session:
-                    before = await links.titles_before(session, user_id, args)
-                    images = await undo.snapshots(session, user_id, _targets(args))
-                    if confirm.needs_confirmation(chat, spec.name):
-                        # Deletes nothing: the person confirms in the chat (app/chat/confirm.py).
-                        targets = _ids(args) if "task_ids" in args else _targets(args) or [""]
-                        outcome = Outcome(await confirm.request(chat, session, user_id, targets))
-                    else:
-                        outcome = await spec.handler(session, user_id, args)
-                        if spec.name == "delete_task":
-                            confirm.count_delete(chat)
-                    if outcome.changed:
-                        # Tasks the call created have no before-image: undo removes them.
-                        change_id = undo.undo_log.record(
-                            user_id, outcome.action, {i: images.get(i) for i in outcome.changed}
-                        )
-                    touched = await links.after_tool(
-                        session,
-                        user_id=user_id,
-                        thread_id=chat.thread.id,
-                        changed=outcome.changed,
-                        action=outcome.action,
-                        before=before,
-                    )
+                targets = _ids(args) if spec.name.startswith("bulk_") else _targets(args)
+                share = budget.cost(spec.name, targets)
+                # Taken before anything awaits: parallel calls cannot race the budget.
+                ask = spec.name == "bulk_delete_tasks" or (
+                    share is not None and not context.budget.take(*share)
+                )
+                taken = None if ask else share
+                outcome, change_id, touched = await run_to_end(
+                    run(chat, user_id, args, targets, ask)
+                )
                 output = json.dumps(outcome.result, default=str)
             except (DomainError, ValidationError, ValueError) as exc:
                 # The model reads this and can correct itself; the turn goes on.
                 output = json.dumps({"error": _readable(exc)})
+            except SQLAlchemyError as exc:
+                log.warning("tool %s not saved: %s", spec.name, type(exc).__name__)
+                output = json.dumps({"error": NOT_SAVED})
+            if taken is not None and not outcome.changed:
+                context.budget.give_back(*taken)  # nothing changed: nothing spent
             if outcome.changed:
                 # Before the hidden item below: ChatKit stores that item before it passes
                 # on the next event, and the task panel need not wait for that write.

@@ -113,6 +113,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if path.is_dir():
         path = path / service.JSON_NAME
     try:
+        if path.stat().st_size > service.MAX_IMPORT_BYTES:
+            print(f"Import failed: {service._too_large(path.stat().st_size)}", flush=True)
+            return 1
         raw = path.read_bytes()
     except OSError as exc:
         print(f"Cannot read {args.path}: {exc.strerror or exc}", flush=True)
@@ -140,4 +143,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         + (" (nothing changed)" if report.changed == 0 else ""),
         flush=True,
     )
+    if report.skipped:
+        print(report.summary(), flush=True)
+        for problem in report.problems:
+            print(f"  - {problem}", flush=True)
     return 0

@@ -58,10 +58,13 @@ class SyncStatus:
     pending_changes: int = 0
     last_round: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    # Rows left out of sync: values the app would refuse (app/sync/local.py) and rows
+    # that failed authentication (app/sync/crypto.py, listed in `quarantine`).
+    quarantined: int = 0
+    problem: str | None = None
     encrypted: bool = False
     space: dict[str, Any] | None = None
     device: dict[str, Any] | None = None
-    quarantined: int = 0
     quarantine: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -261,8 +264,17 @@ class SyncService:
         try:
             self.status.pending_changes = await self.pending()
             async with self.engine.connect() as conn:
-                total, rows = await conn.run_sync(pairing.quarantined)
-            self.status.quarantined, self.status.quarantine = total, rows
+                held = await conn.run_sync(local.quarantined)
+                forged, rows = await conn.run_sync(pairing.quarantined)
+            self.status.quarantined = len(held) + forged
+            self.status.quarantine = rows
+            problems = [local.describe_quarantine(held)] if held else []
+            if forged:
+                problems.append(
+                    f"{forged} synced item(s) failed the encryption check (changed in the "
+                    "sync database by someone without your key) and were set aside unread."
+                )
+            self.status.problem = " ".join(p for p in problems if p) or None
         except Exception:
             pass
         return self.status.as_dict()

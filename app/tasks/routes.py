@@ -11,9 +11,8 @@ from sqlmodel import col, select
 
 from app.api.deps import CurrentUser, SessionDep
 from app.search.links import with_source, with_sources
-from app.tasks import service
+from app.tasks import service, undo
 from app.tasks.models import Task, TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
-from app.tasks.undo import undo_log
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -32,7 +31,7 @@ class UndoResult(BaseModel):
 # First: /undo/{change_id} must win over /{task_id}/… (it did as its own router, included first).
 @router.post("/undo/{change_id}", response_model=UndoResult)
 async def undo_change(session: SessionDep, user_id: CurrentUser, change_id: str) -> UndoResult:
-    change = await undo_log.undo(session, user_id, change_id)
+    change = await undo.undo(session, user_id, change_id)
     restored: Sequence[Task] = (
         await session.exec(
             select(Task).where(Task.user_id == user_id, col(Task.id).in_(list(change.before)))

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.types import utcnow
 from app.errors import InvalidInput, NotFound
+from app.sync.capture import note_fields
 from app.tasks.models import (
     PRIORITY_RANK_SQL,
     BulkResult,
@@ -30,6 +31,8 @@ from app.tasks.models import (
 )
 
 BULK_MAX = 500
+# The columns an edit of each writable field sets.
+_COLUMNS_OF = {"due": ("due_at", "due_all_day"), "completed": ("completed", "completed_at")}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A WHERE term: a column expression, or raw SQL for the full-text index.
 Condition = ColumnElement[bool] | TextClause
@@ -98,6 +101,12 @@ async def update_task(
         row.completed_at = now if row.completed else None
     row.updated_at = now
     session.add(row)
+    await session.flush()
+    # Every field the edit names is recorded, changed or not: "the later edit wins" then
+    # holds for an edit that set the value this device already had (finding 12).
+    given = [c for f in changes for c in _COLUMNS_OF.get(f, (f,))]
+    conn = await session.connection()
+    await conn.run_sync(note_fields, "task", row.id, user_id, given)
     await session.commit()
     return TaskPublic.from_row(row)
 

@@ -1,0 +1,95 @@
+// One task in the list: check box, title (opens the editor), meta chips, row actions.
+// `badges` is where later features (reminders, recurrence, lists) put their chips.
+
+import { memo, type ReactNode } from 'react'
+import type { Task, TaskSource } from '../api/client'
+import { IconEdit, IconTrash } from '../ui/icons'
+import { dueState, formatDue } from './dates'
+
+export interface TaskRowProps {
+  task: Task
+  today: string
+  onToggle: (t: Task) => void
+  onEdit: (id: string) => void
+  onDelete: (t: Task) => void
+  onTag: (tag: string) => void
+  onOpenSource?: (source: TaskSource) => void
+  flash?: boolean
+  badges?: ReactNode
+  /** Roving focus: 0 for the list's one Tab stop, -1 for the other rows. */
+  tabIndex?: number
+}
+
+export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1 }: TaskRowProps) {
+  // The row takes focus; its controls are reached with →/← (or the mouse), not Tab.
+  return (
+    <li
+      className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}`}
+      data-testid="task-item"
+      data-task-id={task.id}
+      tabIndex={tabIndex}
+      aria-label={`${task.title}${task.completed ? ' (done)' : ''}`}
+    >
+      <input
+        tabIndex={-1}
+        id={`done-${task.id}`}
+        type="checkbox"
+        className="task-check"
+        checked={task.completed}
+        onChange={() => onToggle(task)}
+        aria-label={`Mark “${task.title}” as ${task.completed ? 'not done' : 'done'}`}
+        data-testid="task-complete"
+      />
+      <div className="task-body">
+        <button type="button" tabIndex={-1} className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
+          {task.title}
+        </button>
+        <TaskMeta task={task} today={today} onTag={onTag} onOpenSource={onOpenSource} badges={badges} />
+      </div>
+      <span className="row-actions">
+        <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Edit “${task.title}”`} onClick={() => onEdit(task.id)} data-testid="task-edit">
+          <IconEdit />
+        </button>
+        <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Delete “${task.title}”`} onClick={() => onDelete(task)} data-testid="task-delete">
+          <IconTrash />
+        </button>
+      </span>
+    </li>
+  )
+})
+
+function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProps, 'task' | 'today' | 'onTag' | 'onOpenSource' | 'badges'>) {
+  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || badges)) return null
+  const ds = dueState(task, today)
+  const source = task.source
+  return (
+    <div className="task-meta">
+      {task.due && (
+        <span className={`chip due due-${ds ?? 'none'}`} title={task.due}>
+          {ds === 'overdue' ? 'Overdue · ' : ''}
+          {formatDue(task.due, today)}
+        </span>
+      )}
+      {task.priority !== 'none' && <span className={`chip prio prio-${task.priority}`}>{task.priority}</span>}
+      {badges}
+      {task.tags.map((tag) => (
+        <button type="button" tabIndex={-1} key={tag} className="chip tag" onClick={() => onTag(tag)} aria-label={`Filter by tag ${tag}`}>
+          #{tag}
+        </button>
+      ))}
+      {source && (
+        <button
+          type="button"
+          tabIndex={-1}
+          className="chip source"
+          onClick={() => onOpenSource?.(source)}
+          title={`Open the chat “${source.thread_title ?? 'Untitled conversation'}”`}
+          data-testid="task-source"
+        >
+          from: {source.thread_title || 'Untitled conversation'}
+        </button>
+      )}
+      {task.description && <span className="desc" title={task.description}>{task.description}</span>}
+    </div>
+  )
+}
