@@ -427,3 +427,39 @@ async def test_check_waits_for_a_database_that_is_waking_up(client, pg_server, p
     finally:
         await waking
         await proxy.stop()
+
+
+def test_fields_to_open_cover_whole_groups():
+    """A group (due_at + due_all_day) wins as one, so a winning field opens its sibling."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(":memory:"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE task (id TEXT PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TABLE sync_clock (entity TEXT, row_id TEXT, field TEXT, hlc TEXT, device TEXT)"
+        )
+        conn.exec_driver_sql("INSERT INTO task VALUES ('t1')")
+        for field, hlc in (("due_at", "5"), ("due_all_day", "5"), ("title", "5")):
+            conn.exec_driver_sql(
+                "INSERT INTO sync_clock VALUES ('task', 't1', ?, ?, 'a')", (field, hlc)
+            )
+        from app.sync.pairing import wanted_fields
+
+        rows = [
+            {
+                "e": "task",
+                "id": "t1",
+                "f": {
+                    "due_at": ["x", "6", "b"],
+                    "due_all_day": ["y", "2", "b"],
+                    "title": ["z", "4", "b"],
+                },
+            },
+            {"e": "task", "id": "t2", "f": {"title": ["z", "1", "b"]}},
+        ]
+        wanted = wanted_fields(conn, rows)
+    assert wanted[("task", "t1")] == {"due_at", "due_all_day"}
+    assert wanted[("task", "t2")] is None  # not here: every field opens

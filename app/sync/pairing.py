@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from app.sync import local
 from app.sync.crypto import RowAuthError, RowCipher
+from app.sync.merge import group_of
 
 _LOCK_KEY = 0x7A5C_5EC1
 DDL = (
@@ -348,5 +349,7 @@ def wanted_fields(
                         want.add(name)
                 except (TypeError, IndexError):
                     want.add(name)  # malformed: opening it quarantines the row
+            for name in list(want):  # a group wins as one (merge.GROUPS): open all of it
+                want.update(group_of(entity, name))
             out[(entity, r["id"])] = want
     return out
