@@ -13,15 +13,18 @@ the pairing code finds its space and a wrong code finds none: nothing is written
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 from sqlalchemy.engine import Connection
 
-from app.sync import local
+from app.sync import local, remote
 from app.sync.crypto import RowAuthError, RowCipher
 from app.sync.merge import group_of
 
@@ -35,6 +38,26 @@ DDL = (
     "PRIMARY KEY (space_id, device_id))",
 )
 QUARANTINE = "quarantine:"
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _bounded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Like remote.py's calls: a frozen connection ends within remote.QUERY_TIMEOUT."""
+
+    @functools.wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            async with asyncio.timeout(remote.QUERY_TIMEOUT):
+                return await fn(*args, **kwargs)
+        except TimeoutError:
+            raise remote.SyncStalled(
+                f"The sync database stopped answering (nothing for "
+                f"{remote.QUERY_TIMEOUT:g} seconds), so TaskChat dropped the connection. "
+                "Nothing was lost; it will try again."
+            ) from None
+
+    return call
 
 
 @dataclass
@@ -49,6 +72,7 @@ class Device:
         return self.__dict__.copy()
 
 
+@_bounded
 async def ensure_schema(conn: asyncpg.Connection) -> None:
     ready = await conn.fetchval(
         "SELECT to_regclass('taskchat_sync_space') IS NOT NULL "
@@ -62,6 +86,7 @@ async def ensure_schema(conn: asyncpg.Connection) -> None:
             await conn.execute(statement)
 
 
+@_bounded
 async def create_space(conn: asyncpg.Connection, cipher: RowCipher, *, user_id: str) -> None:
     profile = cipher.seal_blob(
         {"user_id": user_id, "created": datetime.now(UTC).isoformat()},
@@ -75,6 +100,7 @@ async def create_space(conn: asyncpg.Connection, cipher: RowCipher, *, user_id: 
         )
 
 
+@_bounded
 async def space_profile(conn: asyncpg.Connection, cipher: RowCipher) -> dict[str, Any] | None:
     """The space this key opens, or None when the database holds no such space.
     Raises RowAuthError when a space is there but its profile does not authenticate."""
@@ -90,6 +116,7 @@ async def space_profile(conn: asyncpg.Connection, cipher: RowCipher) -> dict[str
     return profile
 
 
+@_bounded
 async def touch_device(
     conn: asyncpg.Connection, cipher: RowCipher, *, device_id: str, name: str
 ) -> bool:
@@ -107,6 +134,7 @@ async def touch_device(
     return not removed
 
 
+@_bounded
 async def register_device(
     conn: asyncpg.Connection, cipher: RowCipher, *, device_id: str, name: str
 ) -> None:
@@ -122,6 +150,7 @@ async def register_device(
         )
 
 
+@_bounded
 async def list_devices(
     conn: asyncpg.Connection, cipher: RowCipher, *, this_device: str
 ) -> list[Device]:
@@ -150,6 +179,7 @@ async def list_devices(
     return out
 
 
+@_bounded
 async def remove_device(conn: asyncpg.Connection, cipher: RowCipher, *, device_id: str) -> bool:
     async with conn.transaction():
         done = await conn.fetchval(
@@ -164,6 +194,7 @@ async def remove_device(conn: asyncpg.Connection, cipher: RowCipher, *, device_i
 # ---------------------------------------------------------------- the plaintext format
 
 
+@_bounded
 async def plaintext_rows(conn: asyncpg.Connection, user_id: str) -> int:
     """How many rows the unencrypted format (rows filed under the user id) holds."""
     async with conn.transaction():
@@ -174,6 +205,7 @@ async def plaintext_rows(conn: asyncpg.Connection, user_id: str) -> int:
         )
 
 
+@_bounded
 async def retire_plaintext(
     conn: asyncpg.Connection, *, user_id: str, space_id: str, seen_seq: int
 ) -> bool:
@@ -200,6 +232,7 @@ async def retire_plaintext(
     return True
 
 
+@_bounded
 async def upgraded_to(conn: asyncpg.Connection, user_id: str) -> str | None:
     async with conn.transaction():
         return await conn.fetchval(
