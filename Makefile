@@ -1,5 +1,5 @@
 # One task runner. `make run` and `make test` work on a machine that never saw the project.
-.PHONY: run test lint format bench build package webui clean
+.PHONY: run test lint format bench soak build package webui clean
 
 run:  ## set up (incl. the window's system libraries, where it can) and start TaskChat
 	scripts/setup.sh --window
@@ -20,6 +20,10 @@ format:
 
 bench:  ## run every benchmark and print/write the report
 	.venv/bin/python -m benchmarks
+
+soak:  ## the sync fault suite, long: TASKCHAT_SYNC_SOAK operations on each of 3 seeds
+	TASKCHAT_SYNC_SOAK=$${TASKCHAT_SYNC_SOAK:-3000} TASKCHAT_SYNC_SOAK_SEEDS=$${TASKCHAT_SYNC_SOAK_SEEDS:-1,2,3} \
+	  .venv/bin/python -m pytest -q -s tests/test_sync_faults.py
 
 webui:
 	cd webui && npm ci && npm run build

@@ -30,6 +30,35 @@ def local_user_id(settings: Settings) -> str:
     return user_id
 
 
+def adopt_user_id(settings: Settings, user_id: str) -> None:
+    """Make `user_id` this install's profile (joining a sync space); the device id stays,
+    and the ids given up are remembered so sessions minted under them keep working."""
+    path = settings.data_dir / PROFILE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    old = data.get("user_id")
+    previous = [p for p in data.get("previous_user_ids", []) if isinstance(p, str)]
+    if isinstance(old, str) and old != user_id and old not in previous:
+        previous.append(old)
+    data.update(user_id=user_id, previous_user_ids=[p for p in previous if p != user_id])
+    if not data.get("device_id"):
+        data["device_id"] = str(uuid.uuid4())
+    write_private_json(path, data)
+
+
+def previous_user_ids(settings: Settings) -> list[str]:
+    try:
+        data = json.loads((settings.data_dir / PROFILE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    ids = data.get("previous_user_ids") if isinstance(data, dict) else None
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
 def remember_url_in_keyring(settings: Settings, url_in_keyring: bool) -> None:
     """Write sync.json; here rather than in app/sync so the profile needs nothing above it."""
     path = settings.data_dir / SYNC_STATE_FILE

@@ -1,5 +1,7 @@
 """Sync: time to carry N changed tasks (default 10,000) from one device to another through
-a local PostgreSQL (push on A + pull on B), and the cost of a no-op sync round.
+a local PostgreSQL (push on A + pull on B), end-to-end encrypted as in a sync space, the
+cost of a no-op sync round, and pairing a second device (URL + code → its first full
+sync of 1,000 tasks).
 
 Starts its own throwaway PostgreSQL (Debian's postgresql, as in the test suite), or uses
 TASKCHAT_BENCH_PG_URL (an empty database you own).
@@ -21,8 +23,12 @@ from sqlalchemy import update
 from app.config import Settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
+from app.profile import local_user_id
+from app.sync import spaces
 from app.sync.clock import HLC
+from app.sync.crypto import RowCipher, new_sync_key
 from app.sync.service import SyncService
+from app.sync.settings import device_id
 from app.tasks.models import Task, TaskTag
 from benchmarks.report import Figure, print_table, time_async, write_json
 
@@ -30,11 +36,16 @@ USER = "bench-sync-user"
 
 
 class Dev:
-    def __init__(self, root: Path, name: str, url: str) -> None:
+    def __init__(self, root: Path, name: str, url: str, cipher: RowCipher | None) -> None:
         self.engine = create_engine(Settings(data_dir=root / name, database_url=None))
         self.maker = create_sessionmaker(self.engine)
         self.sync = SyncService(
-            engine=self.engine, url=url, user_id=USER, device_id=name, clock=HLC(name)
+            engine=self.engine,
+            url=url,
+            user_id=USER,
+            device_id=name,
+            clock=HLC(name),
+            cipher=cipher,
         )
 
     async def open(self) -> Dev:
@@ -47,7 +58,7 @@ class Dev:
         await self.engine.dispose()
 
 
-async def fill(dev: Dev, n: int) -> None:
+async def fill(dev: Dev, n: int, user: str = USER) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     async with dev.maker() as s:
         for i in range(n):
@@ -55,9 +66,9 @@ async def fill(dev: Dev, n: int) -> None:
             s.add(
                 Task(
                     id=tid,
-                    user_id=USER,
+                    user_id=user,
                     title=f"task {i}",
-                    description="some words " * 4,
+                    description=("some words " * 4).strip(),  # as the app stores it
                     tags=["work", "home"][: i % 3],
                     due_at=start + timedelta(days=i % 300) if i % 2 else None,
                     created_at=start + timedelta(seconds=i),
@@ -65,7 +76,7 @@ async def fill(dev: Dev, n: int) -> None:
                 )
             )
             for tag in ["work", "home"][: i % 3]:
-                s.add(TaskTag(task_id=tid, tag=tag, user_id=USER))
+                s.add(TaskTag(task_id=tid, tag=tag, user_id=user))
         await s.commit()
 
 
@@ -79,10 +90,11 @@ async def touch_all(dev: Dev, round_no: int) -> None:
         await s.commit()
 
 
-async def run(url: str, n: int, runs: int, noop_runs: int) -> list[Figure]:
+async def run(url: str, n: int, runs: int, noop_runs: int, encrypted: bool) -> list[Figure]:
+    cipher = RowCipher(new_sync_key()) if encrypted else None
     with tempfile.TemporaryDirectory(prefix="taskchat-bench-sync-") as tmp:
-        a = await Dev(Path(tmp), "device-a", url).open()
-        b = await Dev(Path(tmp), "device-b", url).open()
+        a = await Dev(Path(tmp), "device-a", url, cipher).open()
+        b = await Dev(Path(tmp), "device-b", url, cipher).open()
         try:
             await fill(a, n)
             total, push, pull = [], [], []
@@ -102,7 +114,7 @@ async def run(url: str, n: int, runs: int, noop_runs: int) -> list[Figure]:
         finally:
             await a.close()
             await b.close()
-    label = f"{n:,} tasks"
+    label = f"{n:,} tasks, " + ("encrypted (AES-GCM)" if encrypted else "unencrypted")
     return [
         Figure("sync changed tasks A→B (push + pull)", total, target="<= 3000 ms", note=label),
         Figure("  push on A", push, note=label),
@@ -111,13 +123,76 @@ async def run(url: str, n: int, runs: int, noop_runs: int) -> list[Figure]:
     ]
 
 
+async def pairing(url: str, n: int, runs: int) -> list[float]:
+    """Per run: a space with `n` tasks on A; then B joins (URL + code) and syncs once."""
+    os.environ["TASKCHAT_KEYRING_BACKEND"] = "fail"  # secrets in the explained file
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="taskchat-bench-pair-") as tmp:
+            sa = Settings(data_dir=Path(tmp) / "a", database_url=None)
+            sb = Settings(data_dir=Path(tmp) / "b", database_url=None)
+            engines = [create_engine(sa), create_engine(sb)]
+            for engine in engines:
+                await migrate.upgrade(engine)
+            user_a = local_user_id(sa)
+            dev = Dev.__new__(Dev)
+            dev.maker = create_sessionmaker(engines[0])
+            await fill(dev, n, user=user_a)
+            started = await spaces.start_space(
+                settings=sa,
+                engine=engines[0],
+                url=url,
+                user_id=user_a,
+                device_id=device_id(sa),
+                allow_plaintext_file=True,
+            )
+            assert started.code
+            a = SyncService(
+                engine=engines[0],
+                url=url,
+                user_id=user_a,
+                device_id=device_id(sa),
+                cipher=spaces.cipher_for(sa),
+            )
+            await a.run_once()
+            await a.stop()
+            t0 = time.perf_counter()
+            joined = await spaces.join_space(
+                settings=sb,
+                engine=engines[1],
+                url=url,
+                code=started.code,
+                user_id=local_user_id(sb),
+                device_id=device_id(sb),
+                allow_plaintext_file=True,
+            )
+            b = SyncService(
+                engine=engines[1],
+                url=url,
+                user_id=joined.user_id,
+                device_id=device_id(sb),
+                cipher=spaces.cipher_for(sb),
+            )
+            result = await b.run_once()
+            times.append((time.perf_counter() - t0) * 1000)
+            await b.stop()
+            assert result.applied >= n, result
+            for engine in engines:
+                await engine.dispose()
+    return times
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
+    parser.add_argument(
+        "--plaintext", action="store_true", help="also measure the unencrypted format"
+    )
     args = parser.parse_args(argv)
     n, runs, noop_runs = (500, 2, 20) if args.quick else (args.tasks, args.runs, 300)
+    pair_tasks, pair_runs = (200, 2) if args.quick else (1000, 5)
     server = None
     url = os.environ.get("TASKCHAT_BENCH_PG_URL")
     if not url:
@@ -128,7 +203,20 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit("no PostgreSQL binaries found; set TASKCHAT_BENCH_PG_URL")
         url = server.url(server.create_database(prefix="bench"))
     try:
-        figures = asyncio.run(run(url, n, runs, noop_runs))
+        figures = asyncio.run(run(url, n, runs, noop_runs, encrypted=True))
+        if args.plaintext:
+            plain = asyncio.run(run(url, n, runs, noop_runs, encrypted=False))
+            figures += [
+                Figure(f.name + " (unencrypted)", f.samples, note=f.note) for f in plain[:1]
+            ]
+        figures.append(
+            Figure(
+                "pair a second device (join + first full sync)",
+                asyncio.run(pairing(url, pair_tasks, pair_runs)),
+                target="<= 5000 ms",
+                note=f"{pair_tasks:,} tasks, encrypted",
+            )
+        )
     finally:
         if server is not None:
             from tests import pg

@@ -92,7 +92,7 @@ if [ $want_test -eq 1 ]; then
   # desktop-file-validate, appstreamcli).
   apt_install dbus dbus-x11 gnome-keyring libsecret-tools chromium fonts-dejavu-core xvfb xauth \
     postgresql pgbouncer icu-devtools "${WINDOW_PACKAGES[@]}" \
-    binutils desktop-file-utils appstream dunst trayer
+    binutils desktop-file-utils appstream dunst trayer faketime
 fi
 
 PY=${PYTHON:-python3}

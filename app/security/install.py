@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.profile import previous_user_ids
 from app.security.keystore import load_signing_secret
 from app.security.limits import UsageLimiter
 from app.security.middleware import SecurityMiddleware
@@ -23,6 +24,7 @@ def install_security(app: FastAPI, settings: Settings) -> SessionManager:
         session_seconds=settings.session_minutes * 60,
         default_user_id=app.state.local_user_id,
     )
+    sessions.aliases = dict.fromkeys(previous_user_ids(settings), app.state.local_user_id)
     app.state.sessions = sessions
     app.state.mint_session_token = sessions.mint_session_token
     app.state.mint_launch_token = sessions.mint_launch_token

@@ -74,6 +74,9 @@ class SessionManager:
         self._secret_lock = threading.Lock()
         self.session_seconds = float(session_seconds)
         self.default_user_id = default_user_id
+        # Profile ids this install gave up (joining a sync space adopts the space's):
+        # sessions minted under them act as the current profile.
+        self.aliases: dict[str, str] = {}
         self._pending_launch: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
@@ -144,7 +147,7 @@ class SessionManager:
     def verify_session(self, token: str) -> Session:
         claims = self._decode(token, "session")
         return Session(
-            user_id=claims["sub"],
+            user_id=self.aliases.get(claims["sub"], claims["sub"]),
             issued_at=float(claims["iat"]),
             expires_at=float(claims["exp"]),
             token_id=str(claims["jti"]),
@@ -163,7 +166,7 @@ class SessionManager:
             self._prune(now)
         if until < now:
             raise TokenError("expired")
-        return user_id
+        return self.aliases.get(user_id, user_id)
 
     def _prune(self, now: float) -> None:
         for key, (until, _user) in list(self._pending_launch.items()):

@@ -6,4 +6,7 @@ local.py    the device side: outbox, field clocks, applying remote rows, the pul
 remote.py   the server side: row documents, per-user sequence, push/pull
 merge.py    field-level last-writer-wins, tombstones win
 service.py  the background loop, status, run-now
+crypto.py   end-to-end encryption of rows (AES-256-GCM, HKDF), pairing codes
+pairing.py  sync spaces and devices in the database; local steps of pairing
+spaces.py   start, join and leave a space (no files to edit), connection check
 """

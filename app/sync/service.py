@@ -27,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import postgres
 from app.db.uncancellable import run_to_end
-from app.sync import local, remote
+from app.sync import local, pairing, remote
 from app.sync.capture import attach, detach
 from app.sync.clock import HLC
+from app.sync.crypto import RowCipher
 from app.sync.settings import describe_url
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,14 @@ class SyncStatus:
     pending_changes: int = 0
     last_round: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
-    # Rows left out of sync because the app would refuse them (app/sync/local.py).
+    # Rows left out of sync: values the app would refuse (app/sync/local.py) and rows
+    # that failed authentication (app/sync/crypto.py, listed in `quarantine`).
     quarantined: int = 0
     problem: str | None = None
+    encrypted: bool = False
+    space: dict[str, Any] | None = None
+    device: dict[str, Any] | None = None
+    quarantine: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,17 +128,31 @@ class SyncService:
         debounce: float = 1.5,
         batch_size: int = 5000,
         connector: Connector | None = None,
+        cipher: RowCipher | None = None,
+        device_name: str | None = None,
     ) -> None:
         self.engine = engine
         self.url = url
         self.user_id = user_id
+        # End to end encrypted (a sync space): rows are sealed before they leave and
+        # opened when they arrive; the server files them under the space id. Without a
+        # cipher: the unencrypted format, rows filed under the user id.
+        self.cipher = cipher
+        self.remote_user = cipher.space_id if cipher else user_id
+        self.device_name = device_name or device_id
+        self.removed = False
         self.clock = clock or HLC(device_id)
         self.interval = interval
         self.debounce = debounce
         self.batch_size = batch_size
         self.connector = connector or (lambda u: postgres.connect(u))
         self.target = describe_url(url)
-        self.status = SyncStatus(enabled=True, target=self.target)
+        self.status = SyncStatus(
+            enabled=True,
+            target=self.target,
+            encrypted=cipher is not None,
+            device={"id": device_id, "name": self.device_name},
+        )
         self._conn: asyncpg.Connection | None = None
         self._server_id: str | None = None
         self._lock = asyncio.Lock()
@@ -204,7 +224,37 @@ class SyncService:
         if self._conn is None or self._conn.is_closed():
             self._conn = await self.connector(self.url)
             self._server_id = await remote.ensure_schema(self._conn)
+            if self.cipher is not None:
+                await pairing.ensure_schema(self._conn)
         return self._conn
+
+    @property
+    def _cursor_id(self) -> str:
+        """Pull cursors are kept per database and, for a space, per space."""
+        assert self._server_id is not None
+        if self.cipher is None:
+            return self._server_id
+        return f"{self._server_id}/{self.cipher.space_id}"
+
+    async def _check_membership(self, conn: asyncpg.Connection) -> None:
+        if self.cipher is None:
+            target = await pairing.upgraded_to(conn, self.user_id)
+            if target:
+                raise RuntimeError(
+                    "This sync database is now end-to-end encrypted. Join its sync space "
+                    "with the pairing code (Settings → Sync) to keep syncing."
+                )
+            return
+        member = await pairing.touch_device(
+            conn, self.cipher, device_id=self.clock.device_id, name=self.device_name
+        )
+        if not member:
+            self.removed = True
+            raise RuntimeError(
+                "This device was removed from the sync space on another device, so it "
+                "stopped syncing. Your data here is kept; join again with the pairing "
+                "code to sync it."
+            )
 
     async def pending(self) -> int:
         async with self.engine.connect() as conn:
@@ -215,8 +265,16 @@ class SyncService:
             self.status.pending_changes = await self.pending()
             async with self.engine.connect() as conn:
                 held = await conn.run_sync(local.quarantined)
-            self.status.quarantined = len(held)
-            self.status.problem = local.describe_quarantine(held)
+                forged, rows = await conn.run_sync(pairing.quarantined)
+            self.status.quarantined = len(held) + forged
+            self.status.quarantine = rows
+            problems = [local.describe_quarantine(held)] if held else []
+            if forged:
+                problems.append(
+                    f"{forged} synced item(s) failed the encryption check (changed in the "
+                    "sync database by someone without your key) and were set aside unread."
+                )
+            self.status.problem = " ".join(p for p in problems if p) or None
         except Exception:
             pass
         return self.status.as_dict()
@@ -233,6 +291,7 @@ class SyncService:
                 reused = self._conn is not None and not self._conn.is_closed()
                 conn = await self._connection()
                 try:
+                    await self._check_membership(conn)
                     await self._push_all(conn, result)
                     await self._pull_all(conn, result)
                 except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError):
@@ -248,7 +307,7 @@ class SyncService:
                 await self.close_connection()
                 if isinstance(exc, Exception):
                     self.status.last_error = explain(exc, self.target)
-                    log.warning("sync failed: %s", self.status.last_error)
+                    log.warning("sync failed (%s): %s", type(exc).__name__, exc)
                 raise
             finally:
                 self.status.running = False
@@ -261,23 +320,22 @@ class SyncService:
     async def _push_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
         while True:
-            batch = await self._local(
-                local.read_push_batch, self.user_id, self.clock, self.batch_size
-            )
+            batch = await self._local(self._read_batch)
             if batch is None:
                 return
-            base, last = await remote.push(conn, self.user_id, batch.rows)
-            await self._local(local.ack_push, batch.upto, self._server_id, base, last)
+            rows = self.cipher.seal_rows(batch.rows) if self.cipher else batch.rows
+            base, last = await remote.push(conn, self.remote_user, rows)
+            await self._local(local.ack_push, batch.upto, self._cursor_id, base, last)
             result.pushed += len(batch.rows)
 
     async def _pull_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
-        server_id = self._server_id
+        server_id = self._cursor_id
         while True:
             cursor = await self._local(local.get_cursor, server_id)
-            if await remote.head(conn, self.user_id) <= cursor:
+            if await remote.head(conn, self.remote_user) <= cursor:
                 return
-            rows = await remote.pull(conn, self.user_id, cursor, self.batch_size)
+            rows = await remote.pull(conn, self.remote_user, cursor, self.batch_size)
             if not rows:
                 return
             new_cursor = rows[-1]["seq"]
@@ -287,12 +345,29 @@ class SyncService:
             result.applied += applied
             result.pulled += len(rows)
 
+    def _read_batch(self, sync_conn: Any) -> local.PushBatch | None:
+        batch = local.read_push_batch(sync_conn, self.user_id, self.clock, self.batch_size)
+        if batch is not None and self.cipher is not None:
+            # Sealing costs per value: send only the fields this batch's notes name (what
+            # changed here since the last acknowledged push; a new space gets every field
+            # noted by pairing.enqueue_all). The server keeps the others from before.
+            batch.rows = pairing.only_noted(sync_conn, batch.rows, batch.upto)
+        return batch
+
     def _apply_pulled(
         self, sync_conn: Any, server_id: str, cursor: int, rows: list[Any], new_cursor: int
     ) -> int | None:
         """Apply pulled rows if the cursor is still where they were pulled from."""
         if local.get_cursor(sync_conn, server_id) != cursor:
             return None  # another round moved it meanwhile: re-read
+        if self.cipher is not None:
+            # Only fields that can win here are decrypted (the others are never applied);
+            # a row that fails authentication is set aside and reported, never applied.
+            opened = self.cipher.open_rows(rows, pairing.wanted_fields(sync_conn, rows))
+            if opened.quarantined:
+                pairing.quarantine(sync_conn, opened.quarantined)
+                log.warning("sync: %d rows failed authentication", len(opened.quarantined))
+            rows = opened.rows
         return local.apply_remote(sync_conn, self.user_id, self.clock, rows, server_id, new_cursor)
 
     async def _local(self, fn: Callable[..., T], *args: Any) -> T:

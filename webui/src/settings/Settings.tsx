@@ -6,7 +6,8 @@ import { IconClose } from '../ui/icons'
 import { useDialog } from '../ui/useDialog'
 import { KeySection } from './KeySection'
 import { ChatViewSection, DataSection, ModelSection } from './sections'
-import { useSettings, useSettingsChange, useSyncStatus } from './useSettings'
+import SyncSettings from './SyncSettings'
+import { useSettings, useSettingsChange } from './useSettings'
 
 interface Props {
   open: boolean
@@ -19,7 +20,6 @@ export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
   const dialogRef = useRef<HTMLDivElement>(null)
   const onKeyDown = useDialog(open, dialogRef, onClose)
   const settings = useSettings()
-  const sync = useSyncStatus(open)
   const change = useSettingsChange()
   const { reset } = change
   const { refetch } = settings
@@ -36,7 +36,6 @@ export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
   const run = (what: () => Promise<unknown>, done: string) => change.mutate({ run: what, done })
   const error = change.isError ? errorMessage(change.error) : null
   const saved = change.isSuccess ? change.variables.done : null
-  const syncStatus = sync.isError ? null : sync.data
 
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
@@ -55,7 +54,8 @@ export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
         <KeySection data={data} firstRun={firstRun} busy={busy} run={run} />
         <ModelSection data={data} busy={busy} run={run} />
         <ChatViewSection chatMode={chatMode} />
-        <DataSection data={data} sync={syncStatus} syncing={busy && change.variables?.done === 'Sync finished.'} run={run} />
+        <DataSection data={data} />
+        <SyncSettings />
         <div className="modal-foot" aria-live="polite">
           {error && (
             <p className="form-error" role="alert" data-testid="settings-error">

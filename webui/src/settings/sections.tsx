@@ -78,12 +78,10 @@ export function syncSummary(sync: SyncStatus | null | undefined): string {
 
 interface DataProps {
   data: Settings | undefined
-  sync: SyncStatus | null | undefined
-  syncing: boolean
-  run: Run
 }
 
-export function DataSection({ data, sync, syncing, run }: DataProps) {
+/** Export/import and the data folder (sync has its own section: SyncSettings.tsx). */
+export function DataSection({ data }: DataProps) {
   return (
     <section className="settings-section" aria-labelledby="data-heading">
       <h3 id="data-heading">Data</h3>
@@ -93,16 +91,6 @@ export function DataSection({ data, sync, syncing, run }: DataProps) {
           Data folder: <code data-testid="data-dir">{data.data_dir}</code>
         </p>
       )}
-      <div className="input-row">
-        <p className="sync-line" data-testid="sync-status">
-          {sync === undefined ? 'Sync: checking…' : syncSummary(sync)}
-        </p>
-        {sync && syncSummary(sync) !== 'Sync: not configured' && (
-          <button type="button" className="btn btn-small" disabled={syncing} onClick={() => run(() => api.runSync(), 'Sync finished.')}>
-            {syncing ? 'Syncing…' : 'Sync now'}
-          </button>
-        )}
-      </div>
     </section>
   )
 }
