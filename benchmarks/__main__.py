@@ -41,7 +41,10 @@ ORDER = [
 # Modules other issues are still writing: absent is a note, not an error.
 EXPECTED = {"bench_sync": "sync of 10k changes (issue 7)", "bench_desktop": "desktop (issue 6)"}
 # Too slow (or needing a build) for quick mode: they run in full mode only.
-FULL_ONLY = {"bench_desktop": "builds the desktop binary with PyInstaller"}
+FULL_ONLY = {
+    "bench_desktop": "builds the desktop binary with PyInstaller",
+    "bench_footprint": "opens the window under Xvfb on each web view",
+}
 # What a module needs before it can run at all.
 NEEDS = {"bench_webui_size": (HERE.parent / "webui" / "dist" / "index.html", "npm run build")}
 
