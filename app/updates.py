@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from app import __version__
 from app.config import Settings
+from app.fileio import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,7 @@ def write_state(settings: Settings, **changes: Any) -> dict[str, Any]:
     """Merge `changes` into updates.json (atomically, 0600)."""
     state = read_state(settings) | changes
     settings.ensure_data_dir()
-    path = _state_path(settings)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, indent=2)
-    os.replace(tmp, path)
+    write_private_json(_state_path(settings), state, indent=2)
     return state
 
 
