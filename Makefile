@@ -1,8 +1,8 @@
 # One task runner. `make run` and `make test` work on a machine that never saw the project.
-.PHONY: run test lint format bench build webui clean
+.PHONY: run test lint format bench build package webui clean
 
-run:  ## set up and start TaskChat
-	scripts/setup.sh
+run:  ## set up (incl. the window's system libraries, where it can) and start TaskChat
+	scripts/setup.sh --window
 	.venv/bin/taskchat
 
 test:  ## set up (incl. system packages) and run the whole test suite
@@ -24,8 +24,13 @@ bench:  ## run every benchmark and print/write the report
 webui:
 	cd webui && npm ci && npm run build
 
-build:  ## build the desktop binary (PyInstaller)
-	packaging/build.sh
+build:  ## set up what the build needs (PyInstaller) and build the desktop binary
+	scripts/setup.sh --build
+	packaging/build.sh --skip-webui
+
+package:  ## build the installable package for this OS into dist/ (Linux: .deb)
+	scripts/setup.sh --build
+	packaging/package.sh
 
 clean:
 	rm -rf build dist .pytest_cache webui/dist

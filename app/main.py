@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__
-from app.api import health, settings_routes
+from app import __version__, updates
+from app.api import health, settings_routes, update_routes
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
 from app.chat import routes as chat_routes
@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Last: these threads would otherwise slow the start-up steps above (one GIL).
         app.state.sessions.warm_up()  # the keyring's signing secret, before the UI asks
         chat_routes.warm_up(app)
+        app.state.updates = updates.UpdateChecker(settings)
+        app.state.updates.start()  # a background task: never delays the start
         try:
             yield
         finally:
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat = getattr(app.state, "chat_server", None)
             if chat is not None:
                 await chat.close()
+            await app.state.updates.stop()
             if reminders is not None:
                 await reminders.stop()
             if sync is not None:
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_routes.router)
     app.include_router(search_routes.router)
     app.include_router(export_routes.router)
+    app.include_router(update_routes.router)
     app.include_router(reminder_routes.router)
     mount_webui(app, settings)
     return app

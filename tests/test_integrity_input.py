@@ -357,3 +357,18 @@ async def test_out_of_range_values_from_the_model_are_readable_tool_errors(chat,
     assert "between 1900-01-01 and 9999-12-30" in outputs[0]["error"]
     assert of_type(events, "error") == []
     assert reply_text(events) == "Those dates are out of range."
+
+
+async def test_a_thread_stored_with_list_metadata_still_lists(app, client, settings):
+    """Stored by an import before the checks: threads.list reads it as empty metadata."""
+    r = await client.post("/api/chatkit", json={"type": "threads.list", "params": {"limit": 5}})
+    assert r.status_code == 200
+    with sqlite3.connect(settings.sqlite_path) as conn:
+        conn.execute(
+            "INSERT INTO chat_thread (id, user_id, title, status, metadata, created_at, "
+            "updated_at) VALUES ('thr_old', ?, 't', '{}', '[1, 2]', ?, ?)",
+            (app.state.local_user_id, "2026-11-01 10:00:00.000000", "2026-11-01 10:00:00.000000"),
+        )
+    r = await client.post("/api/chatkit", json={"type": "threads.list", "params": {"limit": 5}})
+    assert r.status_code == 200, r.text[:300]
+    assert [t["id"] for t in r.json()["data"]] == ["thr_old"]

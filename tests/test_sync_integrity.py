@@ -84,6 +84,8 @@ async def test_9_revived_row_never_keeps_a_stamp_without_its_value(devices):
     states = [await d.tasks() for d in (a, b, c)]
     assert states[0] == states[1] == states[2]
     assert states[0][t.id]["description"] == "from A"
+    # C's rename went out with its tombstone: the later of the two title writes.
+    assert states[0][t.id]["title"] == "title-from-C"
     # The stamps each device keeps for the task agree with the values it shows.
     assert (await stamps(a, t.id)) == (await stamps(b, t.id)) == (await stamps(c, t.id))
     await b.update(t.id, title="title-from-B")
@@ -91,6 +93,27 @@ async def test_9_revived_row_never_keeps_a_stamp_without_its_value(devices):
     await sync_all(a, b, c)
     assert set((await view((a, b, c), t.id, "title")).values()) == {"title-from-B"}
     assert set((await view((a, b, c), t.id, "priority")).values()) == {"high"}
+
+
+async def test_9_an_edit_just_before_a_delete_survives_a_revival_pulled_first(devices):
+    """C edits and deletes, and pulls A's reviving edit before it could push: the pull
+    must keep C's newer title (from its graveyard) and push it afterwards."""
+    a, b, c = await devices("dev-a", "dev-b", "dev-c")
+    t = await a.create(title="orig", description="d0")
+    await sync_all(a, b, c)
+    await c.update(t.id, title="title-from-C")
+    await c.delete(t.id)
+    await asyncio.sleep(0.01)
+    await a.update(t.id, description="from A")
+    await a.run()
+    assert c.sync is not None
+    await c.sync._pull_all(
+        await c.sync._connection(), __import__("app.sync.service").sync.service.RoundResult()
+    )
+    assert (await c.tasks())[t.id]["title"] == "title-from-C"
+    await sync_all(c, a, b)
+    assert set((await view((a, b, c), t.id, "title")).values()) == {"title-from-C"}
+    assert set((await view((a, b, c), t.id, "description")).values()) == {"from A"}
 
 
 async def test_10_due_date_and_all_day_flag_merge_as_one(devices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from chatkit.server import NonStreamingResult
 from chatkit.store import NotFoundError
@@ -159,7 +160,8 @@ def parse(body: bytes) -> ChatKitReq:
     try:
         request = CHATKIT_REQUEST.validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {}
+        errors = exc.errors()
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise BadChatRequest(
             f"Not a valid ChatKit request ({where}: {first.get('msg', '')})."

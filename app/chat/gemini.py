@@ -292,10 +292,10 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
         )
     if type(exc) is openai.APIError:
         # An error object inside a 200 stream: Gemini reports the failure mid-answer.
-        status = str(gemini_error(exc.body).get("status") or "")
-        if status == "RESOURCE_EXHAUSTED":
+        code = str(gemini_error(exc.body).get("status") or "")
+        if code == "RESOURCE_EXHAUSTED":
             return QUOTA
-        if status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"):
+        if code in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"):
             return UPSTREAM
     if isinstance(exc, MaxTurnsExceeded):
         return Failure(

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import httpx2
 from agents import FunctionTool, OpenAIChatCompletionsModel, RunConfig, Runner
@@ -110,7 +111,7 @@ async def rehearse(
     try:
         model = OpenAIChatCompletionsModel(model=settings.gemini_model, openai_client=client)
         thread = ThreadMetadata(id=THREAD_ID, created_at=datetime.now())
-        context = AgentContext(
+        context: AgentContext[Any] = AgentContext(
             thread=thread,
             store=_EmptyThreadStore(store.sessionmaker),
             request_context=ChatContext(user_id=USER_ID),

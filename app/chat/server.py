@@ -251,7 +251,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._converter = PlainStringHistory()
         # What close() waits for: the replies being streamed (endpoint.EventStream's
         # producers) and the writes of replies cut off by a stop.
-        self._in_flight: set[asyncio.Future[Any]] = set()
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self._rehearsal: asyncio.Task[list[str]] | None = None
         self._prepare: asyncio.Task[bool] | None = None
         self._turned = False  # a real turn has started: nothing left to rehearse
@@ -281,7 +281,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         """A reply being streamed to a client (endpoint.EventStream's producer task)."""
         self._keep(task)
 
-    def _keep(self, task: asyncio.Future[Any]) -> None:
+    def _keep(self, task: asyncio.Task[Any]) -> None:
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
@@ -290,9 +290,9 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         before the database closes): stop the replies still streaming and wait, at most
         CLOSE_TIMEOUT, until what they store is stored — the partial reply of each, as
         when its client goes away."""
-        for task in (self._rehearsal, self._prepare):
-            if task is not None:
-                task.cancel()
+        for job in (self._rehearsal, self._prepare):
+            if job is not None:
+                job.cancel()
         for task in self._in_flight:
             if not task.cancelling():  # a second cancel would interrupt its cleanup
                 task.cancel()
@@ -367,14 +367,13 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             # Earlier turns' tool calls go back to Gemini with their thought signatures.
             remember_signatures(self.signatures, filter(None, (stored_tool_call(i) for i in items)))
             history = await self._converter.to_agent_input(items)
+            agent_context: AgentContext[ChatContext] = AgentContext(
+                thread=thread, store=self.store, request_context=context
+            )
             result = Runner.run_streamed(
                 build_agent(settings, model=model, tools=self._tools),
                 history,
-                context=(
-                    agent_context := AgentContext(
-                        thread=thread, store=self.store, request_context=context
-                    )
-                ),
+                context=agent_context,
                 max_turns=MAX_TURNS,
                 run_config=RunConfig(tracing_disabled=True),
             )
@@ -475,7 +474,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         Saved in a task of its own that close() waits for: a second cancellation of the
         request (the server stopping) must not interrupt the writes halfway.
         """
-        task = asyncio.ensure_future(self._keep_partial_reply(thread, pending_items, context))
+        task = asyncio.create_task(self._keep_partial_reply(thread, pending_items, context))
         self._keep(task)
         await asyncio.shield(task)
 

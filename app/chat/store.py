@@ -52,8 +52,8 @@ _ID_PREFIXES: dict[str, str] = {
     "attachment": "atc",
     "sdk_hidden_context": "shcx",
 }
-THREADS: Table = ChatThread.__table__  # type: ignore[assignment]
-ITEMS: Table = ChatItem.__table__  # type: ignore[assignment]
+THREADS: Table = ChatThread.__table__  # type: ignore[attr-defined]  # set by SQLModel
+ITEMS: Table = ChatItem.__table__  # type: ignore[attr-defined]  # set by SQLModel
 _THREAD_COLUMNS = (
     THREADS.c.id,
     THREADS.c.title,
@@ -175,13 +175,14 @@ class SqlStore(Store[ChatContext]):
     # -- threads -------------------------------------------------------------------------
 
     @staticmethod
-    def _to_metadata(row: Row[Any]) -> ThreadMetadata:
+    def _to_metadata(row: Row[*tuple[Any, ...]]) -> ThreadMetadata:
         return ThreadMetadata(
             id=row.id,
             title=row.title,
             created_at=row.created_at,
             status=_STATUS_ADAPTER.validate_python(row.status) if row.status else ActiveStatus(),
-            metadata=dict(row.metadata or {}),
+            # A row stored before imports were checked may hold a non-object (issue 23).
+            metadata=dict(row.metadata) if isinstance(row.metadata, dict) else {},
         )
 
     async def load_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
@@ -259,7 +260,7 @@ class SqlStore(Store[ChatContext]):
     # -- items ---------------------------------------------------------------------------
 
     @staticmethod
-    def _to_item(row: Row[Any]) -> ThreadItem:
+    def _to_item(row: Row[*tuple[Any, ...]]) -> ThreadItem:
         return _ITEM_ADAPTER.validate_python({**row.data, "created_at": row.created_at})
 
     async def load_thread_items(

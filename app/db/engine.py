@@ -42,6 +42,7 @@ _NOTHING_OPEN = "taskchat_nothing_open"
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url()
+    secure_data_dir(settings.ensure_data_dir())  # logs and config live here either way
     if is_postgres_url(url):
         clean, connect_args = normalise_postgres_url(url)
         engine = create_async_engine(
@@ -49,7 +50,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _retry_connects(engine)
         return engine
-    secure_data_dir(settings.ensure_data_dir())
     if settings.sqlite_path.parent == settings.data_dir and not settings.sqlite_path.exists():
         # SQLite gives the -wal and -shm files the database file's mode: create it 0600.
         os.close(os.open(settings.sqlite_path, os.O_WRONLY | os.O_CREAT, 0o600))

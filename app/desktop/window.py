@@ -111,8 +111,10 @@ def run_window(
     server.stop()
     if self_test:
         return report.failed(problem)
+    log.warning("no window: %s", problem)
     print(
         f"TaskChat can't open its window: {problem}.\n"
+        "Run `taskchat doctor` to see what this computer is missing.\n"
         "Starting the server instead - open the link below in a web browser.",
         file=sys.stderr,
         flush=True,
@@ -148,7 +150,12 @@ def _run_locked(
     try:
         # Qt loads here while the server starts on the other core.
         backend.prepare_environment()
+        # Qt aborts the process when it cannot open the display: try that in a forked
+        # child first, while this process imports Qt WebEngine.
+        probe = backend.DisplayProbe.start()
         problem = backend.import_problem()
+        display = probe.result() if probe is not None else None  # always reaps the child
+        problem = problem or display
         if problem:
             raise ToolkitMissing(problem)
         _show_window(settings, instance, report, screenshot, server)

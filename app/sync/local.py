@@ -184,6 +184,35 @@ def _values(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, tupl
     return out
 
 
+def _graveyard(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The last values of rows deleted here and not pushed since (migration 0006)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not ids or not _has_graveyard(conn):
+        return out
+    for chunk in _chunks(ids):
+        for row_id, data in conn.exec_driver_sql(
+            f"SELECT row_id, data FROM sync_graveyard WHERE entity = ? "
+            f"AND row_id IN ({_marks(len(chunk))})",
+            (entity, *chunk),
+        ):
+            try:
+                values = json.loads(data)
+            except ValueError:
+                continue
+            if isinstance(values, dict):
+                out[row_id] = values
+    return out
+
+
+def _has_graveyard(conn: Connection) -> bool:
+    return (
+        conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_graveyard'"
+        ).first()
+        is not None
+    )
+
+
 def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> PushBatch | None:
     """The next rows to push: every field with its value and winning stamp."""
     stamp_pending(conn, clock)
@@ -212,12 +241,21 @@ def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> P
     for entity, ids in wanted.items():
         clocks = _clocks(conn, entity, ids)
         values = _values(conn, entity, ids)
+        buried = _graveyard(conn, entity, [i for i in ids if i not in values])
         fields = SYNCED[entity]
         for row_id in ids:
             stamps = clocks.get(row_id, {})
             deleted = stamps.get(DELETED)
             payload: dict[str, Any] = {"e": entity, "id": row_id, "f": {}, "d": deleted}
             current = values.get(row_id)
+            last = buried.get(row_id)
+            if current is None and last is not None and deleted:
+                # Deleted here: the tombstone goes out with the row's last values, so an
+                # edit made just before the delete is not lost if a later write elsewhere
+                # brings the row back (finding 9).
+                kept = {n: last[n] for n in fields if n in last and n in stamps}
+                if row_problem(entity, row_id, {**dict.fromkeys(fields), **kept}) is None:
+                    payload["f"] = {n: [v, *stamps[n]] for n, v in kept.items()}
             if current is not None and current[0] == user_id:
                 row = dict(zip(fields, current[1], strict=True))
                 problem = row_problem(entity, row_id, row)
@@ -241,6 +279,12 @@ def ack_push(conn: Connection, upto: int, remote_id: str, base: int, last: int) 
     """Forget pushed notes; if nothing else reached the server between our last pull and
     this push (`cursor == base`), the new server rows are exactly ours: skip them."""
     conn.exec_driver_sql("DELETE FROM sync_outbox WHERE seq <= ? AND hlc IS NOT NULL", (upto,))
+    if _has_graveyard(conn):
+        # A deleted row's last values are kept only until all its notes are pushed.
+        conn.exec_driver_sql(
+            "DELETE FROM sync_graveyard WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o "
+            "WHERE o.entity = sync_graveyard.entity AND o.row_id = sync_graveyard.row_id)"
+        )
     if last > base:
         conn.exec_driver_sql(
             "UPDATE sync_state SET value = ? WHERE key = ? AND CAST(value AS INTEGER) = ?",
@@ -322,6 +366,8 @@ def _apply_entity(
     ids = list(merged)
     clocks = _clocks(conn, entity, ids)
     existing = _values(conn, entity, ids)
+    buried = _graveyard(conn, entity, [i for i in ids if i not in existing])
+    unburied: list[tuple[str, str]] = []
     top = ""
     changed = 0
     clock_rows: list[tuple[str, str, str, Any, Any]] = []
@@ -362,6 +408,13 @@ def _apply_entity(
             # pair would claim a write nobody can see, and win over later ones for good.
             values = dict.fromkeys(fields)
             values.update({n: w[0] for n, w in remote_fields.items()})
+            last = buried.get(row_id, {})
+            ours = {
+                n: local[n]
+                for n in fields
+                if n in last and n in local and newer(local[n], _stamp_of(remote_fields.get(n)))
+            }
+            values.update({n: last[n] for n in ours})  # not pushed yet: still the latest
             row = _fill_defaults(entity, fields, (row_id, user_id, *(values[f] for f in fields)))
             problem = row_problem(entity, row_id, dict(zip(fields, row[2:], strict=True)))
             if problem is not None:
@@ -369,9 +422,14 @@ def _apply_entity(
                 continue
             inserts.append(row)
             for n, w in remote_fields.items():
-                row_clock.append((entity, row_id, n, w[1], w[2]))
+                if n not in ours:
+                    row_clock.append((entity, row_id, n, w[1], w[2]))
+            if row_id in buried:
+                unburied.append((entity, row_id))
             forget += [
-                (entity, row_id, n) for n in local if n != DELETED and n not in remote_fields
+                (entity, row_id, n)
+                for n in local
+                if n != DELETED and n not in remote_fields and n not in ours
             ]
             clock_rows += row_clock
             top = max([top, *(c[3] for c in row_clock)])
@@ -399,6 +457,8 @@ def _apply_entity(
         if entity == "task" and "tags" in wins:
             retag.append(row_id)
     _set_quarantine(conn, bad, applied)
+    if unburied:
+        conn.exec_driver_sql("DELETE FROM sync_graveyard WHERE entity = ? AND row_id = ?", unburied)
     if forget:
         conn.exec_driver_sql(
             "DELETE FROM sync_clock WHERE entity = ? AND row_id = ? AND field = ?", forget
@@ -435,6 +495,10 @@ def _apply_entity(
     if retag:
         _reindex_tags(conn, user_id, retag)
     return changed, top
+
+
+def _stamp_of(write: list[Any] | None) -> tuple[str, str] | None:
+    return None if write is None else (write[1], write[2])
 
 
 def _remote_problem(entity: str, r: Any, fields: tuple[str, ...]) -> str | None:

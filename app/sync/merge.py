@@ -6,6 +6,14 @@ delete. A row is deleted while its tombstone is newer than all of its field writ
 later write (an undo putting a task back with its old id) revives it. The merge is
 commutative, associative and idempotent, so pushes may be retried, duplicated and
 reordered freely.
+
+What "the later edit wins" means: later is the higher (hlc, device) stamp, i.e. wall-clock
+order where device clocks agree, causal order where they do not (a device that has seen an
+edit always stamps its own next edit after it). Every edit that names a field counts, even
+one that sets the value the device already shows (app/tasks/service.py records it). Fields
+that mean one thing together (GROUPS) win or lose as one. A delete wins over edits stamped
+before it; an edit stamped after it brings the row back, with each field's latest write
+(the deleting device pushes the row's last values with its tombstone).
 """
 
 from __future__ import annotations

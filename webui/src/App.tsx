@@ -12,6 +12,7 @@ import UndoBar from './tasks/UndoBar'
 import { type UndoEntry, addUndo, pruneUndo, undoFromEffect } from './tasks/undo'
 import { AppHeader, type Tab } from './AppHeader'
 import { ShortcutHelp } from './ui/ShortcutHelp'
+import UpdateNotice from './updates/UpdateNotice'
 import { useShortcut } from './ui/shortcuts'
 import { useColorScheme } from './ui/useColorScheme'
 
@@ -130,6 +131,7 @@ export default function App() {
           <strong>Session expired</strong> — reopen TaskChat from the app/launcher.
         </div>
       )}
+      <UpdateNotice />
 
       <main className="app-main">
         <div className="pane pane-chat">

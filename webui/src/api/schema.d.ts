@@ -405,6 +405,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/updates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Updates
+         * @description Whether a newer TaskChat exists (from the last daily check; never asks the feed).
+         */
+        get: operations["get_updates_api_updates_get"];
+        /**
+         * Put Updates
+         * @description Turn the daily check on or off (kept in updates.json).
+         */
+        put: operations["put_updates_api_updates_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -693,6 +717,36 @@ export interface components {
             ids: string[];
             /** Tasks */
             tasks: components["schemas"]["TaskPublic"][];
+        };
+        /** UpdateOut */
+        UpdateOut: {
+            /** Name */
+            name: string;
+            /** Notes */
+            notes: string;
+            /** Published At */
+            published_at: string | null;
+            /** Url */
+            url: string;
+            /** Version */
+            version: string;
+        };
+        /** UpdatesIn */
+        UpdatesIn: {
+            /** Enabled */
+            enabled: boolean;
+        };
+        /** UpdatesOut */
+        UpdatesOut: {
+            /** Can Enable */
+            can_enable: boolean;
+            /** Checked At */
+            checked_at: string | null;
+            /** Current Version */
+            current_version: string;
+            /** Enabled */
+            enabled: boolean;
+            update: components["schemas"]["UpdateOut"] | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -1428,6 +1482,59 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_updates_api_updates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatesOut"];
+                };
+            };
+        };
+    };
+    put_updates_api_updates_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatesOut"];
                 };
             };
             /** @description Validation Error */
