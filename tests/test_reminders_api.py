@@ -202,3 +202,23 @@ async def test_repeating_task_without_due_starts_on_its_first_day(client, berlin
     plain = await create(client, title="x")
     daily = await client.patch(f"/api/tasks/{plain['id']}", json={"recurrence": "FREQ=DAILY"})
     assert datetime.fromisoformat(daily.json()["due"]).date() == today
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"remind_at": "0001-01-01T00:30:00+01:00"},
+        {"remind_at": "1800-01-01T00:00:00Z"},
+        {"due": "1900-01-01T00:10:00Z", "remind_before_minutes": 60},
+    ],
+)
+async def test_reminders_outside_storable_dates_are_422(client, fields):
+    r = await client.post("/api/tasks", json={"title": "x", **fields})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] in ("remind_at", "remind_before_minutes")
+
+
+async def test_a_series_reaching_year_9999_ends_instead_of_failing(client):
+    task = await create(client, recurrence="FREQ=YEARLY", due="9999-06-01")
+    done = await client.post(f"/api/tasks/{task['id']}/complete")
+    assert done.status_code == 200 and done.json()["completed"] is True

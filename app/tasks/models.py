@@ -186,6 +186,8 @@ def parse_remind_at(value: Any) -> datetime | None:
         parsed = value
     elif isinstance(value, str):
         try:
+            if len(value) > 64:
+                raise ValueError
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValueError(
@@ -195,7 +197,7 @@ def parse_remind_at(value: Any) -> datetime | None:
         raise ValueError("remind_at must be a date-time string")
     if parsed.tzinfo is None:
         raise ValueError("remind_at must include a time zone, e.g. 2026-05-01T09:00:00Z")
-    return parsed.astimezone(UTC)
+    return check_date_range(to_utc(parsed, "remind_at"), "remind_at")  # type: ignore[return-value]
 
 
 def clean_remind_before(value: Any) -> int | None:

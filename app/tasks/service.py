@@ -27,6 +27,7 @@ from app.tasks.models import (
     TaskQuery,
     TaskTag,
     TaskUpdate,
+    check_date_range,
     due_to_columns,
 )
 from app.tasks.recurrence import (
@@ -123,7 +124,20 @@ def _apply_reminder(row: Task, changes: dict[str, object], zone: tzinfo) -> None
                 "A reminder before the due time needs a due date; set due or remind_at.",
                 field="remind_before_minutes",
             )
-        row.remind_at = reminder_for_due(row.due, row.remind_before_minutes, zone)
+        row.remind_at = _checked_reminder(row.due, row.remind_before_minutes, zone)
+
+
+def _checked_reminder(due: Due, minutes: int, zone: tzinfo) -> datetime:
+    """The reminder `minutes` before `due`, inside the dates TaskChat stores."""
+    try:
+        at = reminder_for_due(due, minutes, zone)
+        check_date_range(at, "remind_at")
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            "That reminder would fall outside the dates TaskChat can store.",
+            field="remind_before_minutes",
+        ) from None
+    return at
 
 
 def _first_due(row: Task, zone: tzinfo, now: datetime) -> None:
@@ -152,21 +166,29 @@ def advance_recurring(row: Task, *, now: datetime, zone: tzinfo, record: bool) -
     old_due = row.due
     anchor: Due = old_due if old_due is not None else (row.remind_at or now)
     wall = time.fromisoformat(row.recurrence_time) if row.recurrence_time else None
-    upcoming, gap_time = next_occurrence_wall(
-        row.recurrence, anchor=anchor, after=now, zone=zone, wall_time=wall
-    )
+    try:
+        upcoming, gap_time = next_occurrence_wall(
+            row.recurrence, anchor=anchor, after=now, zone=zone, wall_time=wall
+        )
+        if upcoming is not None:
+            check_date_range(upcoming)
+    except (ValueError, OverflowError):  # past year 9999: the series has ended
+        return False
     remaining = decrement_count(row.recurrence)
     if upcoming is None or remaining is None:
         return False
     if row.remind_at is not None and row.remind_before_minutes is None:
         # Keep the reminder as far (in local wall-clock time) before the due as it was.
         lead = _wall(anchor, zone) - _wall(row.remind_at, zone)
-        moved = _wall(upcoming, zone) - lead
-        row.remind_at = moved.replace(tzinfo=zone).astimezone(UTC)
+        try:
+            moved = (_wall(upcoming, zone) - lead).replace(tzinfo=zone).astimezone(UTC)
+            row.remind_at = check_date_range(moved, "remind_at")  # type: ignore[assignment]
+        except (ValueError, OverflowError):
+            row.remind_at = None
     row.due_at, row.due_all_day = due_to_columns(upcoming)
     row.recurrence_time = gap_time.isoformat() if gap_time is not None else None
     if row.remind_before_minutes is not None:
-        row.remind_at = reminder_for_due(upcoming, row.remind_before_minutes, zone)
+        row.remind_at = _checked_reminder(upcoming, row.remind_before_minutes, zone)
     row.recurrence = remaining
     if record:
         row.last_completed_at = now
