@@ -218,8 +218,11 @@ def build(onedir: Path, out_dir: Path, *, fast: bool = False, work: Path | None 
     depends, unknown = compute_depends(root / PREFIX)
     if unknown:
         print(f"note: no installed package provides {', '.join(unknown)}", file=sys.stderr)
-    _normalise_modes(root)
     write_control(root, depends)
+    # After the control file: the process umask may be 077 (app/db/engine.py sets it), and
+    # dpkg-deb refuses a DEBIAN folder that is not 0755.
+    _normalise_modes(root)
+    root.chmod(0o755)
     out_dir.mkdir(parents=True, exist_ok=True)
     deb = out_dir / f"{PACKAGE}_{__version__}_{deb_arch()}.deb"
     compression = ["-Znone"] if fast else ["-Zxz", "-z6"]
