@@ -18,6 +18,7 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.export import routes as export_routes
 from app.export.service import IMPORT_MAX_BYTES
+from app.lists import routes as list_routes
 from app.logging_setup import setup_logging
 from app.profile import local_user_id
 from app.search import routes as search_routes
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     app.include_router(health.router)
     app.include_router(undo.router)  # before task_routes: /api/tasks/undo/{id}
+    app.include_router(list_routes.router)  # before task_routes: /api/tasks/move
     app.include_router(task_routes.router)
     app.include_router(sync_routes.router)
     app.include_router(chat_routes.router)

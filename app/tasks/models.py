@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from app.db.types import UTCDateTime, utcnow
+from app.lists.models import ORDER_KEY_TYPE, inbox_id
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 2000
@@ -83,6 +84,22 @@ def clean_tags(value: list[str] | None) -> list[str]:
 
 
 Due = date | datetime
+ID_MAX = 36
+View = Literal["today", "upcoming"]
+
+
+def clean_id(value: Any, name: str) -> str | None:
+    """A task or list id as given (stripped); empty means none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string id")
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > ID_MAX or _CONTROL.search(value):
+        raise ValueError(f"{name} must be an id of at most {ID_MAX} characters")
+    return value
 
 
 def parse_due(value: Any) -> Due | None:
@@ -147,6 +164,11 @@ class _TaskFieldValidators(BaseModel):
     def _due(cls, v: Any) -> Any:
         return parse_due(v)
 
+    @field_validator("list_id", "parent_id", mode="before", check_fields=False)
+    @classmethod
+    def _ids(cls, v: Any, info: ValidationInfo) -> Any:
+        return clean_id(v, info.field_name or "id")
+
 
 class TaskCreate(_TaskFieldValidators, TaskBase):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
@@ -155,6 +177,10 @@ class TaskCreate(_TaskFieldValidators, TaskBase):
     due: Due | None = None
     tags: list[str] = []
     completed: bool = False
+    # The list it goes in (default: the Inbox; a subtask always takes its parent's list)
+    # and the task it is a step of (null: top-level).
+    list_id: str | None = None
+    parent_id: str | None = None
 
 
 class TaskUpdate(_TaskFieldValidators, SQLModel):
@@ -168,6 +194,8 @@ class TaskUpdate(_TaskFieldValidators, SQLModel):
     due: Due | None = None
     tags: list[str] | None = None
     completed: bool | None = None
+    list_id: str | None = None
+    parent_id: str | None = None  # null: make it top-level
 
     @field_validator("title", mode="after")
     @classmethod
@@ -196,6 +224,9 @@ class Task(TaskBase, table=True):
             "id",
         ),
         Index("ix_task_user_updated", "user_id", "updated_at"),
+        # A list's page in manual order, and a parent's steps in order (app/lists).
+        Index("ix_task_list_order", "user_id", "list_id", "parent_id", "position", "id"),
+        Index("ix_task_parent_order", "parent_id", "position", "id"),
     )
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
@@ -213,6 +244,12 @@ class Task(TaskBase, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # No foreign keys: sync may deliver a task before its list or parent, and a list or
+    # parent deleted on another device leaves rows that app/lists/ordering.repair fixes.
+    list_id: str | None = Field(default=None, max_length=ID_MAX)
+    parent_id: str | None = Field(default=None, max_length=ID_MAX)
+    # Fractional-index order key among its siblings (same list and parent).
+    position: str = Field(default="", sa_type=ORDER_KEY_TYPE, nullable=False)  # type: ignore[call-overload]
 
     @property
     def due(self) -> Due | None:
@@ -234,6 +271,9 @@ TASK_DATA_COLUMNS: tuple[str, ...] = (
     "tags",
     "created_at",
     "updated_at",
+    "list_id",
+    "parent_id",
+    "position",
 )
 
 
@@ -266,6 +306,12 @@ class TaskPublic(TaskBase):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    list_id: str
+    parent_id: str | None = None
+    position: str = ""
+    # Progress of its steps ("2/5"), filled by the service for pages and single tasks.
+    subtasks_total: int = 0
+    subtasks_done: int = 0
     # Filled by the REST routes (app.search.links.with_sources); null when no chat did it.
     source: TaskSource | None = None
 
@@ -282,6 +328,9 @@ class TaskPublic(TaskBase):
             tags=list(task.tags or []),
             created_at=task.created_at,
             updated_at=task.updated_at,
+            list_id=task.list_id or inbox_id(task.user_id),
+            parent_id=task.parent_id,
+            position=task.position or "",
         )
 
 
@@ -297,6 +346,7 @@ SortKey = Literal[
     "title",
     "-title",
     "smart",
+    "position",
 ]
 
 
@@ -314,6 +364,24 @@ class TaskQuery(BaseModel):
     sort: SortKey = "smart"
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0)] = 0
+    list_id: str | None = None
+    # A task id: its steps; "null" (or "none"): top-level tasks only.
+    parent_id: str | None = None
+    # today: overdue and due today; upcoming: due after today (both open only, in the
+    # person's time zone).
+    view: View | None = None
+
+    @field_validator("list_id", mode="before")
+    @classmethod
+    def _list_id(cls, v: Any) -> Any:
+        return clean_id(v, "list_id")
+
+    @field_validator("parent_id", mode="before")
+    @classmethod
+    def _parent_id(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("null", "none"):
+            return "null"
+        return clean_id(v, "parent_id")
 
     @field_validator("due_before", "due_after", mode="before")
     @classmethod

@@ -7,23 +7,31 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, SettingsDep
+from app.localtime import local_zone
 from app.search.links import with_source, with_sources
 from app.tasks import service
 from app.tasks.models import TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
+from app.tasks.service import SubtaskPolicy
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 
 class CompleteBody(BaseModel):
     completed: bool = True
+    # With open steps: "ask" (409 naming them), "complete" them too, or "leave" them open.
+    subtasks: SubtaskPolicy = "ask"
 
 
 @router.get("", response_model=TaskPage)
 async def list_tasks(
-    session: SessionDep, user_id: CurrentUser, query: Annotated[TaskQuery, Query()]
+    session: SessionDep,
+    user_id: CurrentUser,
+    settings: SettingsDep,
+    query: Annotated[TaskQuery, Query()],
 ) -> TaskPage:
-    page = await service.list_tasks(session=session, user_id=user_id, query=query)
+    zone, _ = local_zone(settings)
+    page = await service.list_tasks(session=session, user_id=user_id, query=query, zone=zone)
     page.items = await with_sources(session, user_id=user_id, tasks=page.items)
     return page
 
@@ -41,9 +49,15 @@ async def get_task(session: SessionDep, user_id: CurrentUser, task_id: str) -> T
 
 @router.patch("/{task_id}", response_model=TaskPublic)
 async def update_task(
-    session: SessionDep, user_id: CurrentUser, task_id: str, data: TaskUpdate
+    session: SessionDep,
+    user_id: CurrentUser,
+    task_id: str,
+    data: TaskUpdate,
+    subtasks: Annotated[SubtaskPolicy, Query()] = "ask",
 ) -> TaskPublic:
-    task = await service.update_task(session=session, user_id=user_id, task_id=task_id, data=data)
+    task = await service.update_task(
+        session=session, user_id=user_id, task_id=task_id, data=data, subtasks=subtasks
+    )
     return await with_source(session, user_id=user_id, task=task)
 
 
@@ -60,8 +74,12 @@ async def complete_task(
     task_id: str,
     body: Annotated[CompleteBody | None, Body()] = None,
 ) -> TaskPublic:
-    completed = True if body is None else body.completed
+    body = body or CompleteBody()
     task = await service.set_completed(
-        session=session, user_id=user_id, task_id=task_id, completed=completed
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        completed=body.completed,
+        subtasks=body.subtasks,
     )
     return await with_source(session, user_id=user_id, task=task)

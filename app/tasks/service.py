@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Literal
 
-from sqlalchemy import delete, func, literal_column, or_, text
+from sqlalchemy import and_, case, delete, func, literal_column, or_, text, update
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.types import utcnow
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
+from app.lists import placement
+from app.lists.ordering import key_between, last_key_stmt
 from app.tasks.models import (
     PRIORITY_RANK_SQL,
     BulkResult,
@@ -28,12 +31,24 @@ from app.tasks.models import (
 )
 
 BULK_MAX = 500
+# What completing a task with open steps does: "ask" refuses and names them (the caller
+# asks the person), "complete" completes them too, "leave" leaves them open.
+SubtaskPolicy = Literal["ask", "complete", "leave"]
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) -> TaskPublic:
     now = utcnow()
     due_at, all_day = due_to_columns(data.due)
+    list_id: str | None = None
+    if data.list_id is not None or data.parent_id is not None:
+        list_id, _ = await placement.resolve(
+            session=session,
+            user_id=user_id,
+            row=None,
+            list_id=data.list_id,
+            parent_id=data.parent_id,
+        )
     task = Task(
         user_id=user_id,
         title=data.title,
@@ -46,7 +61,11 @@ async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) 
         completed_at=now if data.completed else None,
         created_at=now,
         updated_at=now,
+        list_id=list_id,
+        parent_id=data.parent_id,
     )
+    # The list (Inbox by default) and the order key at the end of its siblings are filled
+    # in on insert (app/lists/ordering.py), whatever code inserts a task.
     session.add(task)
     await session.flush()
     _index_tags(session, task)
@@ -71,16 +90,95 @@ async def _get_row(session: AsyncSession, user_id: str, task_id: str) -> Task:
     return row
 
 
+async def with_progress(
+    session: AsyncSession, user_id: str, items: list[TaskPublic]
+) -> list[TaskPublic]:
+    """Fill each task's steps progress ("2/5") with one grouped query."""
+    ids = [t.id for t in items if t.parent_id is None]
+    if not ids:
+        return items
+    counts = {
+        parent: (total, int(done or 0))
+        for parent, total, done in (
+            await session.exec(
+                select(
+                    Task.parent_id,
+                    func.count(),
+                    func.sum(case((col(Task.completed), 1), else_=0)),
+                )
+                .where(col(Task.parent_id).in_(ids), Task.user_id == user_id)
+                .group_by(col(Task.parent_id))
+            )
+        ).all()
+    }
+    for item in items:
+        item.subtasks_total, item.subtasks_done = counts.get(item.id, (0, 0))
+    return items
+
+
 async def get_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
-    return TaskPublic.from_row(await _get_row(session, user_id, task_id))
+    task = TaskPublic.from_row(await _get_row(session, user_id, task_id))
+    return (await with_progress(session, user_id, [task]))[0]
+
+
+async def open_children(session: AsyncSession, user_id: str, task_ids: list[str]) -> list[Task]:
+    if not task_ids:
+        return []
+    rows = await session.exec(
+        select(Task)
+        .where(
+            col(Task.parent_id).in_(task_ids),
+            Task.user_id == user_id,
+            col(Task.completed).is_(False),
+        )
+        .order_by(col(Task.position), col(Task.id))
+    )
+    return list(rows.all())
+
+
+async def _complete_children(
+    session: AsyncSession,
+    user_id: str,
+    parents: list[Task],
+    policy: SubtaskPolicy,
+    now: datetime,
+) -> None:
+    """Completing parents: with open steps, refuse and name them, or complete them too."""
+    if policy == "leave":
+        return
+    children = await open_children(session, user_id, [p.id for p in parents])
+    if not children:
+        return
+    if policy == "ask":
+        titles = {p.id: p.title for p in parents}
+        names = ", ".join(f"'{c.title}'" for c in children[:10])
+        more = f" and {len(children) - 10} more" if len(children) > 10 else ""
+        owners = ", ".join(f"'{titles[i]}'" for i in dict.fromkeys(c.parent_id for c in children))
+        raise Conflict(
+            f"{owners} still has {len(children)} open step(s): {names}{more}. Complete them "
+            "too (subtasks=complete) or leave them open (subtasks=leave).",
+            field="subtasks",
+        )
+    for child in children:
+        child.completed = True
+        child.completed_at = now
+        child.updated_at = now
+        session.add(child)
 
 
 async def update_task(
-    *, session: AsyncSession, user_id: str, task_id: str, data: TaskUpdate
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_id: str,
+    data: TaskUpdate,
+    subtasks: SubtaskPolicy = "ask",
 ) -> TaskPublic:
     row = await _get_row(session, user_id, task_id)
     changes = data.model_dump(exclude_unset=True)
     now = utcnow()
+    if "list_id" in changes or "parent_id" in changes:
+        await _place(session, user_id, row, changes, now)
     for field in ("title", "description", "priority", "tags"):
         if field in changes:
             setattr(row, field, changes[field] if field != "description" else changes[field] or "")
@@ -89,25 +187,67 @@ async def update_task(
     if "due" in changes:
         row.due_at, row.due_all_day = due_to_columns(data.due)
     if "completed" in changes and changes["completed"] != row.completed:
+        if changes["completed"]:
+            await _complete_children(session, user_id, [row], subtasks, now)
         row.completed = bool(changes["completed"])
         row.completed_at = now if row.completed else None
     row.updated_at = now
     session.add(row)
     await session.commit()
-    return TaskPublic.from_row(row)
+    return (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
+
+
+async def _place(
+    session: AsyncSession, user_id: str, row: Task, changes: dict, now: datetime
+) -> None:
+    """A PATCH of list_id/parent_id: the task goes last among its new siblings; a parent's
+    steps follow it to its new list. (Exact places: app/lists/service.move_task.)"""
+    parent_id = changes.get("parent_id", row.parent_id)
+    list_id = changes.get("list_id", row.list_id)
+    if "list_id" in changes and "parent_id" not in changes and list_id != row.list_id:
+        parent_id = None  # moved to another list: it leaves its parent
+    list_id, parent_id = await placement.resolve(
+        session=session, user_id=user_id, row=row, list_id=list_id, parent_id=parent_id
+    )
+    if list_id == row.list_id and parent_id == row.parent_id:
+        return
+    last = (await session.exec(last_key_stmt(user_id, list_id, parent_id, row.id))).one()
+    old_list = row.list_id
+    row.list_id, row.parent_id = list_id, parent_id
+    row.position = key_between(last, None)
+    if old_list != list_id and parent_id is None:
+        await session.exec(
+            update(Task)
+            .where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
+            .values(list_id=list_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )  # type: ignore[call-overload]
 
 
 async def set_completed(
-    *, session: AsyncSession, user_id: str, task_id: str, completed: bool = True
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_id: str,
+    completed: bool = True,
+    subtasks: SubtaskPolicy = "ask",
 ) -> TaskPublic:
     return await update_task(
-        session=session, user_id=user_id, task_id=task_id, data=TaskUpdate(completed=completed)
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        data=TaskUpdate(completed=completed),
+        subtasks=subtasks,
     )
 
 
 async def delete_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
+    """Delete a task and its steps."""
     row = await _get_row(session, user_id, task_id)
     public = TaskPublic.from_row(row)
+    await session.exec(
+        delete(Task).where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
+    )  # type: ignore[call-overload]
     await session.delete(row)
     await session.commit()
     return public
@@ -128,12 +268,36 @@ async def _owned_rows(session: AsyncSession, user_id: str, ids: list[str]) -> di
 
 
 async def bulk_complete(
-    *, session: AsyncSession, user_id: str, task_ids: Sequence[str], completed: bool = True
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_ids: Sequence[str],
+    completed: bool = True,
+    subtasks: SubtaskPolicy = "ask",
 ) -> BulkResult:
     """Complete (or reopen) every owned task in one transaction; unknown ids are reported."""
     ids = _check_bulk_ids(task_ids)
     rows = await _owned_rows(session, user_id, ids)
     now = utcnow()
+    if completed:
+        parents = [r for r in rows.values() if not r.completed and r.parent_id is None]
+        if subtasks == "ask":
+            # Steps completed in the same call are not "left open".
+            open_steps = [
+                c
+                for c in await open_children(session, user_id, [p.id for p in parents])
+                if c.id not in rows
+            ]
+            if open_steps:
+                await _complete_children(
+                    session,
+                    user_id,
+                    [p for p in parents if p.id in {c.parent_id for c in open_steps}],
+                    "ask",
+                    now,
+                )
+        else:
+            await _complete_children(session, user_id, parents, subtasks, now)
     for row in rows.values():
         if row.completed != completed:
             row.completed = completed
@@ -152,6 +316,9 @@ async def bulk_delete(
     ids = _check_bulk_ids(task_ids)
     rows = await _owned_rows(session, user_id, ids)
     if rows:
+        await session.exec(
+            delete(Task).where(col(Task.user_id) == user_id, col(Task.parent_id).in_(list(rows)))
+        )  # type: ignore[call-overload]
         await session.exec(
             delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(list(rows)))
         )  # type: ignore[call-overload]
@@ -207,6 +374,8 @@ def _order_by(sort: str) -> list[ColumnElement]:
             text(f"{PRIORITY_RANK_SQL} DESC"),
             *tiebreak,
         ]
+    if sort == "position":
+        return [col(Task.position), col(Task.id)]
     desc = sort.startswith("-")
     key = sort.lstrip("-")
     if key == "priority":
@@ -223,11 +392,53 @@ def _order_by(sort: str) -> list[ColumnElement]:
     return [*ordered, *tiebreak]
 
 
-async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
+def day_bounds(zone: tzinfo, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(timed, all_day): the instants where "after today" starts for a timed due date
+    (local midnight, in UTC) and for an all-day one (stored as midnight UTC of its date)."""
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    tomorrow = today + timedelta(days=1)
+    timed = datetime.combine(tomorrow, time(0, 0), tzinfo=zone).astimezone(UTC)
+    return timed, datetime.combine(tomorrow, time(0, 0), tzinfo=UTC)
+
+
+def _view_filter(view: str, zone: tzinfo, now: datetime | None) -> list[ColumnElement[bool]]:
+    timed, all_day = day_bounds(zone, now)
+    due, flag = col(Task.due_at), col(Task.due_all_day)
+    if view == "today":  # overdue and due today
+        return [
+            col(Task.completed).is_(False),
+            due < max(timed, all_day),
+            or_(and_(flag, due < all_day), and_(~flag, due < timed)),
+        ]
+    return [  # upcoming: due after today
+        col(Task.completed).is_(False),
+        due >= min(timed, all_day),
+        or_(and_(flag, due >= all_day), and_(~flag, due >= timed)),
+    ]
+
+
+async def list_tasks(
+    *,
+    session: AsyncSession,
+    user_id: str,
+    query: TaskQuery,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+) -> TaskPage:
+    """A page of the user's tasks. `zone` is the person's time zone (views); `now` is for
+    tests."""
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     conditions: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
     if query.completed is not None:
         conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
+    if query.list_id is not None:
+        conditions.append(Task.list_id == query.list_id)  # type: ignore[arg-type]
+    if query.parent_id == "null":
+        conditions.append(col(Task.parent_id).is_(None))
+    elif query.parent_id is not None:
+        conditions.append(Task.parent_id == query.parent_id)  # type: ignore[arg-type]
+    if query.view is not None:
+        conditions.extend(_view_filter(query.view, zone, now))
     if query.priority is not None:
         conditions.append(Task.priority == query.priority)  # type: ignore[arg-type]
     if query.tag:
@@ -260,12 +471,19 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
     else:
         count = select(func.count()).select_from(Task).where(*conditions)
     total = (await session.scalar(count)) or 0
+    sort = query.sort
+    if "sort" not in query.model_fields_set:
+        if query.view == "upcoming":
+            sort = "due"
+        elif query.list_id is not None or (query.parent_id not in (None, "null")):
+            sort = "position"  # a list or a task's steps: the person's own order
     stmt = (
         select(Task)
         .where(*conditions)
-        .order_by(*_order_by(query.sort))
+        .order_by(*_order_by(sort))
         .limit(query.limit)
         .offset(query.offset)
     )
     rows = (await session.exec(stmt)).all()
-    return TaskPage(items=[TaskPublic.from_row(r) for r in rows], total=total)
+    items = await with_progress(session, user_id, [TaskPublic.from_row(r) for r in rows])
+    return TaskPage(items=items, total=total)

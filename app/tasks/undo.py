@@ -19,13 +19,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.deps import CurrentUser, SessionDep
 from app.db.types import utcnow
 from app.errors import Conflict, NotFound
+from app.lists.models import TaskList
 from app.tasks.models import TASK_DATA_COLUMNS, Task, TaskPublic, TaskTag
 
 UNDO_SECONDS = 15 * 60
@@ -42,11 +43,16 @@ def snapshot(row: Task) -> dict[str, Any]:
 async def snapshots(
     session: AsyncSession, user_id: str, task_ids: Iterable[str]
 ) -> dict[str, dict[str, Any]]:
-    """Before-images of the user's tasks among `task_ids` (missing ones are left out)."""
+    """Before-images of the user's tasks among `task_ids` and of their steps (a change to
+    a task can change its steps: deleting or completing it); missing ones are left out."""
     ids = [i for i in dict.fromkeys(task_ids) if isinstance(i, str) and i]
     if not ids:
         return {}
-    rows = await session.exec(select(Task).where(Task.user_id == user_id, col(Task.id).in_(ids)))
+    rows = await session.exec(
+        select(Task).where(
+            Task.user_id == user_id, or_(col(Task.id).in_(ids), col(Task.parent_id).in_(ids))
+        )
+    )
     return {row.id: snapshot(row) for row in rows}
 
 
@@ -58,6 +64,8 @@ class Change:
     before: dict[str, dict[str, Any] | None]
     at: float = field(default_factory=time.monotonic)
     undone: bool = False
+    # Before-images of lists the change deleted (app/lists), put back first.
+    lists: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class UndoLog:
@@ -67,8 +75,15 @@ class UndoLog:
         self._changes: dict[str, Change] = {}
         self._lock = threading.Lock()
 
-    def record(self, user_id: str, action: str, before: dict[str, dict[str, Any] | None]) -> str:
-        change = Change(f"chg_{uuid.uuid4().hex}", user_id, action, before)
+    def record(
+        self,
+        user_id: str,
+        action: str,
+        before: dict[str, dict[str, Any] | None],
+        *,
+        lists: dict[str, dict[str, Any]] | None = None,
+    ) -> str:
+        change = Change(f"chg_{uuid.uuid4().hex}", user_id, action, before, lists=lists or {})
         with self._lock:
             self._prune()
             self._changes[change.id] = change
@@ -96,7 +111,7 @@ class UndoLog:
     async def undo(self, session: AsyncSession, user_id: str, change_id: str) -> Change:
         change = self._claim(user_id, change_id)
         try:
-            await restore(session, user_id, change.before)
+            await restore(session, user_id, change.before, lists=change.lists)
         except BaseException:
             change.undone = False
             raise
@@ -104,9 +119,21 @@ class UndoLog:
 
 
 async def restore(
-    session: AsyncSession, user_id: str, before: dict[str, dict[str, Any] | None]
+    session: AsyncSession,
+    user_id: str,
+    before: dict[str, dict[str, Any] | None],
+    *,
+    lists: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Put the user's tasks back to `before` in one transaction."""
+    """Put the user's tasks (and deleted lists) back as they were, in one transaction."""
+    for list_id, image in (lists or {}).items():
+        existing = await session.get(TaskList, list_id)
+        if existing is None:
+            session.add(TaskList(**image))
+        elif existing.user_id != user_id:
+            continue
+    if lists:
+        await session.flush()
     ids = list(before)
     rows = {
         row.id: row
