@@ -175,6 +175,7 @@ class ListDeleteResult(BaseModel):
     list: ListPublic
     tasks_moved: int
     tasks_deleted: int
+    task_ids: list[str] = []  # the tasks moved or deleted, steps included
     change_id: str | None = None  # for POST /api/tasks/undo/{change_id}
 
 

@@ -225,7 +225,11 @@ async def delete_list(
     )
     await session.commit()
     return ListDeleteResult(
-        list=public, tasks_moved=moved, tasks_deleted=deleted, change_id=change_id
+        list=public,
+        tasks_moved=moved,
+        tasks_deleted=deleted,
+        task_ids=ids,
+        change_id=change_id,
     )
 
 
@@ -366,3 +370,29 @@ async def move_tasks(
     return BulkResult(
         succeeded=[i for i in ids if i in owned], not_found=[i for i in ids if i not in owned]
     )
+
+
+async def resolve_list(*, session: AsyncSession, user_id: str, ref: str) -> ListPublic:
+    """A list named by its id or its name (case-insensitive), as the chat names them."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise InvalidInput("Name a list.", field="list")
+    by_name = await find_list(session=session, user_id=user_id, name=ref)
+    if by_name is not None:
+        return by_name
+    row = await session.get(TaskList, ref)
+    if row is not None and row.user_id == user_id:
+        return ListPublic.from_row(row)
+    raise NotFound(
+        f"No list called {ref!r}; create it with create_list or pick one from list_lists."
+    )
+
+
+async def get_or_create_list(
+    *, session: AsyncSession, user_id: str, data: ListCreate
+) -> tuple[ListPublic, bool]:
+    """(the list called data.name, whether it was created now)."""
+    existing = await find_list(session=session, user_id=user_id, name=data.name)
+    if existing is not None:
+        return existing, False
+    return await create_list(session=session, user_id=user_id, data=data), True
