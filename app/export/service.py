@@ -2,7 +2,9 @@
 
 JSON (`export.json`):
     {"format": "taskchat-export", "version": 1, "exported_at": ...,
-     "tasks": [...], "threads": [{..., "items": [...]}], "links": [...]}
+     "lists": [...], "tasks": [...], "threads": [{..., "items": [...]}], "links": [...]}
+(`lists` and the tasks' list_id / parent_id / position came with lists; files without
+them import into the Inbox.)
 Every task and thread keeps its id and all stored fields; items keep their ChatKit JSON.
 Markdown: `tasks.md` and one `threads/<title>-<id>.md` per thread (read-only views).
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,6 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.chat.models import ChatItem, ChatThread
 from app.db.types import utcnow
 from app.errors import InvalidInput
+from app.lists.models import ListCreate, TaskList, inbox_id
 from app.search.links import TaskLink
 from app.tasks.models import Priority, Task, TaskTag
 
@@ -110,6 +114,23 @@ def task_json(t: Task) -> dict[str, Any]:
         "tags": list(t.tags or []),
         "created_at": _iso(t.created_at),
         "updated_at": _iso(t.updated_at),
+        "list_id": t.list_id,
+        "parent_id": t.parent_id,
+        "position": t.position,
+    }
+
+
+def list_json(row: TaskList) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "color": row.color,
+        "emoji": row.emoji,
+        "archived": bool(row.archived),
+        "position": row.position,
+        "is_inbox": row.id == inbox_id(row.user_id),
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
     }
 
 
@@ -152,6 +173,13 @@ async def export_data(
     progress: Progress = _noop,
 ) -> dict[str, Any]:
     scrub = Scrubber(secrets)
+    lists = (
+        await session.exec(
+            select(TaskList)
+            .where(TaskList.user_id == user_id)
+            .order_by(col(TaskList.position), col(TaskList.id))
+        )
+    ).all()
     tasks = (
         await session.exec(
             select(Task).where(Task.user_id == user_id).order_by(col(Task.created_at), col(Task.id))
@@ -188,6 +216,7 @@ async def export_data(
             "format": FORMAT,
             "version": VERSION,
             "exported_at": _iso(utcnow()),
+            "lists": [list_json(x) for x in lists],
             "tasks": [task_json(t) for t in tasks],
             "threads": out_threads,
             "links": [link_json(link) for link in links],
@@ -299,7 +328,7 @@ def validate(data: Any) -> None:
         raise InvalidInput(
             f"This export has version {version!r}; this TaskChat reads version {VERSION}."
         )
-    for key in ("tasks", "threads", "links"):
+    for key in ("lists", "tasks", "threads", "links"):
         if not isinstance(data.get(key, []), list):
             raise InvalidInput(f'"{key}" must be a list.')
 
@@ -313,17 +342,27 @@ class ImportReport:
     unchanged: dict[str, int] = field(
         default_factory=lambda: {"tasks": 0, "threads": 0, "items": 0, "links": 0}
     )
+    # Lists are counted apart, so reports of exports without lists read as before.
+    lists: dict[str, int] = field(
+        default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0}
+    )
     skipped: int = 0  # ids that belong to another user
 
     @property
     def changed(self) -> int:
-        return sum(self.inserted.values()) + sum(self.updated.values())
+        return (
+            sum(self.inserted.values())
+            + sum(self.updated.values())
+            + self.lists["inserted"]
+            + self.lists["updated"]
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "lists": self.lists,
             "skipped": self.skipped,
         }
 
@@ -339,13 +378,64 @@ def _apply_task(row: Task, t: dict[str, Any]) -> None:
     row.tags = [str(x) for x in t.get("tags") or []]
     row.created_at = _dt(t.get("created_at")) or utcnow()
     row.updated_at = _dt(t.get("updated_at")) or row.created_at
+    # Missing (an export from before lists): the Inbox, placed last (app/lists/ordering.py).
+    row.list_id = _ref(t.get("list_id"))
+    row.parent_id = _ref(t.get("parent_id"))
+    row.position = str(t.get("position") or "")[:64]
+
+
+def _ref(value: Any) -> str | None:
+    return str(value)[:36] if value else None
+
+
+async def _import_lists(
+    session: AsyncSession, user_id: str, lists: list[dict[str, Any]], report: ImportReport
+) -> dict[str, str]:
+    """Insert or update the lists; returns ids to rewrite (the source's Inbox is this
+    user's Inbox)."""
+    remap: dict[str, str] = {}
+    for item in lists:
+        fields = ListCreate.model_validate(
+            {k: item.get(k) for k in ("name", "color", "emoji", "archived") if k in item}
+        )
+        list_id = str(item["id"])[:36]
+        if item.get("is_inbox"):
+            remap[list_id] = list_id = inbox_id(user_id)
+        row = await session.get(TaskList, list_id)
+        if row is not None and row.user_id != user_id:
+            report.skipped += 1
+            continue
+        incoming = _dt(item.get("updated_at")) or utcnow()
+        if row is None:
+            row = TaskList(id=list_id, user_id=user_id, name=fields.name, position="")
+            report.lists["inserted"] += 1
+        elif incoming > row.updated_at:
+            report.lists["updated"] += 1
+        else:
+            report.lists["unchanged"] += 1
+            continue
+        row.name, row.color, row.emoji = fields.name, fields.color, fields.emoji
+        row.archived = fields.archived
+        row.position = str(item.get("position") or "a0")[:64]
+        row.created_at = _dt(item.get("created_at")) or incoming
+        row.updated_at = incoming
+        session.add(row)
+    await session.flush()
+    return remap
 
 
 async def _import_tasks(
-    session: AsyncSession, user_id: str, tasks: list[dict[str, Any]], report: ImportReport, tick
+    session: AsyncSession,
+    user_id: str,
+    tasks: list[dict[str, Any]],
+    report: ImportReport,
+    tick,
+    remap: dict[str, str],
 ) -> None:
     for t in tasks:
         tick()
+        if t.get("list_id") in remap:
+            t = {**t, "list_id": remap[t["list_id"]]}
         row = await session.get(Task, t["id"])
         if row is not None and row.user_id != user_id:
             report.skipped += 1
@@ -488,11 +578,15 @@ async def import_data(
 
     progress("import", 0, total)
     try:
-        await _import_tasks(session, user_id, tasks, report, tick)
+        remap = await _import_lists(session, user_id, data.get("lists", []), report)
+        await _import_tasks(session, user_id, tasks, report, tick, remap)
         await _import_threads(session, user_id, threads, report, tick)
         await session.flush()
         await _import_links(session, user_id, data.get("links", []), report)
         await session.commit()
+    except ValidationError as exc:
+        await session.rollback()
+        raise InvalidInput(f"The export has an invalid list: {exc.errors()[0]['msg']}") from None
     except (KeyError, TypeError, ValueError) as exc:
         await session.rollback()
         raise InvalidInput(f"The export is damaged: {type(exc).__name__}: {exc}") from None

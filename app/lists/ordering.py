@@ -23,6 +23,7 @@ from app.lists.models import DEFAULT_COLOR, INBOX_NAME, TaskList, inbox_id
 from app.tasks.models import Task
 
 INBOX_POSITION = "a0"
+_MEMO = "taskchat_order_keys"
 
 
 def key_between(before: str | None, after: str | None) -> str:
@@ -101,10 +102,17 @@ def _task_defaults(mapper: Mapper, conn: Connection, target: Task) -> None:
     if not target.list_id:
         target.list_id = ensure_inbox_sync(conn, target.user_id)
     if not target.position:
-        last = conn.execute(
-            last_key_stmt(target.user_id, target.list_id, target.parent_id)
-        ).scalar()
-        target.position = key_between(last, None)
+        # One flush may insert many tasks before any is in the table (an import): remember
+        # the keys handed out in this transaction so each goes after the one before.
+        tx = conn.get_transaction()
+        memo = conn.info.get(_MEMO)
+        if memo is None or memo[0] is not tx:
+            memo = conn.info[_MEMO] = (tx, {})
+        scope = (target.user_id, target.list_id, target.parent_id)
+        last = memo[1].get(scope)
+        if last is None:
+            last = conn.execute(last_key_stmt(*scope)).scalar()
+        target.position = memo[1][scope] = key_between(last, None)
 
 
 # ------------------------------------------------------------------- repair after sync

@@ -305,8 +305,11 @@ async def move_task(
             .values(list_id=list_id, updated_at=row.updated_at)
             .execution_options(synchronize_session=False)
         )  # type: ignore[call-overload]
+    # Counted before the commit: a query after it would open a transaction (and, on
+    # SQLite, hold the write lock) until the session closes.
+    public = (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
     await session.commit()
-    return (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
+    return public
 
 
 async def move_tasks(

@@ -225,8 +225,21 @@ class Task(TaskBase, table=True):
         ),
         Index("ix_task_user_updated", "user_id", "updated_at"),
         # A list's page in manual order, and a parent's steps in order (app/lists).
-        Index("ix_task_list_order", "user_id", "list_id", "parent_id", "position", "id"),
-        Index("ix_task_parent_order", "parent_id", "position", "id"),
+        # Trailing `completed`: a list's open/done count never reads the rows.
+        Index(
+            "ix_task_list_order",
+            "user_id",
+            "list_id",
+            "parent_id",
+            "position",
+            "id",
+            "completed",
+        ),
+        Index("ix_task_parent_order", "parent_id", "position", "id", "completed"),
+        # Today / Upcoming: open tasks by due date; counts are index-only.
+        Index("ix_task_open_due", "user_id", "completed", "due_at", "due_all_day"),
+        # A task's state by id without reading the row: counts driven from task_tag.
+        Index("ix_task_id_completed", "id", "completed"),
     )
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)

@@ -106,7 +106,9 @@ async def with_progress(
                     func.count(),
                     func.sum(case((col(Task.completed), 1), else_=0)),
                 )
-                .where(col(Task.parent_id).in_(ids), Task.user_id == user_id)
+                # Only the parent index: the steps of the user's own tasks are theirs, and
+                # a user_id condition lets the planner walk all of the user's tasks.
+                .where(col(Task.parent_id).in_(ids))
                 .group_by(col(Task.parent_id))
             )
         ).all()
@@ -193,8 +195,11 @@ async def update_task(
         row.completed_at = now if row.completed else None
     row.updated_at = now
     session.add(row)
+    # Counted before the commit: a query after it would open a transaction (and, on
+    # SQLite, hold the write lock) until the session closes.
+    public = (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
     await session.commit()
-    return (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
+    return public
 
 
 async def _place(
@@ -332,17 +337,22 @@ def _due_bound(value: Due) -> datetime:
     return due_to_columns(value)[0]  # type: ignore[return-value]
 
 
-def _fts_match(user_id: str, words: list[str]) -> str:
-    """An FTS5 query: the user's owner token AND every word as a prefix of title/description.
+def _fts_match(user_id: str, words: list[str], completed: bool | None = None) -> str:
+    """An FTS5 query: the user's owner token (and state token: s0 open, s1 done, see
+    migration 0008) AND every word as a prefix of title/description.
 
     Words are quoted, so FTS syntax typed by the person is only ever searched for.
     """
     owner = "u" + user_id.encode("utf-8").hex().upper()
+    if completed is not None:
+        owner += f" AND owner : s{int(completed)}"
     terms = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
     return f"owner : {owner} AND {{title description}} : ({terms})"
 
 
-def _text_filter(dialect: str, q: str, user_id: str) -> ColumnElement[bool]:
+def _text_filter(
+    dialect: str, q: str, user_id: str, completed: bool | None = None
+) -> ColumnElement[bool]:
     words = _WORD.findall(q)
     if not words:
         # Nothing a word index can match (only symbols or emoji): plain substring search.
@@ -353,7 +363,7 @@ def _text_filter(dialect: str, q: str, user_id: str) -> ColumnElement[bool]:
     if dialect == "sqlite":
         return text(
             "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
-        ).bindparams(fts_query=_fts_match(user_id, words))
+        ).bindparams(fts_query=_fts_match(user_id, words, completed))
     tsquery = " & ".join(w.replace("'", "") + ":*" for w in words)
     return text(
         "to_tsvector('simple', task.title || ' ' || task.description) "
@@ -376,6 +386,8 @@ def _order_by(sort: str) -> list[ColumnElement]:
         ]
     if sort == "position":
         return [col(Task.position), col(Task.id)]
+    if sort == "view":
+        return [col(Task.due_at), text(f"{PRIORITY_RANK_SQL} DESC"), *tiebreak]
     desc = sort.startswith("-")
     key = sort.lstrip("-")
     if key == "priority":
@@ -406,12 +418,12 @@ def _view_filter(view: str, zone: tzinfo, now: datetime | None) -> list[ColumnEl
     due, flag = col(Task.due_at), col(Task.due_all_day)
     if view == "today":  # overdue and due today
         return [
-            col(Task.completed).is_(False),
+            col(Task.completed) == False,  # noqa: E712 (= 0, which an index can match)
             due < max(timed, all_day),
             or_(and_(flag, due < all_day), and_(~flag, due < timed)),
         ]
     return [  # upcoming: due after today
-        col(Task.completed).is_(False),
+        col(Task.completed) == False,  # noqa: E712
         due >= min(timed, all_day),
         or_(and_(flag, due >= all_day), and_(~flag, due >= timed)),
     ]
@@ -429,8 +441,16 @@ async def list_tasks(
     tests."""
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     conditions: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
+    tag_condition: ColumnElement[bool] | None = None
+    in_list = query.list_id is not None or query.parent_id not in (None, "null")
     if query.completed is not None:
-        conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
+        if in_list and dialect == "sqlite":
+            # A list's or a parent's rows come from ix_task_list_order / ix_task_parent_order
+            # (which carry `completed`); the unary + keeps the planner off the indexes that
+            # start with (user_id, completed) and would walk every open task.
+            conditions.append(literal_column("+task.completed") == query.completed)
+        else:
+            conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
     if query.list_id is not None:
         conditions.append(Task.list_id == query.list_id)  # type: ignore[arg-type]
     if query.parent_id == "null":
@@ -446,22 +466,45 @@ async def list_tasks(
         # On SQLite the unary + keeps the planner walking the sort index and probing the
         # (small) tag list, instead of fetching every tagged row by its text key and sorting.
         task_id = literal_column("+task.id") if dialect == "sqlite" else col(Task.id)
-        conditions.append(task_id.in_(tagged))
+        tag_condition = task_id.in_(tagged)
+        conditions.append(tag_condition)
     if query.due_before is not None:
         conditions.append(Task.due_at < _due_bound(query.due_before))  # type: ignore[operator]
     if query.due_after is not None:
         conditions.append(Task.due_at >= _due_bound(query.due_after))  # type: ignore[operator]
     if query.q and query.q.strip():
-        conditions.append(_text_filter(dialect, query.q.strip(), user_id))
+        conditions.append(_text_filter(dialect, query.q.strip(), user_id, query.completed))
 
+    # Which filters narrow the list besides the owner (the count's shape depends on it).
+    others = {
+        name
+        for name in ("priority", "due_before", "due_after", "list_id", "parent_id", "view")
+        if getattr(query, name) is not None
+    }
     if query.tag and len(conditions) == 2:
         # Only the tag narrows the list: its index table alone knows the count.
         count = select(func.count()).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
+    elif query.tag and dialect == "sqlite" and not query.q:
+        # Drive the count from the tag's rows, each checked by id (ix_task_id_completed
+        # answers open/done without reading the task), not from every open task.
+        count = (
+            select(func.count())
+            .select_from(TaskTag)
+            .join(Task, col(Task.id) == col(TaskTag.task_id))
+            .where(
+                TaskTag.user_id == user_id,
+                TaskTag.tag == query.tag,
+                # task_tag's user_id is its task's: checking the task's too would read
+                # each row (or, as an index condition, walk all the user's tasks).
+                *(c for c in conditions[1:] if c is not tag_condition),
+            )
+        )
     elif query.q and dialect == "sqlite" and _WORD.search(query.q):
-        if len(conditions) == 2:
-            # Only the words narrow the list: the index (scoped by its owner column) counts.
+        if len(conditions) == 2 or (len(conditions) == 3 and not others and not query.tag):
+            # Only the words (and open/done, a token of the owner column) narrow the list:
+            # the index counts alone.
             count = text("SELECT count(*) FROM task_fts WHERE task_fts MATCH :m").bindparams(
-                m=_fts_match(user_id, _WORD.findall(query.q))
+                m=_fts_match(user_id, _WORD.findall(query.q), query.completed)
             )
         else:
             # Drive the count from the user's matches (each checked by primary key) rather
@@ -471,11 +514,11 @@ async def list_tasks(
     else:
         count = select(func.count()).select_from(Task).where(*conditions)
     total = (await session.scalar(count)) or 0
-    sort = query.sort
-    if "sort" not in query.model_fields_set:
-        if query.view == "upcoming":
-            sort = "due"
-        elif query.list_id is not None or (query.parent_id not in (None, "null")):
+    sort: str = query.sort
+    if query.view is not None and sort in ("smart", "due"):
+        sort = "view"  # every row has a due date: the order ix_task_open_due walks
+    elif "sort" not in query.model_fields_set:
+        if query.list_id is not None or (query.parent_id not in (None, "null")):
             sort = "position"  # a list or a task's steps: the person's own order
     stmt = (
         select(Task)

@@ -67,6 +67,41 @@ def _recreate_task_triggers(bind: sa.engine.Connection) -> None:
         op.execute(statement)
 
 
+def _fts_triggers(owner: str, update_of: str) -> None:
+    """(Re)create 0001's triggers over task_fts with `owner` as the owner column's text,
+    and refill the (contentless) index to match."""
+    for trigger in ("task_fts_ai", "task_fts_ad", "task_fts_au"):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    new_row = f"new.rowid, new.title, new.description, {owner.format(row='new')}"
+    old_row = f"old.rowid, old.title, old.description, {owner.format(row='old')}"
+    op.execute(
+        "CREATE TRIGGER task_fts_ai AFTER INSERT ON task BEGIN "
+        f"INSERT INTO task_fts(rowid, title, description, owner) VALUES ({new_row}); END"
+    )
+    op.execute(
+        "CREATE TRIGGER task_fts_ad AFTER DELETE ON task BEGIN "
+        "INSERT INTO task_fts(task_fts, rowid, title, description, owner) "
+        f"VALUES ('delete', {old_row}); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER task_fts_au AFTER UPDATE OF {update_of} ON task "
+        "BEGIN INSERT INTO task_fts(task_fts, rowid, title, description, owner) "
+        f"VALUES ('delete', {old_row}); "
+        f"INSERT INTO task_fts(rowid, title, description, owner) VALUES ({new_row}); END"
+    )
+    op.execute("INSERT INTO task_fts(task_fts) VALUES ('delete-all')")
+    op.execute(
+        "INSERT INTO task_fts(rowid, title, description, owner) "
+        f"SELECT rowid, title, description, {owner.format(row='task')} FROM task"
+    )
+
+
+# The owner column also carries the task's state (s0 open, s1 done), so "words + open"
+# is counted inside the index (app/tasks/service.py _fts_match).
+FTS_OWNER_STATE = "'u' || hex({row}.user_id) || ' s' || {row}.completed"
+FTS_OWNER_0001 = "'u' || hex({row}.user_id)"
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     op.create_table(
@@ -86,9 +121,16 @@ def upgrade() -> None:
     op.add_column("task", sa.Column("parent_id", sa.String(36), nullable=True))
     op.add_column("task", sa.Column("position", _key_type(), nullable=False, server_default=""))
     op.create_index(
-        "ix_task_list_order", "task", ["user_id", "list_id", "parent_id", "position", "id"]
+        "ix_task_list_order",
+        "task",
+        ["user_id", "list_id", "parent_id", "position", "id", "completed"],
     )
-    op.create_index("ix_task_parent_order", "task", ["parent_id", "position", "id"])
+    op.create_index("ix_task_parent_order", "task", ["parent_id", "position", "id", "completed"])
+    op.create_index("ix_task_open_due", "task", ["user_id", "completed", "due_at", "due_all_day"])
+    # A task's state by id without reading the row: counts driven from task_tag.
+    op.create_index("ix_task_id_completed", "task", ["id", "completed"])
+    if bind.dialect.name == "sqlite" and sa.inspect(bind).has_table("task_fts"):
+        _fts_triggers(FTS_OWNER_STATE, "title, description, user_id, completed")
     sync = _has_sync(bind)
     if sync:
         _recreate_task_triggers(bind)
@@ -158,6 +200,10 @@ def downgrade() -> None:
             "DELETE FROM sync_outbox WHERE entity = 'task' "
             "AND field IN ('list_id', 'parent_id', 'position')"
         )
+    if bind.dialect.name == "sqlite" and sa.inspect(bind).has_table("task_fts"):
+        _fts_triggers(FTS_OWNER_0001, "title, description, user_id")
+    op.drop_index("ix_task_id_completed", table_name="task")
+    op.drop_index("ix_task_open_due", table_name="task")
     op.drop_index("ix_task_parent_order", table_name="task")
     op.drop_index("ix_task_list_order", table_name="task")
     op.drop_column("task", "position")
