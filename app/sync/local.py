@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from app.lists.models import LIST_DATA_COLUMNS
+from app.lists.ordering import repair
 from app.sync.capture import stamp_pending
 from app.sync.clock import HLC
 from app.sync.merge import Row, newer
-from app.lists.models import LIST_DATA_COLUMNS
-from app.lists.ordering import repair
 from app.tasks.models import TASK_DATA_COLUMNS
 
 # Synced columns besides `id` and `user_id` (must match migration 0003's triggers).
