@@ -8,9 +8,10 @@ run:  ## set up and start TaskChat
 test:  ## set up (incl. system packages) and run the whole test suite
 	scripts/test.sh
 
-lint:
+lint:  ## ruff, then mypy over app/ (config in pyproject.toml); scripts/test.sh runs the same
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check app tests benchmarks
+	.venv/bin/mypy app
 
 format:
 	.venv/bin/ruff check --fix .

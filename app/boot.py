@@ -42,6 +42,7 @@ def begin(argv: Sequence[str]) -> None:
         return
     _begun, _begun_at = True, time.monotonic()
     gc.disable()
+    # Here, not at the top: the server child imports this module and needs no desktop code.
     from app.desktop.backend import display_problem
     from app.desktop.server_process import ServerProcess, is_window_launch
 

@@ -55,12 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="start serving after reading a 'go' line on standard input and stop when it "
         "closes (the desktop window runs its server this way)",
     )
+    # on use: each command loads only its own modules (the window never loads the server)
     from app.security.cli import add_key_parser
 
     add_key_parser(sub)
+    # on use: each command loads only its own modules (the window never loads the server)
     from app.sync.cli import add_sync_parsers
 
     add_sync_parsers(sub)
+    # on use: each command loads only its own modules (the window never loads the server)
     from app.export.cli import add_export_parsers
 
     add_export_parsers(sub)
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # on use: each command loads only its own modules (the window never loads the server)
     from app.server import eprint, exit_now, is_loopback, serve
 
     if not is_loopback(args.host):
@@ -105,20 +109,24 @@ def _run(argv: list[str], server: ServerProcess | None) -> int:
     if args.command == "serve":
         return cmd_serve(args)
     if args.command == "key":
+        # on use: each command loads only its own modules (the window never loads the server)
         from app.security.cli import cmd_key
 
         return cmd_key(args, get_settings())
     if args.screenshot is not None and not args.self_test:
         parser.error("--screenshot only works together with --self-test")
     if args.command == "sync":
+        # on use: each command loads only its own modules (the window never loads the server)
         from app.sync.cli import cmd_sync
 
         return cmd_sync(args, get_settings())
     if args.command in ("export", "import"):
+        # on use: each command loads only its own modules (the window never loads the server)
         from app.export.cli import cmd_export, cmd_import
 
         return (cmd_export if args.command == "export" else cmd_import)(args, get_settings())
     if args.command == "import-legacy":
+        # on use: each command loads only its own modules (the window never loads the server)
         from app.sync.cli import cmd_import_legacy
 
         return cmd_import_legacy(args, get_settings())

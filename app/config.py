@@ -12,6 +12,8 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from app.fileio import write_private_json
+
 APP_NAME = "TaskChat"
 DEFAULT_GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 # Google keeps this alias pointing at the current Flash model, so a new install never
@@ -137,8 +139,4 @@ def write_user_config(settings: Settings, **changes: Any) -> None:
     except (OSError, ValueError):
         current = {}
     current.update(changes)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(current, fh, indent=2)
-    os.replace(tmp, path)
+    write_private_json(path, current, indent=2)

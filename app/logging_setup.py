@@ -50,7 +50,7 @@ def _redact_record(record: logging.LogRecord) -> None:
         else:
             record.msg = redact_value(record.msg)
         if record.args:
-            record.args = redact_value(record.args)  # type: ignore[assignment]
+            record.args = redact_value(record.args)  # type: ignore[assignment]  # same shape back
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -59,7 +59,7 @@ def _redact_record(record: logging.LogRecord) -> None:
             record.stack_info = redact(record.stack_info)
     except Exception:  # pragma: no cover - never let logging break the app
         record.msg, record.args = "[unloggable message redacted]", None
-    record._taskchat_redacted = True  # type: ignore[attr-defined]
+    record._taskchat_redacted = True
 
 
 def _install_record_factory() -> None:

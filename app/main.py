@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health
+from app.api import health, settings_routes
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
 from app.chat import routes as chat_routes
@@ -26,7 +26,6 @@ from app.security.install import install_chat_limits, install_security
 from app.sync import routes as sync_routes
 from app.sync.runtime import build_sync_service
 from app.tasks import routes as task_routes
-from app.tasks import undo
 from app.webui import mount_webui
 
 log = logging.getLogger(__name__)
@@ -82,10 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_limits={"/api/import": IMPORT_MAX_BYTES},
     )
     # Outermost: Host/Origin checks, launch tokens, sessions, security headers; also sets
-    # app.state.mint_session_token / mint_launch_token and adds /api/settings.
+    # app.state.mint_session_token / mint_launch_token.
     install_security(app, settings)
+    app.include_router(settings_routes.router)
     app.include_router(health.router)
-    app.include_router(undo.router)  # before task_routes: /api/tasks/undo/{id}
     app.include_router(list_routes.router)  # before task_routes: /api/tasks/move
     app.include_router(task_routes.router)
     app.include_router(sync_routes.router)

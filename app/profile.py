@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 from app.config import Settings
+from app.fileio import write_private_json
 
 PROFILE_FILE = "profile.json"
+# Whether the keyring holds a sync URL (app/sync/settings.py reads and updates it).
+SYNC_STATE_FILE = "sync.json"
 
 
 def local_user_id(settings: Settings) -> str:
@@ -21,12 +23,18 @@ def local_user_id(settings: Settings) -> str:
     except (OSError, ValueError):
         pass
     user_id = str(uuid.uuid4())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"user_id": user_id, "device_id": str(uuid.uuid4())}, fh)
+    write_private_json(path, {"user_id": user_id, "device_id": str(uuid.uuid4())})
     # A new profile: the keyring holds no sync URL under its fresh ids, so no start needs
     # to ask it until `sync --set-url` (see app/sync/settings.py).
-    from app.sync.settings import remember_url_in_keyring
-
     remember_url_in_keyring(settings, False)
     return user_id
+
+
+def remember_url_in_keyring(settings: Settings, url_in_keyring: bool) -> None:
+    """Write sync.json; here rather than in app/sync so the profile needs nothing above it."""
+    path = settings.data_dir / SYNC_STATE_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_json(path, {"url_in_keyring": url_in_keyring})
+    except OSError:
+        pass  # only a shortcut is lost: the keyring is asked again

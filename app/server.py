@@ -127,7 +127,8 @@ def build_server(
         access_log=False,
         lifespan="on",
         # How long a stop waits for requests still running before it cancels them.
-        timeout_graceful_shutdown=graceful_shutdown,
+        # uvicorn hands it to asyncio.wait_for, which takes fractions of a second too.
+        timeout_graceful_shutdown=graceful_shutdown,  # type: ignore[arg-type]
         # The UI streams over SSE; uvicorn must not buffer or time out idle keep-alives early.
         timeout_keep_alive=30,
         # No WebSocket routes: nothing to import (the `websockets` package) or to expose.

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs the whole test suite: lint, web UI unit tests, pytest.
+# Sets everything up, then runs the whole test suite: lint (ruff, mypy), web UI unit tests, pytest.
 # pytest runs inside its own D-Bus session with an unlocked gnome-keyring, so the keyring
 # tests talk to a real Secret Service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
-echo "==> ruff"
+echo "==> ruff, mypy (as make lint)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check app tests benchmarks
+.venv/bin/mypy app
 
 if [ -f webui/package.json ]; then
   echo "==> web UI unit tests"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import error_response
 
 
 class BodySizeLimit:
@@ -28,7 +28,7 @@ class BodySizeLimit:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await self._reject(send, max_bytes)
+                    await self._reject(scope, receive, send, max_bytes)
                     return
         received = 0
         response_started = False
@@ -52,29 +52,12 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await self._reject(send, max_bytes)
+                await self._reject(scope, receive, send, max_bytes)
 
-    async def _reject(self, send: Send, max_bytes: int) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         mib = max_bytes / (1024 * 1024)
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"The request is larger than the {mib:g} MiB limit.",
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        message = f"The request is larger than the {mib:g} MiB limit."
+        await error_response(413, "payload_too_large", message)(scope, receive, send)
 
 
 class _TooLarge(Exception):

@@ -10,15 +10,11 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db.postgres import (
-    backoff_delays,
-    is_postgres_url,
-    is_retryable_connect_error,
-    normalise_postgres_url,
-)
+from app.db.postgres import is_postgres_url, normalise_postgres_url, retrying_connect
 
 __all__ = ["create_engine", "create_sessionmaker", "normalise_postgres_url"]
 log = logging.getLogger(__name__)
@@ -53,20 +49,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def _retry_connects(engine: AsyncEngine) -> None:
     """Retry a new connection while the server wakes up (Neon suspends idle computes)."""
-    from sqlalchemy.util import await_only
+
+    def sleep(seconds: float) -> None:
+        await_only(asyncio.sleep(seconds))  # this hook runs in SQLAlchemy's greenlet
 
     @event.listens_for(engine.sync_engine, "do_connect")
-    def _connect(dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
-        delays = backoff_delays()
-        for attempt in range(len(delays) + 1):
-            try:
-                return dialect.loaded_dbapi.connect(*cargs, **cparams)
-            except Exception as exc:
-                if attempt == len(delays) or not is_retryable_connect_error(exc):
-                    raise
-                log.info("database not reachable yet (%s); retrying", type(exc).__name__)
-                await_only(asyncio.sleep(delays[attempt]))
-        return None  # pragma: no cover
+    def _connect(dialect, _record, cargs, cparams):
+        connect = retrying_connect(dialect.loaded_dbapi.connect, what="database", sleep=sleep)
+        return connect(*cargs, **cparams)
 
 
 async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
@@ -78,8 +68,6 @@ async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    from sqlalchemy.util import await_only
-
     # One FIFO lock per event loop in front of SQLite's write lock. Writers of this process
     # queue on it and get the lock the moment the previous writer is done; left to SQLite
     # alone they poll with its busy handler's growing sleeps (up to 100 ms each), which
@@ -105,7 +93,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             lock.release()
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the driver, decide when transactions start (see _on_begin).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -116,7 +104,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         options = conn.get_execution_options()
         if options.get(STATEMENT_READS):
             conn.info[_NOTHING_OPEN] = True
@@ -169,17 +157,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             return
         plain_rollback(dbapi_connection)
 
+    # SQLAlchemy has no event for these: this engine's dialect gets its own methods.
     dialect.do_commit = do_commit  # type: ignore[method-assign]
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     # The lock is held until the connection goes back to the pool, after its COMMIT or
     # ROLLBACK has run (sessions return their connection at the end of each transaction).
     @event.listens_for(engine.sync_engine.pool, "checkin")
-    def _on_checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_conn, record):
         release(record.info)
 
     @event.listens_for(engine.sync_engine.pool, "invalidate")
-    def _on_invalidate(_dbapi_conn, record, _exc):  # type: ignore[no-untyped-def]
+    def _on_invalidate(_dbapi_conn, record, _exc):
         release(record.info)
 
 

@@ -20,6 +20,7 @@ HEAD_REVISION = "0008_lists"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    # Alembic loads only when the database is not at head (+7 MiB that stays, README).
     from alembic.config import Config
 
     cfg = Config()
@@ -47,14 +48,14 @@ async def stored_revision(engine: AsyncEngine) -> str | None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     if revision in ("head", HEAD_REVISION) and await stored_revision(engine) == HEAD_REVISION:
         return
-    from alembic import command
+    from alembic import command  # on use: see alembic_config
 
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    from alembic import command
+    from alembic import command  # on use: see alembic_config
 
     async with engine.begin() as conn:
         await conn.run_sync(
@@ -63,7 +64,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # on use: see alembic_config
 
     async with engine.connect() as conn:
         return await conn.run_sync(
@@ -72,6 +73,6 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 def head_revision() -> str | None:
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # on use: see alembic_config
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -14,10 +14,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 
-def gui_name() -> str:
+def gui_name() -> Literal["edgechromium", "cocoa", "qt"]:
     if sys.platform == "win32":
         return "edgechromium"
     if sys.platform == "darwin":
@@ -91,6 +91,7 @@ class GuiInvoker:
         self._obj: Any = None
         if gui_name() != "qt":
             return
+        # Qt only in the window process
         from PySide6.QtCore import QObject, Signal
 
         class _Bridge(QObject):
@@ -116,6 +117,7 @@ class GuiInvoker:
     def call(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
         if self._obj is None:
             raise RuntimeError("no Qt GUI thread to run on")
+        # Qt only in the window process
         from PySide6.QtCore import QThread
 
         if QThread.currentThread() is self._obj.thread():
@@ -129,6 +131,7 @@ def bring_to_front(window: Any, invoker: GuiInvoker) -> None:
     if invoker.available and window.native is not None:
 
         def _raise() -> None:
+            # Qt only in the window process
             from PySide6.QtCore import Qt
 
             native = window.native
@@ -154,6 +157,7 @@ def grab_window(window: Any, invoker: GuiInvoker, path: Path) -> None:
         native = window.native
         pixmap = native.grab()
         if pixmap.isNull():
+            # Qt only in the window process
             from PySide6.QtWidgets import QApplication
 
             screen = native.screen() or QApplication.primaryScreen()

@@ -76,7 +76,7 @@ def show_error_dialog(title: str, message: str) -> None:
         if _qt_dialog(title, message):
             return
         if sys.platform == "win32":
-            import ctypes
+            import ctypes  # Windows only, and only for this last-resort dialog
 
             ctypes.windll.user32.MessageBoxW(None, message, title, 0x10)  # MB_ICONERROR
             return
@@ -90,6 +90,7 @@ def show_error_dialog(title: str, message: str) -> None:
 
 def _qt_dialog(title: str, message: str) -> bool:
     try:
+        # Qt only in the window process (and only if it is already up).
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication, QMessageBox
     except Exception:

@@ -19,12 +19,15 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
+
+from app.fileio import write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,8 @@ class InstanceInfo:
 
 # ----------------------------------------------------------------------------- OS locks
 def _try_lock(fh: IO[bytes]) -> bool:
-    if os.name == "nt":  # pragma: no cover - Windows only
-        import msvcrt
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        import msvcrt  # a Windows-only module
 
         try:
             fh.seek(0)
@@ -61,6 +64,7 @@ def _try_lock(fh: IO[bytes]) -> bool:
             return True
         except OSError:
             return False
+    # POSIX only (msvcrt above on Windows)
     import fcntl
 
     try:
@@ -71,25 +75,18 @@ def _try_lock(fh: IO[bytes]) -> bool:
 
 
 def _unlock(fh: IO[bytes]) -> None:
-    if os.name == "nt":  # pragma: no cover - Windows only
-        import msvcrt
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        import msvcrt  # a Windows-only module
 
         with contextlib.suppress(OSError):
             fh.seek(0)
             msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
         return
+    # POSIX only (msvcrt above on Windows)
     import fcntl
 
     with contextlib.suppress(OSError):
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def read_info(data_dir: Path) -> InstanceInfo | None:
@@ -154,7 +151,7 @@ class SingleInstance:
         info = InstanceInfo(
             pid=os.getpid(), port=port, focus_port=listener.getsockname()[1], token=self.token
         )
-        _write_private(self.data_dir / INFO_NAME, json.dumps(asdict(info)))
+        write_private_text(self.data_dir / INFO_NAME, json.dumps(asdict(info)))
         self._thread = threading.Thread(target=self._serve, name="taskchat-focus", daemon=True)
         self._thread.start()
         return info

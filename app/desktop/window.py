@@ -23,15 +23,16 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import boot
 from app.desktop import backend, crash, window_state
+from app.desktop import self_test as st
 from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
+from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -49,34 +50,6 @@ body{{display:flex;align-items:center;justify-content:center}}
 </style></head><body><p>Starting TaskChat…</p></body></html>"""
 
 
-def process_start() -> float:
-    """Wall-clock time this process started (Linux: from /proc; else first import).
-
-    TASKCHAT_LAUNCH_EPOCH (seconds since the epoch) overrides it: benchmarks/bench_desktop.py
-    sets it just before starting the binary, so the one-file build's unpacking is counted.
-    """
-    raw = os.environ.get("TASKCHAT_LAUNCH_EPOCH")
-    if raw:
-        with contextlib.suppress(ValueError):
-            return float(raw)
-    return _PROCESS_START
-
-
-def _read_process_start() -> float:
-    try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])
-        with open("/proc/stat", encoding="ascii") as fh:
-            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
-        return btime + start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
-        return time.time()
-
-
-_PROCESS_START = _read_process_start()
-
-
 def icon_path() -> Path | None:
     path = Path(__file__).resolve().parent / "assets" / "taskchat.png"
     return path if path.is_file() else None
@@ -84,6 +57,7 @@ def icon_path() -> Path | None:
 
 def _screens() -> list[window_state.Rect]:
     try:
+        # Qt only in the window: pywebview loads it
         import webview
 
         return [window_state.Rect(s.x, s.y, s.width, s.height) for s in webview.screens]
@@ -108,9 +82,6 @@ def run_window(
     `server` is the child that app/cli.py started before anything else; it has not
     touched the data folder yet, and is stopped unused if this launch does not need it.
     """
-    from app.desktop import self_test as st
-    from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
-
     log_path = setup_logging(settings, WINDOW_LOG_FILE_NAME)
     crash.install(str(log_path))
     report = st.Reporter(enabled=self_test)
@@ -198,6 +169,7 @@ def _show_window(
     server: ServerProcess,
 ) -> None:
     """Open the window on the launch URL and block until it is closed."""
+    # Qt only in the window: pywebview loads it
     import webview
 
     state = window_state.load(settings.data_dir).normalised(_screens())
@@ -275,7 +247,7 @@ def _show_window(
                 )
             close_window()
             return
-        report.mark("health", answered_at - process_start())
+        report.mark("health", answered_at - st.process_start())
         log.info("server answering at %s", server.base_url)
         instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
         window.load_url(server.launch_url)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from app.fileio import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,7 @@ def save(data_dir: Path, state: WindowState) -> None:
     path = state_path(data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(state), fh)
-        os.replace(tmp, path)
+        write_private_json(path, asdict(state))
     except OSError as exc:  # never fail a clean shutdown over a preference
         log.warning("could not save the window state to %s: %s", path, exc)
 

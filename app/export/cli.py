@@ -29,17 +29,8 @@ def add_export_parsers(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("path", type=Path, help="a TaskChat export: .zip, export.json or its folder")
 
 
-def _secrets(settings: Settings) -> list[str]:
-    try:
-        from app.security.keystore import load_gemini_key
-
-        key = load_gemini_key(settings)
-    except Exception:
-        key = None
-    return [key] if key else []
-
-
 async def _run(settings: Settings, body: Any) -> Any:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.db import migrate
     from app.db.engine import create_engine, create_sessionmaker
 
@@ -56,6 +47,7 @@ class _Bar:
     """A rich progress bar on stderr (plain when not a terminal)."""
 
     def __init__(self, label: str) -> None:
+        # rich only for this command's progress bar
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -80,6 +72,7 @@ class _Bar:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
     from app.profile import local_user_id
 
@@ -90,7 +83,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             _run(
                 settings,
                 lambda s: service.export_data(
-                    s, user_id=user_id, secrets=_secrets(settings), progress=bar
+                    s, user_id=user_id, secrets=service.known_secrets(settings), progress=bar
                 ),
             )
         )
@@ -112,6 +105,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
     from app.profile import local_user_id
 

@@ -9,7 +9,6 @@ from fastapi.responses import Response
 
 from app.api.deps import CurrentUser, SessionDep
 from app.export import service
-from app.export.cli import _secrets
 
 router = APIRouter(tags=["export"])
 
@@ -17,7 +16,7 @@ router = APIRouter(tags=["export"])
 @router.get("/api/export")
 async def export_zip(request: Request, session: SessionDep, user_id: CurrentUser) -> Response:
     data = await service.export_data(
-        session, user_id=user_id, secrets=_secrets(request.app.state.settings)
+        session, user_id=user_id, secrets=service.known_secrets(request.app.state.settings)
     )
     name = f"taskchat-export-{datetime.now().strftime('%Y%m%d-%H%M%S')}.zip"
     return Response(

@@ -34,10 +34,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.models import ChatItem, ChatThread
+from app.config import Settings
 from app.db.types import utcnow
 from app.errors import InvalidInput
 from app.lists.models import ListCreate, TaskList, inbox_id
 from app.search.links import TaskLink
+from app.security.keystore import load_gemini_key
 from app.tasks.models import Priority, Task, TaskTag
 
 FORMAT = "taskchat-export"
@@ -56,6 +58,15 @@ _SECRET_PATTERNS = (
     re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"),
 )
 REDACTED = "[redacted]"
+
+
+def known_secrets(settings: Settings) -> list[str]:
+    """The secrets an export must never contain (the Gemini key, when one is set)."""
+    try:
+        key = load_gemini_key(settings)
+    except Exception:
+        key = None
+    return [key] if key else []
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -450,7 +461,7 @@ async def _import_tasks(
         elif (_dt(t.get("updated_at")) or datetime.min.replace(tzinfo=UTC)) > row.updated_at:
             _apply_task(row, t)
             session.add(row)
-            await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == row.id))  # type: ignore[call-overload]
+            await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == row.id))
             await session.flush()
             session.add_all(TaskTag(task_id=row.id, user_id=user_id, tag=g) for g in row.tags)
             report.updated["tasks"] += 1

@@ -125,7 +125,7 @@ PG_DOWN: list[str] = [
 ]
 
 
-def task_link_table(op, sa) -> None:  # type: ignore[no-untyped-def]
+def task_link_table(op, sa) -> None:
     """Which thread (and item) created or changed a task; the latest one is its source."""
     op.create_table(
         "task_link",

@@ -1,4 +1,4 @@
-"""Wires the security layer into the app: sessions, middleware, limits, settings routes."""
+"""Wires the security layer into the app: sessions, middleware, limits."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ def install_chat_limits(app: FastAPI, settings: Settings) -> None:
 
 def install_security(app: FastAPI, settings: Settings) -> SessionManager:
     """Call after every other middleware: the security layer must be the outermost."""
-    from app.api import settings_routes
-
     sessions = SessionManager(
         lambda: load_signing_secret(settings),  # loaded by sessions.warm_up (lifespan)
         session_seconds=settings.session_minutes * 60,
@@ -31,5 +29,4 @@ def install_security(app: FastAPI, settings: Settings) -> SessionManager:
     app.state.mint_session_token = sessions.mint_session_token
     app.state.mint_launch_token = sessions.mint_launch_token
     app.add_middleware(SecurityMiddleware, sessions=sessions)
-    app.include_router(settings_routes.router)
     return sessions

@@ -54,17 +54,21 @@ def _platform_default() -> str:
 
 def _load(name: str) -> type[KeyringBackend]:
     if name == "secretservice":
+        # keyring loads after start-up (README: start-up)
         from keyring.backends import SecretService
 
         return SecretService.Keyring
     if name == "macos":
+        # keyring loads after start-up (README: start-up)
         from keyring.backends import macOS
 
         return macOS.Keyring
     if name == "windows":
+        # keyring loads after start-up (README: start-up)
         from keyring.backends import Windows
 
         return Windows.WinVaultKeyring
+    # keyring loads after start-up (README: start-up)
     from keyring.backends import fail
 
     return fail.Keyring

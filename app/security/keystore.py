@@ -23,6 +23,7 @@ from typing import Literal
 
 from app.config import Settings
 from app.errors import DomainError, InvalidInput
+from app.fileio import write_private_text
 from app.profile import PROFILE_FILE, local_user_id
 from app.security.keyrings import SERVICE, KeyringChoice, choose_keyring
 from app.security.redact import forget_secret, register_secret
@@ -99,13 +100,7 @@ def plaintext_key_path(settings: Settings) -> Path:
 
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    if os.name == "posix":
-        os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_private_text(path, text)
 
 
 def _keyring_message(choice: KeyringChoice, exc: BaseException | None = None) -> str:

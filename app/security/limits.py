@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -21,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
 from app.config import Settings
+from app.fileio import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +69,7 @@ class UsageLimiter:
 
     def _save(self, day: str, counts: dict[str, int]) -> None:
         self.settings.ensure_data_dir()
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"day": day, "counts": counts}, fh)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, {"day": day, "counts": counts})
 
     def used_today(self, user_id: str, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)

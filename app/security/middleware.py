@@ -212,10 +212,10 @@ class SecurityMiddleware:
                 return None, False, "invalid"
             return self._verify(token.strip(), from_cookie=False)
         cookies = cookie_parser(_header(scope, b"cookie") or "")
-        token = cookies.get(cookie_name(bound_port))
-        if not token:
+        cookie = cookies.get(cookie_name(bound_port))
+        if not cookie:
             return None, False, "missing"
-        return self._verify(token, from_cookie=True)
+        return self._verify(cookie, from_cookie=True)
 
     def _verify(self, token: str, *, from_cookie: bool):
         try:

@@ -41,7 +41,8 @@ def _print(line: str = "") -> None:
     print(line, flush=True)
 
 
-async def _with_engine(settings: Settings, body):  # type: ignore[no-untyped-def]
+async def _with_engine(settings: Settings, body):
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.db import migrate
     from app.db.engine import create_engine
 
@@ -54,6 +55,7 @@ async def _with_engine(settings: Settings, body):  # type: ignore[no-untyped-def
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.profile import local_user_id
     from app.sync import settings as sync_settings
     from app.sync.runtime import build_sync_service
@@ -107,6 +109,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
+    # on use: app/cli.py imports this module on every start, for its parser
     from app.profile import local_user_id
     from app.sync.legacy import import_legacy
 

@@ -237,7 +237,7 @@ def _apply_entity(
                 prev["d"] = r["d"]
     top = ""
     changed = 0
-    clock_rows: list[tuple[str, str, str, str, str]] = []
+    clock_rows: list[tuple[str, str, str, Any, Any]] = []
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
     updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)

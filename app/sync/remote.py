@@ -98,8 +98,8 @@ async def push(
     """Merge `rows` into the server state in one transaction. Returns (base, last): the
     user's sequence before and after. Pushing the same rows again changes nothing."""
     if not rows:
-        current = await head(conn, user_id)
-        return current, current
+        last = await head(conn, user_id)
+        return last, last
     async with conn.transaction():
         await conn.execute(
             "INSERT INTO taskchat_sync_user (user_id) VALUES ($1) ON CONFLICT DO NOTHING",

@@ -9,20 +9,18 @@ start asks for the URL, and without it each start would ask the Secret Service o
 from __future__ import annotations
 
 import json
-import os
 from typing import Literal
 from urllib.parse import urlsplit
 
 from app.config import Settings
 from app.db.postgres import is_postgres_url
 from app.errors import InvalidInput
-from app.profile import PROFILE_FILE, local_user_id
+from app.profile import PROFILE_FILE, SYNC_STATE_FILE, local_user_id, remember_url_in_keyring
 from app.security.keyrings import SERVICE, choose_keyring
 from app.security.keystore import KeyringUnavailable, install_id
 from app.security.redact import register_secret
 
 UrlSource = Literal["env", "keyring"]
-SYNC_STATE_FILE = "sync.json"
 
 
 def _username(settings: Settings) -> str:
@@ -57,17 +55,6 @@ def _url_in_keyring(settings: Settings) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def remember_url_in_keyring(settings: Settings, url_in_keyring: bool) -> None:
-    path = settings.data_dir / SYNC_STATE_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"url_in_keyring": url_in_keyring}) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # only a shortcut is lost: the keyring is asked again
-
-
 def load_sync_url(settings: Settings) -> tuple[str | None, UrlSource | None]:
     if settings.sync_url is not None:
         value = settings.sync_url.get_secret_value().strip()
@@ -81,14 +68,14 @@ def load_sync_url(settings: Settings) -> tuple[str | None, UrlSource | None]:
     if not choice.viable:
         return None, None
     try:
-        value = choice.backend.get_password(SERVICE, _username(settings))
+        stored: str | None = choice.backend.get_password(SERVICE, _username(settings))
     except Exception:
         return None, None
     if known is None:  # an install from before sync.json: ask once, remember the answer
-        remember_url_in_keyring(settings, bool(value))
-    if value:
-        _register(value)
-        return value, "keyring"
+        remember_url_in_keyring(settings, bool(stored))
+    if stored:
+        _register(stored)
+        return stored, "keyring"
     return None, None
 
 

@@ -107,7 +107,7 @@ def parse_due(value: Any) -> Due | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        parsed: Due = value
+        parsed: datetime = value
     elif isinstance(value, date):
         return value
     elif isinstance(value, str):
@@ -171,7 +171,7 @@ class _TaskFieldValidators(BaseModel):
 
 
 class TaskCreate(_TaskFieldValidators, TaskBase):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]  # SQLModel's own type
 
     description: str = ""
     due: Due | None = None
@@ -186,7 +186,7 @@ class TaskCreate(_TaskFieldValidators, TaskBase):
 class TaskUpdate(_TaskFieldValidators, SQLModel):
     """Any subset of the writable fields; `null` clears `due`."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]  # SQLModel's own type
 
     title: str | None = None
     description: str | None = None

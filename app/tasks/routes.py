@@ -1,18 +1,21 @@
-"""REST routes for tasks: thin wrappers over app.tasks.service."""
+"""REST routes for tasks: thin wrappers over app.tasks.service (and app.tasks.undo)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel
+from sqlmodel import col, select
 
 from app.api.deps import CurrentUser, SessionDep, SettingsDep
 from app.localtime import local_zone
 from app.search.links import with_source, with_sources
 from app.tasks import service
-from app.tasks.models import TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
+from app.tasks.models import Task, TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
 from app.tasks.service import SubtaskPolicy
+from app.tasks.undo import undo_log
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -21,6 +24,30 @@ class CompleteBody(BaseModel):
     completed: bool = True
     # With open steps: "ask" (409 naming them), "complete" them too, or "leave" them open.
     subtasks: SubtaskPolicy = "ask"
+
+
+class UndoResult(BaseModel):
+    change_id: str
+    action: str
+    ids: list[str]
+    tasks: list[TaskPublic]
+
+
+# First: /undo/{change_id} must win over /{task_id}/… (it did as its own router, included first).
+@router.post("/undo/{change_id}", response_model=UndoResult)
+async def undo_change(session: SessionDep, user_id: CurrentUser, change_id: str) -> UndoResult:
+    change = await undo_log.undo(session, user_id, change_id)
+    restored: Sequence[Task] = (
+        await session.exec(
+            select(Task).where(Task.user_id == user_id, col(Task.id).in_(list(change.before)))
+        )
+    ).all()
+    return UndoResult(
+        change_id=change.id,
+        action=change.action,
+        ids=list(change.before),
+        tasks=[TaskPublic.from_row(r) for r in restored],
+    )
 
 
 @router.get("", response_model=TaskPage)

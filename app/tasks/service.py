@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, case, delete, func, literal_column, or_, text, update
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql import ColumnElement, Executable, TextClause
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +36,9 @@ BULK_MAX = 500
 # asks the person), "complete" completes them too, "leave" leaves them open.
 SubtaskPolicy = Literal["ask", "complete", "leave"]
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A WHERE term: a column expression, or raw SQL for the full-text index.
+Condition = ColumnElement[bool] | TextClause
+OrderTerm = ColumnElement[Any] | TextClause | Mapped[Any]
 
 
 async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) -> TaskPublic:
@@ -78,7 +82,7 @@ def _index_tags(session: AsyncSession, task: Task) -> None:
 
 
 async def _reindex_tags(session: AsyncSession, task: Task) -> None:
-    await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task.id))  # type: ignore[call-overload]
+    await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task.id))
     _index_tags(session, task)
 
 
@@ -326,7 +330,7 @@ async def bulk_delete(
         )  # type: ignore[call-overload]
         await session.exec(
             delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(list(rows)))
-        )  # type: ignore[call-overload]
+        )
     await session.commit()
     return BulkResult(
         succeeded=[i for i in ids if i in rows], not_found=[i for i in ids if i not in rows]
@@ -334,7 +338,9 @@ async def bulk_delete(
 
 
 def _due_bound(value: Due) -> datetime:
-    return due_to_columns(value)[0]  # type: ignore[return-value]
+    bound = due_to_columns(value)[0]
+    assert bound is not None  # a due value always gives a due_at
+    return bound
 
 
 def _fts_match(user_id: str, words: list[str], completed: bool | None = None) -> str:
@@ -350,16 +356,15 @@ def _fts_match(user_id: str, words: list[str], completed: bool | None = None) ->
     return f"owner : {owner} AND {{title description}} : ({terms})"
 
 
-def _text_filter(
-    dialect: str, q: str, user_id: str, completed: bool | None = None
-) -> ColumnElement[bool]:
+def _text_filter(dialect: str, q: str, user_id: str, completed: bool | None = None) -> Condition:
     words = _WORD.findall(q)
     if not words:
         # Nothing a word index can match (only symbols or emoji): plain substring search.
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return or_(
-            Task.title.like(pattern, escape="\\"), Task.description.like(pattern, escape="\\")
-        )  # type: ignore[attr-defined]
+            col(Task.title).like(pattern, escape="\\"),
+            col(Task.description).like(pattern, escape="\\"),
+        )
     if dialect == "sqlite":
         return text(
             "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
@@ -371,9 +376,9 @@ def _text_filter(
     ).bindparams(fts_query=tsquery)
 
 
-def _order_by(sort: str) -> list[ColumnElement]:
+def _order_by(sort: str) -> list[OrderTerm]:
     due_missing = col(Task.due_at).is_(None)
-    tiebreak = [col(Task.created_at).desc(), col(Task.id)]
+    tiebreak: list[OrderTerm] = [col(Task.created_at).desc(), col(Task.id)]
     if sort == "smart":
         # Open first, then soonest due (undated last), then most important, then newest:
         # exactly the column list of the expression index ix_task_smart.
@@ -440,8 +445,8 @@ async def list_tasks(
     """A page of the user's tasks. `zone` is the person's time zone (views); `now` is for
     tests."""
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    conditions: list[ColumnElement[bool]] = [Task.user_id == user_id]  # type: ignore[list-item]
-    tag_condition: ColumnElement[bool] | None = None
+    conditions: list[Condition] = [col(Task.user_id) == user_id]
+    tag_condition: Condition | None = None
     in_list = query.list_id is not None or query.parent_id not in (None, "null")
     if query.completed is not None:
         if in_list and dialect == "sqlite":
@@ -450,17 +455,17 @@ async def list_tasks(
             # start with (user_id, completed) and would walk every open task.
             conditions.append(literal_column("+task.completed") == query.completed)
         else:
-            conditions.append(Task.completed == query.completed)  # type: ignore[arg-type]
+            conditions.append(col(Task.completed) == query.completed)
     if query.list_id is not None:
-        conditions.append(Task.list_id == query.list_id)  # type: ignore[arg-type]
+        conditions.append(col(Task.list_id) == query.list_id)
     if query.parent_id == "null":
         conditions.append(col(Task.parent_id).is_(None))
     elif query.parent_id is not None:
-        conditions.append(Task.parent_id == query.parent_id)  # type: ignore[arg-type]
+        conditions.append(col(Task.parent_id) == query.parent_id)
     if query.view is not None:
         conditions.extend(_view_filter(query.view, zone, now))
     if query.priority is not None:
-        conditions.append(Task.priority == query.priority)  # type: ignore[arg-type]
+        conditions.append(col(Task.priority) == query.priority)
     if query.tag:
         tagged = select(TaskTag.task_id).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
         # On SQLite the unary + keeps the planner walking the sort index and probing the
@@ -469,9 +474,9 @@ async def list_tasks(
         tag_condition = task_id.in_(tagged)
         conditions.append(tag_condition)
     if query.due_before is not None:
-        conditions.append(Task.due_at < _due_bound(query.due_before))  # type: ignore[operator]
+        conditions.append(col(Task.due_at) < _due_bound(query.due_before))
     if query.due_after is not None:
-        conditions.append(Task.due_at >= _due_bound(query.due_after))  # type: ignore[operator]
+        conditions.append(col(Task.due_at) >= _due_bound(query.due_after))
     if query.q and query.q.strip():
         conditions.append(_text_filter(dialect, query.q.strip(), user_id, query.completed))
 
@@ -481,6 +486,7 @@ async def list_tasks(
         for name in ("priority", "due_before", "due_after", "list_id", "parent_id", "view")
         if getattr(query, name) is not None
     }
+    count: Executable
     if query.tag and len(conditions) == 2:
         # Only the tag narrows the list: its index table alone knows the count.
         count = select(func.count()).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)

@@ -13,21 +13,18 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlalchemy import delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.deps import CurrentUser, SessionDep
 from app.db.types import utcnow
 from app.errors import Conflict, NotFound
 from app.lists.models import TaskList
-from app.tasks.models import TASK_DATA_COLUMNS, Task, TaskPublic, TaskTag
+from app.tasks.models import TASK_DATA_COLUMNS, Task, TaskTag
 
 UNDO_SECONDS = 15 * 60
 MAX_CHANGES = 500  # per process; the oldest go first
@@ -143,7 +140,7 @@ async def restore(
     }
     gone = [i for i, image in before.items() if image is None and i in rows]
     if gone:
-        await session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(gone)))  # type: ignore[call-overload]
+        await session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(gone)))
     now = utcnow()
     for task_id, image in before.items():
         if image is None:
@@ -159,36 +156,9 @@ async def restore(
             row.updated_at = now
             session.add(row)
         await session.flush()
-        await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task_id))  # type: ignore[call-overload]
+        await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == task_id))
         session.add_all(TaskTag(task_id=task_id, user_id=user_id, tag=t) for t in image["tags"])
     await session.commit()
 
 
 undo_log = UndoLog()
-
-# -------------------------------------------------------------------------- REST
-
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
-
-
-class UndoResult(BaseModel):
-    change_id: str
-    action: str
-    ids: list[str]
-    tasks: list[TaskPublic]
-
-
-@router.post("/undo/{change_id}", response_model=UndoResult)
-async def undo_change(session: SessionDep, user_id: CurrentUser, change_id: str) -> UndoResult:
-    change = await undo_log.undo(session, user_id, change_id)
-    restored: Sequence[Task] = (
-        await session.exec(
-            select(Task).where(Task.user_id == user_id, col(Task.id).in_(list(change.before)))
-        )
-    ).all()
-    return UndoResult(
-        change_id=change.id,
-        action=change.action,
-        ids=list(change.before),
-        tasks=[TaskPublic.from_row(r) for r in restored],
-    )
