@@ -324,13 +324,19 @@ async def move_tasks(
     if len(ids) > MOVE_MAX:
         raise InvalidInput(f"At most {MOVE_MAX} tasks at once.", field="task_ids")
     await list_row(session, user_id, list_id)
-    found = (
-        await session.exec(
-            select(Task.id, Task.list_id, Task.parent_id, Task.position).where(
-                Task.user_id == user_id, col(Task.id).in_(ids)
+    # By id alone (the owner is checked below): with a user_id condition the planner may
+    # walk all the user's tasks instead of looking each id up.
+    found = [
+        r
+        for r in (
+            await session.exec(
+                select(Task.id, Task.list_id, Task.parent_id, Task.position, Task.user_id).where(
+                    col(Task.id).in_(ids)
+                )
             )
-        )
-    ).all()
+        ).all()
+        if r[4] == user_id
+    ]
     owned = {r[0]: r for r in found}
     moving = set(owned)
     # Top-level rows in the target: every moved parent, and steps whose parent stays.
@@ -362,7 +368,7 @@ async def move_tasks(
             await session.exec(
                 update(Task)
                 .where(
-                    col(Task.user_id) == user_id,
+                    # The steps of the user's own tasks (by ix_task_parent_order alone).
                     col(Task.parent_id).in_(parents[start : start + 400]),
                     or_(col(Task.list_id) != list_id, col(Task.list_id).is_(None)),
                 )

@@ -32,6 +32,7 @@ from app.tasks.models import (
 )
 
 BULK_MAX = 500
+WALK_ABOVE = 2000  # text matches above which a page walks the sort index (list_tasks)
 # What completing a task with open steps does: "ask" refuses and names them (the caller
 # asks the person), "complete" completes them too, "leave" leaves them open.
 SubtaskPolicy = Literal["ask", "complete", "leave"]
@@ -356,7 +357,9 @@ def _fts_match(user_id: str, words: list[str], completed: bool | None = None) ->
     return f"owner : {owner} AND {{title description}} : ({terms})"
 
 
-def _text_filter(dialect: str, q: str, user_id: str, completed: bool | None = None) -> Condition:
+def _text_filter(
+    dialect: str, q: str, user_id: str, completed: bool | None = None, *, walk: bool = False
+) -> Condition:
     words = _WORD.findall(q)
     if not words:
         # Nothing a word index can match (only symbols or emoji): plain substring search.
@@ -367,7 +370,8 @@ def _text_filter(dialect: str, q: str, user_id: str, completed: bool | None = No
         )
     if dialect == "sqlite":
         return text(
-            "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
+            ("+" if walk else "")
+            + "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
         ).bindparams(fts_query=_fts_match(user_id, words, completed))
     tsquery = " & ".join(w.replace("'", "") + ":*" for w in words)
     return text(
@@ -447,6 +451,7 @@ async def list_tasks(
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     conditions: list[Condition] = [col(Task.user_id) == user_id]
     tag_condition: Condition | None = None
+    text_condition: Condition | None = None
     in_list = query.list_id is not None or query.parent_id not in (None, "null")
     if query.completed is not None:
         if in_list and dialect == "sqlite":
@@ -478,7 +483,8 @@ async def list_tasks(
     if query.due_after is not None:
         conditions.append(col(Task.due_at) >= _due_bound(query.due_after))
     if query.q and query.q.strip():
-        conditions.append(_text_filter(dialect, query.q.strip(), user_id, query.completed))
+        text_condition = _text_filter(dialect, query.q.strip(), user_id, query.completed)
+        conditions.append(text_condition)
 
     # Which filters narrow the list besides the owner (the count's shape depends on it).
     others = {
@@ -520,6 +526,12 @@ async def list_tasks(
     else:
         count = select(func.count()).select_from(Task).where(*conditions)
     total = (await session.scalar(count)) or 0
+    if text_condition is not None and dialect == "sqlite" and total > WALK_ABOVE:
+        # Many matches: walk the sort index and probe the match list (the unary + hides
+        # the rowid), rather than fetch every match and sort them all, which the planner
+        # picks once ANALYZE has run.
+        walking = _text_filter(dialect, query.q.strip(), user_id, query.completed, walk=True)
+        conditions = [walking if c is text_condition else c for c in conditions]
     sort: str = query.sort
     if query.view is not None and sort in ("smart", "due"):
         sort = "view"  # every row has a due date: the order ix_task_open_due walks
