@@ -15,6 +15,24 @@ export interface Task {
   updated_at: string
   /** The chat thread (and message) that last created or changed the task. */
   source?: TaskSource | null
+  /** Lists and steps (server app/lists): its list, its parent (null: top-level), its
+   * order key among its siblings, and its steps' progress. */
+  list_id?: string
+  parent_id?: string | null
+  position?: string
+  subtasks_total?: number
+  subtasks_done?: number
+}
+
+/** A list (GET /api/lists): the Inbox is always there. */
+export interface TaskListInfo {
+  id: string
+  name: string
+  color: string
+  emoji: string | null
+  archived: boolean
+  position: string
+  is_inbox: boolean
 }
 
 export interface TaskSource {
@@ -49,6 +67,9 @@ export interface TaskWritable {
   priority?: Priority
   due?: string | null
   tags?: string[]
+  /** The list it goes in (the Inbox when left out) and the task it is a step of. */
+  list_id?: string | null
+  parent_id?: string | null
 }
 
 export interface TaskPage {
@@ -172,6 +193,8 @@ export function taskQueryString(q: TaskQuery): string {
 }
 
 export const api = {
+  listLists: () => request<{ items: TaskListInfo[] }>('GET', '/api/lists'),
+  createList: (name: string) => request<TaskListInfo>('POST', '/api/lists', { name }),
   listTasks: (q: TaskQuery = {}, signal?: AbortSignal) =>
     request<TaskPage>('GET', `/api/tasks${taskQueryString(q)}`, undefined, { signal }),
   getTask: (id: string) => request<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`),

@@ -1,5 +1,13 @@
 import { memo, useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react'
-import { ApiError, api, type Priority, type Task, type TaskSource, type TaskWritable } from '../api/client'
+import {
+  ApiError,
+  api,
+  type Priority,
+  type Task,
+  type TaskListInfo,
+  type TaskSource,
+  type TaskWritable,
+} from '../api/client'
 import type { TaskTarget } from '../search/targets'
 import { IconEdit, IconPlus, IconSearch, IconTrash } from '../ui/icons'
 import { ToastHost, useToasts } from '../ui/toasts'
@@ -236,12 +244,18 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
   const [adding, setAdding] = useState(false)
   const [removedChips, setRemovedChips] = useState<string[]>([])
   const zone = useMemo(() => resolveTimeZone(timeZone), [timeZone])
-  const quick = useMemo(
-    () => parseQuickAdd(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }),
-    [newTitle, zone, removedChips],
+  // Lists for "#name" in quick add; the locale decides what 12/15 means.
+  const [lists, setLists] = useState<TaskListInfo[]>([])
+  useEffect(() => {
+    api.listLists().then((page) => setLists(page.items), () => setLists([]))
+  }, [])
+  const quickOptions = useCallback(
+    () => ({ now: new Date(), timeZone: zone, ignore: removedChips, locale: navigator.language, lists }),
+    [zone, removedChips, lists],
   )
+  const quick = useMemo(() => parseQuickAdd(newTitle, quickOptions()), [newTitle, quickOptions])
   const addTask = async () => {
-    const fields = parseQuickAdd(newTitle, { now: new Date(), timeZone: zone, ignore: removedChips }).fields
+    const fields = parseQuickAdd(newTitle, quickOptions()).fields
     if (!fields || adding) return
     setAdding(true)
     try {
@@ -651,5 +665,6 @@ function TaskEditor({ task, onSave, onCancel }: { task: Task; onSave: (f: Partia
 function chipLabel(c: QuickAddChip, today: string): string {
   if (c.kind === 'due') return `Due: ${formatDue(c.value, today)}`
   if (c.kind === 'priority') return `!${c.value}`
+  if (c.kind === 'list') return `List: ${c.text.replace(/^#/, '')}`
   return `#${c.value}`
 }
