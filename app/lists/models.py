@@ -112,7 +112,7 @@ class TaskList(SQLModel, table=True):
     color: str = Field(default=DEFAULT_COLOR, max_length=16, nullable=False)
     emoji: str | None = Field(default=None, max_length=EMOJI_MAX)
     archived: bool = Field(default=False, nullable=False)
-    position: str = Field(sa_type=ORDER_KEY_TYPE, nullable=False)  # type: ignore[call-overload]
+    position: str = Field(sa_type=ORDER_KEY_TYPE, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -172,7 +172,7 @@ DeleteMode = Literal["move_to_inbox", "delete_tasks"]
 
 
 class ListDeleteResult(BaseModel):
-    list: ListPublic
+    deleted: ListPublic
     tasks_moved: int
     tasks_deleted: int
     task_ids: list[str] = []  # the tasks moved or deleted, steps included

@@ -41,24 +41,24 @@ def keys_after(last: str | None, n: int) -> list[str]:
     return list(generate_n_keys_between(last or None, None, n)) if n else []
 
 
-def _scope(user_id: str, list_id: str, parent_id: str | None):  # type: ignore[no-untyped-def]
+def _scope(user_id: str, list_id: str, parent_id: str | None):
     if parent_id is not None:
-        return [Task.parent_id == parent_id, Task.user_id == user_id]  # type: ignore[arg-type]
+        return [Task.parent_id == parent_id, Task.user_id == user_id]
     return [
-        Task.user_id == user_id,  # type: ignore[arg-type]
-        Task.list_id == list_id,  # type: ignore[arg-type]
+        Task.user_id == user_id,
+        Task.list_id == list_id,
         Task.parent_id.is_(None),  # type: ignore[union-attr]
     ]
 
 
-def last_key_stmt(user_id: str, list_id: str, parent_id: str | None, exclude: str | None = None):  # type: ignore[no-untyped-def]
+def last_key_stmt(user_id: str, list_id: str, parent_id: str | None, exclude: str | None = None):
     conditions = _scope(user_id, list_id, parent_id)
     if exclude is not None:
-        conditions.append(Task.id != exclude)  # type: ignore[arg-type]
+        conditions.append(Task.id != exclude)
     return select(func.max(Task.position)).where(*conditions)
 
 
-def neighbour_stmt(  # type: ignore[no-untyped-def]
+def neighbour_stmt(
     user_id: str, list_id: str, parent_id: str | None, key: str, *, after: bool, exclude: str
 ):
     """The key right after (or right before) `key` among the siblings, itself left out."""
@@ -68,7 +68,7 @@ def neighbour_stmt(  # type: ignore[no-untyped-def]
     return select(func.max(Task.position)).where(*conditions, Task.position < key)
 
 
-def inbox_insert(conn: Connection, user_id: str):  # type: ignore[no-untyped-def]
+def inbox_insert(conn: Connection, user_id: str):
     """INSERT of the person's Inbox that does nothing when it exists (either engine)."""
     now = utcnow()
     values = {
@@ -105,10 +105,10 @@ def _task_defaults(mapper: Mapper, conn: Connection, target: Task) -> None:
         # One flush may insert many tasks before any is in the table (an import): remember
         # the keys handed out in this transaction so each goes after the one before.
         tx = conn.get_transaction()
-        memo = conn.info.get(_MEMO)
+        memo: tuple[object, dict[tuple[str, str, str | None], str]] | None = conn.info.get(_MEMO)
         if memo is None or memo[0] is not tx:
             memo = conn.info[_MEMO] = (tx, {})
-        scope = (target.user_id, target.list_id, target.parent_id)
+        scope: tuple[str, str, str | None] = (target.user_id, target.list_id, target.parent_id)
         last = memo[1].get(scope)
         if last is None:
             last = conn.execute(last_key_stmt(*scope)).scalar()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, literal_column, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -200,7 +200,7 @@ async def delete_list(
         if ids:
             await session.exec(
                 delete(Task).where(col(Task.user_id) == user_id, col(Task.list_id) == row.id)
-            )  # type: ignore[call-overload]
+            )
         deleted = len(ids)
     else:
         top = [i for i in ids if before[i]["parent_id"] is None]
@@ -210,14 +210,14 @@ async def delete_list(
             await session.exec(
                 update(Task),
                 params=[{"id": i, "position": k} for i, k in zip(top, keys, strict=True)],
-            )  # type: ignore[call-overload]
+            )
         if ids:
             await session.exec(
                 update(Task)
                 .where(col(Task.user_id) == user_id, col(Task.list_id) == row.id)
                 .values(list_id=inbox, updated_at=now)
                 .execution_options(synchronize_session=False)
-            )  # type: ignore[call-overload]
+            )
         moved = len(ids)
     await session.delete(row)
     change_id = undo.undo_log.record(
@@ -225,7 +225,7 @@ async def delete_list(
     )
     await session.commit()
     return ListDeleteResult(
-        list=public,
+        deleted=public,
         tasks_moved=moved,
         tasks_deleted=deleted,
         task_ids=ids,
@@ -304,7 +304,7 @@ async def move_task(
             .where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
             .values(list_id=list_id, updated_at=row.updated_at)
             .execution_options(synchronize_session=False)
-        )  # type: ignore[call-overload]
+        )
     # Counted before the commit: a query after it would open a transaction (and, on
     # SQLite, hold the write lock) until the session closes.
     public = (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
@@ -326,17 +326,17 @@ async def move_tasks(
     await list_row(session, user_id, list_id)
     # By id alone (the owner is checked below): with a user_id condition the planner may
     # walk all the user's tasks instead of looking each id up.
-    found = [
-        r
-        for r in (
-            await session.exec(
-                select(Task.id, Task.list_id, Task.parent_id, Task.position, Task.user_id).where(
-                    col(Task.id).in_(ids)
-                )
+    # By id, with the owner check kept off the indexes on SQLite: with it the planner may
+    # walk all the user's tasks instead of looking each id up.
+    sqlite = session.bind.dialect.name == "sqlite"  # type: ignore[union-attr]
+    owner = literal_column("+task.user_id") if sqlite else col(Task.user_id)
+    found = (
+        await session.exec(
+            select(Task.id, Task.list_id, Task.parent_id, Task.position).where(
+                col(Task.id).in_(ids), owner == user_id
             )
-        ).all()
-        if r[4] == user_id
-    ]
+        )
+    ).all()
     owned = {r[0]: r for r in found}
     moving = set(owned)
     # Top-level rows in the target: every moved parent, and steps whose parent stays.
@@ -361,7 +361,7 @@ async def move_tasks(
                 }
                 for r, k in zip(top, keys, strict=True)
             ],
-        )  # type: ignore[call-overload]
+        )
         # Their steps (moved or not) follow their parents.
         parents = [r[0] for r in top if r[2] is None]
         for start in range(0, len(parents), 400):
@@ -374,7 +374,7 @@ async def move_tasks(
                 )
                 .values(list_id=list_id, updated_at=now)
                 .execution_options(synchronize_session=False)
-            )  # type: ignore[call-overload]
+            )
     await session.commit()
     return BulkResult(
         succeeded=[i for i in ids if i in owned], not_found=[i for i in ids if i not in owned]

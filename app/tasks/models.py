@@ -262,7 +262,7 @@ class Task(TaskBase, table=True):
     list_id: str | None = Field(default=None, max_length=ID_MAX)
     parent_id: str | None = Field(default=None, max_length=ID_MAX)
     # Fractional-index order key among its siblings (same list and parent).
-    position: str = Field(default="", sa_type=ORDER_KEY_TYPE, nullable=False)  # type: ignore[call-overload]
+    position: str = Field(default="", sa_type=ORDER_KEY_TYPE, nullable=False)
 
     @property
     def due(self) -> Due | None:

@@ -160,7 +160,9 @@ async def _complete_children(
         titles = {p.id: p.title for p in parents}
         names = ", ".join(f"'{c.title}'" for c in children[:10])
         more = f" and {len(children) - 10} more" if len(children) > 10 else ""
-        owners = ", ".join(f"'{titles[i]}'" for i in dict.fromkeys(c.parent_id for c in children))
+        owners = ", ".join(
+            f"'{titles[i]}'" for i in dict.fromkeys(c.parent_id or "" for c in children)
+        )
         raise Conflict(
             f"{owners} still has {len(children)} open step(s): {names}{more}. Complete them "
             "too (subtasks=complete) or leave them open (subtasks=leave).",
@@ -231,7 +233,7 @@ async def _place(
             .where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
             .values(list_id=list_id, updated_at=now)
             .execution_options(synchronize_session=False)
-        )  # type: ignore[call-overload]
+        )
 
 
 async def set_completed(
@@ -257,7 +259,7 @@ async def delete_task(*, session: AsyncSession, user_id: str, task_id: str) -> T
     public = TaskPublic.from_row(row)
     await session.exec(
         delete(Task).where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
-    )  # type: ignore[call-overload]
+    )
     await session.delete(row)
     await session.commit()
     return public
@@ -328,7 +330,7 @@ async def bulk_delete(
     if rows:
         await session.exec(
             delete(Task).where(col(Task.user_id) == user_id, col(Task.parent_id).in_(list(rows)))
-        )  # type: ignore[call-overload]
+        )
         await session.exec(
             delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(list(rows)))
         )
@@ -530,7 +532,8 @@ async def list_tasks(
         # Many matches: walk the sort index and probe the match list (the unary + hides
         # the rowid), rather than fetch every match and sort them all, which the planner
         # picks once ANALYZE has run.
-        walking = _text_filter(dialect, query.q.strip(), user_id, query.completed, walk=True)
+        words = (query.q or "").strip()
+        walking = _text_filter(dialect, words, user_id, query.completed, walk=True)
         conditions = [walking if c is text_condition else c for c in conditions]
     sort: str = query.sort
     if query.view is not None and sort in ("smart", "due"):

@@ -123,10 +123,10 @@ async def restore(
     lists: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Put the user's tasks (and deleted lists) back as they were, in one transaction."""
-    for list_id, image in (lists or {}).items():
+    for list_id, list_image in (lists or {}).items():
         existing = await session.get(TaskList, list_id)
         if existing is None:
-            session.add(TaskList(**image))
+            session.add(TaskList(**list_image))
         elif existing.user_id != user_id:
             continue
     if lists:
