@@ -87,6 +87,10 @@ export interface TaskQuery {
   sort?: string
   limit?: number
   offset?: number
+  /** A list's tasks; a task's steps ("null": top-level only); Today / Upcoming. */
+  list_id?: string
+  parent_id?: string
+  view?: 'today' | 'upcoming'
 }
 
 export interface KeyStatus {
@@ -195,6 +199,9 @@ export function taskQueryString(q: TaskQuery): string {
 export const api = {
   listLists: () => request<{ items: TaskListInfo[] }>('GET', '/api/lists'),
   createList: (name: string) => request<TaskListInfo>('POST', '/api/lists', { name }),
+  /** One write: put a task before/after a sibling, in a list or under a parent. */
+  moveTask: (id: string, where: { list_id?: string; parent_id?: string | null; after_id?: string; before_id?: string }) =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/move`, where),
   listTasks: (q: TaskQuery = {}, signal?: AbortSignal) =>
     request<TaskPage>('GET', `/api/tasks${taskQueryString(q)}`, undefined, { signal }),
   getTask: (id: string) => request<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`),

@@ -25,7 +25,10 @@ import {
   hasTime,
   initialTaskState,
   isoDate,
+  loadView,
   parseTags,
+  saveView,
+  siblingOf,
   taskReducer,
   visibleTasks,
 } from './state'
@@ -48,6 +51,8 @@ interface Props {
 
 const STATUS_TABS: { key: StatusFilter; label: string }[] = [
   { key: 'open', label: 'Open' },
+  { key: 'today', label: 'Today' },
+  { key: 'upcoming', label: 'Upcoming' },
   { key: 'due_soon', label: 'Due soon' },
   { key: 'done', label: 'Done' },
   { key: 'all', label: 'All' },
@@ -65,7 +70,8 @@ function today(): string {
 
 export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask, onOpenSource }: Props) {
   const [state, dispatch] = useReducer(taskReducer, initialTaskState)
-  const [filter, setFilter] = useState<TaskFilter>(defaultFilter)
+  const [filter, setFilter] = useState<TaskFilter>(() => loadView())
+  useEffect(() => saveView(filter), [filter])
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
   const { toasts, push, dismiss } = useToasts()
@@ -273,8 +279,32 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
 
   const now = today()
   const tasks = useMemo(() => visibleTasks(state, filter.sort), [state, filter.sort])
+  // Alt+↑/↓ in "my order": one move request puts the task before/after its sibling.
+  const tasksRef = useRef(tasks)
+  tasksRef.current = tasks
+  const moveBy = useCallback(
+    async (task: Task, dir: -1 | 1) => {
+      if (filter.sort !== 'position') {
+        push({ message: 'Choose “Sort: my order” to move tasks with Alt+↑/↓.' })
+        return
+      }
+      const other = siblingOf(tasksRef.current, task.id, dir)
+      if (!other) return
+      try {
+        await api.moveTask(task.id, dir < 0 ? { before_id: other.id } : { after_id: other.id })
+        await loadRef.current()
+        requestAnimationFrame(() => {
+          const row = document.querySelector<HTMLElement>(`[data-task-id="${CSS.escape(task.id)}"] .task-title`)
+          row?.focus()
+        })
+      } catch (e) {
+        push({ kind: 'error', message: msg(e) })
+      }
+    },
+    [filter.sort, push],
+  )
   const tags = useMemo(() => allTags(state.items, filter.tag || undefined), [state.items, filter.tag])
-  const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q
+  const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q || !!filter.list
 
   // Opened from search: show the task (widening the filter once if needed) and flash it.
   const [flashId, setFlashId] = useState<string | null>(null)
@@ -358,6 +388,24 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
             </option>
           ))}
         </select>
+        <label className="sr-only" htmlFor="filter-list">
+          List
+        </label>
+        <select
+          id="filter-list"
+          value={filter.list ?? ''}
+          onChange={(e) => setFilter((f) => ({ ...f, list: e.target.value }))}
+          data-testid="filter-list"
+        >
+          <option value="">All lists</option>
+          {lists
+            .filter((l) => !l.archived)
+            .map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.emoji ? `${l.emoji} ${l.name}` : l.name}
+              </option>
+            ))}
+        </select>
         <label className="sr-only" htmlFor="filter-tag">
           Tag
         </label>
@@ -388,6 +436,7 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
           <option value="priority">Sort: priority</option>
           <option value="created">Sort: newest</option>
           <option value="title">Sort: title</option>
+          <option value="position">Sort: my order (Alt+↑/↓)</option>
         </select>
       </div>
 
@@ -458,6 +507,7 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
               onDelete={deleteTask}
               onTag={(tag) => setFilter((f) => ({ ...f, tag }))}
               onOpenSource={onOpenSource}
+              onMove={moveBy}
               flash={flashId === t.id}
             />
           ),
@@ -498,6 +548,7 @@ const TaskRow = memo(function TaskRow({
   onDelete,
   onTag,
   onOpenSource,
+  onMove,
   flash,
 }: {
   task: Task
@@ -507,12 +558,23 @@ const TaskRow = memo(function TaskRow({
   onDelete: (t: Task) => void
   onTag: (tag: string) => void
   onOpenSource?: (source: TaskSource) => void
+  onMove?: (t: Task, dir: -1 | 1) => void
   flash?: boolean
 }) {
   const ds = dueState(task, today)
   const checkId = `done-${task.id}`
   return (
-    <li className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}`} data-testid="task-item" data-task-id={task.id}>
+    <li
+      className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}${task.parent_id ? ' step' : ''}`}
+      data-testid="task-item"
+      data-task-id={task.id}
+      onKeyDown={(e) => {
+        if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown') && onMove) {
+          e.preventDefault()
+          onMove(task, e.key === 'ArrowUp' ? -1 : 1)
+        }
+      }}
+    >
       <input
         id={checkId}
         type="checkbox"
@@ -526,8 +588,13 @@ const TaskRow = memo(function TaskRow({
         <button type="button" className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
           {task.title}
         </button>
-        {(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source) && (
+        {(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || !!task.subtasks_total) && (
           <div className="task-meta">
+            {!!task.subtasks_total && (
+              <span className="chip steps" title="Steps done" data-testid="task-steps">
+                {task.subtasks_done ?? 0}/{task.subtasks_total}
+              </span>
+            )}
             {task.due && (
               <span className={`chip due due-${ds ?? 'none'}`} title={task.due}>
                 {ds === 'overdue' ? 'Overdue · ' : ''}

@@ -3,8 +3,8 @@
 
 import type { Priority, Task, TaskQuery, TaskWritable } from '../api/client'
 
-export type StatusFilter = 'open' | 'done' | 'due_soon' | 'all'
-export type SortKey = 'smart' | 'due' | 'priority' | 'created' | 'title'
+export type StatusFilter = 'open' | 'done' | 'due_soon' | 'all' | 'today' | 'upcoming'
+export type SortKey = 'smart' | 'due' | 'priority' | 'created' | 'title' | 'position'
 
 export interface TaskFilter {
   status: StatusFilter
@@ -12,9 +12,36 @@ export interface TaskFilter {
   tag: string
   q: string
   sort: SortKey
+  /** A list id ('' for every list). */
+  list?: string
 }
 
-export const defaultFilter: TaskFilter = { status: 'open', priority: '', tag: '', q: '', sort: 'smart' }
+export const defaultFilter: TaskFilter = { status: 'open', priority: '', tag: '', q: '', sort: 'smart', list: '' }
+
+const VIEW_KEY = 'taskchat.view'
+const STATUSES: readonly StatusFilter[] = ['open', 'done', 'due_soon', 'all', 'today', 'upcoming']
+
+/** The view (status tab and list) this window last showed: kept per window
+ * (sessionStorage), so two windows can show different views. */
+export function loadView(storage: Pick<Storage, 'getItem'> | undefined = globalThis.sessionStorage): TaskFilter {
+  try {
+    const saved = JSON.parse(storage?.getItem(VIEW_KEY) ?? 'null') as Partial<TaskFilter> | null
+    if (!saved || typeof saved !== 'object') return defaultFilter
+    const status = STATUSES.includes(saved.status as StatusFilter) ? (saved.status as StatusFilter) : 'open'
+    const list = typeof saved.list === 'string' && saved.list.length <= 36 ? saved.list : ''
+    return { ...defaultFilter, status, list }
+  } catch {
+    return defaultFilter
+  }
+}
+
+export function saveView(f: TaskFilter, storage: Pick<Storage, 'setItem'> | undefined = globalThis.sessionStorage): void {
+  try {
+    storage?.setItem(VIEW_KEY, JSON.stringify({ status: f.status, list: f.list ?? '' }))
+  } catch {
+    /* storage full or blocked: the view is just not remembered */
+  }
+}
 
 export const DUE_SOON_DAYS = 7
 export const PAGE_LIMIT = 500
@@ -93,9 +120,13 @@ export function buildTaskQuery(f: TaskFilter, today: string): TaskQuery {
     q.completed = false
     q.due_before = addDays(today, DUE_SOON_DAYS + 1)
   }
+  // Today: overdue and due today; Upcoming: due after today (open tasks, the server
+  // reads "today" in the person's time zone).
+  if (f.status === 'today' || f.status === 'upcoming') q.view = f.status
   if (f.priority) q.priority = f.priority
   if (f.tag) q.tag = f.tag
   if (f.q.trim()) q.q = f.q.trim()
+  if (f.list) q.list_id = f.list
   return q
 }
 
@@ -108,6 +139,12 @@ export function matchesFilter(t: Task, f: TaskFilter, today: string): boolean {
     const d = dueDate(t.due)
     if (!d || d > addDays(today, DUE_SOON_DAYS)) return false
   }
+  if (f.status === 'today' || f.status === 'upcoming') {
+    const d = dueDate(t.due)
+    if (t.completed || !d) return false
+    if (f.status === 'today' ? d > today : d <= today) return false
+  }
+  if (f.list && t.list_id !== undefined && t.list_id !== f.list) return false
   if (f.priority && t.priority !== f.priority) return false
   if (f.tag && !t.tags.some((x) => x.toLowerCase() === f.tag.toLowerCase())) return false
   const q = f.q.trim().toLowerCase()
@@ -153,6 +190,8 @@ export function sortTasks(tasks: Task[], key: SortKey): Task[] {
     case 'title':
       arr.sort((a, b) => a.title.localeCompare(b.title, undefined, { sensitivity: 'base' }) || cmpCreatedDesc(a, b))
       break
+    case 'position':
+      return byPosition(arr)
     case 'smart':
     default:
       arr.sort(
@@ -161,6 +200,45 @@ export function sortTasks(tasks: Task[], key: SortKey): Task[] {
       )
   }
   return arr
+}
+
+const cmpKey = (a: Task, b: Task) => {
+  const pa = a.position ?? ''
+  const pb = b.position ?? ''
+  // Order keys compare by code unit (ASCII), like the server's "C" collation; ids break ties.
+  return pa < pb ? -1 : pa > pb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/** The person's own order: top-level tasks by key, each followed by its steps by key
+ * (steps whose parent is not shown come last, in their own order). */
+export function byPosition(tasks: Task[]): Task[] {
+  const shown = new Set(tasks.map((t) => t.id))
+  const steps = new Map<string, Task[]>()
+  const top: Task[] = []
+  for (const t of tasks) {
+    if (t.parent_id && shown.has(t.parent_id)) {
+      const list = steps.get(t.parent_id) ?? []
+      list.push(t)
+      steps.set(t.parent_id, list)
+    } else top.push(t)
+  }
+  const out: Task[] = []
+  for (const t of top.sort(cmpKey)) {
+    out.push(t)
+    out.push(...(steps.get(t.id) ?? []).sort(cmpKey))
+  }
+  return out
+}
+
+/** The sibling (same parent) just before (-1) or after (+1) a task in a shown order. */
+export function siblingOf(tasks: Task[], id: string, dir: -1 | 1): Task | null {
+  const i = tasks.findIndex((t) => t.id === id)
+  if (i < 0) return null
+  const parent = tasks[i].parent_id ?? null
+  for (let j = i + dir; j >= 0 && j < tasks.length; j += dir) {
+    if ((tasks[j].parent_id ?? null) === parent) return tasks[j]
+  }
+  return null
 }
 
 export function allTags(tasks: Task[], extra?: string): string[] {
