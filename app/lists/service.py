@@ -254,13 +254,16 @@ async def move_task(
     if "list_id" in given and "parent_id" not in given and data.list_id != row.list_id:
         parent_id = None  # moved to another list: leaves its parent
     list_id = data.list_id if "list_id" in given else row.list_id
-    list_id, parent_id = await resolve(
-        session=session,
-        user_id=user_id,
-        row=row,
-        list_id=list_id,
-        parent_id=parent_id,
-    )
+    if not (row.list_id and list_id == row.list_id and parent_id == row.parent_id):
+        # A new place: check it. (A reorder among the same siblings needs no check.)
+        list_id, parent_id = await resolve(
+            session=session,
+            user_id=user_id,
+            row=row,
+            list_id=list_id,
+            parent_id=parent_id,
+        )
+    assert list_id is not None
     lower: str | None
     upper: str | None
 
