@@ -294,7 +294,8 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
         await api.moveTask(task.id, dir < 0 ? { before_id: other.id } : { after_id: other.id })
         await loadRef.current()
         requestAnimationFrame(() => {
-          const row = document.querySelector<HTMLElement>(`[data-task-id="${CSS.escape(task.id)}"] .task-title`)
+          // Keep the keyboard on the moved task (ids are uuids: no quotes to escape).
+          const row = document.querySelector<HTMLElement>(`[data-task-id="${task.id.replace(/["\\]/g, '')}"] .task-title`)
           row?.focus()
         })
       } catch (e) {
