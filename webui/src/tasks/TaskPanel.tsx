@@ -437,7 +437,7 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
           <option value="priority">Sort: priority</option>
           <option value="created">Sort: newest</option>
           <option value="title">Sort: title</option>
-          <option value="position">Sort: my order (Alt+↑/↓)</option>
+          <option value="position" title="Alt+↑/↓ moves a task">Sort: my order</option>
         </select>
       </div>
 
