@@ -51,6 +51,15 @@ def test_lists_views_and_keyboard_order_survive_a_reload(
     expect(page.get_by_test_id("task-title")).to_have_count(4)
     assert titles(page) == ["Book flight", "Pack", "Socks", "Book hotel"]
 
+    # Drag "Book hotel" onto "Socks": it becomes a step of "Pack", just before "Socks".
+    hotel = page.locator(f'[data-testid=task-item][data-task-id="{ids["Book hotel"]}"]')
+    socks = page.locator("[data-testid=task-item]", has_text="Socks")
+    hotel.drag_to(socks)
+    expect(page.get_by_test_id("task-title").nth(2)).to_have_text("Book hotel")
+    assert titles(page) == ["Book flight", "Pack", "Book hotel", "Socks"]
+    moved = api.get(f"/api/tasks/{ids['Book hotel']}").json()
+    assert moved["parent_id"] == ids["Pack"] and moved["list_id"] == travel
+
     # Today across all lists: the overdue task only.
     page.get_by_test_id("filter-list").select_option("")
     page.get_by_test_id("filter-today").click()

@@ -123,3 +123,30 @@ describe('TaskPanel with lists', () => {
     expect(screen.getByTestId('filter-today').getAttribute('aria-selected')).toBe('true')
   })
 })
+
+describe('drag and drop', () => {
+  it('dropping a task on a row puts it before that row, under the same parent', async () => {
+    installFetch()
+    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    fireEvent.change(screen.getByTestId('task-sort'), { target: { value: 'position' } })
+    const row = (name: string) => screen.getAllByTestId('task-item').find((r) => r.textContent?.startsWith(name))!
+    const data = new Map<string, string>()
+    const dataTransfer = {
+      setData: (k: string, v: string) => void data.set(k, v),
+      getData: (k: string) => data.get(k) ?? '',
+      get types() {
+        return [...data.keys()]
+      },
+      effectAllowed: 'move',
+    }
+    fireEvent.dragStart(row('Alpha'), { dataTransfer })
+    fireEvent.dragOver(row('Beta step'), { dataTransfer })
+    fireEvent.drop(row('Beta step'), { dataTransfer })
+    await flush()
+    const moves = requests.filter((r) => r.url.endsWith('/move'))
+    expect(moves).toEqual([
+      { method: 'POST', url: '/api/tasks/a/move', body: { list_id: 'inbox', parent_id: 'b', before_id: 'b1' } },
+    ])
+  })
+})

@@ -36,6 +36,8 @@ import { type QuickAddChip, parseQuickAdd, resolveTimeZone } from './quickadd'
 import '../search/search.css'
 
 export const UNDO_WINDOW_MS = 5000
+const DRAG_TYPE = 'application/x-taskchat-task'
+
 
 interface Props {
   /** Incremented by the app whenever tasks may have changed (tasks_changed). */
@@ -304,6 +306,24 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
     },
     [filter.sort, push],
   )
+  // Drag and drop in "my order": the dragged task goes just before the row it is dropped
+  // on, in that row's list and under that row's parent (one /move request).
+  const dropOn = useCallback(
+    async (draggedId: string, target: Task) => {
+      if (draggedId === target.id) return
+      try {
+        await api.moveTask(draggedId, {
+          list_id: target.list_id,
+          parent_id: target.parent_id ?? null,
+          before_id: target.id,
+        })
+        await loadRef.current()
+      } catch (e) {
+        push({ kind: 'error', message: msg(e) })
+      }
+    },
+    [push],
+  )
   const tags = useMemo(() => allTags(state.items, filter.tag || undefined), [state.items, filter.tag])
   const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q || !!filter.list
 
@@ -509,6 +529,7 @@ export default function TaskPanel({ refreshKey, onFirstLoad, timeZone, focusTask
               onTag={(tag) => setFilter((f) => ({ ...f, tag }))}
               onOpenSource={onOpenSource}
               onMove={moveBy}
+              onDropOn={filter.sort === 'position' ? dropOn : undefined}
               flash={flashId === t.id}
             />
           ),
@@ -550,6 +571,7 @@ const TaskRow = memo(function TaskRow({
   onTag,
   onOpenSource,
   onMove,
+  onDropOn,
   flash,
 }: {
   task: Task
@@ -560,6 +582,7 @@ const TaskRow = memo(function TaskRow({
   onTag: (tag: string) => void
   onOpenSource?: (source: TaskSource) => void
   onMove?: (t: Task, dir: -1 | 1) => void
+  onDropOn?: (draggedId: string, target: Task) => void
   flash?: boolean
 }) {
   const ds = dueState(task, today)
@@ -569,6 +592,20 @@ const TaskRow = memo(function TaskRow({
       className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}${task.parent_id ? ' step' : ''}`}
       data-testid="task-item"
       data-task-id={task.id}
+      draggable={!!onDropOn}
+      onDragStart={(e) => {
+        e.dataTransfer.setData(DRAG_TYPE, task.id)
+        e.dataTransfer.effectAllowed = 'move'
+      }}
+      onDragOver={(e) => {
+        if (onDropOn && e.dataTransfer.types.includes(DRAG_TYPE)) e.preventDefault()
+      }}
+      onDrop={(e) => {
+        const id = e.dataTransfer.getData(DRAG_TYPE)
+        if (!onDropOn || !id) return
+        e.preventDefault()
+        onDropOn(id, task)
+      }}
       onKeyDown={(e) => {
         if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown') && onMove) {
           e.preventDefault()
