@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start serving after reading a 'go' line on standard input and stop when it "
         "closes (the desktop window runs its server this way)",
     )
+    sub.add_parser(
+        "doctor",
+        help="check what this computer gives TaskChat (display, keyring, data folder, "
+        "Gemini, sync) and explain any problem",
+    )
     # on use: each command loads only its own modules (the window never loads the server)
     from app.security.cli import add_key_parser
 
@@ -115,6 +120,10 @@ def _run(argv: list[str], server: ServerProcess | None) -> int:
         return cmd_key(args, get_settings())
     if args.screenshot is not None and not args.self_test:
         parser.error("--screenshot only works together with --self-test")
+    if args.command == "doctor":
+        from app.desktop import doctor
+
+        return doctor.run(get_settings())
     if args.command == "sync":
         # on use: each command loads only its own modules (the window never loads the server)
         from app.sync.cli import cmd_sync

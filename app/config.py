@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     session_minutes: int = Field(60 * 12, validation_alias=_env("TASKCHAT_SESSION_MINUTES"))
     webui_dir: Path | None = Field(None, validation_alias=_env("TASKCHAT_WEBUI_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("TASKCHAT_LOG_LEVEL"))
+    # The reminder scheduler and its desktop notifications (app/reminders); off: none.
+    reminders: bool = Field(True, validation_alias=_env("TASKCHAT_REMINDERS"))
 
     @classmethod
     def settings_customise_sources(

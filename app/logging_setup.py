@@ -28,6 +28,18 @@ _file_handler: logging.Handler | None = None
 _factory_installed = False
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Rotates like its parent; the new file is 0600 whatever the umask (it was 0644)."""
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        if os.name == "posix":
+            try:
+                os.chmod(self.baseFilename, 0o600)
+            except OSError:
+                pass
+
+
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
@@ -98,7 +110,7 @@ def setup_logging(settings: Settings, name: str = LOG_FILE_NAME) -> Path:
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.close(fd)
-        handler = logging.handlers.RotatingFileHandler(
+        handler = PrivateRotatingFileHandler(
             path, maxBytes=2 * 1024 * 1024, backupCount=3, encoding="utf-8"
         )
         handler.setFormatter(RedactingFormatter(_FORMAT))

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__
-from app.api import health, settings_routes
+from app import __version__, updates
+from app.api import health, settings_routes, update_routes
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
 from app.chat import routes as chat_routes
@@ -21,11 +21,16 @@ from app.export.service import IMPORT_MAX_BYTES
 from app.lists import routes as list_routes
 from app.logging_setup import setup_logging
 from app.profile import local_user_id
+from app.reminders import routes as reminder_routes
+from app.reminders.notices import NoticeBoard
+from app.reminders.notifier import DesktopNotifier
+from app.reminders.scheduler import ReminderScheduler
 from app.search import routes as search_routes
 from app.security.install import install_chat_limits, install_security
 from app.sync import routes as sync_routes
 from app.sync.runtime import build_sync_service
 from app.tasks import routes as task_routes
+from app.tasks.recurrence import local_zone
 from app.webui import mount_webui
 
 log = logging.getLogger(__name__)
@@ -47,9 +52,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sync = sync
         if sync is not None:
             await sync.start()
+        reminders = None
+        if settings.reminders:
+            reminders = ReminderScheduler(
+                engine=engine,
+                sessionmaker=app.state.sessionmaker,
+                user_id=app.state.local_user_id,
+                zone=lambda: local_zone(settings.timezone),
+                notifier=DesktopNotifier(),
+                board=app.state.reminder_notices,
+            )
+            await reminders.start()
+        app.state.reminders = reminders
         # Last: these threads would otherwise slow the start-up steps above (one GIL).
         app.state.sessions.warm_up()  # the keyring's signing secret, before the UI asks
         chat_routes.warm_up(app)
+        app.state.updates = updates.UpdateChecker(settings)
+        app.state.updates.start()  # a background task: never delays the start
         try:
             yield
         finally:
@@ -58,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat = getattr(app.state, "chat_server", None)
             if chat is not None:
                 await chat.close()
+            await app.state.updates.stop()
+            if reminders is not None:
+                await reminders.stop()
             if sync is not None:
                 await sync.stop()
             # Disposing closes every pooled connection, so SQLite's WAL is checkpointed.
@@ -73,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.local_user_id = local_user_id(settings)
+    app.state.reminder_notices = NoticeBoard()
     install_error_handlers(app)
     install_chat_limits(app, settings)  # innermost: sees the body after the size limit
     app.add_middleware(
@@ -91,5 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_routes.router)
     app.include_router(search_routes.router)
     app.include_router(export_routes.router)
+    app.include_router(update_routes.router)
+    app.include_router(reminder_routes.router)
     mount_webui(app, settings)
     return app

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs the whole test suite: lint (ruff, mypy), web UI unit tests, pytest.
+# Sets everything up, then runs the whole test suite: lint (ruff, mypy, REST types), web UI unit tests, pytest.
 # pytest runs inside its own D-Bus session with an unlocked gnome-keyring, so the keyring
 # tests talk to a real Secret Service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
-echo "==> ruff, mypy (as make lint)"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check app tests benchmarks
-.venv/bin/mypy app
+echo "==> make lint (ruff, mypy, generated REST types)"
+make lint
 
 if [ -f webui/package.json ]; then
   echo "==> web UI unit tests"

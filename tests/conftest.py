@@ -45,6 +45,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     # No test touches a real keyring unless it asks for one (tests/test_keyring_*.py set
     # TASKCHAT_KEYRING_BACKEND=secretservice); keyring's real `fail` backend otherwise.
     monkeypatch.setenv("TASKCHAT_KEYRING_BACKEND", "fail")
+    # No test asks the real release feed (tests/test_updates.py points it at a fake one).
+    monkeypatch.setenv("TASKCHAT_UPDATE_CHECK", "0")
     get_settings.cache_clear()
     yield path
     get_settings.cache_clear()

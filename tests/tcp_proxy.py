@@ -28,6 +28,9 @@ class TcpProxy:
         # connection's first bytes one round trip later still (TCP's own handshake). Cuts
         # do not apply to a delayed proxy.
         self.delay = 0.0
+        # A stalled link: bytes are taken in but not passed on while this is set (the
+        # connection stays open; nothing answers).
+        self.frozen = False
 
     async def start(self, port: int = 0) -> TcpProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", port)
@@ -77,6 +80,8 @@ class TcpProxy:
                             up_writer.transport.abort()
                             return
                         budget[0] -= len(data)
+                    while self.frozen:  # noqa: ASYNC110 (a flag the test flips, polled)
+                        await asyncio.sleep(0.05)
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.IncompleteReadError):

@@ -17,7 +17,6 @@ from chatkit.types import (
     AssistantMessageItem,
     InferenceOptions,
     LockedStatus,
-    Page,
     ThreadMetadata,
     UserMessageItem,
     UserMessageTextContent,
@@ -209,32 +208,6 @@ async def test_delete_thread_removes_its_items(store):
     await store.delete_thread(thread.id, A)
     row, items = await _rows(store, thread.id)
     assert row is None and items == []
-
-
-async def test_turn_view_answers_the_first_newest_load_once(store):
-    thread = await _thread(store, A)
-    for n in range(3):
-        await store.add_thread_item(thread.id, _reply(thread.id, str(n), at=n), A)
-    newest = await store.load_thread_items(thread.id, None, 100, "desc", A)
-    stale = Page(data=newest.data[:], has_more=False)
-    view = store.with_newest(thread.id, stale)
-    await store.add_thread_item(thread.id, _reply(thread.id, "new", at=9), A)
-    two = await view.load_thread_items(thread.id, None, 2, "desc", A)
-    # Served from the seed (the item added behind its back is not in it) ...
-    assert [i.id for i in two.data] == [i.id for i in newest.data[:2]]
-    assert two.has_more and two.after == newest.data[1].id
-    # ... once: the next load reads the database.
-    again = await view.load_thread_items(thread.id, None, 2, "desc", A)
-    assert again.data[0].content[0].text == "new"
-    # Other threads, orders and cursors never use the seed; a write through the view drops it.
-    assert store._newest is None
-    view = store.with_newest(thread.id, stale)
-    asc = await view.load_thread_items(thread.id, None, 2, "asc", A)
-    assert asc.data[0].content[0].text == "0"
-    view = store.with_newest(thread.id, stale)
-    await view.add_thread_item(thread.id, _reply(thread.id, "later", at=10), A)
-    latest = await view.load_thread_items(thread.id, None, 1, "desc", A)
-    assert latest.data[0].content[0].text == "later"
 
 
 def assert_write_lock_free(settings) -> None:

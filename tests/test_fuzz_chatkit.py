@@ -27,8 +27,9 @@ from tests.fakes.chatkit import (
     create_thread,
     user_input,
 )
+from tests.fuzz_util import HealthWatch, assert_every_row_acceptable
 
-EXAMPLES = 200
+EXAMPLES = 500  # per test: 1,000 requests in all
 NO_LIMITS = {"TASKCHAT_CHAT_PER_MINUTE": "0", "TASKCHAT_DAILY_MESSAGE_CAP": "0"}
 pytestmark = pytest.mark.parametrize("app_env", [NO_LIMITS], ids=["no-limits"])
 REQUEST_TYPES: list[type[BaseModel]] = list(typing.get_args(typing.get_args(ChatKitReq)[0]))
@@ -98,7 +99,11 @@ def strategy_for(tp: Any, ids: st.SearchStrategy[str], name: str = "", depth: in
 
 def _stream_events(response: httpx.Response) -> list[dict]:
     return [
-        json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")
+        json.loads(line[6:])
+        # SSE lines end at \n only: str.splitlines() also splits inside JSON strings that
+        # hold U+2028, \x1c or \x85, which JSON allows unescaped.
+        for line in response.text.split("\n")
+        if line.startswith("data: ")
     ]
 
 
@@ -187,7 +192,10 @@ def test_sdk_shaped_requests(chat, gemini, settings, world):
     seen: dict[str, int] = {}
     statuses: dict[int, int] = {}
 
-    with httpx.Client(base_url=chat.url, headers=chat.headers(), timeout=30) as client:
+    with (
+        HealthWatch(chat.url) as health,
+        httpx.Client(base_url=chat.url, headers=chat.headers(), timeout=30) as client,
+    ):
 
         @given(request=requests)
         @FUZZ_SETTINGS
@@ -201,8 +209,10 @@ def test_sdk_shaped_requests(chat, gemini, settings, world):
             assert _snapshot(settings.sqlite_path, world["other"]) == before
 
         run()
+    health.check()
     assert len(seen) >= 12, seen  # most request types were tried
     _all_stored_items_load(settings.sqlite_path)
+    assert_every_row_acceptable(settings.sqlite_path)
 
 
 def test_random_json_and_bytes(chat, gemini, settings, world):
@@ -215,7 +225,10 @@ def test_random_json_and_bytes(chat, gemini, settings, world):
         | st.binary(max_size=2000)
         | st.sampled_from([b"", b"{", b"\xff\xfe", b'{"type": "threads.create"}', b"[]" * 500])
     )
-    with httpx.Client(base_url=chat.url, headers=chat.headers(), timeout=30) as client:
+    with (
+        HealthWatch(chat.url) as health,
+        httpx.Client(base_url=chat.url, headers=chat.headers(), timeout=30) as client,
+    ):
 
         @given(body=bodies)
         @FUZZ_SETTINGS
@@ -223,6 +236,7 @@ def test_random_json_and_bytes(chat, gemini, settings, world):
             _check_response(client.post("/api/chatkit", content=body))
 
         run()
+    health.check()
     assert _snapshot(settings.sqlite_path, world["other"]) == before
     _all_stored_items_load(settings.sqlite_path)
 

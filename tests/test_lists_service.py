@@ -106,7 +106,7 @@ async def test_delete_list_moves_tasks_to_inbox_or_deletes_them_with_undo(db_ses
     inbox = inbox_id(ALICE)
     assert await titles(s, list_id=inbox, parent_id="null") == ["inbox task", "a", "b"]
     assert await titles(s, parent_id=b.id) == ["b1"]
-    await undo.undo_log.undo(s, ALICE, result.change_id)
+    await undo.undo(s, ALICE, result.change_id)
     assert await titles(s, list_id=trip.id, parent_id="null") == ["a", "b"]
     assert (await lists.get_list(session=s, user_id=ALICE, list_id=trip.id)).name == "Trip"
 
@@ -115,7 +115,7 @@ async def test_delete_list_moves_tasks_to_inbox_or_deletes_them_with_undo(db_ses
     assert await titles(s) == ["inbox task"]
     with pytest.raises(NotFound):
         await lists.get_list(session=s, user_id=ALICE, list_id=trip.id)
-    await undo.undo_log.undo(s, ALICE, result.change_id)
+    await undo.undo(s, ALICE, result.change_id)
     assert sorted(await titles(s, list_id=trip.id)) == ["a", "b", "b1"]
     assert first.list_id == inbox
 

@@ -237,7 +237,17 @@ async def test_search_api_is_scoped_to_the_session_user(app, client):
     r = await client.get("/api/search", params={"q": "passport"})
     assert r.status_code == 200
     [hit] = r.json()["results"]
-    assert set(hit) == {"kind", "id", "thread_id", "item_id", "title", "snippet", "score"}
+    assert set(hit) == {
+        "kind",
+        "id",
+        "thread_id",
+        "item_id",
+        "title",
+        "snippet",
+        "score",
+        "recurrence",
+        "remind_at",
+    }
     assert hit["kind"] == "task" and hit["snippet"] == "Renew <mark>passport</mark>"
     other = await client.get(
         "/api/search", params={"q": "passport"}, headers=auth_headers(app, "someone-else")

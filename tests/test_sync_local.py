@@ -49,7 +49,14 @@ def pulled_item(item_id: str, thread_id: str, clock: HLC, seq: int) -> dict:
         "type": "assistant_message",
         "created_at": "2026-12-01 10:00:00.000000",
         "seq": seq,
-        "data": json.dumps({"content": [{"type": "output_text", "text": f"item {seq}"}]}),
+        "data": json.dumps(
+            {
+                "id": item_id,
+                "thread_id": thread_id,
+                "type": "assistant_message",
+                "content": [{"type": "output_text", "text": f"item {seq}", "annotations": []}],
+            }
+        ),
     }
     return {
         "e": "chat_item",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agents import Agent, FunctionTool, Model
+from agents import Agent, Model, Tool
 
 from app.config import Settings
 
@@ -59,5 +60,7 @@ def instructions(settings: Settings, now: datetime | None = None) -> str:
     )
 
 
-def build_agent(settings: Settings, *, model: Model, tools: list[FunctionTool]) -> Agent:
-    return Agent(name="TaskChat", instructions=instructions(settings), model=model, tools=tools)
+def build_agent(settings: Settings, *, model: Model, tools: Sequence[Tool]) -> Agent:
+    return Agent(
+        name="TaskChat", instructions=instructions(settings), model=model, tools=list(tools)
+    )

@@ -7,17 +7,15 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 import openai
-from agents import MaxTurnsExceeded
-from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+from agents import MaxTurnsExceeded, OpenAIChatCompletionsModel
 from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionChunk
 
+from app.chat.wire import GeminiTransport, SignatureBook
 from app.config import Settings
 from app.security.keystore import cached_gemini_key, forget_cached_gemini_key, load_gemini_key
 
@@ -40,74 +38,6 @@ class MissingApiKey(Exception):
     """No Gemini key is configured (neither GEMINI_API_KEY nor the keyring)."""
 
 
-class ToolCallIndexer:
-    """Gives every tool call in a streamed completion its own `index`.
-
-    Gemini omits `index` on tool-call deltas. openai-agents 0.24 groups deltas by index,
-    so two parallel calls (None, None) are merged into one call with arguments
-    `{...}{...}` that fails to parse. A call is identified by its id instead: each new id
-    gets the next free index; a delta without id continues the latest call.
-
-    `gate`, if given, holds back the first chunk until it is done: a turn sends its
-    request while the person's message is still being written, but nothing the model
-    answers (no text, no tool call) is acted on before that write has committed.
-    """
-
-    def __init__(
-        self, stream: AsyncIterator[ChatCompletionChunk], gate: asyncio.Future[None] | None = None
-    ) -> None:
-        self._stream = stream
-        self._gate = gate
-        # agents reads the HTTP response (for x-request-id) off the stream object.
-        self.response = getattr(stream, "response", None)
-
-    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
-        return self._chunks()
-
-    async def _chunks(self) -> AsyncIterator[ChatCompletionChunk]:
-        by_id: dict[str, int] = {}
-        latest: int | None = None
-        async for chunk in self._stream:
-            if self._gate is not None:
-                # Shielded: cancelling this run must not cancel the write it waits for.
-                await asyncio.shield(self._gate)
-                self._gate = None
-            for choice in chunk.choices or ():
-                for call in (choice.delta.tool_calls if choice.delta else None) or ():
-                    if getattr(call, "index", None) is not None:
-                        latest = call.index
-                        if call.id:
-                            by_id.setdefault(call.id, call.index)
-                        continue
-                    if call.id:
-                        latest = by_id.setdefault(call.id, max(by_id.values(), default=-1) + 1)
-                    elif latest is None:
-                        latest = 0
-                    call.index = latest
-            yield chunk
-
-    async def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            await close()
-
-
-class GeminiChatModel(OpenAIChatCompletionsModel):
-    """Chat Completions model whose streams pass through ToolCallIndexer before the SDK."""
-
-    def __init__(self, *args: Any, gate: asyncio.Future[None] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.gate = gate
-
-    async def _fetch_response(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        result = await super()._fetch_response(*args, **kwargs)
-        if isinstance(result, tuple):
-            response, stream = result
-            gate, self.gate = self.gate, None  # only the turn's first model call waits
-            return response, ToolCallIndexer(stream, gate)
-        return result
-
-
 class GeminiClients:
     """One AsyncOpenAI client (and its connection pool) per key and endpoint settings.
 
@@ -116,6 +46,8 @@ class GeminiClients:
     """
 
     def __init__(self) -> None:
+        # Thought signatures outlive a client (a key change builds a new one).
+        self.signatures = SignatureBook()
         self._signature: tuple[Any, ...] | None = None
         self._client: AsyncOpenAI | None = None
         self._warm_up: asyncio.Task[bool] | None = None
@@ -142,8 +74,7 @@ class GeminiClients:
             settings.gemini_keepalive,
         )
 
-    @staticmethod
-    def _new_client(settings: Settings, key: str) -> AsyncOpenAI:
+    def _new_client(self, settings: Settings, key: str) -> AsyncOpenAI:
         return AsyncOpenAI(
             base_url=settings.gemini_base_url,
             api_key=key,
@@ -154,11 +85,17 @@ class GeminiClients:
             # next message, so nearly every turn dialled again: DNS, TCP and TLS, two round
             # trips or more before Gemini saw the request. Should Google's front end close
             # one sooner, the pool sees that when it next takes it and dials a new one.
+            # Gemini's wire quirks are fixed in the transport (app/chat/wire.py).
             http_client=openai.DefaultAsyncHttpxClient(
-                limits=httpx2.Limits(
-                    max_connections=100,
-                    max_keepalive_connections=20,
-                    keepalive_expiry=settings.gemini_keepalive,
+                transport=GeminiTransport(
+                    httpx2.AsyncHTTPTransport(
+                        limits=httpx2.Limits(
+                            max_connections=100,
+                            max_keepalive_connections=20,
+                            keepalive_expiry=settings.gemini_keepalive,
+                        )
+                    ),
+                    self.signatures,
                 )
             ),
         )
@@ -227,13 +164,11 @@ class GeminiClients:
         log.info("Gemini connection opened ahead of the next turn")
         return True
 
-    async def turn_model(
-        self, settings: Settings, *, gate: asyncio.Future[None] | None = None
-    ) -> GeminiChatModel:
-        """The model for one chat turn; `gate` holds back its first answer (ToolCallIndexer)."""
+    async def turn_model(self, settings: Settings) -> OpenAIChatCompletionsModel:
+        """The model for one chat turn, over this key's client."""
         client = self._client_for(settings, await self.load_key(settings))
         self._last_request = time.monotonic()  # the turn's request follows
-        return GeminiChatModel(model=settings.gemini_model, openai_client=client, gate=gate)
+        return OpenAIChatCompletionsModel(model=settings.gemini_model, openai_client=client)
 
 
 @dataclass(frozen=True)
@@ -357,10 +292,10 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
         )
     if type(exc) is openai.APIError:
         # An error object inside a 200 stream: Gemini reports the failure mid-answer.
-        status = str(gemini_error(exc.body).get("status") or "")
-        if status == "RESOURCE_EXHAUSTED":
+        code = str(gemini_error(exc.body).get("status") or "")
+        if code == "RESOURCE_EXHAUSTED":
             return QUOTA
-        if status in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"):
+        if code in ("INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"):
             return UPSTREAM
     if isinstance(exc, MaxTurnsExceeded):
         return Failure(

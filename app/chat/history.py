@@ -32,13 +32,15 @@ def stored_tool_call(item: ThreadItem) -> dict[str, Any] | None:
     return None
 
 
-class HistoryConverter(ThreadItemConverter):
+class PlainStringHistory(ThreadItemConverter):
     """ChatKit's converter, fixed for Chat Completions models.
 
     - Assistant replies become plain string content: the default `output_text` parts are
       rejected by openai-agents' Chat Completions converter ("Unknown content").
     - Hidden tool-call items become function_call + function_call_output pairs, with the
       calls of one batch grouped first, as one assistant message with several tool_calls.
+      Their thought signatures (kept in the item, `thought_signature`) go back to Gemini
+      through the transport (app/chat/wire.py), whatever the model is called.
     """
 
     async def assistant_message_to_input(

@@ -18,17 +18,18 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import httpx2
-from agents import FunctionTool, RunConfig, Runner
+from agents import FunctionTool, OpenAIChatCompletionsModel, RunConfig, Runner
 from chatkit.agents import AgentContext, stream_agent_response
-from chatkit.types import Page, ThreadMetadata, ThreadStreamEvent
+from chatkit.types import Page, ThreadItem, ThreadMetadata, ThreadStreamEvent
 from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 from app.chat.agent import MAX_TURNS, build_agent
-from app.chat.gemini import GeminiChatModel
 from app.chat.store import ChatContext, SqlStore
+from app.chat.wire import GeminiTransport, SignatureBook
 from app.config import Settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,15 @@ def _answer(request: httpx2.Request) -> httpx2.Response:
     )
 
 
+class _EmptyThreadStore(SqlStore):
+    """The store, for a thread that exists only in the rehearsal: it has no items."""
+
+    async def load_thread_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, context: ChatContext
+    ) -> Page[ThreadItem]:
+        return Page(data=[], has_more=False)
+
+
 async def rehearse(
     *,
     settings: Settings,
@@ -93,15 +103,17 @@ async def rehearse(
         base_url=BASE_URL,
         api_key="rehearsal",
         max_retries=0,
-        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(_answer)),
+        # The turn's own wire fixes (app/chat/wire.py) over a transport that answers here.
+        http_client=httpx2.AsyncClient(
+            transport=GeminiTransport(httpx2.MockTransport(_answer), SignatureBook())
+        ),
     )
     try:
-        model = GeminiChatModel(model=settings.gemini_model, openai_client=client)
+        model = OpenAIChatCompletionsModel(model=settings.gemini_model, openai_client=client)
         thread = ThreadMetadata(id=THREAD_ID, created_at=datetime.now())
-        context = AgentContext(
+        context: AgentContext[Any] = AgentContext(
             thread=thread,
-            # Seeded with an empty history, so the store is never asked for this thread.
-            store=store.with_newest(THREAD_ID, Page(data=[], has_more=False)),
+            store=_EmptyThreadStore(store.sessionmaker),
             request_context=ChatContext(user_id=USER_ID),
         )
         result = Runner.run_streamed(

@@ -6,12 +6,15 @@ import asyncio
 import concurrent.futures
 import importlib
 import threading
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CurrentUser
+from app.security.limits import UsageLimiter
 
 router = APIRouter(tags=["chat"])
 
@@ -51,12 +54,45 @@ async def _endpoint(app: FastAPI) -> ModuleType:
     return importlib.import_module(ENDPOINT)
 
 
-@router.post("/api/chatkit")
-async def chatkit(request: Request, user_id: CurrentUser) -> Response:
+@dataclass(frozen=True)
+class ChatRequest:
+    """A /api/chatkit body and its one parse (a chatkit.types.ChatKitReq)."""
+
+    body: bytes
+    parsed: Any
+
+
+async def chat_request(request: Request, _: CurrentUser) -> ChatRequest:
+    """Read and parse the body once; a bad one is a 4xx from app/api/errors.py."""
     endpoint = await _endpoint(request.app)
     body = await request.body()
+    return ChatRequest(body, endpoint.parse(body))
+
+
+async def within_limits(
+    request: Request, user_id: CurrentUser, chat: Annotated[ChatRequest, Depends(chat_request)]
+) -> ChatRequest:
+    """The per-minute limit and the daily cap (app/security/limits.py), checked on the
+    parsed request's type: 429 rate_limited with Retry-After when one is reached."""
+    limiter: UsageLimiter = request.app.state.usage_limiter
+    await limiter.check(
+        sessionmaker=request.app.state.sessionmaker,
+        user_id=user_id,
+        request_type=chat.parsed.type,
+    )
+    return chat
+
+
+@router.post("/api/chatkit")
+async def chatkit(
+    request: Request, user_id: CurrentUser, chat: Annotated[ChatRequest, Depends(within_limits)]
+) -> Response:
+    endpoint = await _endpoint(request.app)
     return await endpoint.handle(
-        endpoint.chat_server(request.app), body, endpoint.ChatContext(user_id=user_id)
+        endpoint.chat_server(request.app),
+        chat.body,
+        chat.parsed,
+        endpoint.ChatContext(user_id=user_id),
     )
 
 

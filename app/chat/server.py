@@ -6,42 +6,36 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, cast
 
-from agents import RunConfig, Runner, RunResultStreaming, set_trace_provider
-from agents.models.fake_id import FAKE_RESPONSES_ID
-from agents.tracing.provider import DefaultTraceProvider
+from agents import RunConfig, Runner, RunResultStreaming, set_tracing_disabled
 from chatkit.agents import AgentContext, stream_agent_response
-from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
+from chatkit.server import ChatKitServer
 from chatkit.types import (
     Action,
     AssistantMessageContent,
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
-    ChatKitReq,
     ErrorEvent,
     Page,
     ProgressUpdateEvent,
     SDKHiddenContextItem,
     Thread,
-    ThreadCreatedEvent,
     ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
-    ThreadsCreateReq,
     ThreadStreamEvent,
     ThreadUpdatedEvent,
     UserMessageItem,
     UserMessageTextContent,
     WidgetItem,
-    is_streaming_req,
 )
-from pydantic import TypeAdapter
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,15 +49,15 @@ from app.chat.gemini import (
     explain,
     forget_key_if_rejected,
 )
-from app.chat.history import HistoryConverter
+from app.chat.history import PlainStringHistory, stored_tool_call
 from app.chat.rehearsal import rehearse
 from app.chat.store import ChatContext, SqlStore
 from app.chat.tools import task_tools
+from app.chat.wire import SignatureBook, remember_signatures
 from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-CHATKIT_REQUEST: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
@@ -71,6 +65,8 @@ HISTORY_ITEMS = 100
 # after it (0.5 s for the window's server), well inside the 3 s in which closing the
 # window must have stopped the server.
 CLOSE_TIMEOUT = 2.0
+# The id openai-agents gives every message of a Chat Completions model.
+FAKE_MESSAGE_ID = "__fake_id__"
 EMPTY_ANSWER = Failure("empty_answer", "Gemini sent an empty answer. Try again.", allow_retry=True)
 PARTIAL_NOTE = (
     "The assistant reply above was cut off by an error before it was complete; "
@@ -92,7 +88,7 @@ def title_from(message: UserMessageItem) -> str | None:
     return cut.rstrip(" ,.;:") + "…"
 
 
-class MessageIds:
+class StoreIdsForFakeIds:
     """Gives each assistant message its own store id in place of agents' `__fake_id__`.
 
     Chat Completions models stream every message as "__fake_id__"; left alone, each reply
@@ -107,7 +103,7 @@ class MessageIds:
         self.open: AssistantMessageItem | None = None
 
     def _id(self, raw: str) -> str:
-        if raw != FAKE_RESPONSES_ID:
+        if raw != FAKE_MESSAGE_ID:
             return raw
         if self._current is None:
             self._current = self._new_id()
@@ -115,7 +111,7 @@ class MessageIds:
 
     def rewrite(self, event: ThreadStreamEvent) -> ThreadStreamEvent:
         if isinstance(event, ThreadItemAddedEvent) and isinstance(event.item, AssistantMessageItem):
-            if event.item.id == FAKE_RESPONSES_ID:
+            if event.item.id == FAKE_MESSAGE_ID:
                 self._current = None  # a new message starts
             event.item.id = self._id(event.item.id)
             self.open = event.item.model_copy(deep=True)
@@ -152,11 +148,18 @@ class MessageIds:
         return item
 
 
+def serialize_event(event: BaseModel) -> bytes:
+    """An event as ChatKitServer writes it to the stream (its serializer is private)."""
+    return event.model_dump_json(
+        by_alias=True, exclude_none=True, context={"exclude_metadata": True}
+    ).encode("utf-8")
+
+
 def error_event(failure: Failure) -> ErrorEvent:
     return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
 
 
-class RunEvents:
+class LetGoRunEvents:
     """A run's events, as stream_agent_response reads them (`stream_events()` is all it
     uses of the run result), and a read of them that can be let go (close()).
 
@@ -172,11 +175,11 @@ class RunEvents:
         self._events: AsyncIterator[Any] | None = None
         self._closed = False
 
-    def stream_events(self) -> RunEvents:
+    def stream_events(self) -> LetGoRunEvents:
         self._events = aiter(self._result.stream_events())
         return self
 
-    def __aiter__(self) -> RunEvents:
+    def __aiter__(self) -> LetGoRunEvents:
         return self
 
     async def __anext__(self) -> Any:
@@ -200,7 +203,7 @@ class Turn:
         self, result: RunResultStreaming, agent_context: AgentContext, settings: Settings
     ) -> None:
         self.result = result
-        self.events = RunEvents(result)
+        self.events = LetGoRunEvents(result)
         self.agent_context = agent_context
         self.settings = settings
         self.timed_out = False
@@ -219,7 +222,7 @@ class Turn:
 
     async def let_go(self) -> None:
         """After ChatKit's stream stopped early: end the two reads it left in flight (see
-        RunEvents), the run's and its own AgentContext queue's (tool progress, client
+        LetGoRunEvents), the run's and its own AgentContext queue's (tool progress, client
         effects). An ended read with a value is not logged; the queue's own end marker
         would end it with StopAsyncIteration, which is. Nothing reads the queue any more."""
         self.events.close()
@@ -227,6 +230,9 @@ class Turn:
 
 
 class TaskChatServer(ChatKitServer[ChatContext]):
+    """ChatKit's server with TaskChat's turn: it overrides only ChatKitServer's public
+    hooks (respond, action, handle_stream_cancelled); the store is app/chat/store.py."""
+
     def __init__(
         self,
         *,
@@ -236,26 +242,24 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         store = SqlStore(sessionmaker)
         super().__init__(store)
         self._sql = store
-        # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini. The
-        # provider is ours, without processors: asking the SDK to disable its default one
-        # first builds it, with an HTTP client for OpenAI's trace endpoint (TLS trust store
-        # and all, ~2.5 MB of the server's memory), just to switch it off.
-        provider = DefaultTraceProvider()
-        provider.set_disabled(True)
-        set_trace_provider(provider)
+        # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini.
+        set_tracing_disabled(True)
         self._settings = settings
         self._clients = GeminiClients()
         self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
-        self._converter = HistoryConverter()
-        # Store writes that must run to their end (a turn's, a cancelled reply's), the
-        # replies being streamed (endpoint.EventStream), and what only readies the next
-        # turn: close() waits for the first two and stops the last.
-        self._cleanups: set[asyncio.Future[None]] = set()
-        self._streams: set[asyncio.Task[None]] = set()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._converter = PlainStringHistory()
+        # What close() waits for: the replies being streamed (endpoint.EventStream's
+        # producers) and the writes of replies cut off by a stop.
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self._rehearsal: asyncio.Task[list[str]] | None = None
+        self._prepare: asyncio.Task[bool] | None = None
         self._turned = False  # a real turn has started: nothing left to rehearse
+
+    @property
+    def signatures(self) -> SignatureBook:
+        """Thought signatures of the tool calls seen (app/chat/wire.py)."""
+        return self._clients.signatures
 
     def rehearse_soon(self) -> asyncio.Task[list[str]]:
         """Start the one rehearsal turn of this server (app/chat/rehearsal.py), if it has
@@ -267,36 +271,36 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         """
         if self._rehearsal is None:
             self._rehearsal = asyncio.create_task(self._rehearse(), name="taskchat-rehearsal")
-            self._keep(self._background, self._rehearsal)
-        elif self._rehearsal.done():
-            task = asyncio.create_task(self._prepare_gemini(), name="taskchat-gemini-prepare")
-            self._keep(self._background, task)
+        elif self._rehearsal.done() and (self._prepare is None or self._prepare.done()):
+            self._prepare = asyncio.create_task(
+                self._prepare_gemini(), name="taskchat-gemini-prepare"
+            )
         return self._rehearsal
-
-    @staticmethod
-    def _keep(tasks: set[Any], task: asyncio.Future[Any]) -> None:
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
 
     def track_stream(self, task: asyncio.Task[None]) -> None:
         """A reply being streamed to a client (endpoint.EventStream's producer task)."""
-        self._keep(self._streams, task)
+        self._keep(task)
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
     async def close(self) -> None:
         """When the server stops (app/server.end_chat_streams, then the app's shutdown,
         before the database closes): stop the replies still streaming and wait, at most
         CLOSE_TIMEOUT, until what they store is stored — the partial reply of each, as
-        when its client goes away — and the turns' writes in flight."""
-        for task in self._background:
-            task.cancel()
-        for task in self._streams:
+        when its client goes away."""
+        for job in (self._rehearsal, self._prepare):
+            if job is not None:
+                job.cancel()
+        for task in self._in_flight:
             if not task.cancelling():  # a second cancel would interrupt its cleanup
                 task.cancel()
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 # A stream's cancellation starts the write of its partial reply: wait for
                 # that one as well.
-                while pending := self._streams | self._cleanups:
+                while pending := set(self._in_flight):
                     await asyncio.wait(pending)
         except TimeoutError:
             log.warning("chat: %d reply or write still running at shutdown", len(pending))
@@ -308,7 +312,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         settings = self._settings()
         try:
             events = await rehearse(
-                settings=settings, store=self._sql, tools=self._tools, serialize=self._serialize
+                settings=settings, store=self._sql, tools=self._tools, serialize=serialize_event
             )
         except Exception as exc:
             # Only a head start is lost: the person's own first turn does the same work.
@@ -331,185 +335,41 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             log.warning("Gemini client not prepared: %s", describe_for_log(exc))
             return False
 
-    async def process(
-        self, request: str | bytes | bytearray, context: ChatContext
-    ) -> StreamingResult | NonStreamingResult:
-        # Same as ChatKitServer.process, but with one TypeAdapter for the process lifetime:
-        # the SDK builds a new one per request, which costs ~2.5 ms of schema building.
-        return await self.process_request(CHATKIT_REQUEST.validate_json(request), context)
-
-    async def process_request(
-        self, request: ChatKitReq, context: ChatContext
-    ) -> StreamingResult | NonStreamingResult:
-        """process() for a request the endpoint has already parsed (and checked)."""
-        if is_streaming_req(request):
-            return StreamingResult(self._process_streaming(request, context))
-        return NonStreamingResult(await self._process_non_streaming(request, context))
-
-    async def _process_streaming_impl(
-        self, request: Any, context: ChatContext
-    ) -> AsyncIterator[ThreadStreamEvent]:
-        if not isinstance(request, ThreadsCreateReq):
-            async for event in super()._process_streaming_impl(request, context):
-                yield event
-            return
-        # ChatKitServer's threads.create, except that the thread, its title and the first
-        # message are stored in one transaction (was save_thread, then add_thread_item),
-        # and no history is read: a thread that did not exist has only that message. The
-        # model is asked once that is committed: started beside the write, it shared the
-        # event loop with it and put off thread.created by more than it saved on the first
-        # delta. A follow-up message (below) also has its history read to overlap with.
-        thread = Thread(
-            id=self.store.generate_thread_id(context), created_at=datetime.now(), items=Page()
-        )
-        item = await self._build_user_message_item(request.params.input, thread, context)
-        if item.attachments:
-            raise NotImplementedError("Attachments are not supported.")
-        title = title_from(item)
-        await self._sql.create_thread_with_item(
-            ThreadMetadata(**thread.model_dump()), item, context, title=title
-        )
-        yield ThreadCreatedEvent(thread=self._to_thread_response(thread))
-        start = await self._start(thread, context, [item], Page(data=[item]))
-        async for event in self._after_saved(thread, item, context, None, start, title):
-            yield event
-
-    async def _process_new_thread_item_respond(
-        self, thread: ThreadMetadata, item: UserMessageItem, context: ChatContext
-    ) -> AsyncIterator[ThreadStreamEvent]:
-        # ChatKitServer's own version (threads.add_user_message), except that the history
-        # is read and the model request sent while the message is being stored, and an
-        # untitled thread is named in the same transaction (left to respond(), the title
-        # cost a second save_thread right before the first text delta).
-        if item.attachments:
-            raise NotImplementedError("Attachments are not supported.")
-        title = None if thread.title else title_from(item)
-        saved = self._write(self._sql.add_thread_item(thread.id, item, context, title=title))
-        start: Turn | Failure
-        try:
-            newest = await self._sql.load_thread_items(
-                thread.id, None, HISTORY_ITEMS, "desc", context
-            )
-        except Exception as exc:
-            # Reported once the write is done (a vanished thread fails that write too).
-            log.warning("chat history could not be loaded: %s", describe_for_log(exc))
-            start = explain(exc, model=self._settings().gemini_model)
-        else:
-            # The read ran beside the write: it may or may not hold the new message yet.
-            older = [i for i in newest.data if i.id != item.id]
-            seeded = Page(
-                data=[item, *older[: HISTORY_ITEMS - 1]],
-                has_more=newest.has_more or len(older) >= HISTORY_ITEMS,
-            )
-            if seeded.has_more:
-                seeded.after = seeded.data[-1].id
-            start = await self._start(
-                thread, context, list(reversed(seeded.data)), seeded, gate=saved
-            )
-        async for event in self._after_saved(thread, item, context, saved, start, title):
-            yield event
-
-    def _write(self, write: Awaitable[None]) -> asyncio.Future[None]:
-        """The turn's store write in a task of its own, so the model request can go out
-        meanwhile, and a cancelled request (the client went away) cannot stop it halfway."""
-        task = asyncio.ensure_future(write)
-        self._keep(self._cleanups, task)
-        task.add_done_callback(self._write_done)
-        return task
-
-    def _write_done(self, task: asyncio.Future[None]) -> None:
-        # Read here, so a write nobody waits for any more (its request failed or was
-        # cancelled) is logged instead of warned about as a never-retrieved exception.
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.warning("chat write failed: %s", describe_for_log(exc))
-
-    @staticmethod
-    async def _until_saved(saved: asyncio.Future[None], start: Turn | Failure) -> None:
-        """Wait for the turn's write; if it fails or the request is cancelled meanwhile,
-        the model run it was gating is stopped (the write itself goes on to its end)."""
-        try:
-            await asyncio.shield(saved)
-        except BaseException:
-            if isinstance(start, Turn):
-                start.cancel()
-            raise
-
-    async def _after_saved(
-        self,
-        thread: ThreadMetadata,
-        item: UserMessageItem,
-        context: ChatContext,
-        saved: asyncio.Future[None] | None,
-        start: Turn | Failure,
-        title: str | None,
-    ) -> AsyncIterator[ThreadStreamEvent]:
-        """Once the message is stored (`saved`, if it is still being written): its done
-        event, then the model's answer (or the failure that kept the turn from starting).
-        Nothing can fail before the write."""
-        if saved is not None:
-            await self._until_saved(saved, start)
-        yield ThreadItemDoneEvent(item=item)
-        if title:
-            # Set before _process_events snapshots the thread, so it sees nothing to save.
-            thread.title = title
-            yield ThreadUpdatedEvent(thread=self._to_thread_response(thread))
-        async for event in self._process_events(
-            thread, context, lambda: self._stream(thread, context, start)
-        ):
-            yield event
-
     async def respond(
         self,
         thread: ThreadMetadata,
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        # Retries and client tool output; new messages start their turn earlier (above).
+        start = await self._start(thread, context)
         if input_user_message is not None and not thread.title:
-            # The fallback should a ChatKit upgrade stop calling the methods above:
-            # ChatKitServer then saves the changed thread and streams thread.updated itself.
-            thread.title = title_from(input_user_message)
-        try:
-            newest = await self._sql.load_thread_items(
-                thread.id, None, HISTORY_ITEMS, "desc", context
-            )
-        except Exception as exc:
-            log.warning("chat history could not be loaded: %s", describe_for_log(exc))
-            yield error_event(explain(exc, model=self._settings().gemini_model))
-            return
-        start = await self._start(thread, context, list(reversed(newest.data)), newest)
+            title = title_from(input_user_message)
+            if title:
+                # ChatKitServer stores the renamed thread after the next event and streams
+                # thread.updated: this one, sent at once, so that write runs while the
+                # model request (started above) is on its way, not before its first words.
+                thread.title = title
+                yield ThreadUpdatedEvent(
+                    thread=Thread.model_validate({**thread.model_dump(), "items": Page()})
+                )
         async for event in self._stream(thread, context, start):
             yield event
 
-    async def _start(
-        self,
-        thread: ThreadMetadata,
-        context: ChatContext,
-        items: list[ThreadItem],
-        newest: Page[ThreadItem],
-        *,
-        gate: asyncio.Future[None] | None = None,
-    ) -> Turn | Failure:
-        """Send the model request for a turn over `items` (oldest first), or say why not.
-
-        A failure here is only reported by _stream, that is after the message is stored.
-        """
+    async def _start(self, thread: ThreadMetadata, context: ChatContext) -> Turn | Failure:
+        """Send the model request for a turn over the thread's newest items, or say why not."""
         settings = self._settings()
         try:
-            model = await self._clients.turn_model(settings, gate=gate)
-        except MissingApiKey as exc:
-            return explain(exc, model=settings.gemini_model)
-        try:
+            model = await self._clients.turn_model(settings)
+            newest = await self.store.load_thread_items(
+                thread.id, None, HISTORY_ITEMS, "desc", context
+            )
+            items = list(reversed(newest.data))
+            # Earlier turns' tool calls go back to Gemini with their thought signatures.
+            remember_signatures(self.signatures, filter(None, (stored_tool_call(i) for i in items)))
             history = await self._converter.to_agent_input(items)
-        except Exception as exc:
-            # A stored item the converter cannot turn into model input: say so plainly
-            # instead of the SDK's bare stream.error.
-            log.warning("chat history could not be converted: %s", describe_for_log(exc))
-            return explain(exc, model=settings.gemini_model)
-        agent_context = AgentContext(
-            thread=thread, store=self._sql.with_newest(thread.id, newest), request_context=context
-        )
-        try:
+            agent_context: AgentContext[ChatContext] = AgentContext(
+                thread=thread, store=self.store, request_context=context
+            )
             result = Runner.run_streamed(
                 build_agent(settings, model=model, tools=self._tools),
                 history,
@@ -517,11 +377,25 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                 max_turns=MAX_TURNS,
                 run_config=RunConfig(tracing_disabled=True),
             )
-        except Exception as exc:  # reported after the message is stored, like any failure
-            log.warning("chat turn could not start: %s", describe_for_log(exc))
+        except Exception as exc:
+            # No key, a history that cannot be read or converted: said plainly instead of
+            # the SDK's bare stream.error.
+            if not isinstance(exc, MissingApiKey):
+                log.warning("chat turn could not start: %s", describe_for_log(exc))
             return explain(exc, model=settings.gemini_model)
         self._turned = True
         return Turn(result, agent_context, settings)
+
+    def _with_signature(self, event: ThreadStreamEvent) -> ThreadStreamEvent:
+        """A tool call's hidden item is stored with the call's thought signature, so that
+        later turns replay the call as Gemini sent it."""
+        if isinstance(event, ThreadItemDoneEvent):
+            call = stored_tool_call(event.item)
+            if call is not None and "thought_signature" not in call:
+                signature = self.signatures.get(call["call_id"])
+                if signature:
+                    call["thought_signature"] = signature
+        return event
 
     async def _stream(
         self, thread: ThreadMetadata, context: ChatContext, start: Turn | Failure
@@ -531,16 +405,16 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             yield error_event(start)
             return
         turn, settings = start, start.settings
-        ids = MessageIds(lambda: self.store.generate_item_id("message", thread, context))
+        ids = StoreIdsForFakeIds(lambda: self.store.generate_item_id("message", thread, context))
         failure: Failure | None = None
         answered = finished = False
         try:
-            # RunEvents stands in for the run result, of which ChatKit reads only the events.
+            # LetGoRunEvents stands in for the run result, of which ChatKit reads only the events.
             events = cast(RunResultStreaming, turn.events)
             async for event in stream_agent_response(turn.agent_context, events):
                 if isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
                     answered = True
-                yield ids.rewrite(event)
+                yield self._with_signature(ids.rewrite(event))
             finished = True
         except Exception as exc:
             log.warning("chat turn failed: %s", describe_for_log(exc))
@@ -581,13 +455,13 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         sender: WidgetItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        # Confirm or keep a pending deletion (the card's buttons); nothing else is an action.
+        # Confirm or keep a pending change (the card's buttons); nothing else is an action.
         async for event in confirm.resolve(
             thread=thread,
             action=action,
             sender=sender,
             context=context,
-            store=self.store,
+            store=self._sql,
             sessionmaker=self._sessionmaker,
         ):
             yield event
@@ -595,13 +469,16 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
     ) -> None:
-        # The partial reply is saved in its own task: a second cancellation of the request
-        # (server shutdown) must not interrupt the write halfway.
-        task = asyncio.ensure_future(self._save_cancelled(thread, pending_items, context))
-        self._keep(self._cleanups, task)
+        """Keep the partial reply of a stopped turn (Stop, a closed window, a shutdown).
+
+        Saved in a task of its own that close() waits for: a second cancellation of the
+        request (the server stopping) must not interrupt the writes halfway.
+        """
+        task = asyncio.create_task(self._keep_partial_reply(thread, pending_items, context))
+        self._keep(task)
         await asyncio.shield(task)
 
-    async def _save_cancelled(
+    async def _keep_partial_reply(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: ChatContext
     ) -> None:
         # ChatKitServer.handle_stream_cancelled, with save_item in place of add_thread_item:

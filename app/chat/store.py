@@ -10,11 +10,10 @@ separate lookup; a second query runs only to tell "empty" from "not yours".
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlalchemy.sql import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.chat.budget import TurnBudget
 from app.chat.models import ChatItem, ChatThread
 from app.db.engine import READ_ONLY, STATEMENT_READS
 from app.db.types import utcnow
@@ -52,8 +52,8 @@ _ID_PREFIXES: dict[str, str] = {
     "attachment": "atc",
     "sdk_hidden_context": "shcx",
 }
-THREADS: Table = ChatThread.__table__  # type: ignore[assignment]
-ITEMS: Table = ChatItem.__table__  # type: ignore[assignment]
+THREADS: Table = ChatThread.__table__  # type: ignore[attr-defined]  # set by SQLModel
+ITEMS: Table = ChatItem.__table__  # type: ignore[attr-defined]  # set by SQLModel
 _THREAD_COLUMNS = (
     THREADS.c.id,
     THREADS.c.title,
@@ -67,9 +67,11 @@ _CURSOR_ITEM = ITEMS.alias("after_item")
 
 @dataclass(frozen=True)
 class ChatContext:
-    """What the route hands to every ChatKit call: whose data this request may touch."""
+    """What the route hands to every ChatKit call: whose data this request may touch, and
+    (one request is one turn) what is left of the turn's budget of unasked changes."""
 
     user_id: str
+    budget: TurnBudget = field(default_factory=TurnBudget, compare=False)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -136,31 +138,6 @@ class SqlStore(Store[ChatContext]):
         # statement (a second only tells an empty page from a missing thread), so the
         # statement's own snapshot is enough, and BEGIN and ROLLBACK were 4 of its 7 hops.
         self._read_engine = bind.execution_options(**{READ_ONLY: True, STATEMENT_READS: True})
-        # See with_newest: (thread id, its newest items newest first), answered once.
-        self._newest: tuple[str, Page[ThreadItem]] | None = None
-
-    def with_newest(self, thread_id: str, newest: Page[ThreadItem]) -> SqlStore:
-        """This store for one turn, seeded with the thread's newest items just loaded.
-
-        The turn loads its history, then chatkit's stream_agent_response at once asks the
-        store again for the newest two items (to resume a workflow): served from `newest`
-        instead of a second query while the model request starts. Only that first load,
-        and only while nothing was written through this view; later ones query as usual.
-        """
-        view = copy.copy(self)
-        view._newest = (thread_id, newest)
-        return view
-
-    def _from_newest(
-        self, thread_id: str, after: str | None, limit: int, order: str
-    ) -> Page[ThreadItem] | None:
-        seeded, self._newest = self._newest, None
-        if seeded is None or seeded[0] != thread_id or after is not None or order != "desc":
-            return None
-        page = seeded[1]
-        if limit > len(page.data) and page.has_more:
-            return None
-        return _page(page.data[: limit + 1], limit) if limit < len(page.data) else page
 
     async def _write(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         """`work(conn)` in one write transaction that runs to its end, even when the
@@ -198,13 +175,14 @@ class SqlStore(Store[ChatContext]):
     # -- threads -------------------------------------------------------------------------
 
     @staticmethod
-    def _to_metadata(row: Row[Any]) -> ThreadMetadata:
+    def _to_metadata(row: Row[*tuple[Any, ...]]) -> ThreadMetadata:
         return ThreadMetadata(
             id=row.id,
             title=row.title,
             created_at=row.created_at,
             status=_STATUS_ADAPTER.validate_python(row.status) if row.status else ActiveStatus(),
-            metadata=dict(row.metadata or {}),
+            # A row stored before imports were checked may hold a non-object (issue 23).
+            metadata=dict(row.metadata) if isinstance(row.metadata, dict) else {},
         )
 
     async def load_thread(self, thread_id: str, context: ChatContext) -> ThreadMetadata:
@@ -234,33 +212,6 @@ class SqlStore(Store[ChatContext]):
                 stmt = update(THREADS).where(_owns_thread(thread.id, context.user_id))
                 if (await conn.execute(stmt.values(**changes))).rowcount == 0:
                     raise NotFoundError(f"Thread {thread.id} not found")
-
-        await self._write(work)
-
-    async def create_thread_with_item(
-        self, thread: ThreadMetadata, item: ThreadItem, context: ChatContext, *, title: str | None
-    ) -> None:
-        """A new thread, named `title`, with its first item: one transaction, two inserts.
-
-        threads.create otherwise costs two write transactions (save_thread, then
-        add_thread_item with its ownership UPDATE and max(seq) lookup), none of which a
-        thread that did not exist a moment ago needs.
-        """
-        now = utcnow()
-        row = {
-            "id": thread.id,
-            "user_id": context.user_id,
-            "title": title[:255] if title else None,
-            "status": thread.status.model_dump(mode="json"),
-            "metadata": thread.metadata,
-            "created_at": as_utc(thread.created_at),
-            "updated_at": now,
-        }
-
-        async def work(conn: AsyncConnection) -> None:
-            # A plain INSERT: the id was generated for this thread a moment ago.
-            await conn.execute(insert(THREADS).values(**row))
-            await conn.execute(insert(ITEMS).values(**self._item_row(thread.id, item, context, 1)))
 
         await self._write(work)
 
@@ -309,7 +260,7 @@ class SqlStore(Store[ChatContext]):
     # -- items ---------------------------------------------------------------------------
 
     @staticmethod
-    def _to_item(row: Row[Any]) -> ThreadItem:
+    def _to_item(row: Row[*tuple[Any, ...]]) -> ThreadItem:
         return _ITEM_ADAPTER.validate_python({**row.data, "created_at": row.created_at})
 
     async def load_thread_items(
@@ -321,10 +272,6 @@ class SqlStore(Store[ChatContext]):
         context: ChatContext,
     ) -> Page[ThreadItem]:
         limit = _page_size(limit)
-        if self._newest is not None and (
-            seeded := self._from_newest(thread_id, after, limit, order)
-        ):
-            return seeded
         desc = order == "desc"
         keys = (ITEMS.c.created_at, ITEMS.c.seq)
         stmt = select(ITEMS.c.data, ITEMS.c.created_at).where(
@@ -360,7 +307,6 @@ class SqlStore(Store[ChatContext]):
         title: str | None = None,
     ) -> None:
         """Append an item; `title`, if given, names the thread in the same transaction."""
-        self._newest = None
 
         async def work(conn: AsyncConnection) -> None:
             await self._insert(conn, thread_id, item, context, title)
@@ -408,7 +354,6 @@ class SqlStore(Store[ChatContext]):
         }
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
-        self._newest = None
 
         async def work(conn: AsyncConnection) -> None:
             # Keep created_at and seq: an edited item keeps its place in the thread.
@@ -443,7 +388,6 @@ class SqlStore(Store[ChatContext]):
         return self._to_item(row)
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatContext) -> None:
-        self._newest = None
 
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -18,18 +19,24 @@ from chatkit.types import (
     ThreadItemDoneEvent,
 )
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.chat import confirm
+from app.chat import budget, confirm
+from app.chat.store import ChatContext
+from app.chat.transaction import ToolTransaction
 from app.config import get_settings
+from app.db.uncancellable import run_to_end
 from app.errors import DomainError
 from app.lists import service as lists
 from app.lists.models import ListCreate
-from app.localtime import local_zone
 from app.search import links
 from app.tasks import service, undo
 from app.tasks.models import SortKey, TaskCreate, TaskPublic, TaskQuery, TaskUpdate
+from app.tasks.recurrence import describe, local_zone
+
+log = logging.getLogger(__name__)
 
 # Hidden items with this key hold one finished tool call, replayed into later turns.
 TOOL_CALL_KEY = "tool_call"
@@ -42,6 +49,22 @@ _DUE = {
     "e.g. 2026-05-01T09:00:00+02:00. Resolve words like 'tomorrow' in the user's time zone.",
 }
 _TAGS = {"type": "array", "items": {"type": "string"}, "description": "Short lowercase labels."}
+_RECURRENCE = {
+    "type": "string",
+    "description": "Repeat rule as an RFC 5545 RRULE without 'RRULE:', e.g. FREQ=WEEKLY;BYDAY=SU "
+    "(every Sunday), FREQ=MONTHLY;BYMONTHDAY=1, FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR (weekdays), "
+    "FREQ=DAILY;INTERVAL=2. The time of day comes from due. Empty string stops repeating.",
+}
+_REMIND_AT = {
+    "type": "string",
+    "description": "When to show a reminder: a date-time with offset, e.g. "
+    "2026-05-01T17:00:00+02:00. Empty string clears the reminder.",
+}
+_REMIND_BEFORE = {
+    "type": "integer",
+    "description": "Remind this many minutes before the due time (moves with the due), "
+    "e.g. 30. Use instead of remind_at.",
+}
 _TASK_ID = {"type": "string", "description": "The task's id, as returned by list_tasks."}
 _TASK_IDS = {"type": "array", "items": {"type": "string"}, "description": "Task ids."}
 _LIST = {"type": "string", "description": "A list's name (e.g. Travel) or id; Inbox when omitted."}
@@ -83,6 +106,12 @@ def _task(task: TaskPublic) -> dict[str, Any]:
         del data["description"]
     if not data["subtasks_total"]:
         del data["subtasks_total"], data["subtasks_done"]
+    # Only what a task has: fewer tokens, and the model reads the rule in words too.
+    for name in ("recurrence", "remind_at", "remind_before_minutes", "last_completed_at"):
+        if data.get(name) is None:
+            data.pop(name, None)
+    if task.recurrence:
+        data["repeats"] = describe(task.recurrence)
     return data
 
 
@@ -97,12 +126,38 @@ async def _placement(session: AsyncSession, user_id: str, args: dict[str, Any]) 
     return out
 
 
+def _zone() -> tzinfo:
+    return local_zone(get_settings().timezone)
+
+
+def _cleared(changes: dict[str, Any], *names: str) -> dict[str, Any]:
+    # An empty string is the documented way to clear these fields.
+    for name in names:
+        if changes.get(name) == "":
+            changes[name] = None
+    return changes
+
+
 async def _create(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
     data = TaskCreate.model_validate(
-        _present(args, "title", "description", "priority", "due", "tags")
+        _cleared(
+            _present(
+                args,
+                "title",
+                "description",
+                "priority",
+                "due",
+                "tags",
+                "recurrence",
+                "remind_at",
+                "remind_before_minutes",
+            ),
+            "recurrence",
+            "remind_at",
+        )
         | await _placement(session, user_id, args)
     )
-    task = await service.create_task(session=session, user_id=user_id, data=data)
+    task = await service.create_task(session=session, user_id=user_id, data=data, zone=_zone())
     return Outcome({"created": _task(task)}, [task.id], "created")
 
 
@@ -115,6 +170,9 @@ async def _list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Ou
             "tag",
             "due_before",
             "due_after",
+            "remind_before",
+            "remind_after",
+            "recurring",
             "q",
             "sort",
             "limit",
@@ -128,15 +186,26 @@ async def _list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Ou
 
 
 async def _update(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
-    changes = _present(args, "title", "description", "priority", "due", "tags", "completed")
-    if "due" in changes and changes["due"] == "":
-        changes["due"] = None  # the documented way to clear a due date
+    changes = _present(
+        args,
+        "title",
+        "description",
+        "priority",
+        "due",
+        "tags",
+        "completed",
+        "recurrence",
+        "remind_at",
+        "remind_before_minutes",
+    )
+    _cleared(changes, "due", "recurrence", "remind_at")
     changes |= await _placement(session, user_id, args)
     task = await service.update_task(
         session=session,
         user_id=user_id,
         task_id=str(args.get("task_id") or ""),
         data=TaskUpdate.model_validate(changes),
+        zone=_zone(),
     )
     return Outcome({"updated": _task(task)}, [task.id], "updated")
 
@@ -155,6 +224,7 @@ async def _complete(session: AsyncSession, user_id: str, args: dict[str, Any]) -
         user_id=user_id,
         task_id=str(args.get("task_id") or ""),
         completed=True if completed is None else bool(completed),
+        zone=_zone(),
     )
     return Outcome({"task": _task(task)}, [task.id], "completed" if task.completed else "reopened")
 
@@ -170,7 +240,7 @@ async def _bulk_complete(session: AsyncSession, user_id: str, args: dict[str, An
     completed = args.get("completed")
     done = True if completed is None else bool(completed)
     result = await service.bulk_complete(
-        session=session, user_id=user_id, task_ids=_ids(args), completed=done
+        session=session, user_id=user_id, task_ids=_ids(args), completed=done, zone=_zone()
     )
     action = "completed" if done else "reopened"
     return Outcome(result.model_dump(), result.succeeded, action)
@@ -218,10 +288,6 @@ async def _delete_list(session: AsyncSession, user_id: str, args: dict[str, Any]
     return Outcome(outcome, confirm=result.task_ids if args.get("delete_tasks") else [])
 
 
-def _zone() -> tzinfo:
-    return local_zone(get_settings())[0]
-
-
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
@@ -244,6 +310,9 @@ SPECS: tuple[ToolSpec, ...] = (
                 "tags": _TAGS,
                 "list": _LIST,
                 "parent_id": _PARENT_ID,
+                "recurrence": _RECURRENCE,
+                "remind_at": _REMIND_AT,
+                "remind_before_minutes": _REMIND_BEFORE,
             },
             "title",
         ),
@@ -260,6 +329,15 @@ SPECS: tuple[ToolSpec, ...] = (
                 "tag": {"type": "string"},
                 "due_before": _DUE,
                 "due_after": _DUE,
+                "remind_before": {
+                    "type": "string",
+                    "description": "Only tasks with a reminder before this date-time (offset).",
+                },
+                "remind_after": {
+                    "type": "string",
+                    "description": "Only tasks with a reminder at or after this date-time.",
+                },
+                "recurring": {"type": "boolean", "description": "Only repeating (true) or not."},
                 "q": {"type": "string", "description": "Words to search in title/description."},
                 "sort": {
                     "type": "string",
@@ -285,7 +363,8 @@ SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "update_task",
-        "Change a task's fields. Give only what changes; due as an empty string clears it.",
+        "Change a task's fields. Give only what changes; an empty string clears due, "
+        "recurrence or remind_at.",
         _object(
             {
                 "task_id": _TASK_ID,
@@ -297,6 +376,9 @@ SPECS: tuple[ToolSpec, ...] = (
                 "completed": {"type": "boolean"},
                 "list": _LIST,
                 "parent_id": _PARENT_ID,
+                "recurrence": _RECURRENCE,
+                "remind_at": _REMIND_AT,
+                "remind_before_minutes": _REMIND_BEFORE,
             },
             "task_id",
         ),
@@ -312,7 +394,8 @@ SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "complete_task",
-        "Mark one task done (or not done again with completed=false).",
+        "Mark one task done (or not done again with completed=false). A repeating task "
+        "stays open and moves to its next date.",
         _object({"task_id": _TASK_ID, "completed": {"type": "boolean"}}, "task_id"),
         "Completing a task…",
         _complete,
@@ -406,51 +489,104 @@ def _targets(args: dict[str, Any]) -> list[str]:
     return targets
 
 
+async def link_changes(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    thread_id: str,
+    outcome: Outcome,
+    before: dict[str, str],
+) -> list[dict[str, str]]:
+    """Link the changed tasks to the thread's current turn; `[{id, title}]` for the UI chips.
+    In the caller's transaction: a failure here undoes the change too."""
+    now_titles = await links.titles(session, user_id=user_id, task_ids=outcome.changed)
+    if outcome.action != "deleted":
+        await links.record(
+            session,
+            user_id=user_id,
+            thread_id=thread_id,
+            task_ids=outcome.changed,
+            action=outcome.action,
+        )
+    return [{"id": i, "title": now_titles.get(i) or before.get(i) or ""} for i in outcome.changed]
+
+
+NOT_SAVED = "The change could not be saved, so nothing was changed. Try again."
+
+
 def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionTool]:
-    """The tools, each opening its own database session per call."""
+    """The tools, each call one database transaction of its own."""
 
     def make(spec: ToolSpec) -> FunctionTool:
+        async def run(
+            chat: AgentContext, user_id: str, args: dict[str, Any], targets: list[str], ask: bool
+        ) -> tuple[Outcome, str | None, list[dict[str, str]]]:
+            """The call's reads and writes: one transaction, run to its end even if the
+            turn is cancelled meanwhile (see app/db/uncancellable.py)."""
+            change_id = None
+            touched: list[dict[str, str]] = []
+            async with ToolTransaction(**sessionmaker.kw) as session:
+                if ask:
+                    # Changes nothing: the person confirms in the chat (app/chat/confirm.py).
+                    outcome = Outcome(
+                        await confirm.request(chat, session, user_id, spec.name, targets, args)
+                    )
+                else:
+                    before = await links.titles_before(session, user_id, args)
+                    images = await undo.snapshots(session, user_id, targets)
+                    outcome = await spec.handler(session, user_id, args)
+                    if outcome.confirm:  # e.g. delete_list's tasks
+                        outcome.result["confirmation"] = await confirm.request(
+                            chat, session, user_id, "bulk_delete_tasks", outcome.confirm, {}
+                        )
+                    if outcome.changed:
+                        # Tasks the call created have no before-image: undo removes them.
+                        change_id = await undo.record(
+                            session,
+                            user_id=user_id,
+                            action=outcome.action,
+                            before={i: images.get(i) for i in outcome.changed},
+                        )
+                        touched = await link_changes(
+                            session,
+                            user_id=user_id,
+                            thread_id=chat.thread.id,
+                            outcome=outcome,
+                            before=before,
+                        )
+                await session.finish()
+            return outcome, change_id, touched
+
         async def invoke(ctx: ToolContext[AgentContext], raw: str) -> str:
             chat: AgentContext = ctx.context
-            user_id: str = chat.request_context.user_id
+            context: ChatContext = chat.request_context
+            user_id = context.user_id
             await chat.stream(ProgressUpdateEvent(text=spec.progress))
             outcome = Outcome(None)
             touched: list[dict[str, str]] = []
             change_id = None
+            taken: tuple[str, int] | None = None
             try:
                 args = _parse(raw)
-                async with sessionmaker() as session:
-                    before = await links.titles_before(session, user_id, args)
-                    images = await undo.snapshots(session, user_id, _targets(args))
-                    if confirm.needs_confirmation(chat, spec.name):
-                        # Deletes nothing: the person confirms in the chat (app/chat/confirm.py).
-                        targets = _ids(args) if "task_ids" in args else _targets(args) or [""]
-                        outcome = Outcome(await confirm.request(chat, session, user_id, targets))
-                    else:
-                        outcome = await spec.handler(session, user_id, args)
-                        if spec.name == "delete_task":
-                            confirm.count_delete(chat)
-                        if outcome.confirm:  # e.g. delete_list's tasks
-                            outcome.result["confirmation"] = await confirm.request(
-                                chat, session, user_id, outcome.confirm
-                            )
-                    if outcome.changed:
-                        # Tasks the call created have no before-image: undo removes them.
-                        change_id = undo.undo_log.record(
-                            user_id, outcome.action, {i: images.get(i) for i in outcome.changed}
-                        )
-                    touched = await links.after_tool(
-                        session,
-                        user_id=user_id,
-                        thread_id=chat.thread.id,
-                        changed=outcome.changed,
-                        action=outcome.action,
-                        before=before,
-                    )
+                targets = _ids(args) if spec.name.startswith("bulk_") else _targets(args)
+                share = budget.cost(spec.name, targets)
+                # Taken before anything awaits: parallel calls cannot race the budget.
+                ask = spec.name == "bulk_delete_tasks" or (
+                    share is not None and not context.budget.take(*share)
+                )
+                taken = None if ask else share
+                outcome, change_id, touched = await run_to_end(
+                    run(chat, user_id, args, targets, ask)
+                )
                 output = json.dumps(outcome.result, default=str)
             except (DomainError, ValidationError, ValueError) as exc:
                 # The model reads this and can correct itself; the turn goes on.
                 output = json.dumps({"error": _readable(exc)})
+            except SQLAlchemyError as exc:
+                log.warning("tool %s not saved: %s", spec.name, type(exc).__name__)
+                output = json.dumps({"error": NOT_SAVED})
+            if taken is not None and not outcome.changed:
+                context.budget.give_back(*taken)  # nothing changed: nothing spent
             if outcome.changed:
                 # Before the hidden item below: ChatKit stores that item before it passes
                 # on the next event, and the task panel need not wait for that write.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import stat
 import weakref
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -16,7 +19,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.db.postgres import is_postgres_url, normalise_postgres_url, retrying_connect
 
-__all__ = ["create_engine", "create_sessionmaker", "normalise_postgres_url"]
+__all__ = [
+    "create_engine",
+    "create_sessionmaker",
+    "normalise_postgres_url",
+    "secure_data_dir",
+]
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -34,6 +42,7 @@ _NOTHING_OPEN = "taskchat_nothing_open"
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url()
+    secure_data_dir(settings.ensure_data_dir())  # logs and config live here either way
     if is_postgres_url(url):
         clean, connect_args = normalise_postgres_url(url)
         engine = create_async_engine(
@@ -41,10 +50,44 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _retry_connects(engine)
         return engine
-    settings.ensure_data_dir()
+    if settings.sqlite_path.parent == settings.data_dir and not settings.sqlite_path.exists():
+        # SQLite gives the -wal and -shm files the database file's mode: create it 0600.
+        os.close(os.open(settings.sqlite_path, os.O_WRONLY | os.O_CREAT, 0o600))
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     _configure_sqlite(engine)
     return engine
+
+
+def secure_data_dir(data_dir: Path) -> list[Path]:
+    """The start-up check: the data folder and its folders 0700, every file in it 0600.
+
+    Also sets this process's umask to 077, so every file TaskChat creates later (the
+    database's -wal/-shm, rotated logs, sync state) is private from birth. Returns the
+    paths whose modes it had to fix (files written by an older TaskChat were 0644).
+    """
+    if os.name != "posix":
+        return []
+    os.umask(0o077)
+    fixed: list[Path] = []
+    try:
+        paths = [data_dir, *data_dir.rglob("*")]
+    except OSError:
+        return fixed
+    for path in paths:
+        try:
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = stat.S_IMODE(info.st_mode)
+            want = 0o700 if stat.S_ISDIR(info.st_mode) else mode & 0o700
+            if mode != want:
+                os.chmod(path, want)
+                fixed.append(path)
+        except OSError:
+            continue  # vanished meanwhile, or not ours to change
+    if fixed:
+        log.info("made %d file(s) in the data folder private (0600/0700)", len(fixed))
+    return fixed
 
 
 def _retry_connects(engine: AsyncEngine) -> None:

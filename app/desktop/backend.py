@@ -11,17 +11,28 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import re
+import select
+import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+GuiName = Literal["qt", "gtk", "edgechromium", "cocoa"]
 
-def gui_name() -> Literal["edgechromium", "cocoa", "qt"]:
+
+def gui_name() -> GuiName:
     if sys.platform == "win32":
         return "edgechromium"
     if sys.platform == "darwin":
         return "cocoa"
+    # TASKCHAT_WEBVIEW=gtk: pywebview's GTK/WebKitGTK backend instead of Qt WebEngine, for
+    # the footprint comparison (benchmarks/bench_footprint.py); needs PyGObject and
+    # WebKitGTK from the system, and has no screenshots, Qt dialogs or display probe.
+    if os.environ.get("TASKCHAT_WEBVIEW") == "gtk":
+        return "gtk"
     return "qt"
 
 
@@ -46,7 +57,168 @@ def import_problem() -> str | None:
         try:
             from PySide6 import QtWebEngineWidgets  # noqa: F401
         except Exception as exc:
-            return f"Qt WebEngine (PySide6) could not be loaded ({exc})"
+            return missing_library_words(str(exc)) or (
+                f"Qt WebEngine (PySide6) could not be loaded ({exc})"
+            )
+    return None
+
+
+def missing_library_words(message: str) -> str | None:
+    """A loader error ("libnss3.so: cannot open shared object file") in plain words."""
+    match = _MISSING_LIBRARY.search(message)
+    if not match:
+        return None
+    lib, detail = match.group(1), match.group(2).strip()
+    package = _DEBIAN_PACKAGES.get(lib)
+    hint = f"; on Debian/Ubuntu: sudo apt install {package}" if package else ""
+    return f"a system library the window needs is missing or broken: {lib} ({detail}{hint})"
+
+
+# What to install on Debian/Ubuntu when one of the xcb plugin's libraries is missing.
+_DEBIAN_PACKAGES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xinerama.so.0": "libxcb-xinerama0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libnss3.so": "libnss3",
+    "libnssutil3.so": "libnss3",
+    "libsmime3.so": "libnss3",
+    "libnspr4.so": "libnspr4",
+    "libxkbfile.so.1": "libxkbfile1",
+    "libXcomposite.so.1": "libxcomposite1",
+    "libXdamage.so.1": "libxdamage1",
+    "libXrandr.so.2": "libxrandr2",
+    "libXtst.so.6": "libxtst6",
+    "libXi.so.6": "libxi6",
+    "libXrender.so.1": "libxrender1",
+    "libasound.so.2": "libasound2",
+    "libgbm.so.1": "libgbm1",
+    "libxshmfence.so.1": "libxshmfence1",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libfreetype.so.6": "libfreetype6",
+}
+_MISSING_LIBRARY = re.compile(r"([\w.+-]+\.so[\w.]*): (cannot open shared object file|[^:()]+)")
+PROBE_TIMEOUT_S = 15.0
+
+
+class DisplayProbe:
+    """Opens Qt's display connection in a forked child, so a failure cannot abort us.
+
+    Qt ends the process (abort(), exit status 134) when its platform plugin cannot load
+    (a missing libxcb-cursor0, as on a fresh Ubuntu) or when DISPLAY names an X server that
+    is not there; nothing in Python can catch that. The child does exactly that part,
+    creating a QGuiApplication, and exits; the window process reads how it ended. A fork
+    costs a few milliseconds and no second interpreter start, and the child runs while this
+    process imports Qt WebEngine. Linux (the Qt backend) only.
+    """
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self._pid = pid
+        self._fd = fd
+
+    @classmethod
+    def start(cls) -> DisplayProbe | None:
+        if gui_name() != "qt" or not hasattr(os, "fork"):
+            return None
+        try:
+            from PySide6.QtGui import QGuiApplication
+        except Exception:
+            return None  # import_problem() names it
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: only Qt's C++ start-up, then leave without cleanup
+            try:
+                os.close(read_fd)
+                os.dup2(write_fd, 1)
+                os.dup2(write_fd, 2)
+                QGuiApplication(["taskchat"])
+                os._exit(0)
+            finally:
+                os._exit(70)
+        os.close(write_fd)
+        return cls(pid, read_fd)
+
+    def result(self, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+        """None when the display opened; otherwise why not, in plain words."""
+        output = bytearray()
+        deadline = time.monotonic() + timeout
+        finished = False
+        try:
+            while not finished:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                    break
+                chunk = os.read(self._fd, 65536)
+                finished = not chunk  # end of output: the child has exited
+                output += chunk[: max(0, 65536 - len(output))]
+        finally:
+            os.close(self._fd)
+        if not finished:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        _pid, status = os.waitpid(self._pid, 0)
+        if not finished:
+            return f"the display did not answer within {timeout:.0f} s ({_display_name()})"
+        if os.waitstatus_to_exitcode(status) == 0:
+            return None
+        return explain_qt_failure(output.decode("utf-8", "replace"))
+
+
+def _display_name() -> str:
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return f"WAYLAND_DISPLAY={os.environ['WAYLAND_DISPLAY']}"
+    return f"DISPLAY={os.environ.get('DISPLAY', '')}"
+
+
+def explain_qt_failure(output: str) -> str:
+    """Plain words for why Qt could not open a display, from what it printed."""
+    if "could not connect to display" in output or "Failed to create wl_display" in output:
+        return f"no display answers at {_display_name()}"
+    missing = _missing_library()
+    if missing:
+        return missing_library_words(": ".join(missing)) or f"{missing[0]}: {missing[1]}"
+    if "xcb-cursor0 or libxcb-cursor0 is needed" in output:
+        return (
+            "a system library the window needs is missing: libxcb-cursor.so.0"
+            "; on Debian/Ubuntu: sudo apt install libxcb-cursor0"
+        )
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    detail = next((ln for ln in lines if "qt.qpa" in ln), lines[0] if lines else "")
+    return "Qt could not start its display connection" + (f" ({detail})" if detail else "")
+
+
+def _missing_library() -> tuple[str, str] | None:
+    """Which shared library keeps Qt's xcb plugin from loading (dlopen says it plainly)."""
+    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
+        return None
+    try:
+        import ctypes
+
+        from PySide6.QtCore import QLibraryInfo
+
+        plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
+        plugin = plugins / "platforms" / "libqxcb.so"
+        if not plugin.is_file():
+            return None
+        ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        match = re.search(r"([\w.+-]+\.so[\w.]*): (.+)$", str(exc))
+        if match and not match.group(1).startswith("libqxcb"):
+            return match.group(1), match.group(2).strip()
+        return None
+    except Exception:
+        return None
     return None
 
 

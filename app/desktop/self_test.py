@@ -10,6 +10,12 @@ the normal shutdown run. Exactly one line is printed:
     SELF-TEST FAILED: <reason>
 
 and the exit status is 0 or 1. Times are seconds since the process started.
+
+Where OpenAI's CDN is reachable (CI), TASKCHAT_SELF_TEST_CHATKIT=require makes the built-in
+fallback a failure: the real `<openai-chatkit>` view must load. With
+TASKCHAT_SELF_TEST_MESSAGE the check then sends that message through the component and
+waits until the task panel shows TASKCHAT_SELF_TEST_EXPECT_TASK (the task the model's tool
+call created: the turn went through ChatKit, the server, the model and back to the UI).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from app.desktop import backend
 log = logging.getLogger(__name__)
 
 UI_TIMEOUT_S = 45.0
+CHAT_TIMEOUT_S = 60.0
 
 # One JSON string describing what the window shows (evaluate_js returns it as text).
 PROBE_JS = """JSON.stringify({
@@ -135,6 +142,11 @@ class Reporter:
                 state = self._wait_for_ui(window)
                 self.mark("ui", time.time() - process_start())
                 self.details["chat"] = str(state["mode"])
+                self._check_chatkit(window, state)
+                hold = os.environ.get("TASKCHAT_SELF_TEST_HOLD")
+                if hold:  # benchmarks/bench_footprint.py measures the idle window meanwhile
+                    log.info("self-test: holding the window open for %s s", hold)
+                    time.sleep(float(hold))
                 if screenshot is not None:
                     time.sleep(0.5)  # let the compositor put the last frame on screen
                     try:
@@ -150,6 +162,41 @@ class Reporter:
                 close()
 
         return run
+
+    def _check_chatkit(self, window: Any, state: dict[str, Any]) -> None:
+        if os.environ.get("TASKCHAT_SELF_TEST_CHATKIT") != "require":
+            return
+        if state.get("mode") != "chatkit":
+            raise AssertionError(
+                f"ChatKit was required, but the UI shows its {state.get('mode')} chat view "
+                "(the ChatKit script did not load)"
+            )
+        message = os.environ.get("TASKCHAT_SELF_TEST_MESSAGE")
+        expected = os.environ.get("TASKCHAT_SELF_TEST_EXPECT_TASK")
+        if not message:
+            return
+        send = (
+            "(function(){var el=document.querySelector('openai-chatkit');"
+            "if(!el||!el.sendUserMessage)return 'no element';"
+            f"el.sendUserMessage({{text:{json.dumps(message)}}});return 'sent';}})()"
+        )
+        deadline = time.monotonic() + CHAT_TIMEOUT_S
+        while (sent := evaluate_expression(window, send)) != "sent":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not send through <openai-chatkit>: {sent}")
+            time.sleep(0.5)  # the component is still setting itself up
+        if not expected:
+            return
+        probe = (
+            "(function(){var p=document.querySelector('[data-testid=\"task-panel\"]');"
+            f"return !!p && p.innerText.indexOf({json.dumps(expected)}) >= 0;}})()"
+        )
+        while time.monotonic() < deadline:
+            if evaluate_expression(window, probe) is True:
+                self.details["chatkit_turn"] = "ok"
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"the task {expected!r} never appeared after the ChatKit message")
 
     def _wait_for_ui(self, window: Any) -> dict[str, Any]:
         if not window.events.loaded.wait(UI_TIMEOUT_S):

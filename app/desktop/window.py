@@ -32,6 +32,7 @@ from app.desktop import backend, crash, window_state
 from app.desktop import self_test as st
 from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
+from app.desktop.tray import Tray, run_test_script
 from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
 
 if TYPE_CHECKING:
@@ -110,8 +111,10 @@ def run_window(
     server.stop()
     if self_test:
         return report.failed(problem)
+    log.warning("no window: %s", problem)
     print(
         f"TaskChat can't open its window: {problem}.\n"
+        "Run `taskchat doctor` to see what this computer is missing.\n"
         "Starting the server instead - open the link below in a web browser.",
         file=sys.stderr,
         flush=True,
@@ -147,7 +150,12 @@ def _run_locked(
     try:
         # Qt loads here while the server starts on the other core.
         backend.prepare_environment()
+        # Qt aborts the process when it cannot open the display: try that in a forked
+        # child first, while this process imports Qt WebEngine.
+        probe = backend.DisplayProbe.start()
         problem = backend.import_problem()
+        display = probe.result() if probe is not None else None  # always reaps the child
+        problem = problem or display
         if problem:
             raise ToolkitMissing(problem)
         _show_window(settings, instance, report, screenshot, server)
@@ -218,6 +226,11 @@ def _show_window(
         close_window()
 
     server.on_unexpected_exit = server_died
+    # Where a system tray exists, closing the window hides it (app/desktop/tray.py).
+    tray = Tray(
+        settings=settings, window=window, invoker=invoker, quit_app=close_window, quitting=closing
+    )
+    window.events.closing += tray.on_closing
 
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -251,6 +264,10 @@ def _show_window(
         log.info("server answering at %s", server.base_url)
         instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
         window.load_url(server.launch_url)
+        tray.start()
+        if os.environ.get("TASKCHAT_TEST_TRAY"):
+            window.events.loaded.wait(30)
+            run_test_script(tray, os.environ["TASKCHAT_TEST_TRAY"])
         boot.started()  # the GC, paused since the process began (app/boot.py), runs again
         if then is not None:
             then()

@@ -23,6 +23,11 @@ def add_export_parsers(sub: argparse._SubParsersAction) -> None:
         help="folder to write (default ./taskchat-export-DATE), or with --zip the zip file",
     )
     export.add_argument("--zip", action="store_true", help="write one .zip file")
+    export.add_argument(
+        "--ics",
+        action="store_true",
+        help="write your tasks as one iCalendar file (VTODO with due, repeat, alarm) to --out",
+    )
     imp = sub.add_parser(
         "import", help="merge an export (zip or export.json) into your data; safe to repeat"
     )
@@ -78,6 +83,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     user_id = local_user_id(settings)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    if args.ics:
+        return _export_ics(args, settings, user_id, stamp)
     with _Bar("Exporting") as bar:
         data = asyncio.run(
             _run(
@@ -104,6 +111,26 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_ics(args: argparse.Namespace, settings: Settings, user_id: str, stamp: str) -> int:
+    from app.export import ics, service
+
+    if args.zip:
+        print("Choose --ics or --zip, not both.", flush=True)
+        return 2
+    body = asyncio.run(
+        _run(
+            settings,
+            lambda s: ics.export_ics(s, user_id=user_id, secrets=service.known_secrets(settings)),
+        )
+    )
+    out: Path = args.out or Path(f"taskchat-{stamp}.ics")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(body)
+    count = body.count(b"BEGIN:VTODO")
+    print(f"Exported {count} tasks as a calendar to {out}", flush=True)
+    return 0
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     # on use: app/cli.py imports this module on every start, for its parser
     from app.export import service
@@ -113,6 +140,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if path.is_dir():
         path = path / service.JSON_NAME
     try:
+        if path.stat().st_size > service.MAX_IMPORT_BYTES:
+            print(f"Import failed: {service._too_large(path.stat().st_size)}", flush=True)
+            return 1
         raw = path.read_bytes()
     except OSError as exc:
         print(f"Cannot read {args.path}: {exc.strerror or exc}", flush=True)
@@ -140,4 +170,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         + (" (nothing changed)" if report.changed == 0 else ""),
         flush=True,
     )
+    if report.skipped:
+        print(report.summary(), flush=True)
+        for problem in report.problems:
+            print(f"  - {problem}", flush=True)
     return 0

@@ -12,6 +12,14 @@ Import merges: a new id is inserted; a known id is replaced only when the incomi
 `updated_at` is newer (items follow their thread); links are added once. Importing the
 same file twice changes nothing. Rows of another user with the same id are left alone.
 
+Import trusts nothing in the file: every row passes the same checks as every other way in
+(app/tasks/models.py TaskRecord, app/chat/records.py); a row that fails is skipped and
+reported, never stored. Pending confirmations (thread metadata `pending_deletion`),
+widgets and hidden items (recorded tool calls) are never brought back: from a file they
+would be buttons and tool output nobody asked for. The file is bounded (bytes, rows,
+nesting), parsed off the event loop, and written in short batches, each its own
+transaction, so the app keeps answering meanwhile; a failed import can be repeated.
+
 Secrets never leave: only database rows are exported (no config, keyring or profile),
 and strings are passed through the credential patterns of app/security/redact.py plus an
 exact match on the Gemini key this install holds.
@@ -19,35 +27,65 @@ exact match on the Gemini key this install holds.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.models import ChatItem, ChatThread
+from app.chat.records import (
+    ACTION_METADATA_KEYS,
+    IMPORTABLE_ITEM_TYPES,
+    ItemRecord,
+    ThreadRecord,
+)
 from app.config import Settings
 from app.db.types import utcnow
 from app.errors import InvalidInput
+from app.lists import placement
 from app.lists.models import ListCreate, TaskList, inbox_id
+from app.lists.ordering import key_between, last_key_stmt
 from app.search.links import TaskLink
 from app.security.keystore import load_gemini_key
-from app.tasks.models import Priority, Task, TaskTag
+from app.tasks.models import (
+    Priority,
+    Task,
+    TaskRecord,
+    TaskTag,
+    check_id,
+    parse_stored_datetime,
+    validation_message,
+)
 
 FORMAT = "taskchat-export"
 VERSION = 1
 JSON_NAME = "export.json"
-MAX_IMPORT_BYTES = 200 * 1024 * 1024
-# An upload to POST /api/import (the CLI reads files of up to MAX_IMPORT_BYTES).
-IMPORT_MAX_BYTES = 64 * 1024 * 1024
+# The export.json an import reads (inside a zip or not): 100k tasks take ~35 MB. Checked
+# before anything is inflated or parsed (a 204 KB zip can hold 200 MiB of JSON).
+MAX_IMPORT_BYTES = 96 * 1024 * 1024
+# An upload to POST /api/import (a zip, or the JSON itself).
+IMPORT_MAX_BYTES = MAX_IMPORT_BYTES
+MAX_TASKS = 200_000
+MAX_THREADS = 20_000
+MAX_ITEMS = 400_000
+MAX_LINKS = 400_000
+# Rows written per transaction: every request that writes (and, today, every REST read:
+# its session begins IMMEDIATE) waits for at most one batch. 500 rows cost ~0.1 s of CPU
+# (the full-text and sync triggers are most of it); 250 made the import ~15% slower.
+BATCH = 500
+REPORTED_PROBLEMS = 20
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -125,6 +163,12 @@ def task_json(t: Task) -> dict[str, Any]:
         "tags": list(t.tags or []),
         "created_at": _iso(t.created_at),
         "updated_at": _iso(t.updated_at),
+        "recurrence": t.recurrence,
+        "remind_at": _iso(t.remind_at),
+        "remind_before_minutes": t.remind_before_minutes,
+        "reminded_for": _iso(t.reminded_for),
+        "recurrence_time": t.recurrence_time,
+        "last_completed_at": _iso(t.last_completed_at),
         "list_id": t.list_id,
         "parent_id": t.parent_id,
         "position": t.position,
@@ -310,21 +354,46 @@ def zip_bytes(data: dict[str, Any]) -> bytes:
 # ----------------------------------------------------------------------------- import
 
 
-def load_payload(raw: bytes) -> dict[str, Any]:
-    """The export dict from a zip (its export.json) or a JSON document."""
+def read_export_json(raw: bytes) -> bytes:
+    """The export.json bytes of a zip (inflated in bounded steps) or of a JSON body."""
     if len(raw) > MAX_IMPORT_BYTES:
-        raise InvalidInput("The file is too large to import.")
-    if raw[:2] == b"PK":
-        try:
-            with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-                info = zf.getinfo(JSON_NAME)
-                if info.file_size > MAX_IMPORT_BYTES:
-                    raise InvalidInput("The export inside the zip is too large.")
-                raw = zf.read(info)
-        except (KeyError, zipfile.BadZipFile):
-            raise InvalidInput(f"Not a TaskChat export: the zip has no {JSON_NAME}.") from None
+        raise InvalidInput(_too_large())
+    if raw[:2] != b"PK":
+        return raw
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            info = zf.getinfo(JSON_NAME)
+            if info.file_size > MAX_IMPORT_BYTES:
+                raise InvalidInput(_too_large(info.file_size))
+            out = bytearray()
+            with zf.open(info) as member:  # the header may lie: count what really comes out
+                while chunk := member.read(1024 * 1024):
+                    out += chunk
+                    if len(out) > MAX_IMPORT_BYTES:
+                        raise InvalidInput(_too_large())
+            return bytes(out)
+    except (KeyError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError):
+        raise InvalidInput(f"Not a TaskChat export: the zip has no {JSON_NAME}.") from None
+    except (OSError, ValueError) as exc:  # zlib.error is an Exception subclass too
+        raise InvalidInput(f"The zip is damaged ({type(exc).__name__}).") from None
+
+
+def _too_large(size: int | None = None) -> str:
+    got = f" ({size // (1024 * 1024)} MiB)" if size else ""
+    return (
+        f"The export is too large to import{got}: at most "
+        f"{MAX_IMPORT_BYTES // (1024 * 1024)} MiB of JSON."
+    )
+
+
+def load_payload(raw: bytes) -> dict[str, Any]:
+    """The export dict from a zip (its export.json) or a JSON document (bounded; blocking:
+    call it in a worker thread, as the route does)."""
+    text = read_export_json(raw)
+    try:
+        data = json.loads(text.decode("utf-8-sig"))
+    except RecursionError:
+        raise InvalidInput("Not a TaskChat export: the JSON is nested too deeply.") from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidInput("Not a TaskChat export: the file is not JSON.") from None
     validate(data)
@@ -335,13 +404,25 @@ def validate(data: Any) -> None:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InvalidInput(f'Not a TaskChat export (no "format": "{FORMAT}").')
     version = data.get("version")
-    if not isinstance(version, int) or version > VERSION or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION:
         raise InvalidInput(
-            f"This export has version {version!r}; this TaskChat reads version {VERSION}."
+            f"This export has version {str(version)[:20]}; this TaskChat reads version {VERSION}."
         )
     for key in ("lists", "tasks", "threads", "links"):
         if not isinstance(data.get(key, []), list):
             raise InvalidInput(f'"{key}" must be a list.')
+    caps = {"tasks": MAX_TASKS, "threads": MAX_THREADS, "links": MAX_LINKS}
+    for key, cap in caps.items():
+        if len(data.get(key, [])) > cap:
+            raise InvalidInput(f"The export has more than {cap:,} {key}; import it in parts.")
+    items = sum(
+        len(th.get("items") or [])
+        if isinstance(th, dict) and isinstance(th.get("items"), list)
+        else 0
+        for th in data.get("threads", [])
+    )
+    if items > MAX_ITEMS:
+        raise InvalidInput(f"The export has more than {MAX_ITEMS:,} chat items.")
 
 
 @dataclass
@@ -357,7 +438,10 @@ class ImportReport:
     lists: dict[str, int] = field(
         default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0}
     )
-    skipped: int = 0  # ids that belong to another user
+    skipped: int = 0  # every row not stored: another user's ids, or refused below
+    # Why rows were refused: a count per reason, and the first few rows named.
+    reasons: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -368,6 +452,20 @@ class ImportReport:
             + self.lists["updated"]
         )
 
+    def refuse(self, kind: str, row_id: Any, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[kind] += 1
+        if len(self.problems) < REPORTED_PROBLEMS:
+            shown = str(row_id)[:40] if isinstance(row_id, str | int) else "?"
+            self.problems.append(f"{kind} {shown}: {reason}"[:240])
+
+    def summary(self) -> str:
+        if not self.skipped:
+            return "Nothing was skipped."
+        parts = ", ".join(f"{n} {kind}" for kind, n in self.reasons.most_common())
+        word = "row" if self.skipped == 1 else "rows"
+        return f"{self.skipped} {word} skipped: {parts}."
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "inserted": self.inserted,
@@ -375,24 +473,10 @@ class ImportReport:
             "unchanged": self.unchanged,
             "lists": self.lists,
             "skipped": self.skipped,
+            "skipped_reasons": dict(self.reasons),
+            "problems": self.problems,
+            "summary": self.summary(),
         }
-
-
-def _apply_task(row: Task, t: dict[str, Any]) -> None:
-    row.title = str(t["title"])[:255]
-    row.description = str(t.get("description") or "")[:2000]
-    row.priority = Priority(t.get("priority") or "none")
-    row.completed = bool(t.get("completed"))
-    row.completed_at = _dt(t.get("completed_at"))
-    row.due_at = _dt(t.get("due_at"))
-    row.due_all_day = bool(t.get("due_all_day"))
-    row.tags = [str(x) for x in t.get("tags") or []]
-    row.created_at = _dt(t.get("created_at")) or utcnow()
-    row.updated_at = _dt(t.get("updated_at")) or row.created_at
-    # Missing (an export from before lists): the Inbox, placed last (app/lists/ordering.py).
-    row.list_id = _ref(t.get("list_id"))
-    row.parent_id = _ref(t.get("parent_id"))
-    row.position = str(t.get("position") or "")[:64]
 
 
 def _ref(value: Any) -> str | None:
@@ -414,7 +498,7 @@ async def _import_lists(
             remap[list_id] = list_id = inbox_id(user_id)
         row = await session.get(TaskList, list_id)
         if row is not None and row.user_id != user_id:
-            report.skipped += 1
+            report.refuse("lists", item.get("id"), "the id belongs to another profile")
             continue
         incoming = _dt(item.get("updated_at")) or utcnow()
         if row is None:
@@ -435,6 +519,157 @@ async def _import_lists(
     return remap
 
 
+# -- checking (pure, runs in a worker thread) -------------------------------------------
+
+
+@dataclass
+class Prepared:
+    tasks: list[dict[str, Any]]
+    threads: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+    links: list[dict[str, Any]]
+
+
+def prepare(data: dict[str, Any], report: ImportReport) -> Prepared:
+    """Every row checked by its record; refused rows are counted in `report`."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for t in data.get("tasks", []):
+        if not isinstance(t, dict):
+            report.refuse("tasks", None, "not an object")
+            continue
+        try:
+            record = TaskRecord.model_validate(t)
+        except ValidationError as exc:
+            report.refuse("tasks", t.get("id"), validation_message(exc))
+            continue
+        if record.id in tasks:
+            report.refuse("tasks", record.id, "the id appears twice")
+            continue
+        row = record.columns()
+        row["created_at"] = row["created_at"] or utcnow()
+        row["updated_at"] = row["updated_at"] or row["created_at"]
+        tasks[record.id] = {"id": record.id, **row}
+    threads: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    item_ids: set[str] = set()
+    for th in data.get("threads", []):
+        if not isinstance(th, dict):
+            report.refuse("threads", None, "not an object")
+            continue
+        try:
+            checked = ThreadRecord.model_validate(th)
+        except ValidationError as exc:
+            report.refuse("threads", th.get("id"), validation_message(exc))
+            continue
+        if checked.id in threads:
+            report.refuse("threads", checked.id, "the id appears twice")
+            continue
+        meta = {k: v for k, v in checked.metadata.items() if k not in ACTION_METADATA_KEYS}
+        updated = checked.updated_at or utcnow()
+        thread = {
+            "id": checked.id,
+            "title": checked.title,
+            "status": checked.status,
+            "metadata": meta,
+            "created_at": checked.created_at or updated,
+            "updated_at": updated,
+        }
+        items: list[dict[str, Any]] = []
+        raw_items = th.get("items") or []
+        if not isinstance(raw_items, list):
+            raw_items = []
+            report.refuse("items", checked.id, "items must be a list")
+        for it in raw_items:
+            item = _prepare_item(it, checked.id, updated, report)
+            if item is None:
+                continue
+            if item["id"] in item_ids:
+                report.refuse("items", item["id"], "the id appears twice")
+                continue
+            item_ids.add(item["id"])
+            items.append(item)
+        threads[checked.id] = (thread, items)
+    links = []
+    for link in data.get("links", []):
+        good = _prepare_link(link, report)
+        if good is not None:
+            links.append(good)
+    return Prepared(list(tasks.values()), list(threads.values()), links)
+
+
+def _prepare_item(
+    it: Any, thread_id: str, updated: datetime, report: ImportReport
+) -> dict[str, Any] | None:
+    if not isinstance(it, dict):
+        report.refuse("items", None, "not an object")
+        return None
+    kind = it.get("type")
+    if kind not in IMPORTABLE_ITEM_TYPES:
+        # Widgets and hidden items (tool calls) are never restored (see the docstring).
+        label = "widgets" if kind == "widget" else "hidden or tool items"
+        report.refuse(label, it.get("id"), f"{str(kind)[:32]} items are not imported")
+        return None
+    try:
+        data = it.get("data")
+        if isinstance(data, dict):  # the row's own ids are the truth, as the store writes them
+            data = {**data, "id": it.get("id"), "thread_id": thread_id}
+        record = ItemRecord.model_validate({**it, "thread_id": thread_id, "data": data})
+        record.check_item()
+    except (ValidationError, ValueError) as exc:
+        reason = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        report.refuse("items", it.get("id"), reason)
+        return None
+    return {
+        "id": record.id,
+        "type": record.type,
+        "created_at": record.created_at or updated,
+        "seq": record.seq,
+        "data": record.data,
+    }
+
+
+def _prepare_link(link: Any, report: ImportReport) -> dict[str, Any] | None:
+    if not isinstance(link, dict):
+        report.refuse("links", None, "not an object")
+        return None
+    try:
+        task_id = check_id(link.get("task_id"), what="task_id")
+        thread_id = check_id(link.get("thread_id"), what="thread_id", max_length=64)
+        item_id = link.get("item_id")
+        if item_id is not None:
+            item_id = check_id(item_id, what="item_id", max_length=64)
+        action = link.get("action")
+        if not isinstance(action, str) or not action.isalpha() or len(action) > 16:
+            raise ValueError("action must be a short word")
+        created = parse_stored_datetime(link.get("created_at"), "created_at") or utcnow()
+    except ValueError as exc:
+        report.refuse("links", link.get("task_id"), str(exc))
+        return None
+    return {
+        "task_id": task_id,
+        "thread_id": thread_id,
+        "item_id": item_id,
+        "action": action,
+        "created_at": created,
+    }
+
+
+# -- writing (short transactions) --------------------------------------------------------
+
+TASKS = Task.__table__  # type: ignore[attr-defined]
+TAGS = TaskTag.__table__  # type: ignore[attr-defined]
+THREADS = ChatThread.__table__  # type: ignore[attr-defined]
+ITEMS = ChatItem.__table__  # type: ignore[attr-defined]
+
+
+def _batches(rows: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+async def _commit_batch(session: AsyncSession) -> None:
+    await session.commit()
+    await asyncio.sleep(0)  # let waiting requests run between batches
+
+
 async def _import_tasks(
     session: AsyncSession,
     user_id: str,
@@ -444,97 +679,178 @@ async def _import_tasks(
     remap: dict[str, str],
 ) -> None:
     for t in tasks:
-        tick()
         if t.get("list_id") in remap:
-            t = {**t, "list_id": remap[t["list_id"]]}
-        row = await session.get(Task, t["id"])
-        if row is not None and row.user_id != user_id:
-            report.skipped += 1
-            continue
-        if row is None:
-            row = Task(id=str(t["id"]), user_id=user_id, title="x")
-            _apply_task(row, t)
-            session.add(row)
-            await session.flush()
-            session.add_all(TaskTag(task_id=row.id, user_id=user_id, tag=g) for g in row.tags)
-            report.inserted["tasks"] += 1
-        elif (_dt(t.get("updated_at")) or datetime.min.replace(tzinfo=UTC)) > row.updated_at:
-            _apply_task(row, t)
-            session.add(row)
-            await session.exec(delete(TaskTag).where(col(TaskTag.task_id) == row.id))
-            await session.flush()
-            session.add_all(TaskTag(task_id=row.id, user_id=user_id, tag=g) for g in row.tags)
-            report.updated["tasks"] += 1
-        else:
-            report.unchanged["tasks"] += 1
+            t["list_id"] = remap[t["list_id"]]
+    inbox = await placement.ensure_inbox(session=session, user_id=user_id) if tasks else ""
+    last_keys: dict[tuple[str, str | None], str | None] = {}
+
+    async def place(t: dict[str, Any]) -> None:
+        # Missing (an export from before lists): the Inbox, placed last among its siblings.
+        if not t.get("list_id"):
+            t["list_id"] = inbox
+        if t.get("position"):
+            return
+        scope = (t["list_id"], t.get("parent_id"))
+        if scope not in last_keys:
+            last_keys[scope] = (await session.exec(last_key_stmt(user_id, *scope))).one()
+        t["position"] = last_keys[scope] = key_between(last_keys[scope], None)
+
+    for batch in _batches(tasks):
+        ids = [t["id"] for t in batch]
+        known = {
+            r.id: (r.user_id, r.updated_at)
+            for r in (
+                await (await session.connection()).execute(
+                    core_select(TASKS.c.id, TASKS.c.user_id, TASKS.c.updated_at).where(
+                        TASKS.c.id.in_(ids)
+                    )
+                )
+            ).all()
+        }
+        new, newer = [], []
+        for t in batch:
+            have = known.get(t["id"])
+            if have is None:
+                new.append(t)
+            elif have[0] != user_id:
+                report.refuse("tasks", t["id"], "the id belongs to another profile")
+            elif t["updated_at"] > have[1]:
+                newer.append(t)
+            else:
+                report.unchanged["tasks"] += 1
+        for t in new:
+            await place(t)
+        if new:
+            await (await session.connection()).execute(
+                insert(TASKS), [{**t, "user_id": user_id} for t in new]
+            )
+            report.inserted["tasks"] += len(new)
+        for t in newer:
+            # An export from before lists keeps the task's list and place here.
+            values = {
+                k: v
+                for k, v in t.items()
+                if k != "id" and not (k in ("list_id", "position") and not v)
+            }
+            await (await session.connection()).execute(
+                update(TASKS).where(TASKS.c.id == t["id"]).values(**values)
+            )
+        if newer:
+            await (await session.connection()).execute(
+                delete(TAGS).where(TAGS.c.task_id.in_([t["id"] for t in newer]))
+            )
+            report.updated["tasks"] += len(newer)
+        tag_rows = [
+            {"task_id": t["id"], "user_id": user_id, "tag": tag}
+            for t in (*new, *newer)
+            for tag in t["tags"]
+        ]
+        if tag_rows:
+            await (await session.connection()).execute(insert(TAGS), tag_rows)
+        await _commit_batch(session)
+        tick(len(batch))
 
 
 async def _import_threads(
-    session: AsyncSession, user_id: str, threads: list[dict[str, Any]], report: ImportReport, tick
+    session: AsyncSession,
+    user_id: str,
+    threads: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+    report: ImportReport,
+    tick,
 ) -> None:
-    for th in threads:
-        tick()
-        row = await session.get(ChatThread, th["id"])
+    pending = 0
+    for thread, items in threads:
+        row = (
+            await (await session.connection()).execute(
+                core_select(THREADS.c.user_id, THREADS.c.updated_at).where(
+                    THREADS.c.id == thread["id"]
+                )
+            )
+        ).first()
         if row is not None and row.user_id != user_id:
-            report.skipped += 1
+            report.refuse("threads", thread["id"], "the id belongs to another profile")
+            report.skipped += len(items)
+            tick(1)
             continue
-        incoming = _dt(th.get("updated_at")) or utcnow()
-        newer = row is None or incoming > row.updated_at
+        newer = row is None or thread["updated_at"] > row.updated_at
         if row is None:
-            row = ChatThread(id=str(th["id"]), user_id=user_id)
+            await (await session.connection()).execute(
+                insert(THREADS).values(**thread, user_id=user_id)
+            )
             report.inserted["threads"] += 1
         elif newer:
+            values = {k: v for k, v in thread.items() if k not in ("id", "created_at")}
+            await (await session.connection()).execute(
+                update(THREADS).where(THREADS.c.id == thread["id"]).values(**values)
+            )
             report.updated["threads"] += 1
         else:
             report.unchanged["threads"] += 1
-        if newer:
-            row.title = th.get("title")
-            row.status = th.get("status") or {}
-            row.meta = th.get("metadata") or {}
-            row.created_at = _dt(th.get("created_at")) or incoming
-            row.updated_at = incoming
-            session.add(row)
-            await session.flush()
-        last = (
-            await session.exec(select(func.max(ChatItem.seq)).where(ChatItem.thread_id == row.id))
-        ).one() or 0
-        for item in th.get("items") or []:
-            existing = await session.get(ChatItem, item["id"])
-            if existing is not None and (
-                existing.user_id != user_id or existing.thread_id != row.id
-            ):
-                report.skipped += 1
-                continue
-            if existing is None:
-                seq = int(item.get("seq") or 0)
+        await _import_items(session, user_id, thread["id"], items, newer, report)
+        pending += 1 + len(items)
+        if pending >= BATCH:
+            await _commit_batch(session)
+            pending = 0
+        tick(1)
+    await _commit_batch(session)
+
+
+async def _import_items(
+    session: AsyncSession,
+    user_id: str,
+    thread_id: str,
+    items: list[dict[str, Any]],
+    newer: bool,
+    report: ImportReport,
+) -> None:
+    if not items:
+        return
+    last = (
+        await (await session.connection()).execute(
+            core_select(func.max(ITEMS.c.seq)).where(ITEMS.c.thread_id == thread_id)
+        )
+    ).scalar() or 0
+    for batch in _batches(items):
+        known = {
+            r.id: r
+            for r in (
+                await (await session.connection()).execute(
+                    core_select(
+                        ITEMS.c.id, ITEMS.c.user_id, ITEMS.c.thread_id, ITEMS.c.type, ITEMS.c.data
+                    ).where(ITEMS.c.id.in_([i["id"] for i in batch]))
+                )
+            ).all()
+        }
+        new = []
+        for item in batch:
+            have = known.get(item["id"])
+            if have is not None and (have.user_id != user_id or have.thread_id != thread_id):
+                report.refuse("items", item["id"], "the id belongs to another thread")
+            elif have is None:
+                seq = item["seq"]
                 if seq <= 0:
                     last += 1
                     seq = last
-                session.add(
-                    ChatItem(
-                        id=str(item["id"]),
-                        thread_id=row.id,
-                        user_id=user_id,
-                        type=str(item["type"]),
-                        created_at=_dt(item.get("created_at")) or incoming,
-                        seq=seq,
-                        data=item.get("data") or {},
-                    )
+                new.append({**item, "seq": seq, "thread_id": thread_id, "user_id": user_id})
+            elif newer and (have.data != item["data"] or have.type != item["type"]):
+                await (await session.connection()).execute(
+                    update(ITEMS)
+                    .where(ITEMS.c.id == item["id"])
+                    .values(type=item["type"], data=item["data"])
                 )
-                report.inserted["items"] += 1
-            elif newer and (existing.data != item.get("data") or existing.type != item["type"]):
-                existing.type = str(item["type"])
-                existing.data = item.get("data") or {}
-                session.add(existing)
                 report.updated["items"] += 1
             else:
                 report.unchanged["items"] += 1
-        await session.flush()
+        if new:
+            await (await session.connection()).execute(insert(ITEMS), new)
+            report.inserted["items"] += len(new)
 
 
 async def _import_links(
     session: AsyncSession, user_id: str, links: list[dict[str, Any]], report: ImportReport
 ) -> None:
+    if not links:
+        return
     owned_tasks = set((await session.exec(select(Task.id).where(Task.user_id == user_id))).all())
     owned_threads = set(
         (await session.exec(select(ChatThread.id).where(ChatThread.user_id == user_id))).all()
@@ -543,65 +859,77 @@ async def _import_links(
         (link.task_id, link.thread_id, link.item_id, link.action, _iso(link.created_at))
         for link in (await session.exec(select(TaskLink).where(TaskLink.user_id == user_id))).all()
     }
+    new = []
     for link in links:
-        created = _dt(link.get("created_at")) or utcnow()
         key = (
             link["task_id"],
             link["thread_id"],
-            link.get("item_id"),
+            link["item_id"],
             link["action"],
-            _iso(created),
+            _iso(link["created_at"]),
         )
         if key in existing:
             report.unchanged["links"] += 1
             continue
         if link["task_id"] not in owned_tasks or link["thread_id"] not in owned_threads:
-            report.skipped += 1
+            report.refuse("links", link["task_id"], "its task or conversation is not yours")
             continue
-        session.add(
-            TaskLink(
-                task_id=link["task_id"],
-                user_id=user_id,
-                thread_id=link["thread_id"],
-                item_id=link.get("item_id"),
-                action=str(link["action"])[:16],
-                created_at=created,
-            )
-        )
+        new.append(TaskLink(user_id=user_id, **link))
         existing.add(key)
-        report.inserted["links"] += 1
+    for batch in _batches(new):
+        session.add_all(batch)
+        await _commit_batch(session)
+    report.inserted["links"] += len(new)
 
 
 async def import_data(
     session: AsyncSession, *, user_id: str, data: dict[str, Any], progress: Progress = _noop
 ) -> ImportReport:
-    """Merge an export into the user's data, in one transaction."""
+    """Merge an export into the user's data, in short transactions (see the docstring)."""
     validate(data)
     report = ImportReport()
-    tasks, threads = data.get("tasks", []), data.get("threads", [])
-    total, done = len(tasks) + len(threads), 0
+    prepared = await asyncio.to_thread(prepare, data, report)
+    total, done = len(prepared.tasks) + len(prepared.threads), 0
 
-    def tick() -> None:
+    def tick(n: int) -> None:
         nonlocal done
-        done += 1
-        if done % 50 == 0 or done == total:
-            progress("import", done, total)
+        done += n
+        progress("import", done, total)
 
     progress("import", 0, total)
     try:
-        remap = await _import_lists(session, user_id, data.get("lists", []), report)
-        await _import_tasks(session, user_id, tasks, report, tick, remap)
-        await _import_threads(session, user_id, threads, report, tick)
-        await session.flush()
-        await _import_links(session, user_id, data.get("links", []), report)
-        await session.commit()
-    except ValidationError as exc:
-        await session.rollback()
-        raise InvalidInput(f"The export has an invalid list: {exc.errors()[0]['msg']}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        await session.rollback()
-        raise InvalidInput(f"The export is damaged: {type(exc).__name__}: {exc}") from None
+        try:
+            remap = await _import_lists(session, user_id, data.get("lists", []), report)
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"The export has an invalid list: {exc.errors()[0]['msg']}"
+            ) from None
+        await _commit_batch(session)
+        await _import_tasks(session, user_id, prepared.tasks, report, tick, remap)
+        await _import_threads(session, user_id, prepared.threads, report, tick)
+        await _import_links(session, user_id, prepared.links, report)
     except BaseException:
         await session.rollback()
         raise
     return report
+
+
+# -- progress the UI can poll (GET /api/import/status) --------------------------------
+
+_STATUS: dict[str, dict[str, Any]] = {}
+
+
+def import_status(user_id: str) -> dict[str, Any]:
+    return dict(_STATUS.get(user_id) or {"running": False, "stage": None, "done": 0, "total": 0})
+
+
+def status_progress(user_id: str) -> Progress:
+    def report(stage: str, done: int, total: int) -> None:
+        _STATUS[user_id] = {"running": True, "stage": stage, "done": done, "total": total}
+
+    return report
+
+
+def finish_status(user_id: str, result: dict[str, Any] | None, error: str | None) -> None:
+    last = _STATUS.get(user_id) or {"stage": None, "done": 0, "total": 0}
+    _STATUS[user_id] = {**last, "running": False, "result": result, "error": error}

@@ -199,3 +199,19 @@ class BulkMove(BaseModel):
 
     task_ids: Annotated[list[str], Field(min_length=1, max_length=500)]
     list_id: str
+
+
+class ListRecord(_ListFieldValidators, BaseModel):
+    """A whole stored list as another device hands it in (sync), checked by the same
+    rules as ListCreate. Unknown keys are ignored (a newer device's fields)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, Field(min_length=1, max_length=36)]
+    name: str
+    color: str = DEFAULT_COLOR
+    emoji: str | None = None
+    archived: bool = False
+    position: Annotated[str, Field(max_length=64)] = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -220,8 +220,12 @@ async def delete_list(
             )
         moved = len(ids)
     await session.delete(row)
-    change_id = undo.undo_log.record(
-        user_id, "delete_list", dict(before), lists={row.id: list_image}
+    change_id = await undo.record(
+        session,
+        user_id=user_id,
+        action="delete_list",
+        before=dict(before),
+        lists={row.id: list_image},
     )
     await session.commit()
     return ListDeleteResult(

@@ -12,13 +12,16 @@ split on them (never render the snippet as HTML).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.search.schema import MESSAGE_TYPES, PG_ITEM_TEXT_JSONB
+from app.tasks.models import Task
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 # Private-use characters as markers inside SQL; swapped for <mark> after cleaning the text.
@@ -43,6 +46,9 @@ class SearchResult(BaseModel):
     title: str
     snippet: str
     score: float
+    # Task hits only: whether it repeats and when it reminds (null otherwise).
+    recurrence: str | None = None
+    remind_at: datetime | None = None
 
 
 class SearchResults(BaseModel):
@@ -230,4 +236,18 @@ async def search(*, session: AsyncSession, user_id: str, q: str, limit: int = 20
         results = await _search_sqlite(session, user_id, terms, limit)
     else:
         results = await _search_postgres(session, user_id, terms, limit)
+    await _add_reminders(session, user_id, results)
     return SearchResults(results=results)
+
+
+async def _add_reminders(session: AsyncSession, user_id: str, results: list[SearchResult]) -> None:
+    ids = [r.id for r in results if r.kind == "task"]
+    if not ids:
+        return
+    stmt = select(Task.id, Task.recurrence, Task.remind_at).where(
+        Task.user_id == user_id, col(Task.id).in_(ids)
+    )
+    found = {row[0]: row for row in (await session.exec(stmt)).all()}
+    for result in results:
+        if result.kind == "task" and result.id in found:
+            result.recurrence, result.remind_at = found[result.id][1], found[result.id][2]

@@ -6,16 +6,14 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.security.keystore import load_signing_secret
-from app.security.limits import ChatLimits, UsageLimiter
+from app.security.limits import UsageLimiter
 from app.security.middleware import SecurityMiddleware
 from app.security.sessions import SessionManager
 
 
 def install_chat_limits(app: FastAPI, settings: Settings) -> None:
-    """Call before the body-size limit is added, so the limit wraps this (inner) layer."""
-    limiter = UsageLimiter(settings)
-    app.state.usage_limiter = limiter
-    app.add_middleware(ChatLimits, limiter=limiter)
+    """The chat limiter the chat route checks as a dependency (app/chat/routes.py)."""
+    app.state.usage_limiter = UsageLimiter(settings)
 
 
 def install_security(app: FastAPI, settings: Settings) -> SessionManager:

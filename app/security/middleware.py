@@ -144,6 +144,14 @@ class SecurityMiddleware:
             )(scope, receive, send)
             return
 
+        if "\x00" in path:
+            # No file or route has a NUL in its name; refused here, before any handler (a
+            # path lookup raised ValueError: a 500 and ~5 KB of traceback per request).
+            await error_response(400, "bad_request", "Invalid characters in the address.")(
+                scope, receive, send
+            )
+            return
+
         method = scope.get("method", "GET").upper()
         if not self._origin_allowed(scope, host, method, path):
             log.warning("refused a cross-origin %s request", method)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from app.sync.clock import HLC
+from app.sync.merge import GROUPS
 
 
 @dataclass
@@ -46,6 +47,7 @@ def stamp_pending(conn: Connection, clock: HLC) -> int:
     """Give every unstamped outbox note one fresh stamp; returns how many were stamped."""
     if conn.exec_driver_sql("SELECT 1 FROM sync_outbox WHERE hlc IS NULL LIMIT 1").first() is None:
         return 0
+    _note_groups(conn)
     stamp = clock.now()
     conn.exec_driver_sql(
         "INSERT INTO sync_clock (entity, row_id, field, hlc, device) "
@@ -63,6 +65,45 @@ def stamp_pending(conn: Connection, clock: HLC) -> int:
         (stamp,),
     )
     return count
+
+
+def _note_groups(conn: Connection) -> None:
+    """A changed field of a group (app/sync/merge.py GROUPS) notes its whole group, so the
+    group is stamped and pushed as one write."""
+    for entity, groups in GROUPS.items():
+        for group in groups:
+            for name in group:
+                for sibling in group:
+                    if sibling == name:
+                        continue
+                    conn.exec_driver_sql(
+                        "INSERT OR REPLACE INTO sync_outbox (entity, row_id, user_id, field) "
+                        "SELECT o.entity, o.row_id, o.user_id, ? FROM sync_outbox o "
+                        "WHERE o.hlc IS NULL AND o.entity = ? AND o.field = ? "
+                        "AND NOT EXISTS (SELECT 1 FROM sync_outbox s WHERE s.entity = o.entity "
+                        "AND s.row_id = o.row_id AND s.field = ? AND s.hlc IS NULL)",
+                        (sibling, entity, name, sibling),
+                    )
+
+
+def note_fields(
+    conn: Connection, entity: str, row_id: str, user_id: str, fields: list[str]
+) -> None:
+    """Record an edit that left a field's value as it was (the triggers note only changes):
+    it is still the latest word on that field, and must win over older writes elsewhere."""
+    if not fields or conn.dialect.name != "sqlite":
+        return
+    if (
+        conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_outbox'"
+        ).first()
+        is None
+    ):
+        return
+    conn.exec_driver_sql(
+        "INSERT OR REPLACE INTO sync_outbox (entity, row_id, user_id, field) VALUES (?, ?, ?, ?)",
+        [(entity, row_id, user_id, f) for f in fields],
+    )
 
 
 def _engine_of(session: Session) -> Engine | None:

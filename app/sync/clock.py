@@ -16,6 +16,18 @@ from collections.abc import Callable
 
 ZERO = "0" * 16
 _MAX_COUNTER = 0xFFFF
+_HEX = frozenset("0123456789abcdef")
+# A stamp further ahead of this device's wall clock is refused: observing it would push
+# every later local stamp there (ffffffffffffffff would even overflow the format). A day
+# is far beyond any real clock skew.
+MAX_AHEAD_MS = 24 * 3600 * 1000
+
+
+def valid_stamp(stamp: object, wall: int | None = None) -> bool:
+    """A well-formed stamp not too far in the future."""
+    if not isinstance(stamp, str) or len(stamp) != 16 or not _HEX.issuperset(stamp):
+        return False
+    return int(stamp[:12], 16) <= (wall_ms() if wall is None else wall) + MAX_AHEAD_MS
 
 
 def wall_ms() -> int:
@@ -59,6 +71,8 @@ class HLC:
         """Move past a stamp seen from another device (so later local writes win over it)."""
         if not stamp:
             return
+        if not valid_stamp(stamp, self.wall()):
+            return  # refused with its row (app/sync/local.py); never moves the clock
         with self._lock:
             ms, counter = decode(stamp)
             if (ms, counter) > (self._ms, self._counter):

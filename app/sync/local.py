@@ -12,14 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from app.lists.models import LIST_DATA_COLUMNS
+from app.chat.records import ItemRecord, ThreadRecord
+from app.lists.models import LIST_DATA_COLUMNS, ListRecord
 from app.lists.ordering import repair
 from app.sync.capture import stamp_pending
-from app.sync.clock import HLC
-from app.sync.merge import Row, newer
-from app.tasks.models import TASK_DATA_COLUMNS
+from app.sync.clock import HLC, valid_stamp
+from app.sync.merge import Row, group_of, newer
+from app.tasks.models import TASK_DATA_COLUMNS, TaskRecord, record_problem
 
 # Synced columns besides `id` and `user_id` (must match migration 0003's triggers).
 SYNCED: dict[str, tuple[str, ...]] = {
@@ -34,6 +36,16 @@ APPLY_ORDER = {"chat_thread": 0, "task_list": 1, "task": 2, "chat_item": 3}
 DELETED = "_deleted"
 MAX_FIELDS = max(len(f) for f in SYNCED.values())
 CHUNK = 400
+# The domain check every synced row passes before it is stored (and before it is pushed).
+RECORDS: dict[str, type[BaseModel]] = {
+    "task": TaskRecord,
+    "chat_thread": ThreadRecord,
+    "chat_item": ItemRecord,
+    "task_list": ListRecord,
+}
+QUARANTINE_KEY = "quarantine"
+QUARANTINE_MAX = 200
+DEVICE_MAX = 64
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -76,6 +88,73 @@ def pending_rows(conn: Connection, user_id: str) -> int:
     ).scalar_one()
 
 
+def row_problem(entity: str, row_id: Any, values: dict[str, Any]) -> str | None:
+    """Why a row (values as SQLite stores them) may not be stored or pushed, or None."""
+    problem = record_problem(RECORDS[entity], {"id": row_id, **values})
+    if problem is None and entity == "chat_item":
+        try:
+            ItemRecord.model_validate({"id": row_id, **values}).check_item()
+        except ValueError as exc:
+            problem = str(exc)
+    return problem
+
+
+def quarantined(conn: Connection) -> dict[str, dict[str, str]]:
+    """Rows this device could not apply or push: {"entity:id": {"reason", "side"}}."""
+    try:
+        value = json.loads(get_state(conn, QUARANTINE_KEY) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def describe_quarantine(held: dict[str, dict[str, str]]) -> str | None:
+    """The quarantine in plain words, for the sync status."""
+    if not held:
+        return None
+    mine = sum(1 for v in held.values() if v.get("side") == "local")
+    theirs = len(held) - mine
+    parts = []
+    if theirs:
+        parts.append(
+            f"{theirs} change(s) from another device could not be applied here: "
+            "they hold values TaskChat does not accept"
+        )
+    if mine:
+        parts.append(
+            f"{mine} item(s) on this device could not be sent: they hold values TaskChat "
+            "does not accept (edit or delete them to sync them again)"
+        )
+    first_key, first = next(iter(held.items()))
+    return "; ".join(parts) + f". First: {first_key.split(':', 1)[0]}: {first.get('reason')}."
+
+
+def _set_quarantine(conn: Connection, add: dict[str, dict[str, str]], clear: Iterable[str]) -> None:
+    clear = list(clear)
+    if not add and not clear:
+        return
+    current = quarantined(conn)
+    if clear and not add and not any(k in current for k in clear):
+        return
+    for key in clear:
+        current.pop(key, None)
+    current.update(add)
+    # Bounded: the newest problems are the ones worth showing.
+    keep = dict(list(current.items())[-QUARANTINE_MAX:])
+    set_state(conn, QUARANTINE_KEY, json.dumps(keep, separators=(",", ":")))
+
+
+def _stamp_problem(write: Any, wall_ms: int | None = None) -> str | None:
+    if not isinstance(write, list | tuple) or len(write) < 2:
+        return "malformed stamp"
+    hlc, device = write[-2], write[-1]
+    if not valid_stamp(hlc, wall_ms):
+        return f"stamp {str(hlc)[:20]!r} is not a clock value TaskChat accepts"
+    if not isinstance(device, str) or not device or len(device) > DEVICE_MAX:
+        return "malformed device id"
+    return None
+
+
 # ------------------------------------------------------------------------------- push
 
 
@@ -110,6 +189,35 @@ def _values(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, tupl
     return out
 
 
+def _graveyard(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The last values of rows deleted here and not pushed since (migration 0006)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not ids or not _has_graveyard(conn):
+        return out
+    for chunk in _chunks(ids):
+        for row_id, data in conn.exec_driver_sql(
+            f"SELECT row_id, data FROM sync_graveyard WHERE entity = ? "
+            f"AND row_id IN ({_marks(len(chunk))})",
+            (entity, *chunk),
+        ):
+            try:
+                values = json.loads(data)
+            except ValueError:
+                continue
+            if isinstance(values, dict):
+                out[row_id] = values
+    return out
+
+
+def _has_graveyard(conn: Connection) -> bool:
+    return (
+        conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_graveyard'"
+        ).first()
+        is not None
+    )
+
+
 def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> PushBatch | None:
     """The next rows to push: every field with its value and winning stamp."""
     stamp_pending(conn, clock)
@@ -133,21 +241,42 @@ def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> P
                 wanted[entity].append(row_id)
         upto = seq
     rows: list[dict[str, Any]] = []
+    bad: dict[str, dict[str, str]] = {}
+    good: list[str] = []
     for entity, ids in wanted.items():
         clocks = _clocks(conn, entity, ids)
         values = _values(conn, entity, ids)
+        buried = _graveyard(conn, entity, [i for i in ids if i not in values])
         fields = SYNCED[entity]
         for row_id in ids:
             stamps = clocks.get(row_id, {})
             deleted = stamps.get(DELETED)
             payload: dict[str, Any] = {"e": entity, "id": row_id, "f": {}, "d": deleted}
             current = values.get(row_id)
+            last = buried.get(row_id)
+            if current is None and last is not None and deleted:
+                # Deleted here: the tombstone goes out with the row's last values, so an
+                # edit made just before the delete is not lost if a later write elsewhere
+                # brings the row back (finding 9).
+                kept = {n: last[n] for n in fields if n in last and n in stamps}
+                if row_problem(entity, row_id, {**dict.fromkeys(fields), **kept}) is None:
+                    payload["f"] = {n: [v, *stamps[n]] for n, v in kept.items()}
             if current is not None and current[0] == user_id:
-                for name, value in zip(fields, current[1], strict=True):
+                row = dict(zip(fields, current[1], strict=True))
+                problem = row_problem(entity, row_id, row)
+                if problem is not None:
+                    # Stored before the checks existed (an old import): pushing it would
+                    # fail the server's transaction for good (a NUL is not PostgreSQL
+                    # text) and hold back every later change. It waits here instead.
+                    bad[f"{entity}:{row_id}"] = {"side": "local", "reason": problem}
+                    continue
+                good.append(f"{entity}:{row_id}")
+                for name, value in row.items():
                     if name in stamps:
                         payload["f"][name] = [value, *stamps[name]]
             if payload["f"] or deleted:
                 rows.append(payload)
+    _set_quarantine(conn, bad, good)
     return PushBatch(upto=upto, rows=rows)
 
 
@@ -155,6 +284,12 @@ def ack_push(conn: Connection, upto: int, remote_id: str, base: int, last: int) 
     """Forget pushed notes; if nothing else reached the server between our last pull and
     this push (`cursor == base`), the new server rows are exactly ours: skip them."""
     conn.exec_driver_sql("DELETE FROM sync_outbox WHERE seq <= ? AND hlc IS NOT NULL", (upto,))
+    if _has_graveyard(conn):
+        # A deleted row's last values are kept only until all its notes are pushed.
+        conn.exec_driver_sql(
+            "DELETE FROM sync_graveyard WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o "
+            "WHERE o.entity = sync_graveyard.entity AND o.row_id = sync_graveyard.row_id)"
+        )
     if last > base:
         conn.exec_driver_sql(
             "UPDATE sync_state SET value = ? WHERE key = ? AND CAST(value AS INTEGER) = ?",
@@ -219,11 +354,13 @@ def _apply_entity(
     conn: Connection, user_id: str, entity: str, rows: list[dict[str, Any]]
 ) -> tuple[int, str]:
     fields = SYNCED[entity]
-    ids = list(dict.fromkeys(r["id"] for r in rows))
-    clocks = _clocks(conn, entity, ids)
-    existing = _values(conn, entity, ids)
+    bad: dict[str, dict[str, str]] = {}
     merged: dict[str, Row] = {}
     for r in rows:  # several versions of a row in one batch: merge them first
+        problem = _remote_problem(entity, r, fields)
+        if problem is not None:
+            bad[f"{entity}:{str(r.get('id'))[:80]}"] = {"side": "remote", "reason": problem}
+            continue
         prev = merged.get(r["id"])
         if prev is None:
             merged[r["id"]] = {"f": dict(r.get("f") or {}), "d": r.get("d")}
@@ -235,56 +372,106 @@ def _apply_entity(
                     prev["f"][name] = w
             if r.get("d") and newer(r["d"], prev["d"]):
                 prev["d"] = r["d"]
+    ids = list(merged)
+    clocks = _clocks(conn, entity, ids)
+    existing = _values(conn, entity, ids)
+    buried = _graveyard(conn, entity, [i for i in ids if i not in existing])
+    unburied: list[tuple[str, str]] = []
     top = ""
     changed = 0
     clock_rows: list[tuple[str, str, str, Any, Any]] = []
+    forget: list[tuple[str, str, str]] = []
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
     updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
     retag: list[str] = []
+    applied: list[str] = []
     for row_id, r in merged.items():
         local = clocks.get(row_id, {})
         current = existing.get(row_id)
         if current is not None and current[0] != user_id:
             continue  # an id owned by another local profile: never touch it
+        row_clock: list[tuple[str, str, str, str, str]] = []
         tomb = local.get(DELETED)
         theirs = r.get("d")
         if theirs and newer(theirs, tomb):
-            clock_rows.append((entity, row_id, DELETED, theirs[0], theirs[1]))
+            row_clock.append((entity, row_id, DELETED, theirs[0], theirs[1]))
             tomb = theirs
-            top = max(top, theirs[0])
         remote_fields = {n: w for n, w in (r.get("f") or {}).items() if n in fields}
         stamps = [(w[1], w[2]) for w in remote_fields.values()]
         stamps += [(v[0], v[1]) for k, v in local.items() if k != DELETED]
         if not is_visible(tomb, stamps):
+            clock_rows += row_clock
+            top = max([top, *(c[3] for c in row_clock)])
             if current is not None:
                 deletes.append(row_id)
             continue
-        wins = {n: w for n, w in remote_fields.items() if newer((w[1], w[2]), local.get(n))}
-        for w in wins.values():
-            top = max(top, w[1])
         if current is None:
             if not remote_fields:
+                clock_rows += row_clock
                 continue
-            # Missing here (never seen, or deleted and now revived by a later write):
-            # the server's merged row has every field.
+            # Missing here (never seen, or deleted and now revived by a later write): the
+            # server's merged row has every field, and each value travels with its own
+            # stamp. A newer local stamp whose value this device no longer has (the row
+            # was deleted here) is dropped, never kept beside the server's value: that
+            # pair would claim a write nobody can see, and win over later ones for good.
             values = dict.fromkeys(fields)
             values.update({n: w[0] for n, w in remote_fields.items()})
-            inserts.append((row_id, user_id, *(values[f] for f in fields)))
+            last = buried.get(row_id, {})
+            ours = {
+                n: local[n]
+                for n in fields
+                if n in last and n in local and newer(local[n], _stamp_of(remote_fields.get(n)))
+            }
+            values.update({n: last[n] for n in ours})  # not pushed yet: still the latest
+            row = _fill_defaults(entity, fields, (row_id, user_id, *(values[f] for f in fields)))
+            problem = row_problem(entity, row_id, dict(zip(fields, row[2:], strict=True)))
+            if problem is not None:
+                bad[f"{entity}:{row_id}"] = {"side": "remote", "reason": problem}
+                continue
+            inserts.append(row)
             for n, w in remote_fields.items():
-                best = w if newer((w[1], w[2]), local.get(n)) else [None, *local[n]]
-                clock_rows.append((entity, row_id, n, best[1], best[2]))
+                if n not in ours:
+                    row_clock.append((entity, row_id, n, w[1], w[2]))
+            if row_id in buried:
+                unburied.append((entity, row_id))
+            forget += [
+                (entity, row_id, n)
+                for n in local
+                if n != DELETED and n not in remote_fields and n not in ours
+            ]
+            clock_rows += row_clock
+            top = max([top, *(c[3] for c in row_clock)])
+            applied.append(f"{entity}:{row_id}")
             if entity == "task":
                 retag.append(row_id)
             continue
+        wins = _winning_fields(entity, remote_fields, local)
         if not wins:
+            clock_rows += row_clock
+            continue
+        after = dict(zip(fields, current[1], strict=True))
+        after.update({n: w[0] for n, w in wins.items()})
+        problem = row_problem(entity, row_id, after)
+        if problem is not None:
+            bad[f"{entity}:{row_id}"] = {"side": "remote", "reason": problem}
             continue
         for name, w in wins.items():
-            clock_rows.append((entity, row_id, name, w[1], w[2]))
+            row_clock.append((entity, row_id, name, w[1], w[2]))
+        clock_rows += row_clock
+        top = max([top, *(c[3] for c in row_clock)])
+        applied.append(f"{entity}:{row_id}")
         names = tuple(sorted(wins))
         updates[names].append((*(wins[n][0] for n in names), row_id))
         if entity == "task" and "tags" in wins:
             retag.append(row_id)
+    _set_quarantine(conn, bad, applied)
+    if unburied:
+        conn.exec_driver_sql("DELETE FROM sync_graveyard WHERE entity = ? AND row_id = ?", unburied)
+    if forget:
+        conn.exec_driver_sql(
+            "DELETE FROM sync_clock WHERE entity = ? AND row_id = ? AND field = ?", forget
+        )
     cols = ", ".join(f'"{f}"' for f in fields)
     if deletes:
         for chunk in _chunks(deletes):
@@ -317,6 +504,52 @@ def _apply_entity(
     if retag:
         _reindex_tags(conn, user_id, retag)
     return changed, top
+
+
+def _stamp_of(write: list[Any] | None) -> tuple[str, str] | None:
+    return None if write is None else (write[1], write[2])
+
+
+def _remote_problem(entity: str, r: Any, fields: tuple[str, ...]) -> str | None:
+    """A pulled row's shape and stamps (its values are checked once merged)."""
+    if not isinstance(r, dict) or not isinstance(r.get("id"), str):
+        return "malformed row"
+    writes = r.get("f") or {}
+    if not isinstance(writes, dict):
+        return "malformed fields"
+    for name, w in writes.items():
+        if name not in fields:
+            continue
+        if not isinstance(w, list) or len(w) != 3:
+            return f"{name}: malformed write"
+        problem = _stamp_problem(w)
+        if problem:
+            return f"{name}: {problem}"
+    if r.get("d") is not None:
+        d = r["d"]
+        if not isinstance(d, list) or len(d) != 2:
+            return "malformed tombstone"
+        return _stamp_problem(d)
+    return None
+
+
+def _winning_fields(
+    entity: str, remote: dict[str, list[Any]], local: dict[str, list[str]]
+) -> dict[str, list[Any]]:
+    """Remote writes newer than this device's; fields that mean one thing together (a due
+    date and its all-day flag) win or lose as one, by the newest stamp of the group."""
+    wins: dict[str, list[Any]] = {}
+    for name, w in remote.items():
+        group = group_of(entity, name)
+        if len(group) == 1:
+            if newer((w[1], w[2]), local.get(name)):
+                wins[name] = w
+            continue
+        theirs = max((remote[g][1], remote[g][2]) for g in group if g in remote)
+        ours = max(((local[g][0], local[g][1]) for g in group if g in local), default=None)
+        if newer(theirs, ours):
+            wins[name] = w
+    return wins
 
 
 _DEFAULTS: dict[str, dict[str, Any]] = {

@@ -25,13 +25,42 @@ transaction mode (Neon's -pooler URLs); no session state, no named statements.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 
 from app.sync.merge import merge_rows, top_stamp
+
+# Every call on the sync connection ends within this many seconds: a frozen connection
+# (a stalled link, a suspended server that never answers) hung a round for good.
+QUERY_TIMEOUT = 30.0
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class SyncStalled(RuntimeError):
+    """The sync database stopped answering; the message is for the person (sync status)."""
+
+
+def _bounded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @functools.wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            async with asyncio.timeout(QUERY_TIMEOUT):
+                return await fn(*args, **kwargs)
+        except TimeoutError:
+            raise SyncStalled(
+                f"The sync database stopped answering (nothing for {QUERY_TIMEOUT:g} seconds), "
+                "so TaskChat dropped the connection. Nothing was lost; it will try again."
+            ) from None
+
+    return call
+
 
 SCHEMA_VERSION = "1"
 _LOCK_KEY = 0x7A5C_5EC0  # advisory lock for creating the schema
@@ -47,6 +76,7 @@ DDL = (
 )
 
 
+@_bounded
 async def ensure_schema(conn: asyncpg.Connection) -> str:
     """Create the tables if needed; returns this sync database's id (cursors are kept
     per database id, so pointing a device at a new database starts from zero)."""
@@ -85,6 +115,7 @@ async def ensure_schema(conn: asyncpg.Connection) -> str:
         return await conn.fetchval("SELECT value FROM taskchat_sync_meta WHERE key = 'server_id'")
 
 
+@_bounded
 async def head(conn: asyncpg.Connection, user_id: str) -> int:
     value = await conn.fetchval(
         "SELECT last_seq FROM taskchat_sync_user WHERE user_id = $1", user_id
@@ -92,6 +123,7 @@ async def head(conn: asyncpg.Connection, user_id: str) -> int:
     return int(value or 0)
 
 
+@_bounded
 async def push(
     conn: asyncpg.Connection, user_id: str, rows: list[dict[str, Any]]
 ) -> tuple[int, int]:
@@ -112,7 +144,9 @@ async def push(
         for r in rows:
             key = (r["e"], r["id"])
             state = {"f": r.get("f") or {}, "d": r.get("d")}
-            incoming[key] = merge_rows(incoming[key], state)[0] if key in incoming else state
+            incoming[key] = (
+                merge_rows(incoming[key], state, key[0])[0] if key in incoming else state
+            )
         entities = [k[0] for k in incoming]
         ids = [k[1] for k in incoming]
         current: dict[tuple[str, str], dict[str, Any]] = {}
@@ -131,7 +165,7 @@ async def push(
         out_e, out_id, out_f, out_d, out_h, out_dev, out_seq = [], [], [], [], [], [], []
         seq = base
         for key, state in incoming.items():
-            merged, changed = merge_rows(current.get(key), state)
+            merged, changed = merge_rows(current.get(key), state, key[0])
             if not changed:
                 continue
             seq += 1
@@ -169,6 +203,7 @@ async def push(
         return base, seq
 
 
+@_bounded
 async def pull(
     conn: asyncpg.Connection, user_id: str, after: int, limit: int
 ) -> list[dict[str, Any]]:
@@ -192,6 +227,7 @@ async def pull(
     ]
 
 
+@_bounded
 async def snapshot(conn: asyncpg.Connection, user_id: str) -> dict[tuple[str, str], dict[str, Any]]:
     """Every row of a user (for checks and tools)."""
     records = await conn.fetch(

@@ -57,6 +57,9 @@ class SyncStatus:
     pending_changes: int = 0
     last_round: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    # Rows left out of sync because the app would refuse them (app/sync/local.py).
+    quarantined: int = 0
+    problem: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,6 +213,10 @@ class SyncService:
     async def get_status(self) -> dict[str, Any]:
         try:
             self.status.pending_changes = await self.pending()
+            async with self.engine.connect() as conn:
+                held = await conn.run_sync(local.quarantined)
+            self.status.quarantined = len(held)
+            self.status.problem = local.describe_quarantine(held)
         except Exception:
             pass
         return self.status.as_dict()

@@ -17,6 +17,7 @@ from app.db.types import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.lists import placement
 from app.lists.ordering import key_between, last_key_stmt
+from app.sync.capture import note_fields
 from app.tasks.models import (
     PRIORITY_RANK_SQL,
     BulkResult,
@@ -30,19 +31,35 @@ from app.tasks.models import (
     TaskUpdate,
     due_to_columns,
 )
+from app.tasks.recurrence import (
+    decrement_count,
+    first_occurrence,
+    local_zone,
+    next_occurrence_wall,
+    reminder_for_due,
+)
 
 BULK_MAX = 500
 WALK_ABOVE = 2000  # text matches above which a page walks the sort index (list_tasks)
 # What completing a task with open steps does: "ask" refuses and names them (the caller
 # asks the person), "complete" completes them too, "leave" leaves them open.
 SubtaskPolicy = Literal["ask", "complete", "leave"]
+# The columns an edit of each writable field sets.
+_COLUMNS_OF = {
+    "due": ("due_at", "due_all_day"),
+    "completed": ("completed", "completed_at"),
+    "list_id": ("list_id", "position"),
+    "parent_id": ("parent_id", "position"),
+}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A WHERE term: a column expression, or raw SQL for the full-text index.
 Condition = ColumnElement[bool] | TextClause
 OrderTerm = ColumnElement[Any] | TextClause | Mapped[Any]
 
 
-async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) -> TaskPublic:
+async def create_task(
+    *, session: AsyncSession, user_id: str, data: TaskCreate, zone: tzinfo | None = None
+) -> TaskPublic:
     now = utcnow()
     due_at, all_day = due_to_columns(data.due)
     list_id: str | None = None
@@ -68,9 +85,13 @@ async def create_task(*, session: AsyncSession, user_id: str, data: TaskCreate) 
         updated_at=now,
         list_id=list_id,
         parent_id=data.parent_id,
+        recurrence=data.recurrence,
     )
     # The list (Inbox by default) and the order key at the end of its siblings are filled
     # in on insert (app/lists/ordering.py), whatever code inserts a task.
+    zone = zone or local_zone()
+    _first_due(task, zone, now)
+    _apply_reminder(task, data.model_dump(exclude_unset=True), zone)
     session.add(task)
     await session.flush()
     _index_tags(session, task)
@@ -175,6 +196,93 @@ async def _complete_children(
         session.add(child)
 
 
+def _apply_reminder(row: Task, changes: dict[str, object], zone: tzinfo) -> None:
+    """Set remind_at / remind_before_minutes from the given changes and the row's due.
+
+    A relative reminder ("30 min before") is recomputed from the due whenever either changes.
+    """
+    remind_at = changes.get("remind_at")
+    before = changes.get("remind_before_minutes")
+    if remind_at is not None and before is not None:
+        raise InvalidInput(
+            "Give remind_at or remind_before_minutes, not both.", field="remind_before_minutes"
+        )
+    if "remind_at" in changes:
+        row.remind_at = remind_at  # type: ignore[assignment]
+        row.remind_before_minutes = None
+    if "remind_before_minutes" in changes:
+        row.remind_before_minutes = before  # type: ignore[assignment]
+        if before is None and "remind_at" not in changes:
+            row.remind_at = None
+    if row.remind_before_minutes is not None:
+        if row.due is None:
+            if "due" in changes:  # the due was cleared: its relative reminder goes with it
+                row.remind_before_minutes = row.remind_at = None
+                return
+            raise InvalidInput(
+                "A reminder before the due time needs a due date; set due or remind_at.",
+                field="remind_before_minutes",
+            )
+        row.remind_at = reminder_for_due(row.due, row.remind_before_minutes, zone)
+
+
+def _first_due(row: Task, zone: tzinfo, now: datetime) -> None:
+    """A repeating task given no due starts on the rule's first day from today (all day)."""
+    if not row.recurrence or row.due_at is not None or row.completed:
+        return
+    today = now.astimezone(zone).date()
+    first = first_occurrence(row.recurrence, start=datetime.combine(today, time(0)), zone=zone)
+    if first is not None:
+        row.due_at, row.due_all_day = due_to_columns(first.astimezone(zone).date())
+
+
+def _wall(value: Due, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(zone).replace(tzinfo=None)
+    return datetime.combine(value, datetime.min.time())
+
+
+def advance_recurring(row: Task, *, now: datetime, zone: tzinfo, record: bool) -> bool:
+    """Move a repeating task to its next occurrence (due and reminder follow).
+
+    Returns False when the rule has no further occurrence (the caller completes it).
+    `record` notes the completion (last_completed_at); a skip does not.
+    """
+    assert row.recurrence
+    old_due = row.due
+    anchor: Due = old_due if old_due is not None else (row.remind_at or now)
+    wall = time.fromisoformat(row.recurrence_time) if row.recurrence_time else None
+    upcoming, gap_time = next_occurrence_wall(
+        row.recurrence, anchor=anchor, after=now, zone=zone, wall_time=wall
+    )
+    remaining = decrement_count(row.recurrence)
+    if upcoming is None or remaining is None:
+        return False
+    if row.remind_at is not None and row.remind_before_minutes is None:
+        # Keep the reminder as far (in local wall-clock time) before the due as it was.
+        lead = _wall(anchor, zone) - _wall(row.remind_at, zone)
+        moved = _wall(upcoming, zone) - lead
+        row.remind_at = moved.replace(tzinfo=zone).astimezone(UTC)
+    row.due_at, row.due_all_day = due_to_columns(upcoming)
+    row.recurrence_time = gap_time.isoformat() if gap_time is not None else None
+    if row.remind_before_minutes is not None:
+        row.remind_at = reminder_for_due(upcoming, row.remind_before_minutes, zone)
+    row.recurrence = remaining
+    if record:
+        row.last_completed_at = now
+    return True
+
+
+def _set_done(row: Task, done: bool, now: datetime, zone: tzinfo) -> None:
+    if done and not row.completed and row.recurrence:
+        if advance_recurring(row, now=now, zone=zone, record=True):
+            return
+        row.last_completed_at = now  # the last occurrence: done for good
+    if done != row.completed:
+        row.completed = done
+        row.completed_at = now if done else None
+
+
 async def update_task(
     *,
     session: AsyncSession,
@@ -182,24 +290,77 @@ async def update_task(
     task_id: str,
     data: TaskUpdate,
     subtasks: SubtaskPolicy = "ask",
+    zone: tzinfo | None = None,
 ) -> TaskPublic:
     row = await _get_row(session, user_id, task_id)
     changes = data.model_dump(exclude_unset=True)
+    zone = zone or local_zone()
     now = utcnow()
     if "list_id" in changes or "parent_id" in changes:
         await _place(session, user_id, row, changes, now)
-    for field in ("title", "description", "priority", "tags"):
+    for field in ("title", "description", "priority", "tags", "recurrence"):
         if field in changes:
             setattr(row, field, changes[field] if field != "description" else changes[field] or "")
     if "tags" in changes:
         await _reindex_tags(session, row)
     if "due" in changes:
         row.due_at, row.due_all_day = due_to_columns(data.due)
-    if "completed" in changes and changes["completed"] != row.completed:
-        if changes["completed"]:
+        row.recurrence_time = None  # a due set by hand is the series' new time of day
+    if "recurrence" in changes or "due" in changes:
+        _first_due(row, zone, now)
+    _apply_reminder(row, changes, zone)
+    if "completed" in changes:
+        if changes["completed"] and not row.completed:
             await _complete_children(session, user_id, [row], subtasks, now)
-        row.completed = bool(changes["completed"])
-        row.completed_at = now if row.completed else None
+        _set_done(row, bool(changes["completed"]), now, zone)
+    row.updated_at = now
+    session.add(row)
+    await session.flush()
+    # Every field the edit names is recorded, changed or not: "the later edit wins" then
+    # holds for an edit that set the value this device already had (finding 12).
+    given = [c for f in changes for c in _COLUMNS_OF.get(f, (f,))]
+    conn = await session.connection()
+    await conn.run_sync(note_fields, "task", row.id, user_id, given)
+    # Counted before the commit: a query after it would open a transaction (and, on
+    # SQLite, hold the write lock) until the session closes.
+    public = (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
+    await session.commit()
+    return public
+
+
+async def set_completed(
+    *,
+    session: AsyncSession,
+    user_id: str,
+    task_id: str,
+    completed: bool = True,
+    subtasks: SubtaskPolicy = "ask",
+    zone: tzinfo | None = None,
+) -> TaskPublic:
+    """Complete (or reopen) a task; a repeating task moves to its next occurrence instead."""
+    return await update_task(
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        data=TaskUpdate(completed=completed),
+        subtasks=subtasks,
+        zone=zone,
+    )
+
+
+async def skip_occurrence(
+    *, session: AsyncSession, user_id: str, task_id: str, zone: tzinfo | None = None
+) -> TaskPublic:
+    """ "Skip this one": a repeating task moves to its next occurrence without a completion."""
+    row = await _get_row(session, user_id, task_id)
+    if not row.recurrence:
+        raise InvalidInput("Only a repeating task can skip an occurrence.", field="recurrence")
+    if row.completed:
+        raise InvalidInput("This task is already done.", field="completed")
+    now = utcnow()
+    if not advance_recurring(row, now=now, zone=zone or local_zone(), record=False):
+        # Skipping the last occurrence leaves nothing to do.
+        row.completed, row.completed_at = True, now
     row.updated_at = now
     session.add(row)
     # Counted before the commit: a query after it would open a transaction (and, on
@@ -236,21 +397,17 @@ async def _place(
         )
 
 
-async def set_completed(
-    *,
-    session: AsyncSession,
-    user_id: str,
-    task_id: str,
-    completed: bool = True,
-    subtasks: SubtaskPolicy = "ask",
+async def snooze_reminder(
+    *, session: AsyncSession, user_id: str, task_id: str, until: datetime
 ) -> TaskPublic:
-    return await update_task(
-        session=session,
-        user_id=user_id,
-        task_id=task_id,
-        data=TaskUpdate(completed=completed),
-        subtasks=subtasks,
-    )
+    """Show the reminder again at `until` (a Snooze on a notification)."""
+    row = await _get_row(session, user_id, task_id)
+    row.remind_at = until
+    row.remind_before_minutes = None
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return TaskPublic.from_row(row)
 
 
 async def delete_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
@@ -286,8 +443,12 @@ async def bulk_complete(
     task_ids: Sequence[str],
     completed: bool = True,
     subtasks: SubtaskPolicy = "ask",
+    zone: tzinfo | None = None,
 ) -> BulkResult:
-    """Complete (or reopen) every owned task in one transaction; unknown ids are reported."""
+    """Complete (or reopen) every owned task in one transaction; unknown ids are reported.
+
+    Repeating tasks move to their next occurrence, as a single completion does.
+    """
     ids = _check_bulk_ids(task_ids)
     rows = await _owned_rows(session, user_id, ids)
     now = utcnow()
@@ -310,10 +471,10 @@ async def bulk_complete(
                 )
         else:
             await _complete_children(session, user_id, parents, subtasks, now)
+    zone = zone or local_zone()
     for row in rows.values():
         if row.completed != completed:
-            row.completed = completed
-            row.completed_at = now if completed else None
+            _set_done(row, completed, now, zone)
             row.updated_at = now
             session.add(row)
     await session.commit()
@@ -484,6 +645,13 @@ async def list_tasks(
         conditions.append(col(Task.due_at) < _due_bound(query.due_before))
     if query.due_after is not None:
         conditions.append(col(Task.due_at) >= _due_bound(query.due_after))
+    if query.remind_before is not None:
+        conditions.append(col(Task.remind_at) < query.remind_before)
+    if query.remind_after is not None:
+        conditions.append(col(Task.remind_at) >= query.remind_after)
+    if query.recurring is not None:
+        rule = col(Task.recurrence)
+        conditions.append(rule.is_not(None) if query.recurring else rule.is_(None))
     if query.q and query.q.strip():
         text_condition = _text_filter(dialect, query.q.strip(), user_id, query.completed)
         conditions.append(text_condition)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import os
 import random
 import ssl
 import threading
@@ -27,13 +29,21 @@ class Text:
     cut_after: int | None = None  # drop the connection after this many chunks, no [DONE]
 
 
+# The ways Gemini streams parallel tool calls (whole arguments each time):
+ONE_CHUNK = "one_chunk"  # all calls in one chunk, no `index` (Gemini 2.5)
+SAME_INDEX = "same_index"  # all in one chunk, each `"index": 0`, distinct ids (Gemini 3)
+PER_CHUNK = "per_chunk"  # one call per chunk, no `index`
+SHAPES = (ONE_CHUNK, SAME_INDEX, PER_CHUNK)
+
+
 @dataclass
 class ToolCalls:
-    """Tool calls in ONE chunk, as Gemini sends them: no `index`, whole arguments."""
+    """Tool calls as Gemini sends them: by default in ONE chunk, no `index`."""
 
     calls: list[tuple[str, dict[str, Any]]]
     # Newer Gemini models say "stop" even when they call tools.
     finish_reason: str = "tool_calls"
+    shape: str = ONE_CHUNK
 
 
 @dataclass
@@ -63,6 +73,19 @@ class Raw:
 
 
 Reply = Text | ToolCalls | Fail | Hang | Raw
+
+# Gemini 3's answer to a request whose current turn echoes a call without its signature.
+MISSING_SIGNATURE = Fail(
+    400,
+    "Function call is missing a thought_signature in functionCall parts. This is required "
+    "for tools to work correctly, and missing thought_signature may lead to degraded model "
+    "performance. Additional data, function call `default_api:create_task` , position 2.",
+    "INVALID_ARGUMENT",
+)
+# What the endpoint says to a reasoning effort 3 Flash does not take.
+REJECTED_EFFORT = Fail(
+    400, "Reasoning effort 'minimal' is not supported for this model.", "INVALID_ARGUMENT"
+)
 
 # Gemini's answer to a key it does not accept: 400, not 401, with reason API_KEY_INVALID.
 REJECTED_KEY = Fail(
@@ -113,6 +136,13 @@ class FakeGemini:
         # Keys Gemini no longer accepts: any request carrying one is answered 400
         # API_KEY_INVALID (Gemini checks the key on every call), before any scripted reply.
         self.rejected_keys: set[str] = set()
+        # Gemini 3: the first tool call of each answer carries a thought signature, and a
+        # request whose current turn echoes a call without its signature is refused (400).
+        self.thought_signatures = False
+        # Signatures handed out, by call id.
+        self.signatures: dict[str, str] = {}
+        # Reasoning efforts refused with 400 (3 Flash refuses "minimal").
+        self.rejected_efforts: set[str] = {"minimal"}
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -157,6 +187,51 @@ class FakeGemini:
         }
         return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
 
+    def refusal(self, body: dict[str, Any]) -> Fail | None:
+        """The 400 Gemini 3 answers to this request body, if it refuses it."""
+        if body.get("reasoning_effort") in self.rejected_efforts:
+            return REJECTED_EFFORT
+        if not self.thought_signatures:
+            return None
+        messages = body.get("messages") or []
+        users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+        # The current turn: everything after the last user message.
+        for message in messages[(users[-1] + 1 if users else 0) :]:
+            for call in (
+                message.get("tool_calls") or () if message.get("role") == "assistant" else ()
+            ):
+                wanted = self.signatures.get(call.get("id"))
+                google = (call.get("extra_content") or {}).get("google") or {}
+                if wanted and google.get("thought_signature") != wanted:
+                    return MISSING_SIGNATURE
+        return None
+
+    def tool_call_chunks(self, reply: ToolCalls) -> list[bytes]:
+        """The SSE chunks of one answer's tool calls, in the reply's shape."""
+        calls: list[dict[str, Any]] = []
+        for name, args in reply.calls:
+            call: dict[str, Any] = {
+                "function": {"arguments": json.dumps(args), "name": name},
+                "id": "function-call-" + str(random.randrange(10**18, 10**19)),
+                "type": "function",
+            }
+            if reply.shape == SAME_INDEX:
+                call["index"] = 0
+            if self.thought_signatures and not calls:
+                signature = "sig-" + base64.b64encode(os.urandom(24)).decode()
+                call["extra_content"] = {"google": {"thought_signature": signature}}
+                self.signatures[call["id"]] = signature
+            calls.append(call)
+        groups = [[c] for c in calls] if reply.shape == PER_CHUNK else [calls]
+        return [
+            self.chunk(
+                {"role": "assistant", "tool_calls": group},
+                finish=reply.finish_reason if i == len(groups) - 1 else None,
+                usage=19,
+            )
+            for i, group in enumerate(groups)
+        ]
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -193,6 +268,10 @@ class FakeGemini:
                 )
                 fake.requests.append(recorded)
                 if self._key_rejected():
+                    return
+                refusal = fake.refusal(body)
+                if refusal is not None:
+                    self._answer(refusal)
                     return
                 reply = fake.route(recorded) if fake.route else fake.next_reply()
                 try:
@@ -278,21 +357,8 @@ class FakeGemini:
                         self.wfile.flush()
                         return
                 elif isinstance(reply, ToolCalls):
-                    calls = [
-                        {
-                            "function": {"arguments": json.dumps(args), "name": name},
-                            "id": "function-call-" + str(random.randrange(10**18, 10**19)),
-                            "type": "function",
-                        }
-                        for name, args in reply.calls
-                    ]
-                    self._send(
-                        fake.chunk(
-                            {"role": "assistant", "tool_calls": calls},
-                            finish=reply.finish_reason,
-                            usage=19,
-                        )
-                    )
+                    for data in fake.tool_call_chunks(reply):
+                        self._send(data)
                     fake.tool_call_sent_at.append(time.perf_counter())
                 else:
                     if reply.first_delay:

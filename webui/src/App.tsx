@@ -1,32 +1,34 @@
-import { Suspense, lazy, useCallback, useEffect, useState } from 'react'
-import { api, onSessionExpired, type SearchResult, type Settings as SettingsData, type TaskSource } from './api/client'
+import { useQueryClient } from '@tanstack/react-query'
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react'
+import { onSessionExpired, type SearchResult, type TaskSource } from './api/client'
+import { keys } from './api/queryClient'
 import BuiltinChat from './chat/BuiltinChat'
 import { type ChatMode, forcedMode, loadChatKit } from './chat/loader'
 import Settings from './settings/Settings'
-import SearchBox from './search/SearchBox'
+import { useSettings } from './settings/useSettings'
 import type { ChatTarget, TaskTarget } from './search/targets'
 import TaskPanel from './tasks/TaskPanel'
 import UndoBar from './tasks/UndoBar'
 import { type UndoEntry, addUndo, pruneUndo, undoFromEffect } from './tasks/undo'
-import { IconGear, IconLogo } from './ui/icons'
+import { AppHeader, type Tab } from './AppHeader'
+import { ShortcutHelp } from './ui/ShortcutHelp'
+import UpdateNotice from './updates/UpdateNotice'
+import { useShortcut } from './ui/shortcuts'
 import { useColorScheme } from './ui/useColorScheme'
 
 // ChatKit bindings are only needed when the CDN component is available.
 const ChatKitView = lazy(() => import('./chat/ChatKitView'))
 
-type Tab = 'chat' | 'tasks'
-
 export default function App() {
   const scheme = useColorScheme()
   const [chatMode, setChatMode] = useState<ChatMode | null>(null)
-  const [refreshKey, setRefreshKey] = useState(0)
+  const queryClient = useQueryClient()
   const [ready, setReady] = useState(false)
   const [expired, setExpired] = useState(false)
   const [settingsOpen, setSettingsOpen] = useState(false)
   const [firstRun, setFirstRun] = useState(false)
-  const [keySet, setKeySet] = useState<boolean | null>(null)
   const [tab, setTab] = useState<Tab>('chat')
-  const [timeZone, setTimeZone] = useState<string | null>(null)
+  const [helpOpen, setHelpOpen] = useState(false)
   const [chatTarget, setChatTarget] = useState<ChatTarget | null>(null)
   const [taskTarget, setTaskTarget] = useState<TaskTarget | null>(null)
 
@@ -53,41 +55,39 @@ export default function App() {
   }, [chatMode])
 
   // First run: no key yet → open settings with a hint.
+  const settings = useSettings()
+  const keySet = settings.data?.gemini_key.set ?? null
+  const timeZone = settings.data?.timezone ?? null
+  const firstSettings = useRef(true)
   useEffect(() => {
-    api
-      .getSettings()
-      .then((s) => {
-        const set = s.gemini_key?.set
-        if (typeof s.timezone === 'string') setTimeZone(s.timezone)
-        setKeySet(set ?? null)
-        if (set === false) {
-          setFirstRun(true)
-          setSettingsOpen(true)
-        }
-      })
-      .catch(() => {})
-  }, [])
+    if (keySet === null || !firstSettings.current) return
+    firstSettings.current = false // only the first answer decides
+    if (keySet) return
+    setFirstRun(true)
+    setSettingsOpen(true)
+  }, [keySet])
 
   const [undoable, setUndoable] = useState<UndoEntry[]>([])
+  const refreshTasks = useCallback(() => void queryClient.invalidateQueries({ queryKey: keys.tasks }), [queryClient])
   const onTasksChanged = useCallback((data?: Record<string, unknown>) => {
-    setRefreshKey((k) => k + 1)
+    refreshTasks()
     const entry = undoFromEffect(data, Date.now())
     if (entry) setUndoable((list) => addUndo(list, entry, Date.now()))
-  }, [])
-  const onUndone = useCallback((changeId: string) => {
-    setUndoable((list) => list.filter((e) => e.changeId !== changeId))
-    setRefreshKey((k) => k + 1)
-  }, [])
+  }, [refreshTasks])
+  const onUndone = useCallback(
+    (changeId: string) => {
+      setUndoable((list) => list.filter((e) => e.changeId !== changeId))
+      refreshTasks()
+    },
+    [refreshTasks],
+  )
   const onUndoTick = useCallback(() => setUndoable((list) => pruneUndo(list, Date.now())), [])
   const onFirstLoad = useCallback(() => setReady(true), [])
   const onChatKitFailed = useCallback((reason: string) => {
     console.warn('Falling back to the built-in chat view:', reason)
     setChatMode('builtin')
   }, [])
-  const onSettingsChanged = useCallback((s: SettingsData) => {
-    if (s.gemini_key) setKeySet(!!s.gemini_key.set)
-    if (typeof s.timezone === 'string') setTimeZone(s.timezone)
-  }, [])
+  const openSettings = useCallback(() => setSettingsOpen(true), [])
   const openThread = useCallback((threadId: string, itemId?: string | null) => {
     setTab('chat')
     setChatTarget({ threadId, itemId, nonce: Date.now() })
@@ -105,46 +105,33 @@ export default function App() {
   )
   const openSource = useCallback((s: TaskSource) => openThread(s.thread_id, s.item_id), [openThread])
 
+  // q, / and n work from anywhere (the chat view handles n itself); ? lists them all.
+  const focusLater = (selector: string) => requestAnimationFrame(() => document.querySelector<HTMLInputElement>(selector)?.focus())
+  useShortcut(['q'], () => {
+    setTab('tasks')
+    focusLater('#task-add-input')
+  })
+  useShortcut(['/'], () => focusLater('[data-testid=global-search-input]'))
+  useShortcut(['n'], () => setTab('chat'))
+  useShortcut(['?'], () => setHelpOpen(true))
+
   return (
     <div className="app" data-ready={ready ? 'true' : 'false'} data-testid="app-root" data-tab={tab}>
-      <header className="app-header">
-        <div className="brand">
-          <IconLogo />
-          <h1>TaskChat</h1>
-        </div>
-        <nav className="tabs" role="tablist" aria-label="View">
-          <button type="button" role="tab" aria-selected={tab === 'chat'} className={tab === 'chat' ? 'on' : ''} onClick={() => setTab('chat')} data-testid="tab-chat">
-            Chat
-          </button>
-          <button type="button" role="tab" aria-selected={tab === 'tasks'} className={tab === 'tasks' ? 'on' : ''} onClick={() => setTab('tasks')} data-testid="tab-tasks">
-            Tasks
-          </button>
-        </nav>
-        <SearchBox onOpen={openResult} />
-        <div className="header-actions">
-          {keySet === false && (
-            <button type="button" className="key-missing" onClick={() => setSettingsOpen(true)}>
-              Add Gemini key
-            </button>
-          )}
-          <button
-            type="button"
-            className="icon-btn"
-            aria-label="Settings"
-            title="Settings"
-            onClick={() => setSettingsOpen(true)}
-            data-testid="settings-button"
-          >
-            <IconGear />
-          </button>
-        </div>
-      </header>
+      <AppHeader
+        tab={tab}
+        onTab={setTab}
+        onSearchResult={openResult}
+        keyMissing={keySet === false}
+        onSettings={() => setSettingsOpen(true)}
+        onShortcuts={() => setHelpOpen(true)}
+      />
 
       {expired && (
         <div className="session-expired" role="alert" data-testid="session-expired">
           <strong>Session expired</strong> — reopen TaskChat from the app/launcher.
         </div>
       )}
+      <UpdateNotice />
 
       <main className="app-main">
         <div className="pane pane-chat">
@@ -157,12 +144,11 @@ export default function App() {
               <ChatKitView colorScheme={scheme} onTasksChanged={onTasksChanged} onFailed={onChatKitFailed} />
             </Suspense>
           ) : (
-            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} />
+            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} onOpenSettings={openSettings} />
           )}
         </div>
         <div className="pane pane-tasks">
           <TaskPanel
-            refreshKey={refreshKey}
             onFirstLoad={onFirstLoad}
             timeZone={timeZone}
             focusTask={taskTarget}
@@ -172,12 +158,12 @@ export default function App() {
         </div>
       </main>
 
+      <ShortcutHelp open={helpOpen} onClose={() => setHelpOpen(false)} />
       <Settings
         open={settingsOpen}
         firstRun={firstRun}
         chatMode={chatMode}
         onClose={() => setSettingsOpen(false)}
-        onChanged={onSettingsChanged}
       />
     </div>
   )

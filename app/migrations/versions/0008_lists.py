@@ -22,7 +22,7 @@ from fractional_indexing import generate_n_keys_between
 from app.db.types import UTCDateTime
 
 revision = "0008_lists"
-down_revision = "0004_search_links"
+down_revision = "0007_reminders"
 branch_labels = None
 depends_on = None
 

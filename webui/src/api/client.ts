@@ -1,114 +1,38 @@
 // REST client for the TaskChat local server. Same-origin, cookie session.
 
-export type Priority = 'none' | 'low' | 'medium' | 'high'
+import type { components, operations } from './schema'
 
-export interface Task {
-  id: string
-  title: string
-  description: string
-  completed: boolean
-  completed_at: string | null
-  priority: Priority
-  due: string | null
-  tags: string[]
-  created_at: string
-  updated_at: string
-  /** The chat thread (and message) that last created or changed the task. */
-  source?: TaskSource | null
-  /** Lists and steps (server app/lists): its list, its parent (null: top-level), its
-   * order key among its siblings, and its steps' progress. */
-  list_id?: string
-  parent_id?: string | null
-  position?: string
-  subtasks_total?: number
-  subtasks_done?: number
+// REST types come from the server's OpenAPI schema (./schema.d.ts, written by
+// scripts/gen_api_types.sh); none are written by hand here.
+type Schemas = components['schemas']
+type JsonOf<Op extends keyof operations> = operations[Op] extends {
+  responses: { 200: { content: { 'application/json': infer T } } }
 }
+  ? T
+  : never
 
-/** A list (GET /api/lists): the Inbox is always there. */
-export interface TaskListInfo {
-  id: string
-  name: string
-  color: string
-  emoji: string | null
-  archived: boolean
-  position: string
-  is_inbox: boolean
-}
-
-export interface TaskSource {
-  thread_id: string
-  thread_title: string | null
-  item_id: string | null
-}
-
-export interface SearchResult {
-  kind: 'task' | 'thread' | 'message'
-  id: string
-  thread_id: string | null
-  item_id: string | null
-  title: string
-  /** Text with <mark>…</mark> around hits: split it, never render it as HTML. */
-  snippet: string
-  score: number
-}
-
-export interface TaskLinkChip {
-  item_id: string | null
-  task_id: string
-  title: string
-  action: string
-}
-
-/** Fields a client may write (POST body / PATCH subset). */
-export interface TaskWritable {
-  title: string
-  description?: string
-  completed?: boolean
-  priority?: Priority
-  due?: string | null
-  tags?: string[]
-  /** The list it goes in (the Inbox when left out) and the task it is a step of. */
-  list_id?: string | null
-  parent_id?: string | null
-}
-
-export interface TaskPage {
-  items: Task[]
-  total: number
-}
-
-export interface TaskQuery {
-  completed?: boolean
-  priority?: Priority
-  tag?: string
-  due_before?: string
-  due_after?: string
-  q?: string
-  sort?: string
-  limit?: number
-  offset?: number
-  /** A list's tasks; a task's steps ("null": top-level only); Today / Upcoming. */
-  list_id?: string
-  parent_id?: string
-  view?: 'today' | 'upcoming'
-}
-
-export interface KeyStatus {
-  set: boolean
-  last4?: string | null
-  source?: 'env' | 'keyring' | 'file' | null | string
-}
-
-export interface Settings {
-  gemini_key?: KeyStatus
-  keyring?: { available?: boolean; backend?: string; message?: string }
-  model?: string
-  data_dir?: string
-  sync?: Record<string, unknown>
-  [k: string]: unknown
-}
-
-export type SyncStatus = Record<string, unknown>
+export type Priority = Schemas['Priority']
+/** Lists and steps (server app/lists): its list, its parent (null: top-level), its order
+ * key among its siblings, and its steps' progress; optional for rows made before lists. */
+type ListFields = 'list_id' | 'position' | 'subtasks_total' | 'subtasks_done'
+export type Task = Omit<Schemas['TaskPublic'], ListFields> & Partial<Pick<Schemas['TaskPublic'], ListFields>>
+export type TaskSource = Schemas['TaskSource']
+export type TaskListInfo = Schemas['ListPublic']
+export type TaskPage = Omit<Schemas['TaskPage'], 'items'> & { items: Task[] }
+export type SearchResult = Schemas['SearchResult']
+export type Settings = Schemas['SettingsOut']
+export type SettingsUpdate = Schemas['SettingsUpdate']
+export type KeyStatus = Schemas['GeminiKeyOut']
+/** Fields a client may write: POST needs a title, the rest has server defaults. */
+export type TaskWritable = Pick<Schemas['TaskCreate'], 'title'> & Partial<Omit<Schemas['TaskCreate'], 'title'>>
+export type TaskUpdate = Schemas['TaskUpdate']
+export type TaskQuery = NonNullable<operations['list_tasks_api_tasks_get']['parameters']['query']>
+export type SortKey = NonNullable<TaskQuery['sort']>
+export type SyncStatus = JsonOf<'sync_status_api_sync_status_get'>
+export type ImportResult = JsonOf<'import_file_api_import_post'>
+export type TaskLinksResult = JsonOf<'thread_task_links_api_threads__thread_id__task_links_get'>
+export type ReminderNotice = Schemas['Notice']
+export type ReminderNotices = Schemas['NoticePage']
 
 export class ApiError extends Error {
   readonly status: number
@@ -206,17 +130,24 @@ export const api = {
     request<TaskPage>('GET', `/api/tasks${taskQueryString(q)}`, undefined, { signal }),
   getTask: (id: string) => request<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`),
   createTask: (fields: TaskWritable) => request<Task>('POST', '/api/tasks', fields),
-  updateTask: (id: string, patch: Partial<TaskWritable>) =>
+  updateTask: (id: string, patch: TaskUpdate) =>
     request<Task>('PATCH', `/api/tasks/${encodeURIComponent(id)}`, patch),
   deleteTask: (id: string, keepalive = false) =>
     request<unknown>('DELETE', `/api/tasks/${encodeURIComponent(id)}`, undefined, { keepalive }),
   completeTask: (id: string, completed: boolean) =>
     request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, { completed }),
+  /** "Skip this one": a repeating task moves to its next occurrence, not completed. */
+  skipTask: (id: string) => request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/skip`),
+  /** Reminders shown since `after`; "toast" ones had no desktop notification service. */
+  reminderNotices: (after: number) =>
+    request<ReminderNotices>('GET', `/api/reminders/notices?after=${after}`),
+  /** The calendar download (VTODOs with due, repeat rule and alarm). */
+  exportIcsUrl: '/api/export.ics',
 
   getSettings: () => request<Settings>('GET', '/api/settings'),
-  putSettings: (patch: Record<string, unknown>) => request<Settings>('PUT', '/api/settings', patch),
+  putSettings: (patch: SettingsUpdate) => request<Settings>('PUT', '/api/settings', patch),
   setGeminiKey: (apiKey: string, allowPlaintextFile: boolean) =>
-    request<Settings | KeyStatus>('PUT', '/api/settings/gemini-key', {
+    request<Settings>('PUT', '/api/settings/gemini-key', {
       api_key: apiKey,
       allow_plaintext_file: allowPlaintextFile,
     }),
@@ -234,14 +165,14 @@ export const api = {
   runSync: () => request<SyncStatus>('POST', '/api/sync/run'),
 
   search: (q: string, limit = 20, signal?: AbortSignal) =>
-    request<{ results: SearchResult[] }>(
+    request<Schemas['SearchResults']>(
       'GET',
       `/api/search?${new URLSearchParams({ q, limit: String(limit) }).toString()}`,
       undefined,
       { signal },
     ),
   threadTaskLinks: (threadId: string) =>
-    request<{ links: TaskLinkChip[] }>('GET', `/api/threads/${encodeURIComponent(threadId)}/task-links`),
+    request<TaskLinksResult>('GET', `/api/threads/${encodeURIComponent(threadId)}/task-links`),
   /** Best effort: the server rehearses a chat turn so the first real one is quick. */
   prepareChat: () => {
     sessionFetch('/api/chat/prepare', { method: 'POST' }).catch(() => undefined)
@@ -254,15 +185,8 @@ export const api = {
       body: file,
     })
     if (!res.ok) throw await errorFromResponse(res)
-    return (await res.json()) as ImportReport
+    return (await res.json()) as ImportResult
   },
-}
-
-export interface ImportReport {
-  inserted: Record<string, number>
-  updated: Record<string, number>
-  unchanged: Record<string, number>
-  skipped: number
 }
 
 export type Api = typeof api

@@ -1,6 +1,7 @@
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import BuiltinChat from './BuiltinChat'
+import { renderWithQuery } from '../test/render'
 import { PREPARE_AGAIN_MS } from './prepare'
 
 const enc = new TextEncoder()
@@ -68,7 +69,7 @@ describe('BuiltinChat', () => {
       return Response.json({ error: { code: 'x', message: 'unexpected' } }, { status: 400 })
     })
     const onTasksChanged = vi.fn()
-    render(<BuiltinChat onTasksChanged={onTasksChanged} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={onTasksChanged} />)
     await screen.findByTestId('start-screen')
 
     const input = screen.getByTestId('chat-input') as HTMLTextAreaElement
@@ -102,7 +103,7 @@ describe('BuiltinChat', () => {
       signal = init?.signal
       return sse([{ type: 'thread.created', thread }, { type: 'thread.item.done', item: user('hi') }, { type: 'progress_update', text: 'Working' }], true, init?.signal)
     })
-    render(<BuiltinChat onTasksChanged={() => {}} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
     const input = await screen.findByTestId('chat-input')
     fireEvent.change(input, { target: { value: 'hi' } })
     fireEvent.click(screen.getByTestId('send-button'))
@@ -139,7 +140,7 @@ describe('BuiltinChat', () => {
         { type: 'thread.item.done', item: { id: 'msg_a2', thread_id: 'thr_1', created_at: T, type: 'assistant_message', content: [{ type: 'output_text', text: 'Recovered', annotations: [] }] } },
       ])
     })
-    render(<BuiltinChat onTasksChanged={() => {}} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
     const input = await screen.findByTestId('chat-input')
     fireEvent.change(input, { target: { value: 'hi' } })
     fireEvent.keyDown(input, { key: 'Enter' })
@@ -157,7 +158,7 @@ describe('BuiltinChat', () => {
       if (body.type === 'threads.list') return Response.json({ data: [], has_more: false })
       return Response.json({ error: { code: 'no_api_key', message: 'Add your Gemini API key in Settings.' } }, { status: 400 })
     })
-    render(<BuiltinChat onTasksChanged={() => {}} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
     const input = await screen.findByTestId('chat-input')
     fireEvent.change(input, { target: { value: 'hi' } })
     fireEvent.keyDown(input, { key: 'Enter' })
@@ -173,7 +174,7 @@ describe('BuiltinChat', () => {
         return Response.json({ data: [user('old question'), { id: 'a', thread_id: 'thr_1', created_at: T, type: 'assistant_message', content: [{ type: 'output_text', text: 'old answer' }] }], has_more: false })
       return Response.json({})
     })
-    render(<BuiltinChat onTasksChanged={() => {}} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
     await screen.findByText('old answer')
     expect(calls.find((c) => c.type === 'items.list')?.params).toMatchObject({ thread_id: 'thr_1', order: 'asc' })
   })
@@ -188,7 +189,7 @@ describe('BuiltinChat', () => {
         return Response.json({ data: [], has_more: false })
       }),
     )
-    render(<BuiltinChat onTasksChanged={() => {}} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
     const input = await screen.findByTestId('chat-input')
     const prepares = () => urls.filter((u) => u === 'POST /api/chat/prepare')
     // Not on opening (the composer has focus then) nor for whitespace: only real typing.

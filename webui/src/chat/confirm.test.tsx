@@ -1,6 +1,7 @@
-import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import BuiltinChat from './BuiltinChat'
+import { renderWithQuery } from '../test/render'
 import { widgetLines } from './widgets'
 
 const enc = new TextEncoder()
@@ -89,7 +90,7 @@ describe('deletion confirmation card', () => {
       return Response.json({ error: { code: 'x', message: 'unexpected' } }, { status: 400 })
     })
     const onTasksChanged = vi.fn()
-    render(<BuiltinChat onTasksChanged={onTasksChanged} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={onTasksChanged} />)
     const input = await screen.findByTestId('chat-input')
     fireEvent.change(input, { target: { value: 'delete them' } })
     fireEvent.keyDown(input, { key: 'Enter' })
@@ -120,7 +121,7 @@ describe('deletion confirmation card', () => {
       return Response.json({ error: { code: 'x', message: 'unexpected' } }, { status: 400 })
     })
     localStorage.setItem('taskchat.thread', 'thr_1')
-    render(<BuiltinChat onTasksChanged={() => {}} />)
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
     fireEvent.click(await screen.findByTestId('widget-cancel'))
     await waitFor(() => expect(calls.some((c) => c.type === 'threads.custom_action')).toBe(true))
     const action = calls.find((c) => c.type === 'threads.custom_action')!

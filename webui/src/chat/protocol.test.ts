@@ -10,7 +10,11 @@ import {
   itemText,
   req,
   retryPlan,
+  type ThreadMeta,
 } from './protocol'
+import { applyThreadEvent as applyEvent, keepActive, renamed, without } from './threads'
+
+const applyThreadEvent = (list: ThreadMeta[], e: object) => applyEvent(list, e as StreamEvent)
 
 const enc = new TextEncoder()
 
@@ -286,8 +290,9 @@ describe('state reducer', () => {
       ['user_message', 'Add a task: buy milk'],
       ['assistant_message', 'Added **buy milk** ✅'],
     ])
-    expect(s.threads).toHaveLength(1)
-    expect(s.threads[0].title).toBe('Buy milk')
+    const threads = happyTurn.reduce(applyThreadEvent, [] as ThreadMeta[])
+    expect(threads).toHaveLength(1)
+    expect(threads[0].title).toBe('Buy milk')
     expect(s.error).toBeNull()
   })
 
@@ -365,21 +370,21 @@ describe('state reducer', () => {
     ])
     expect(s.notice).toMatchObject({ level: 'warning', message: 'Quota low' })
     expect(s.items.map((i) => i.id)).toEqual(['msg_u1'])
-    s = chatReducer(s, { type: 'thread/renamed', threadId: 'thr_1', title: 'Groceries' })
-    expect(s.threads[0].title).toBe('Groceries')
+    const threads = renamed(happyTurn.reduce(applyThreadEvent, [] as ThreadMeta[]), 'thr_1', 'Groceries')
+    expect(threads[0].title).toBe('Groceries')
+    expect(without(threads, 'thr_1')).toEqual([])
     s = chatReducer(s, { type: 'thread/deleted', threadId: 'thr_1' })
-    expect(s.threads).toEqual([])
     expect(s.activeThreadId).toBeNull()
     expect(s.items).toEqual([])
   })
 
   it('keeps the open thread when a stale threads.list lacks it', () => {
     let s = run(initialChatState, happyTurn)
-    s = chatReducer(s, { type: 'threads/loaded', threads: [{ id: 'other', created_at: T }] })
-    expect(s.threads.map((t) => t.id)).toEqual(['thr_1', 'other'])
+    const before = happyTurn.reduce(applyThreadEvent, [] as ThreadMeta[])
+    const stale = [{ id: 'other', created_at: T }]
+    expect(keepActive(stale, before, s.activeThreadId).map((t) => t.id)).toEqual(['thr_1', 'other'])
     s = chatReducer(s, { type: 'thread/new' })
-    s = chatReducer(s, { type: 'threads/loaded', threads: [{ id: 'other', created_at: T }] })
-    expect(s.threads.map((t) => t.id)).toEqual(['other'])
+    expect(keepActive(stale, before, s.activeThreadId).map((t) => t.id)).toEqual(['other'])
   })
 
   it('ignores late items.list answers for a thread that is no longer open', () => {

@@ -315,9 +315,8 @@ export interface ChatNotice {
   title?: string | null
 }
 
+/** The open conversation and its turn; the thread list is server state (./threads.ts). */
 export interface ChatState {
-  threads: ThreadMeta[]
-  threadsLoaded: boolean
   activeThreadId: string | null
   items: ThreadItem[]
   loadingItems: boolean
@@ -329,11 +328,11 @@ export interface ChatState {
   /** Text of the last submitted message (to retry when nothing was stored). */
   lastText: string | null
   allowCancel: boolean
+  /** The last turn was stopped by the person (shown with Regenerate). */
+  stopped: boolean
 }
 
 export const initialChatState: ChatState = {
-  threads: [],
-  threadsLoaded: false,
   activeThreadId: null,
   items: [],
   loadingItems: false,
@@ -343,15 +342,14 @@ export const initialChatState: ChatState = {
   notice: null,
   lastText: null,
   allowCancel: true,
+  stopped: false,
 }
 
 export type ChatAction =
-  | { type: 'threads/loaded'; threads: ThreadMeta[] }
   | { type: 'thread/new' }
   | { type: 'thread/open'; threadId: string }
   | { type: 'thread/items'; threadId: string; items: ThreadItem[] }
   | { type: 'thread/items-failed'; threadId: string; message: string }
-  | { type: 'thread/renamed'; threadId: string; title: string }
   | { type: 'thread/deleted'; threadId: string }
   | { type: 'send/start'; text: string; tempId: string }
   | { type: 'retry/start'; afterItemId: string }
@@ -408,15 +406,8 @@ function applyUpdate(item: AssistantMessageItem, update: ItemUpdate): AssistantM
 export function applyStreamEvent(state: ChatState, ev: StreamEvent): ChatState {
   switch (ev.type) {
     case 'thread.created': {
-      const threads = [ev.thread, ...state.threads.filter((t) => t.id !== ev.thread.id)]
       const items = state.items.map((i) => ({ ...i, thread_id: ev.thread.id }))
-      return { ...state, threads, activeThreadId: ev.thread.id, items }
-    }
-    case 'thread.updated': {
-      const threads = state.threads.some((t) => t.id === ev.thread.id)
-        ? state.threads.map((t) => (t.id === ev.thread.id ? { ...t, ...ev.thread } : t))
-        : [ev.thread, ...state.threads]
-      return { ...state, threads }
+      return { ...state, activeThreadId: ev.thread.id, items }
     }
     case 'thread.item.added':
     case 'thread.item.done':
@@ -473,16 +464,10 @@ export function applyStreamEvent(state: ChatState, ev: StreamEvent): ChatState {
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
-    case 'threads/loaded': {
-      // Keep the open thread even if a (possibly stale) list lacks it.
-      const active = state.threads.find((t) => t.id === state.activeThreadId)
-      const threads =
-        active && !action.threads.some((t) => t.id === active.id) ? [active, ...action.threads] : action.threads
-      return { ...state, threads, threadsLoaded: true }
-    }
     case 'thread/new':
       return {
         ...state,
+        stopped: false,
         activeThreadId: null,
         items: [],
         error: null,
@@ -493,6 +478,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'thread/open':
       return {
         ...state,
+        stopped: false,
         activeThreadId: action.threadId,
         items: [],
         loadingItems: true,
@@ -510,16 +496,9 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         loadingItems: false,
         error: { code: 'load_failed', message: action.message, allowRetry: false },
       }
-    case 'thread/renamed':
-      return {
-        ...state,
-        threads: state.threads.map((t) => (t.id === action.threadId ? { ...t, title: action.title } : t)),
-      }
-    case 'thread/deleted': {
-      const threads = state.threads.filter((t) => t.id !== action.threadId)
-      if (state.activeThreadId !== action.threadId) return { ...state, threads }
-      return { ...state, threads, activeThreadId: null, items: [], error: null, progress: null }
-    }
+    case 'thread/deleted':
+      if (state.activeThreadId !== action.threadId) return state
+      return { ...state, activeThreadId: null, items: [], error: null, progress: null }
     case 'send/start': {
       const optimistic: UserMessageItem = {
         id: action.tempId,
@@ -538,15 +517,16 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         notice: null,
         lastText: action.text,
         allowCancel: true,
+        stopped: false,
       }
     }
     case 'retry/start': {
       const idx = state.items.findIndex((i) => i.id === action.afterItemId)
       const items = idx >= 0 ? state.items.slice(0, idx + 1) : state.items
-      return { ...state, items, streaming: true, progress: null, error: null, notice: null }
+      return { ...state, items, streaming: true, progress: null, error: null, notice: null, stopped: false }
     }
     case 'action/start':
-      return { ...state, streaming: true, progress: null, error: null, notice: null }
+      return { ...state, streaming: true, progress: null, error: null, notice: null, stopped: false }
     case 'stream/event':
       return applyStreamEvent(state, action.event)
     case 'stream/end': {
@@ -554,7 +534,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       // show an error for it (then the user can retry it).
       const keepPending = state.error !== null
       const items = keepPending ? state.items : state.items.filter((i) => !(i.type === 'user_message' && i.pending))
-      return { ...state, streaming: false, progress: null, items }
+      return { ...state, streaming: false, progress: null, items, stopped: action.aborted }
     }
     case 'stream/failed':
       return { ...state, streaming: false, progress: null, error: action.error }

@@ -1,30 +1,49 @@
 // Settings → Data: download everything as a zip; merge an export back in.
 
-import { useRef, useState } from 'react'
-import { ApiError, api, type ImportReport } from '../api/client'
+import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { useRef } from 'react'
+import { api, type ImportResult } from '../api/client'
+import { errorMessage, keys } from '../api/queryClient'
 import './search.css'
 
-function summary(r: ImportReport): string {
-  const added = Object.entries(r.inserted)
-    .filter(([, n]) => n)
-    .map(([k, n]) => `${n} ${k}`)
-  const updated = Object.entries(r.updated)
-    .filter(([, n]) => n)
-    .map(([k, n]) => `${n} ${k}`)
+/** "3 tasks" for every kind with a count (the report is counts per kind). */
+function counts(part: unknown): string[] {
+  if (!part || typeof part !== 'object') return []
+  return Object.entries(part)
+    .filter(([, n]) => typeof n === 'number' && n)
+    .map(([k, n]) => `${n} ${n === 1 ? k.replace(/s$/, '') : k}`) // "1 task", not "1 tasks"
+}
+
+function summary(r: ImportResult): string {
+  const added = counts(r.inserted)
+  const updated = counts(r.updated)
   if (!added.length && !updated.length) return 'Import finished: nothing new (already up to date).'
   return `Import finished: ${added.length ? `added ${added.join(', ')}` : ''}${added.length && updated.length ? '; ' : ''}${updated.length ? `updated ${updated.join(', ')}` : ''}.`
 }
 
-export default function DataTransfer({ onImported }: { onImported?: () => void }) {
+export default function DataTransfer() {
   const fileRef = useRef<HTMLInputElement>(null)
-  const [busy, setBusy] = useState(false)
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null)
+  const qc = useQueryClient()
+  // Imported tasks and conversations show up at once in the panel and the thread list.
+  const importing = useMutation({
+    mutationFn: (file: File) => api.importData(file),
+    onSuccess: () => Promise.all([qc.invalidateQueries({ queryKey: keys.tasks }), qc.invalidateQueries({ queryKey: keys.threads })]),
+  })
+  const busy = importing.isPending
+  const message = importing.isSuccess
+    ? { ok: true, text: summary(importing.data) }
+    : importing.isError
+      ? { ok: false, text: errorMessage(importing.error) }
+      : null
 
   return (
     <div className="data-transfer">
       <div className="data-actions">
         <a className="btn btn-small" href={api.exportUrl} download data-testid="export-button">
           Export (zip)
+        </a>
+        <a className="btn btn-small" href={api.exportIcsUrl} download data-testid="export-ics-button" title="Tasks with due dates, repeat rules and reminders for a calendar app">
+          Calendar (.ics)
         </a>
         <button type="button" className="btn btn-small" disabled={busy} onClick={() => fileRef.current?.click()} data-testid="import-button">
           {busy ? 'Importing…' : 'Import…'}
@@ -35,21 +54,10 @@ export default function DataTransfer({ onImported }: { onImported?: () => void }
           accept=".zip,.json,application/zip,application/json"
           hidden
           data-testid="import-file"
-          onChange={async (e) => {
+          onChange={(e) => {
             const file = e.target.files?.[0]
             e.target.value = ''
-            if (!file) return
-            setBusy(true)
-            setMessage(null)
-            try {
-              const report = await api.importData(file)
-              setMessage({ ok: true, text: summary(report) })
-              onImported?.()
-            } catch (err) {
-              setMessage({ ok: false, text: err instanceof ApiError ? err.message : String(err) })
-            } finally {
-              setBusy(false)
-            }
+            if (file) importing.mutate(file)
           }}
         />
       </div>

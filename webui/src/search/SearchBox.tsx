@@ -1,7 +1,9 @@
 // One search box for conversations, messages and tasks (GET /api/search).
 
+import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useEffect, useId, useRef, useState } from 'react'
-import { ApiError, api, type SearchResult } from '../api/client'
+import { api, type SearchResult } from '../api/client'
+import { errorMessage, keys } from '../api/queryClient'
 import { IconSearch } from '../ui/icons'
 import { splitMarks } from './highlight'
 import './search.css'
@@ -9,6 +11,9 @@ import './search.css'
 interface Props {
   onOpen: (result: SearchResult) => void
 }
+
+const PAGE = 20
+const LIMIT_MAX = 100 // the server's cap (app/search/service.py)
 
 const KIND_LABEL: Record<SearchResult['kind'], string> = {
   task: 'Task',
@@ -26,40 +31,30 @@ export function Snippet({ text }: { text: string }) {
 
 export default function SearchBox({ onOpen }: Props) {
   const [q, setQ] = useState('')
-  const [results, setResults] = useState<SearchResult[] | null>(null)
-  const [error, setError] = useState<string | null>(null)
   const [open, setOpen] = useState(false)
   const [active, setActive] = useState(0)
   const listId = useId()
   const boxRef = useRef<HTMLDivElement>(null)
   const inputRef = useRef<HTMLInputElement>(null)
 
-  useEffect(() => {
-    const text = q.trim()
-    if (!text) {
-      setResults(null)
-      setError(null)
-      return
-    }
-    const controller = new AbortController()
-    const timer = setTimeout(() => {
-      api
-        .search(text, 20, controller.signal)
-        .then((r) => {
-          setResults(r.results)
-          setError(null)
-          setActive(0)
-        })
-        .catch((e) => {
-          if (controller.signal.aborted) return
-          setError(e instanceof ApiError ? e.message : String(e))
-        })
-    }, 150)
-    return () => {
-      clearTimeout(timer)
-      controller.abort()
-    }
-  }, [q])
+  const term = useDebounced(q.trim(), 150)
+  // How many results to ask for; a new search term starts again at one page.
+  const [asked, setAsked] = useState({ term: '', limit: PAGE })
+  const limit = asked.term === term ? asked.limit : PAGE
+  const search = useQuery({
+    queryKey: [...keys.search(term), limit],
+    queryFn: ({ signal }) => api.search(term, limit, signal),
+    enabled: term !== '',
+    placeholderData: keepPreviousData,
+    staleTime: 10_000,
+  })
+  const results = q.trim() && search.data ? search.data.results : null
+  const error = q.trim() && search.isError ? errorMessage(search.error) : null
+  useEffect(() => setActive((a) => (search.data && a < search.data.results.length ? a : 0)), [search.data])
+  // The server ranks and cuts at `limit`: a full answer may have more behind it.
+  const more = !!results && results.length >= limit && limit < LIMIT_MAX
+  const loadMore = () => setAsked({ term, limit: Math.min(LIMIT_MAX, limit + PAGE) })
+  const options = (results?.length ?? 0) + (more ? 1 : 0)
 
   // Ctrl/Cmd+K focuses the box from anywhere.
   useEffect(() => {
@@ -119,13 +114,16 @@ export default function SearchBox({ onOpen }: Props) {
           } else if (e.key === 'ArrowDown' && results?.length) {
             e.preventDefault()
             setOpen(true)
-            setActive((a) => (a + 1) % results.length)
+            setActive((a) => (a + 1) % options)
           } else if (e.key === 'ArrowUp' && results?.length) {
             e.preventDefault()
-            setActive((a) => (a - 1 + results.length) % results.length)
+            setActive((a) => (a - 1 + options) % options)
           } else if (e.key === 'Enter' && results?.[active]) {
             e.preventDefault()
             choose(results[active])
+          } else if (e.key === 'Enter' && more && active === results?.length) {
+            e.preventDefault()
+            loadMore()
           }
         }}
         data-testid="global-search-input"
@@ -165,8 +163,30 @@ export default function SearchBox({ onOpen }: Props) {
               </span>
             </li>
           ))}
+          {more && (
+            <li
+              role="option"
+              aria-selected={active === results.length}
+              className={`search-result search-more${active === results.length ? ' active' : ''}`}
+              onMouseEnter={() => setActive(results.length)}
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={loadMore}
+              data-testid="search-more"
+            >
+              {search.isFetching ? 'Loading…' : 'More results'}
+            </li>
+          )}
         </ul>
       )}
     </div>
   )
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [out, setOut] = useState(value)
+  useEffect(() => {
+    const t = setTimeout(() => setOut(value), ms)
+    return () => clearTimeout(t)
+  }, [value, ms])
+  return out
 }

@@ -1,8 +1,9 @@
-import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, within } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Task } from '../api/client'
 import type { ThreadItem } from '../chat/protocol'
-import { touchedByItem } from '../chat/BuiltinChat'
+import { touchedByItem } from '../chat/touched'
+import { renderWithQuery } from '../test/render'
 import SearchBox from './SearchBox'
 import TaskPanel from '../tasks/TaskPanel'
 
@@ -58,7 +59,7 @@ afterEach(() => {
 describe('task panel links and quick add', () => {
   it('shows "from: <thread>" and opens the thread', async () => {
     const onOpenSource = vi.fn()
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} onOpenSource={onOpenSource} timeZone="Europe/Berlin" />)
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} onOpenSource={onOpenSource} timeZone="Europe/Berlin" />)
     const link = await screen.findByTestId('task-source')
     expect(link.textContent).toBe('from: Trip prep')
     fireEvent.click(link)
@@ -67,7 +68,7 @@ describe('task panel links and quick add', () => {
   })
 
   it('turns the add box text into chips that can be removed before saving', async () => {
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} timeZone="Europe/Berlin" />)
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} timeZone="Europe/Berlin" />)
     await screen.findAllByTestId('task-item')
     const input = screen.getByTestId('task-add-input')
     fireEvent.change(input, { target: { value: 'buy milk !high #groceries #home' } })
@@ -86,7 +87,7 @@ describe('task panel links and quick add', () => {
 describe('search box', () => {
   it('renders snippets as text with <mark> hits and opens a result', async () => {
     const onOpen = vi.fn()
-    render(<SearchBox onOpen={onOpen} />)
+    renderWithQuery(<SearchBox onOpen={onOpen} />)
     fireEvent.change(screen.getByTestId('global-search-input'), { target: { value: 'passport' } })
     const results = await screen.findAllByTestId('search-result', undefined, { timeout: 2000 })
     expect(results).toHaveLength(2)

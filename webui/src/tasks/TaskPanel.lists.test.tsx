@@ -1,6 +1,7 @@
-import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, within } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Task } from '../api/client'
+import { renderWithQuery as render } from '../test/render'
 import TaskPanel from './TaskPanel'
 
 const base: Omit<Task, 'id' | 'title' | 'position'> = {
@@ -80,7 +81,7 @@ const titles = () => screen.queryAllByTestId('task-title').map((e) => e.textCont
 describe('TaskPanel with lists', () => {
   it('shows my order with steps under their parent and moves a task with Alt+Up', async () => {
     installFetch()
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    render(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     fireEvent.change(screen.getByTestId('task-sort'), { target: { value: 'position' } })
     expect(titles()).toEqual(['Alpha', 'Beta', 'Beta step', 'Gamma'])
@@ -100,7 +101,7 @@ describe('TaskPanel with lists', () => {
 
   it('filters by list and view, remembers them, and quick add takes #list', async () => {
     installFetch()
-    const { unmount } = render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    const { unmount } = render(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     await screen.findByRole('option', { name: '🧳 Travel' })
     fireEvent.change(screen.getByTestId('filter-list'), { target: { value: 'travel' } })
@@ -117,7 +118,7 @@ describe('TaskPanel with lists', () => {
     expect(created?.body).toEqual({ title: 'book hotel', priority: 'high', list_id: 'travel' })
 
     unmount()
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    render(<TaskPanel onFirstLoad={() => {}} />)
     await flush()
     expect((screen.getByTestId('filter-list') as HTMLSelectElement).value).toBe('travel')
     expect(screen.getByTestId('filter-today').getAttribute('aria-selected')).toBe('true')
@@ -127,7 +128,7 @@ describe('TaskPanel with lists', () => {
 describe('drag and drop', () => {
   it('dropping a task on a row puts it before that row, under the same parent', async () => {
     installFetch()
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    render(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     fireEvent.change(screen.getByTestId('task-sort'), { target: { value: 'position' } })
     const row = (name: string) => screen.getAllByTestId('task-item').find((r) => r.textContent?.startsWith(name))!

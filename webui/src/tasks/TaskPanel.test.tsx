@@ -1,6 +1,8 @@
-import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Task } from '../api/client'
+import { keys } from '../api/queryClient'
+import { renderWithQuery } from '../test/render'
 import TaskPanel, { UNDO_WINDOW_MS } from './TaskPanel'
 
 const base: Omit<Task, 'id' | 'title'> = {
@@ -17,7 +19,7 @@ const base: Omit<Task, 'id' | 'title'> = {
 let tasks: Task[]
 let requests: { method: string; url: string; body?: unknown }[]
 
-function installFetch(opts: { deleteStatus?: number; completeStatus?: number } = {}) {
+function installFetch(opts: { deleteStatus?: number; completeStatus?: number; completeGate?: Promise<void> } = {}) {
   requests = []
   vi.stubGlobal(
     'fetch',
@@ -38,6 +40,7 @@ function installFetch(opts: { deleteStatus?: number; completeStatus?: number } =
         return new Response(null, { status: 204 })
       }
       if (method === 'POST' && m?.[2]) {
+        await opts.completeGate
         if (opts.completeStatus) return Response.json({ error: { code: 'boom', message: 'Nope' } }, { status: opts.completeStatus })
         const t = tasks.find((x) => x.id === m[1])!
         t.completed = (body as { completed: boolean }).completed
@@ -77,7 +80,7 @@ describe('TaskPanel', () => {
   it('loads open tasks and reports the first load', async () => {
     installFetch()
     const onFirstLoad = vi.fn()
-    render(<TaskPanel refreshKey={0} onFirstLoad={onFirstLoad} />)
+    renderWithQuery(<TaskPanel onFirstLoad={onFirstLoad} />)
     await screen.findByText('Alpha')
     expect(onFirstLoad).toHaveBeenCalledTimes(1)
     expect(requests[0].url).toBe('/api/tasks?limit=500&completed=false')
@@ -85,7 +88,7 @@ describe('TaskPanel', () => {
 
   it('delays the DELETE; Undo cancels it; otherwise it is sent after the window', async () => {
     installFetch()
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     vi.useFakeTimers()
 
@@ -116,7 +119,7 @@ describe('TaskPanel', () => {
 
   it('restores the task and shows the server message when the DELETE fails', async () => {
     installFetch({ deleteStatus: 500 })
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     vi.useFakeTimers()
     const row = screen.getAllByTestId('task-item').find((r) => r.textContent?.includes('Alpha'))!
@@ -130,20 +133,35 @@ describe('TaskPanel', () => {
   })
 
   it('completes optimistically and reverts with the error message on failure', async () => {
-    installFetch({ completeStatus: 409 })
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    // The server answers only when released: the tick must show before that.
+    let release = () => {}
+    installFetch({ completeStatus: 409, completeGate: new Promise<void>((r) => (release = r)) })
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     const box = screen.getAllByTestId('task-complete')[0] as HTMLInputElement
     fireEvent.click(box)
-    expect(box.checked).toBe(true)
+    await waitFor(() => expect((screen.getAllByTestId('task-complete')[0] as HTMLInputElement).checked).toBe(true))
+    release()
     await screen.findByText('Nope')
     expect((screen.getAllByTestId('task-complete')[0] as HTMLInputElement).checked).toBe(false)
     expect(requests.find((r) => r.url === '/api/tasks/a/complete')?.body).toEqual({ completed: true })
   })
 
+  it('offers Undo after completing, which reopens the task', async () => {
+    installFetch()
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    fireEvent.click(screen.getAllByTestId('task-complete')[0])
+    const toast = await screen.findByText('Completed “Alpha”')
+    await waitFor(() => expect(screen.queryByText('Alpha')).toBeNull()) // left the Open view at once
+    fireEvent.click(within(toast.closest('[data-testid=toast]') as HTMLElement).getByTestId('undo-button'))
+    await screen.findByText('Alpha')
+    expect(requests.filter((r) => r.url === '/api/tasks/a/complete').map((r) => r.body)).toEqual([{ completed: true }, { completed: false }])
+  })
+
   it('quick-adds with #tags and !priority', async () => {
     installFetch()
-    render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     fireEvent.change(screen.getByTestId('task-add-input'), { target: { value: 'Gamma #home !high' } })
     fireEvent.submit(screen.getByTestId('task-add-input').closest('form')!)
@@ -151,12 +169,13 @@ describe('TaskPanel', () => {
     expect(requests.find((r) => r.method === 'POST')?.body).toEqual({ title: 'Gamma', tags: ['home'], priority: 'high' })
   })
 
-  it('reloads when refreshKey changes (tasks_changed)', async () => {
+  it('reloads when the tasks are invalidated (tasks_changed)', async () => {
     installFetch()
-    const { rerender } = render(<TaskPanel refreshKey={0} onFirstLoad={() => {}} />)
+    const { queryClient } = renderWithQuery(<TaskPanel onFirstLoad={() => {}} />)
     await screen.findByText('Alpha')
     tasks.push({ ...base, id: 'c', title: 'From chat' })
-    rerender(<TaskPanel refreshKey={1} onFirstLoad={() => {}} />)
+    // What the app does on a tasks_changed effect.
+    act(() => void queryClient.invalidateQueries({ queryKey: keys.tasks }))
     await screen.findByText('From chat')
   })
 })

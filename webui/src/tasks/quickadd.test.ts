@@ -4,6 +4,7 @@ import { parseQuickAdd, resolveTimeZone, zonedToUtc } from './quickadd'
 const BERLIN = 'Europe/Berlin'
 const NY = 'America/New_York'
 const TOKYO = 'Asia/Tokyo'
+const SYDNEY = 'Australia/Sydney'
 
 // [phrase, now (instant), zone, expected title, expected due, priority?, tags?]
 type Row = [string, string, string, string, string | undefined, string?, string[]?]
@@ -76,6 +77,14 @@ const TABLE: Row[] = [
   // New York falls back on Sun 2026-11-01: 1:30am happens twice; the earlier (EDT) counts.
   ['twice tomorrow 1:30am', '2026-10-31T16:00:00Z', NY, 'twice', '2026-11-01T05:30:00Z'],
   ['after tomorrow 9am', '2026-10-31T16:00:00Z', NY, 'after', '2026-11-01T14:00:00Z'],
+  // Berlin falls back on Sun 2026-10-25: 2:30am happens twice; the earlier (CEST) counts.
+  ['fallback tomorrow 2:30am', '2026-10-24T12:00:00Z', BERLIN, 'fallback', '2026-10-25T00:30:00Z'],
+  // Southern hemisphere: Sydney falls back on Sun 2027-04-04 (earlier = AEDT, +11) and
+  // springs forward on Sun 2027-10-03 (2:30 → 3:30 AEDT).
+  ['syd tomorrow 2:30am', '2027-04-03T02:00:00Z', SYDNEY, 'syd', '2027-04-03T15:30:00Z'],
+  ['spring tomorrow 2:30am', '2027-10-02T02:00:00Z', SYDNEY, 'spring', '2027-10-02T16:30:00Z'],
+  // Lord Howe moves by 30 minutes: 2:15am does not exist, 2:45 (+11) is meant.
+  ['half tomorrow 2:15am', '2027-10-02T02:00:00Z', 'Australia/Lord_Howe', 'half', '2027-10-02T15:45:00Z'],
   // "in 1 day" across the DST night stays a calendar day.
   ['dst in 1 day', '2027-03-27T23:30:00Z', BERLIN, 'dst', '2027-03-29'],
 ]

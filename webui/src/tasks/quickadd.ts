@@ -38,9 +38,10 @@
 // Each recognised piece is a chip. Passing a chip's key in `ignore` takes it back: its
 // words stay in the title, as typed.
 
+import { Temporal } from 'temporal-polyfill'
 import type { Priority, TaskWritable } from '../api/client'
 
-export type ChipKind = 'due' | 'priority' | 'tag' | 'list'
+export type ChipKind = 'due' | 'priority' | 'tag' | 'list' | 'repeat'
 
 export interface QuickAddChip {
   /** Stable while the text does not change: pass it in `ignore` to drop the chip. */
@@ -48,7 +49,8 @@ export interface QuickAddChip {
   kind: ChipKind
   /** The words as typed. */
   text: string
-  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag; list: its id. */
+  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag; list: its id;
+   * repeat: the RRULE (see ./recurrence.ts). */
   value: string
 }
 
@@ -111,87 +113,44 @@ function monthIndex(word: string): number {
 const lc = (w: string | undefined) => (w ?? '').toLowerCase().replace(/[,.;!?]+$/, '')
 
 // ------------------------------------------------------------------ calendar in a zone
+// Temporal (temporal-polyfill) does the zone math: today's date in the zone, and the
+// instant of a wall-clock time there with the usual ("compatible") rule for DST edges.
 
-interface YMD {
-  y: number
-  m: number // 1-12
-  d: number
-}
+type YMD = Temporal.PlainDate
 
-const partsCache = new Map<string, Intl.DateTimeFormat>()
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = partsCache.get(timeZone)
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-    partsCache.set(timeZone, f)
-  }
-  return f
-}
-
-/** Wall-clock fields of an instant in a zone. */
-export function wallClock(ms: number, timeZone: string): { y: number; m: number; d: number; h: number; min: number; s: number } {
-  const out: Record<string, number> = {}
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) {
-    if (p.type !== 'literal') out[p.type] = Number(p.value)
-  }
-  return { y: out.year, m: out.month, d: out.day, h: out.hour === 24 ? 0 : out.hour, min: out.minute, s: out.second }
-}
-
-/** The zone's UTC offset (ms) at an instant. */
-function offsetAt(ms: number, timeZone: string): number {
-  const w = wallClock(ms, timeZone)
-  const asUtc = Date.UTC(w.y, w.m - 1, w.d, w.h, w.min, w.s)
-  return asUtc - Math.floor(ms / 1000) * 1000
-}
-
-/** The instant of a wall-clock time in a zone (gap: moved forward; overlap: the earlier). */
-export function zonedToUtc(date: YMD, hour: number, minute: number, timeZone: string): number {
-  const guess = Date.UTC(date.y, date.m - 1, date.d, hour, minute)
-  const day = 86_400_000
-  const before = offsetAt(guess - day, timeZone)
-  const after = offsetAt(guess + day, timeZone)
-  const valid = [before, after].map((o) => guess - o).filter((t) => offsetAt(t, timeZone) === guess - t)
-  if (valid.length) return Math.min(...valid)
-  return guess - before // in a DST gap: the clock reading before the jump, moved forward
+/** The instant (ms) of a wall-clock time in a zone (gap: moved forward; overlap: the earlier). */
+export function zonedToUtc(date: { y: number; m: number; d: number } | YMD, hour: number, minute: number, timeZone: string): number {
+  const day = 'y' in date ? Temporal.PlainDate.from({ year: date.y, month: date.m, day: date.d }) : date
+  return day.toPlainDateTime({ hour, minute }).toZonedDateTime(timeZone, { disambiguation: 'compatible' }).epochMilliseconds
 }
 
 function todayIn(now: Date, timeZone: string): YMD {
-  const w = wallClock(now.getTime(), timeZone)
-  return { y: w.y, m: w.m, d: w.d }
+  return Temporal.Instant.fromEpochMilliseconds(now.getTime()).toZonedDateTimeISO(timeZone).toPlainDate()
 }
 
 function addDays(date: YMD, days: number): YMD {
-  const t = new Date(Date.UTC(date.y, date.m - 1, date.d + days))
-  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() }
+  return date.add({ days })
 }
 
 /** 0 = Monday … 6 = Sunday. */
 function weekday(date: YMD): number {
-  return (new Date(Date.UTC(date.y, date.m - 1, date.d)).getUTCDay() + 6) % 7
+  return date.dayOfWeek - 1
 }
 
-function validDate(y: number, m: number, d: number): boolean {
-  if (m < 1 || m > 12 || d < 1 || d > 31) return false
-  const t = new Date(Date.UTC(y, m - 1, d))
-  return t.getUTCMonth() === m - 1 && t.getUTCDate() === d
+function dateOf(y: number, m: number, d: number): YMD | null {
+  try {
+    return Temporal.PlainDate.from({ year: y, month: m, day: d }, { overflow: 'reject' })
+  } catch {
+    return null
+  }
 }
 
 function cmp(a: YMD, b: YMD): number {
-  return a.y - b.y || a.m - b.m || a.d - b.d
+  return Temporal.PlainDate.compare(a, b)
 }
 
 export function isoYmd(date: YMD): string {
-  return `${String(date.y).padStart(4, '0')}-${String(date.m).padStart(2, '0')}-${String(date.d).padStart(2, '0')}`
+  return date.toString()
 }
 
 // ------------------------------------------------------------------ matchers
@@ -239,9 +198,10 @@ function ordinalDay(word: string | undefined): number | null {
 }
 
 function nextMonthDay(m: number, d: number, today: YMD, year?: number): YMD | null {
-  if (year !== undefined) return validDate(year, m, d) ? { y: year, m, d } : null
-  for (const y of [today.y, today.y + 1, today.y + 2, today.y + 3, today.y + 4]) {
-    if (validDate(y, m, d) && cmp({ y, m, d }, today) >= 0) return { y, m, d }
+  if (year !== undefined) return dateOf(year, m, d)
+  for (let y = today.year; y <= today.year + 4; y++) {
+    const date = dateOf(y, m, d)
+    if (date && cmp(date, today) >= 0) return date
   }
   return null
 }
@@ -338,7 +298,8 @@ const DATE_MATCHERS: Matcher[] = [
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(lc(w[i]))
     if (!m) return null
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
-    return validDate(y, mo, d) ? { length: 1, date: { y, m: mo, d } } : null
+    const date = dateOf(y, mo, d)
+    return date ? { length: 1, date } : null
   },
 ]
 

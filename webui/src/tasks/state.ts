@@ -1,14 +1,15 @@
-// Pure state for the task panel: filters → query, client-side filtering and
-// sorting, optimistic updates, delayed delete with undo. Unit-tested.
+// The task panel's pure parts: filters → server query, tag lists, edit diffs. The
+// server filters and sorts; nothing here re-implements either.
 
-import type { Priority, Task, TaskQuery, TaskWritable } from '../api/client'
+import type { Priority, SortKey as ServerSort, Task, TaskQuery, TaskUpdate, TaskWritable } from '../api/client'
+import { DUE_SOON_DAYS, addDays, dueDate } from './dates'
 
 export type StatusFilter = 'open' | 'done' | 'due_soon' | 'all' | 'today' | 'upcoming'
 export type SortKey = 'smart' | 'due' | 'priority' | 'created' | 'title' | 'position'
 
 export interface TaskFilter {
   status: StatusFilter
-  priority: Priority | ''
+  priority: NonNullable<TaskQuery['priority']> | ''
   tag: string
   q: string
   sort: SortKey
@@ -43,77 +44,21 @@ export function saveView(f: TaskFilter, storage: Pick<Storage, 'setItem'> | unde
   }
 }
 
-export const DUE_SOON_DAYS = 7
+/** Tasks per page (the server's maximum): the panel loads more on scroll. */
 export const PAGE_LIMIT = 500
 
-// ---------------------------------------------------------------- dates
-
-/** Local calendar date as YYYY-MM-DD. */
-export function isoDate(d: Date): string {
-  const y = d.getFullYear()
-  const m = String(d.getMonth() + 1).padStart(2, '0')
-  const day = String(d.getDate()).padStart(2, '0')
-  return `${y}-${m}-${day}`
+/** The panel's sort choices in the server's terms ("smart" is its default). */
+const SERVER_SORT: Record<SortKey, ServerSort> = {
+  smart: 'smart',
+  due: 'due',
+  priority: '-priority',
+  created: '-created_at',
+  title: 'title',
+  position: 'position',
 }
 
-export function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number)
-  return isoDate(new Date(y, m - 1, d + days))
-}
-
-/** The calendar date (YYYY-MM-DD) of a due value (date or ISO datetime). */
-export function dueDate(due: string | null | undefined): string | null {
-  if (!due) return null
-  if (/^\d{4}-\d{2}-\d{2}$/.test(due)) return due
-  const t = Date.parse(due)
-  if (!Number.isNaN(t)) return isoDate(new Date(t))
-  return due.slice(0, 10)
-}
-
-export function hasTime(due: string | null | undefined): boolean {
-  return !!due && /T\d{2}:\d{2}/.test(due)
-}
-
-export type DueState = 'overdue' | 'today' | 'soon' | 'later' | null
-
-export function dueState(task: Pick<Task, 'due' | 'completed'>, today: string): DueState {
-  const d = dueDate(task.due)
-  if (!d) return null
-  if (d < today) return task.completed ? 'later' : 'overdue'
-  if (d === today) return 'today'
-  if (d <= addDays(today, DUE_SOON_DAYS)) return 'soon'
-  return 'later'
-}
-
-export function formatDue(due: string | null | undefined, today: string): string {
-  const d = dueDate(due)
-  if (!d || !due) return ''
-  let label: string
-  if (d === today) label = 'Today'
-  else if (d === addDays(today, 1)) label = 'Tomorrow'
-  else if (d === addDays(today, -1)) label = 'Yesterday'
-  else {
-    const [y, m, day] = d.split('-').map(Number)
-    const date = new Date(y, m - 1, day)
-    const sameYear = d.slice(0, 4) === today.slice(0, 4)
-    label = date.toLocaleDateString(undefined, {
-      weekday: d > today && d <= addDays(today, 6) ? 'short' : undefined,
-      month: 'short',
-      day: 'numeric',
-      year: sameYear ? undefined : 'numeric',
-    })
-  }
-  if (hasTime(due)) {
-    const t = new Date(due)
-    if (!Number.isNaN(t.getTime())) label += ` ${t.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`
-  }
-  return label
-}
-
-// ---------------------------------------------------------------- query / filter
-
-export function buildTaskQuery(f: TaskFilter, today: string): TaskQuery {
-  const q: TaskQuery = { limit: PAGE_LIMIT }
+export function buildTaskQuery(f: TaskFilter, today: string, pageSize = PAGE_LIMIT): TaskQuery {
+  const q: TaskQuery = { limit: pageSize }
   if (f.status === 'open') q.completed = false
   if (f.status === 'done') q.completed = true
   if (f.status === 'due_soon') {
@@ -127,6 +72,7 @@ export function buildTaskQuery(f: TaskFilter, today: string): TaskQuery {
   if (f.tag) q.tag = f.tag
   if (f.q.trim()) q.q = f.q.trim()
   if (f.list) q.list_id = f.list
+  if (f.sort !== 'smart') q.sort = SERVER_SORT[f.sort]
   return q
 }
 
@@ -248,34 +194,6 @@ export function allTags(tasks: Task[], extra?: string): string[] {
   return [...set.values()].sort((a, b) => a.localeCompare(b))
 }
 
-// ---------------------------------------------------------------- quick add
-
-/**
- * "Buy milk #errands !high" → {title: "Buy milk", tags: ["errands"], priority: "high"}.
- */
-export function parseQuickAdd(input: string): TaskWritable | null {
-  const tags: string[] = []
-  let priority: Priority | undefined
-  const words = input.trim().split(/\s+/).filter(Boolean)
-  const rest: string[] = []
-  for (const w of words) {
-    const tag = /^#([\p{L}\p{N}_-]+)$/u.exec(w)
-    const prio = /^!(high|medium|med|low|none)$/i.exec(w)
-    if (tag) {
-      if (!tags.includes(tag[1])) tags.push(tag[1])
-    } else if (prio) {
-      const p = prio[1].toLowerCase()
-      priority = (p === 'med' ? 'medium' : p) as Priority
-    } else rest.push(w)
-  }
-  const title = rest.join(' ')
-  if (!title) return null
-  const out: TaskWritable = { title }
-  if (tags.length) out.tags = tags
-  if (priority) out.priority = priority
-  return out
-}
-
 export function parseTags(s: string): string[] {
   const out: string[] = []
   for (const raw of s.split(/[,\s]+/)) {
@@ -286,133 +204,19 @@ export function parseTags(s: string): string[] {
 }
 
 /** Only the fields that changed (for PATCH). */
-export function diffTask(before: Task, after: Partial<TaskWritable>): Partial<TaskWritable> {
-  const out: Partial<TaskWritable> = {}
+export function diffTask(before: Task, after: Partial<TaskWritable>): TaskUpdate {
+  const out: TaskUpdate = {}
   if (after.title !== undefined && after.title !== before.title) out.title = after.title
   if (after.description !== undefined && after.description !== (before.description ?? '')) out.description = after.description
   if (after.priority !== undefined && after.priority !== before.priority) out.priority = after.priority
   if (after.due !== undefined && (after.due || null) !== (before.due || null)) out.due = after.due || null
   if (after.completed !== undefined && after.completed !== before.completed) out.completed = after.completed
   if (after.tags !== undefined && after.tags.join('\u0000') !== before.tags.join('\u0000')) out.tags = after.tags
+  if (after.recurrence !== undefined && (after.recurrence || null) !== (before.recurrence || null)) {
+    out.recurrence = after.recurrence || null
+  }
+  if (after.remind_at !== undefined && (after.remind_at || null) !== (before.remind_at || null)) {
+    out.remind_at = after.remind_at || null
+  }
   return out
-}
-
-/** The writable fields of a task (to re-create it on undo). */
-export function writableFields(t: Task): TaskWritable {
-  return {
-    title: t.title,
-    description: t.description ?? '',
-    completed: t.completed,
-    priority: t.priority,
-    due: t.due,
-    tags: t.tags.slice(),
-  }
-}
-
-// ---------------------------------------------------------------- reducer
-
-export interface TaskState {
-  items: Task[]
-  total: number
-  loaded: boolean
-  loading: boolean
-  error: string | null
-  /** Sequence number of the latest load request; older answers are ignored. */
-  loadSeq: number
-  /** Query the current items answer (so a failed load for another filter clears them). */
-  itemsKey: string
-  pendingKey: string
-  /** Tasks deleted in the UI whose DELETE is still delayed (undo window). */
-  pendingDeletes: Task[]
-  /** Local edits not yet confirmed, by id (overlay over server data). */
-  overrides: Record<string, Partial<Task>>
-}
-
-export const initialTaskState: TaskState = {
-  items: [],
-  total: 0,
-  loaded: false,
-  loading: false,
-  error: null,
-  loadSeq: 0,
-  itemsKey: '',
-  pendingKey: '',
-  pendingDeletes: [],
-  overrides: {},
-}
-
-export type TaskAction =
-  | { type: 'load/start'; seq: number; key?: string }
-  | { type: 'load/success'; seq: number; items: Task[]; total: number }
-  | { type: 'load/failure'; seq: number; error: string }
-  | { type: 'task/optimistic'; id: string; patch: Partial<Task> }
-  | { type: 'task/confirmed'; task: Task }
-  | { type: 'task/revert'; id: string }
-  | { type: 'task/added'; task: Task }
-  | { type: 'delete/pending'; task: Task }
-  | { type: 'delete/undo'; id: string }
-  | { type: 'delete/committed'; id: string }
-  | { type: 'delete/failed'; id: string }
-
-export function taskReducer(state: TaskState, a: TaskAction): TaskState {
-  switch (a.type) {
-    case 'load/start':
-      if (a.seq < state.loadSeq) return state
-      return { ...state, loading: true, loadSeq: a.seq, pendingKey: a.key ?? '' }
-    case 'load/success':
-      if (a.seq < state.loadSeq) return state
-      return { ...state, items: a.items, total: a.total, loaded: true, loading: false, error: null, itemsKey: state.pendingKey }
-    case 'load/failure': {
-      if (a.seq < state.loadSeq) return state
-      // Items of a different filter would be misleading next to the error.
-      const stale = state.pendingKey !== state.itemsKey
-      return {
-        ...state,
-        loaded: true,
-        loading: false,
-        error: a.error,
-        items: stale ? [] : state.items,
-        total: stale ? 0 : state.total,
-        itemsKey: stale ? state.pendingKey : state.itemsKey,
-      }
-    }
-    case 'task/optimistic':
-      return { ...state, overrides: { ...state.overrides, [a.id]: { ...state.overrides[a.id], ...a.patch } } }
-    case 'task/confirmed': {
-      const overrides = { ...state.overrides }
-      delete overrides[a.task.id]
-      const items = state.items.map((t) => (t.id === a.task.id ? a.task : t))
-      return { ...state, items, overrides }
-    }
-    case 'task/revert': {
-      const overrides = { ...state.overrides }
-      delete overrides[a.id]
-      return { ...state, overrides }
-    }
-    case 'task/added':
-      if (state.items.some((t) => t.id === a.task.id)) return state
-      return { ...state, items: [a.task, ...state.items], total: state.total + 1 }
-    case 'delete/pending':
-      if (state.pendingDeletes.some((t) => t.id === a.task.id)) return state
-      return { ...state, pendingDeletes: [...state.pendingDeletes, a.task] }
-    case 'delete/undo':
-    case 'delete/failed':
-      return { ...state, pendingDeletes: state.pendingDeletes.filter((t) => t.id !== a.id) }
-    case 'delete/committed':
-      return {
-        ...state,
-        pendingDeletes: state.pendingDeletes.filter((t) => t.id !== a.id),
-        items: state.items.filter((t) => t.id !== a.id),
-        total: state.items.some((t) => t.id === a.id) ? Math.max(0, state.total - 1) : state.total,
-      }
-  }
-}
-
-/** What the panel shows: server items + local overrides − pending deletes, sorted. */
-export function visibleTasks(state: TaskState, sort: SortKey): Task[] {
-  const hidden = new Set(state.pendingDeletes.map((t) => t.id))
-  const merged = state.items
-    .filter((t) => !hidden.has(t.id))
-    .map((t) => (state.overrides[t.id] ? { ...t, ...state.overrides[t.id] } : t))
-  return sortTasks(merged, sort)
 }

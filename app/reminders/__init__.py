@@ -1,0 +1,1 @@
+"""Reminders: a scheduler that sleeps until the next reminder and shows desktop notifications."""

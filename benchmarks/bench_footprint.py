@@ -1,0 +1,245 @@
+"""Whole-app memory (PSS) and launch → UI painted, Qt WebEngine vs WebKitGTK, in one run.
+
+    python -m benchmarks.bench_footprint [--runs 5] [--hold 10] [--designs ...] [--quick]
+
+Designs (each skipped with a note when this machine lacks it):
+  qt-onedir    today's build: the PyInstaller one-dir binary (dist/onedir), Qt WebEngine
+  qt-source    the same window from source (`python -m app`), Qt WebEngine
+  gtk          from source with pywebview's GTK backend (TASKCHAT_WEBVIEW=gtk) on the
+               system's WebKitGTK (apt python3-gi gir1.2-webkit2-4.1)
+  gtk-nocomp   the same with WEBKIT_DISABLE_COMPOSITING_MODE=1
+
+Both source designs run under the same interpreter: the system Python when it has
+PyGObject (the venv's packages on PYTHONPATH), so the two web views are compared on equal
+terms. Each run launches the window (`--self-test` with TASKCHAT_SELF_TEST_HOLD, on a data
+folder opened before) under a private Xvfb, waits until the UI is painted (the chat view
+chosen and the task panel in the DOM, read through the web view), lets it idle, then sums
+the proportional set size (PSS, /proc/PID/smaps_rollup) of every process of the app: the
+window process, its server child and the web view's helpers (X server excluded). Targets
+(issue 29): whole app <= 300 MiB, one-dir launch → UI painted <= 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.report import Figure, print_table, write_json
+from tests.xvfb import virtual_display
+
+ROOT = Path(__file__).resolve().parents[1]
+ONEDIR = ROOT / "dist" / "onedir" / "taskchat" / "taskchat"
+MIB = 1024 * 1024
+SYSTEM_PYTHON = "/usr/bin/python3"
+ALL_DESIGNS = ("qt-onedir", "qt-source", "gtk", "gtk-nocomp")
+
+
+@dataclass
+class Design:
+    name: str
+    cmd: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def system_python_has_webkitgtk() -> bool:
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    probe = "import gi; gi.require_version('Gtk', '3.0'); gi.require_version('WebKit2', '4.1')"
+    return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True).returncode == 0
+
+
+def designs(wanted: list[str]) -> tuple[list[Design], list[str]]:
+    found: list[Design] = []
+    notes: list[str] = []
+    gtk_ok = system_python_has_webkitgtk()
+    python = SYSTEM_PYTHON if gtk_ok else sys.executable
+    source_env = {}
+    if gtk_ok and python != sys.executable:
+        source_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])
+    for name in wanted:
+        if name == "qt-onedir":
+            if ONEDIR.is_file():
+                found.append(Design(name, [str(ONEDIR)]))
+            else:
+                notes.append(f"{name}: no one-dir build (packaging/build.sh onedir)")
+        elif name == "qt-source":
+            found.append(Design(name, [python, "-m", "app"], dict(source_env)))
+        elif name.startswith("gtk"):
+            if not gtk_ok:
+                notes.append(f"{name}: no PyGObject/WebKitGTK 4.1 for {SYSTEM_PYTHON}")
+                continue
+            env = dict(source_env, TASKCHAT_WEBVIEW="gtk")
+            if name == "gtk-nocomp":
+                env["WEBKIT_DISABLE_COMPOSITING_MODE"] = "1"
+            found.append(Design(name, [python, "-m", "app"], env))
+    return found, notes
+
+
+def children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def pss_tree(pid: int) -> dict[int, tuple[int, str]]:
+    """pid -> (PSS bytes, command line) for `pid` and all its descendants."""
+    children = children_map()
+    out: dict[int, tuple[int, str]] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError, StopIteration, ValueError):
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            kb = next(int(x.split()[1]) for x in rollup.splitlines() if x.startswith("Pss:"))
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            out[p] = (kb * 1024, cmd)
+        todo.extend(children.get(p, []))
+    return out
+
+
+@dataclass
+class Sample:
+    total: int
+    window: int
+    server: int
+    helpers: int
+    ui: float
+    processes: int
+
+
+def env_for(design: Design, data_dir: str, display: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKCHAT_", "GEMINI_"))}
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("QT_QPA_PLATFORM", None)
+    env.update(
+        DISPLAY=display,
+        TASKCHAT_DATA_DIR=data_dir,
+        GEMINI_API_KEY="fake-bench-key-not-real",
+        TASKCHAT_UPDATE_CHECK="0",
+    )
+    env.update(design.env)
+    return env
+
+
+def run_once(design: Design, data_dir: str, display: str, hold: float, idle: float) -> Sample:
+    log = Path(data_dir) / "logs" / "window.log"
+    offset = log.stat().st_size if log.exists() else 0
+    env = env_for(design, data_dir, display)
+    env["TASKCHAT_SELF_TEST_HOLD"] = str(hold)
+    env["TASKCHAT_LAUNCH_EPOCH"] = repr(time.time())
+    proc = subprocess.Popen(
+        [*design.cmd, "--self-test"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace")[offset:] if log.exists() else ""
+            painted = re.search(r"timing ui=([\d.]+)s", text)
+            if painted:
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"{design.name}: exited before the UI painted")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{design.name}: the UI never painted")
+        time.sleep(idle)
+        tree = pss_tree(proc.pid)
+        out, _ = proc.communicate(timeout=hold + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    line = out.strip().splitlines()[-1] if out.strip() else ""
+    if not line.startswith("SELF-TEST OK"):
+        # Measured already; a slow shutdown on a busy machine does not void the sample.
+        print(f"note: {design.name}: {line}", file=sys.stderr)
+    assert painted is not None
+    ui = float(painted.group(1))
+    window = tree.get(proc.pid, (0, ""))[0]
+    server = sum(b for pid, (b, cmd) in tree.items() if pid != proc.pid and " serve " in f"{cmd} ")
+    total = sum(b for b, _ in tree.values())
+    return Sample(total, window, server, total - window - server, ui, len(tree))
+
+
+def measure(design: Design, runs: int, hold: float, idle: float, display: str) -> list[Figure]:
+    samples: list[Sample] = []
+    with tempfile.TemporaryDirectory(prefix="taskchat-footprint-") as data_dir:
+        run_once(design, data_dir, display, 0.0, 0.0)  # the first launch creates the database
+        for _ in range(runs):
+            samples.append(run_once(design, data_dir, display, hold, idle))
+    mib = [s.total / MIB for s in samples]
+    breakdown = {
+        "window_mib": sorted(s.window / MIB for s in samples)[len(samples) // 2],
+        "server_mib": sorted(s.server / MIB for s in samples)[len(samples) // 2],
+        "helpers_mib": sorted(s.helpers / MIB for s in samples)[len(samples) // 2],
+        "processes": float(max(s.processes for s in samples)),
+    }
+    return [
+        Figure(
+            f"{design.name}: whole-app PSS, idle, UI painted",
+            mib,
+            unit="MiB",
+            target="<= 300 MiB",
+            note="window {window_mib:.0f} + server {server_mib:.0f} + web view helpers "
+            "{helpers_mib:.0f} MiB, {processes:.0f} processes".format(**breakdown),
+            extra=breakdown,
+        ),
+        Figure(
+            f"{design.name}: launch → UI painted",
+            [s.ui for s in samples],
+            unit="s",
+            target="<= 1.5 s (one-dir)",
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--hold", type=float, default=10.0, help="seconds the window stays")
+    parser.add_argument("--idle", type=float, default=5.0, help="idle seconds before sampling")
+    parser.add_argument("--designs", nargs="+", default=list(ALL_DESIGNS), choices=ALL_DESIGNS)
+    parser.add_argument("--quick", action="store_true", help="one short run per design")
+    args = parser.parse_args(argv)
+    if not sys.platform.startswith("linux") or shutil.which("Xvfb") is None:
+        raise SystemExit("this benchmark needs Linux and Xvfb (scripts/setup.sh --test)")
+    if args.quick:
+        args.runs, args.hold, args.idle = 1, 2.0, 0.5
+        args.designs = [d for d in args.designs if d in ("qt-source", "gtk")]
+    found, notes = designs(args.designs)
+    figures: list[Figure] = []
+    with virtual_display() as display:
+        for design in found:
+            figures += measure(design, args.runs, args.hold, args.idle, display)
+    for note in notes:
+        print(f"skipped: {note}")
+    load = os.getloadavg()
+    print_table("TaskChat footprint: Qt WebEngine vs WebKitGTK (Linux, Xvfb)", figures)
+    path = write_json("footprint", figures, load_average=load, skipped=notes)
+    print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { renderWithQuery } from '../test/render'
+import BuiltinChat from './BuiltinChat'
+
+const enc = new TextEncoder()
+const T = '2026-11-24T10:00:00'
+const thread = { id: 'thr_1', title: 'Hi', created_at: T, items: { data: [], has_more: false } }
+const user = { id: 'msg_u1', thread_id: 'thr_1', created_at: T, type: 'user_message', content: [{ type: 'input_text', text: 'hi' }], inference_options: {} }
+const reply = (id: string, text: string) => ({ id, thread_id: 'thr_1', created_at: T, type: 'assistant_message', content: [{ type: 'output_text', text, annotations: [] }] })
+
+function sse(events: object[], hangOn?: AbortSignal | null): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const e of events) c.enqueue(enc.encode(`data: ${JSON.stringify(e)}\n\n`))
+      if (hangOn) hangOn.addEventListener('abort', () => c.error(new DOMException('Aborted', 'AbortError')))
+      else c.close()
+    },
+  })
+  return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+}
+
+let calls: { type: string; params: Record<string, unknown> }[]
+
+beforeEach(() => {
+  localStorage.clear()
+  Element.prototype.scrollTo = () => {}
+  calls = []
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (_input: RequestInfo | URL, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body))
+      calls.push(body)
+      if (body.type === 'threads.list') return Response.json({ data: [], has_more: false })
+      if (body.type === 'threads.create') {
+        const partial = { type: 'thread.item.updated', item_id: 'msg_a1', update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: 'Half a' } }
+        return sse([{ type: 'thread.created', thread }, { type: 'thread.item.done', item: user }, partial], init?.signal)
+      }
+      return sse([{ type: 'thread.item.done', item: reply('msg_a2', 'A whole **reply**') }])
+    }),
+  )
+})
+afterEach(() => {
+  cleanup()
+  vi.unstubAllGlobals()
+})
+
+describe('steering a reply', () => {
+  it('marks a stopped reply; Regenerate asks again after the same message', async () => {
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
+    const input = await screen.findByTestId('chat-input')
+    fireEvent.change(input, { target: { value: 'hi' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await screen.findByText('Half a')
+    fireEvent.click(screen.getByTestId('stop-button'))
+    expect((await screen.findByTestId('stopped-mark')).textContent).toContain('You stopped this reply.')
+    fireEvent.click(screen.getByTestId('regenerate-button'))
+    await screen.findByText('reply')
+    expect(calls.find((c) => c.type === 'threads.retry_after_item')?.params).toEqual({ thread_id: 'thr_1', item_id: 'msg_u1' })
+    expect(screen.queryByTestId('stopped-mark')).toBeNull()
+    expect(screen.queryByText('Half a')).toBeNull()
+  })
+
+  it('copies a finished reply as its Markdown text', async () => {
+    const writeText = vi.fn(async () => {})
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
+    const input = await screen.findByTestId('chat-input')
+    fireEvent.change(input, { target: { value: 'hi' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await screen.findByText('Half a')
+    expect(screen.queryByTestId('copy-reply')).toBeNull() // not while it streams
+    fireEvent.click(screen.getByTestId('stop-button'))
+    fireEvent.click(await screen.findByTestId('regenerate-button'))
+    fireEvent.click(await screen.findByTestId('copy-reply'))
+    expect(writeText).toHaveBeenCalledWith('A whole **reply**')
+    await waitFor(() => expect(screen.getByTestId('copy-reply').textContent).toBe('Copied'))
+  })
+})
+
+describe('key errors', () => {
+  it('offer Open key settings, and Retry sends the waiting message once a key is there', async () => {
+    let keySet = false
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (_input: RequestInfo | URL, init?: RequestInit) => {
+        const body = JSON.parse(String(init?.body))
+        calls.push(body)
+        if (body.type === 'threads.list') return Response.json({ data: [], has_more: false })
+        if (!keySet) return Response.json({ error: { code: 'no_api_key', message: 'Add your Gemini API key in Settings.' } }, { status: 400 })
+        return sse([{ type: 'thread.created', thread }, { type: 'thread.item.done', item: user }, { type: 'thread.item.done', item: reply('msg_a1', 'Hello there') }])
+      }),
+    )
+    const onOpenSettings = vi.fn()
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} onOpenSettings={onOpenSettings} />)
+    const input = await screen.findByTestId('chat-input')
+    fireEvent.change(input, { target: { value: 'hi' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await screen.findByTestId('chat-error')
+    expect(screen.getByTestId('message-user').textContent).toBe('hi') // the text is kept
+    fireEvent.click(screen.getByTestId('open-key-settings'))
+    expect(onOpenSettings).toHaveBeenCalledTimes(1)
+    keySet = true // saved in Settings
+    fireEvent.click(screen.getByTestId('retry-button'))
+    await screen.findByText('Hello there')
+    expect(calls.filter((c) => c.type === 'threads.create')).toHaveLength(2)
+    expect(screen.queryByTestId('chat-error')).toBeNull()
+  })
+})

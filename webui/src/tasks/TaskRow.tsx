@@ -1,0 +1,127 @@
+// One task in the list: check box, title (opens the editor), meta chips, row actions.
+// `badges` is where later features (reminders, recurrence, lists) put their chips.
+
+import { memo, type ReactNode } from 'react'
+import type { Task, TaskSource } from '../api/client'
+import { IconEdit, IconTrash } from '../ui/icons'
+import { dueState, formatDue } from './dates'
+
+export interface TaskRowProps {
+  task: Task
+  today: string
+  onToggle: (t: Task) => void
+  onEdit: (id: string) => void
+  onDelete: (t: Task) => void
+  onTag: (tag: string) => void
+  onOpenSource?: (source: TaskSource) => void
+  flash?: boolean
+  badges?: ReactNode
+  /** Roving focus: 0 for the list's one Tab stop, -1 for the other rows. */
+  tabIndex?: number
+  /** "My order" (app/lists): Alt+↑/↓ moves the task past its sibling. */
+  onMove?: (t: Task, dir: -1 | 1) => void
+  /** "My order": a task dropped on this row goes just before it. */
+  onDropOn?: (draggedId: string, target: Task) => void
+}
+
+export const DRAG_TYPE = 'application/x-taskchat-task'
+
+export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn }: TaskRowProps) {
+  // The row takes focus; its controls are reached with →/← (or the mouse), not Tab.
+  return (
+    <li
+      className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}${task.parent_id ? ' step' : ''}`}
+      data-testid="task-item"
+      data-task-id={task.id}
+      tabIndex={tabIndex}
+      draggable={!!onDropOn}
+      onDragStart={(e) => {
+        e.dataTransfer.setData(DRAG_TYPE, task.id)
+        e.dataTransfer.effectAllowed = 'move'
+      }}
+      onDragOver={(e) => {
+        if (onDropOn && e.dataTransfer.types.includes(DRAG_TYPE)) e.preventDefault()
+      }}
+      onDrop={(e) => {
+        const id = e.dataTransfer.getData(DRAG_TYPE)
+        if (!onDropOn || !id) return
+        e.preventDefault()
+        onDropOn(id, task)
+      }}
+      onKeyDown={(e) => {
+        if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown') && onMove) {
+          e.preventDefault()
+          onMove(task, e.key === 'ArrowUp' ? -1 : 1)
+        }
+      }}
+      aria-label={`${task.title}${task.completed ? ' (done)' : ''}`}
+    >
+      <input
+        tabIndex={-1}
+        id={`done-${task.id}`}
+        type="checkbox"
+        className="task-check"
+        checked={task.completed}
+        onChange={() => onToggle(task)}
+        aria-label={`Mark “${task.title}” as ${task.completed ? 'not done' : 'done'}`}
+        data-testid="task-complete"
+      />
+      <div className="task-body">
+        <button type="button" tabIndex={-1} className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
+          {task.title}
+        </button>
+        <TaskMeta task={task} today={today} onTag={onTag} onOpenSource={onOpenSource} badges={badges} />
+      </div>
+      <span className="row-actions">
+        <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Edit “${task.title}”`} onClick={() => onEdit(task.id)} data-testid="task-edit">
+          <IconEdit />
+        </button>
+        <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Delete “${task.title}”`} onClick={() => onDelete(task)} data-testid="task-delete">
+          <IconTrash />
+        </button>
+      </span>
+    </li>
+  )
+})
+
+function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProps, 'task' | 'today' | 'onTag' | 'onOpenSource' | 'badges'>) {
+  const hasBadges = Boolean(badges) && Boolean(task.recurrence || (task.remind_at && !task.completed))
+  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || hasBadges || !!task.subtasks_total)) return null
+  const ds = dueState(task, today)
+  const source = task.source
+  return (
+    <div className="task-meta">
+      {!!task.subtasks_total && (
+        <span className="chip steps" title="Steps done" data-testid="task-steps">
+          {task.subtasks_done ?? 0}/{task.subtasks_total}
+        </span>
+      )}
+      {task.due && (
+        <span className={`chip due due-${ds ?? 'none'}`} title={task.due}>
+          {ds === 'overdue' ? 'Overdue · ' : ''}
+          {formatDue(task.due, today)}
+        </span>
+      )}
+      {task.priority !== 'none' && <span className={`chip prio prio-${task.priority}`}>{task.priority}</span>}
+      {badges}
+      {task.tags.map((tag) => (
+        <button type="button" tabIndex={-1} key={tag} className="chip tag" onClick={() => onTag(tag)} aria-label={`Filter by tag ${tag}`}>
+          #{tag}
+        </button>
+      ))}
+      {source && (
+        <button
+          type="button"
+          tabIndex={-1}
+          className="chip source"
+          onClick={() => onOpenSource?.(source)}
+          title={`Open the chat “${source.thread_title ?? 'Untitled conversation'}”`}
+          data-testid="task-source"
+        >
+          from: {source.thread_title || 'Untitled conversation'}
+        </button>
+      )}
+      {task.description && <span className="desc" title={task.description}>{task.description}</span>}
+    </div>
+  )
+}
