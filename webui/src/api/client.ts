@@ -12,9 +12,13 @@ type JsonOf<Op extends keyof operations> = operations[Op] extends {
   : never
 
 export type Priority = Schemas['Priority']
-export type Task = Schemas['TaskPublic']
+/** Lists and steps (server app/lists): its list, its parent (null: top-level), its order
+ * key among its siblings, and its steps' progress; optional for rows made before lists. */
+type ListFields = 'list_id' | 'position' | 'subtasks_total' | 'subtasks_done'
+export type Task = Omit<Schemas['TaskPublic'], ListFields> & Partial<Pick<Schemas['TaskPublic'], ListFields>>
 export type TaskSource = Schemas['TaskSource']
-export type TaskPage = Schemas['TaskPage']
+export type TaskListInfo = Schemas['ListPublic']
+export type TaskPage = Omit<Schemas['TaskPage'], 'items'> & { items: Task[] }
 export type SearchResult = Schemas['SearchResult']
 export type Settings = Schemas['SettingsOut']
 export type SettingsUpdate = Schemas['SettingsUpdate']
@@ -117,6 +121,11 @@ export function taskQueryString(q: TaskQuery): string {
 }
 
 export const api = {
+  listLists: () => request<{ items: TaskListInfo[] }>('GET', '/api/lists'),
+  createList: (name: string) => request<TaskListInfo>('POST', '/api/lists', { name }),
+  /** One write: put a task before/after a sibling, in a list or under a parent. */
+  moveTask: (id: string, where: { list_id?: string; parent_id?: string | null; after_id?: string; before_id?: string }) =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/move`, where),
   listTasks: (q: TaskQuery = {}, signal?: AbortSignal) =>
     request<TaskPage>('GET', `/api/tasks${taskQueryString(q)}`, undefined, { signal }),
   getTask: (id: string) => request<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`),

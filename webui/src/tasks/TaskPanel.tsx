@@ -1,7 +1,7 @@
 // The task panel: views and filters over the server's list, quick add, rows, editor.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import type { Task, TaskSource, TaskWritable } from '../api/client'
+import { type Task, type TaskListInfo, type TaskSource, type TaskWritable, api } from '../api/client'
 import { errorMessage } from '../api/queryClient'
 import type { TaskTarget } from '../search/targets'
 import { IconSearch } from '../ui/icons'
@@ -13,10 +13,20 @@ import { isoDate } from './dates'
 import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
 import { TaskList } from './TaskList'
-import { type TaskFilter, allTags, buildTaskQuery, defaultFilter, diffTask } from './state'
+import {
+  type TaskFilter,
+  allTags,
+  buildTaskQuery,
+  byPosition,
+  defaultFilter,
+  diffTask,
+  loadView,
+  saveView,
+  siblingOf,
+} from './state'
 import { UNDO_WINDOW_MS, useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
-import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
+import { flatten, useMoveTask, useTasks, useToggleTask, useUpdateTask } from './useTasks'
 import '../search/search.css'
 
 export { UNDO_WINDOW_MS }
@@ -34,7 +44,9 @@ interface Props {
 }
 
 export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSource, pageSize }: Props) {
-  const [filter, setFilter] = useState<TaskFilter>(defaultFilter)
+  const [filter, setFilter] = useState<TaskFilter>(() => loadView())
+  useEffect(() => saveView(filter), [filter])
+  // The person's lists: the list filter and "#name" in quick add (app/lists).
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
   const { toasts, push, dismiss } = useToasts()
@@ -69,16 +81,75 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   useEffect(() => {
     if (settled) firstLoad.current()
   }, [settled])
+  // The person's lists: the list filter and "#name" in quick add (app/lists). Asked for
+  // after the tasks (this effect runs after the task query's).
+  const [lists, setLists] = useState<TaskListInfo[]>([])
+  useEffect(() => {
+    let live = true
+    api.listLists().then(
+      (page) => {
+        const items = Array.isArray(page?.items) ? page.items : []
+        if (live) setLists(items.filter((l) => l && typeof l.id === 'string' && typeof l.name === 'string'))
+      },
+      () => live && setLists([]),
+    )
+    return () => {
+      live = false
+    }
+  }, [])
 
   const items = useMemo(() => flatten(list.data), [list.data])
+  // Moved tasks as the server answered, shown until the cached lists have a newer copy.
+  const [moved, setMoved] = useState<ReadonlyMap<string, Task>>(new Map())
   const tasks = useMemo(() => {
     const hidden = new Set(pending.map((t) => t.id))
-    return hidden.size ? items.filter((t) => !hidden.has(t.id)) : items
-  }, [items, pending])
+    let shown = hidden.size ? items.filter((t) => !hidden.has(t.id)) : items
+    if (moved.size) {
+      shown = shown.map((t) => {
+        const m = moved.get(t.id)
+        return m && m.updated_at >= t.updated_at ? { ...t, ...m } : t
+      })
+    }
+    // "My order": each task followed by its steps, all by their order keys.
+    return filter.sort === 'position' ? byPosition(shown) : shown
+  }, [items, pending, filter.sort, moved])
   // The server's total (all pages), less the rows waiting for their delayed DELETE.
   const total = Math.max(0, (list.data?.pages[0]?.total ?? 0) - (items.length - tasks.length))
   const tags = useMemo(() => allTags(items, filter.tag || undefined), [items, filter.tag])
-  const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q
+  const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q || !!filter.list
+
+  // Alt+↑/↓ in "my order": one move request puts the task before/after its sibling.
+  const tasksRef = useRef(tasks)
+  tasksRef.current = tasks
+  const move = useMoveTask({ onError })
+  const moveBy = useCallback(
+    async (task: Task, dir: -1 | 1) => {
+      const other = siblingOf(tasksRef.current, task.id, dir)
+      if (!other) return
+      const saved = await move(task.id, dir < 0 ? { before_id: other.id } : { after_id: other.id })
+      if (saved) {
+        setMoved((m) => new Map(m).set(saved.id, saved))
+        requestAnimationFrame(() => {
+          // Keep the keyboard on the moved task.
+          const row = [...document.querySelectorAll<HTMLElement>('[data-task-id]')].find((el) => el.dataset.taskId === task.id)
+          row?.focus()
+        })
+      }
+    },
+    [move],
+  )
+  // Drag and drop in "my order": the dragged task goes just before the row it is dropped
+  // on, in that row's list and under that row's parent (one /move request).
+  const dropOn = useCallback(
+    (draggedId: string, target: Task) => {
+      if (draggedId === target.id) return
+      void move(draggedId, { list_id: target.list_id, parent_id: target.parent_id ?? null, before_id: target.id }).then(
+        (saved) => saved && setMoved((m) => new Map(m).set(saved.id, saved)),
+      )
+    },
+    [move],
+  )
+  const myOrder = filter.sort === 'position'
 
   const resetFilter = useCallback((f: TaskFilter) => {
     setSearch('')
@@ -121,8 +192,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         </div>
       </header>
       <TaskViews filter={filter} onChange={patchFilter} />
-      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} />
-      <QuickAdd today={today} timeZone={timeZone} onError={onError} />
+      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} lists={lists} />
+      <QuickAdd today={today} timeZone={timeZone} onError={onError} lists={lists} />
       {error && (
         <div className="panel-error" role="alert" data-testid="task-error">
           {error}{' '}
@@ -142,6 +213,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         onDelete={onDelete}
         onTag={onTag}
         onOpenSource={onOpenSource}
+        onMove={myOrder ? moveBy : undefined}
+        onDropOn={myOrder ? dropOn : undefined}
       />
       <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
       {settled && tasks.length === 0 && !error && (
