@@ -120,6 +120,8 @@ describe('TaskPanel with lists', () => {
     unmount()
     render(<TaskPanel onFirstLoad={() => {}} />)
     await flush()
+    // The lists come from their own query (a tick after the tasks).
+    await screen.findByRole('option', { name: '🧳 Travel' })
     expect((screen.getByTestId('filter-list') as HTMLSelectElement).value).toBe('travel')
     expect(screen.getByTestId('filter-today').getAttribute('aria-selected')).toBe('true')
   })

@@ -1,7 +1,7 @@
 // The task panel: views and filters over the server's list, quick add, rows, editor.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { type Task, type TaskListInfo, type TaskSource, type TaskWritable, api } from '../api/client'
+import type { Task, TaskSource, TaskWritable } from '../api/client'
 import { errorMessage } from '../api/queryClient'
 import type { TaskTarget } from '../search/targets'
 import { IconSearch } from '../ui/icons'
@@ -10,6 +10,7 @@ import { useShortcut } from '../ui/shortcuts'
 import { ToastHost, useToasts } from '../ui/toasts'
 import { useReminderToasts } from './useReminderToasts'
 import { isoDate } from './dates'
+import { EmptyTasks } from './EmptyTasks'
 import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
 import { TaskList } from './TaskList'
@@ -22,11 +23,12 @@ import {
   diffTask,
   loadView,
   saveView,
-  siblingOf,
 } from './state'
 import { UNDO_WINDOW_MS, useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
-import { flatten, useMoveTask, useTasks, useToggleTask, useUpdateTask } from './useTasks'
+import { useLists } from './useLists'
+import { useTaskMoves } from './useTaskMoves'
+import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
 import '../search/search.css'
 
 export { UNDO_WINDOW_MS }
@@ -46,7 +48,6 @@ interface Props {
 export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSource, pageSize }: Props) {
   const [filter, setFilter] = useState<TaskFilter>(() => loadView())
   useEffect(() => saveView(filter), [filter])
-  // The person's lists: the list filter and "#name" in quick add (app/lists).
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
   const { toasts, push, dismiss } = useToasts()
@@ -81,26 +82,11 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   useEffect(() => {
     if (settled) firstLoad.current()
   }, [settled])
-  // The person's lists: the list filter and "#name" in quick add (app/lists). Asked for
-  // after the tasks (this effect runs after the task query's).
-  const [lists, setLists] = useState<TaskListInfo[]>([])
-  useEffect(() => {
-    let live = true
-    api.listLists().then(
-      (page) => {
-        const items = Array.isArray(page?.items) ? page.items : []
-        if (live) setLists(items.filter((l) => l && typeof l.id === 'string' && typeof l.name === 'string'))
-      },
-      () => live && setLists([]),
-    )
-    return () => {
-      live = false
-    }
-  }, [])
+  // Asked for after the tasks (this hook's query starts after the task query's).
+  const lists = useLists()
 
   const items = useMemo(() => flatten(list.data), [list.data])
-  // Moved tasks as the server answered, shown until the cached lists have a newer copy.
-  const [moved, setMoved] = useState<ReadonlyMap<string, Task>>(new Map())
+  const { moved, shown: shownRef, moveBy, dropOn } = useTaskMoves(onError)
   const tasks = useMemo(() => {
     const hidden = new Set(pending.map((t) => t.id))
     let shown = hidden.size ? items.filter((t) => !hidden.has(t.id)) : items
@@ -118,37 +104,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   const tags = useMemo(() => allTags(items, filter.tag || undefined), [items, filter.tag])
   const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q || !!filter.list
 
-  // Alt+↑/↓ in "my order": one move request puts the task before/after its sibling.
-  const tasksRef = useRef(tasks)
-  tasksRef.current = tasks
-  const move = useMoveTask({ onError })
-  const moveBy = useCallback(
-    async (task: Task, dir: -1 | 1) => {
-      const other = siblingOf(tasksRef.current, task.id, dir)
-      if (!other) return
-      const saved = await move(task.id, dir < 0 ? { before_id: other.id } : { after_id: other.id })
-      if (saved) {
-        setMoved((m) => new Map(m).set(saved.id, saved))
-        requestAnimationFrame(() => {
-          // Keep the keyboard on the moved task.
-          const row = [...document.querySelectorAll<HTMLElement>('[data-task-id]')].find((el) => el.dataset.taskId === task.id)
-          row?.focus()
-        })
-      }
-    },
-    [move],
-  )
-  // Drag and drop in "my order": the dragged task goes just before the row it is dropped
-  // on, in that row's list and under that row's parent (one /move request).
-  const dropOn = useCallback(
-    (draggedId: string, target: Task) => {
-      if (draggedId === target.id) return
-      void move(draggedId, { list_id: target.list_id, parent_id: target.parent_id ?? null, before_id: target.id }).then(
-        (saved) => saved && setMoved((m) => new Map(m).set(saved.id, saved)),
-      )
-    },
-    [move],
-  )
+  shownRef.current = tasks
   const myOrder = filter.sort === 'position'
 
   const resetFilter = useCallback((f: TaskFilter) => {
@@ -217,20 +173,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         onDropOn={myOrder ? dropOn : undefined}
       />
       <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
-      {settled && tasks.length === 0 && !error && (
-        <div className="empty-state" data-testid="task-empty">
-          {filtered ? (
-            <>
-              <p>No tasks match these filters.</p>
-              <button type="button" className="link-btn" onClick={() => resetFilter(defaultFilter)}>
-                Clear filters
-              </button>
-            </>
-          ) : (
-            <p>Nothing open. Add a task above or ask in the chat.</p>
-          )}
-        </div>
-      )}
+      {settled && tasks.length === 0 && !error && <EmptyTasks filtered={filtered} onClear={() => resetFilter(defaultFilter)} />}
       {!settled && <div className="task-skeleton" aria-hidden="true" />}
       <ToastHost toasts={toasts} dismiss={dismiss} />
     </section>
