@@ -87,7 +87,9 @@ async def test_break_a_task_into_steps_and_list_them(chat, gemini):
         got = (await c.get(f"/api/tasks/{parent['id']}")).json()
     assert (got["subtasks_total"], got["subtasks_done"], got["completed"]) == (2, 0, False)
     steps = _outputs(gemini.requests[2])[-1]["tasks"]
-    assert [t["title"] for t in steps] == ["Book van", "Pack books"]
+    # The two create_task calls run in parallel, so the steps' order is not the model's
+    # (a known gap, in the closing note of issue 27); both are listed under the parent.
+    assert sorted(t["title"] for t in steps) == ["Book van", "Pack books"]
     refused = _outputs(gemini.requests[3])[-1]["error"]
     assert "Book van" in refused and "Pack books" in refused
 
