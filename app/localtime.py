@@ -19,7 +19,12 @@ def _zone(name: str) -> ZoneInfo | None:
 
 def local_zone(settings: Settings) -> tuple[tzinfo, str]:
     """The zone "today" and "tomorrow" mean, and its name."""
-    for candidate in (settings.timezone, os.environ.get("TZ", "").lstrip(":")):
+    return zone_named(settings.timezone)
+
+
+def zone_named(zone_name: str = "") -> tuple[tzinfo, str]:
+    """The configured IANA zone, else $TZ, else the OS zone; and its name."""
+    for candidate in (zone_name, os.environ.get("TZ", "").lstrip(":")):
         zone = _zone(candidate)
         if zone is not None:
             return zone, candidate
