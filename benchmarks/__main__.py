@@ -86,7 +86,7 @@ def run_module(name: str, quick: bool) -> dict:
     """{"status": ok|skipped|failed, "note", "seconds", "figures": {name: figure json}}."""
     if not (HERE / f"{name}.py").exists():
         return {"status": "skipped", "note": f"not written yet: {EXPECTED.get(name, name)}"}
-    if quick and name in FULL_ONLY and not takes_quick(name):
+    if quick and name in FULL_ONLY:
         return {"status": "skipped", "note": f"full mode only ({FULL_ONLY[name]})"}
     need = NEEDS.get(name)
     if need and not need[0].exists():
