@@ -1,7 +1,7 @@
 // One task in the list: check box, title (opens the editor), meta chips, row actions.
 // `badges` is where later features (reminders, recurrence, lists) put their chips.
 
-import { memo, type ReactNode } from 'react'
+import { memo, useState, type ReactNode } from 'react'
 import type { Task, TaskSource } from '../api/client'
 import { IconEdit, IconTrash } from '../ui/icons'
 import { dueState, formatDue } from './dates'
@@ -27,6 +27,12 @@ export interface TaskRowProps {
 export const DRAG_TYPE = 'application/x-taskchat-task'
 
 export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn }: TaskRowProps) {
+  // The box follows a click at once: the optimistic cache write lands a tick later, and a
+  // controlled checkbox would flick back to its old state in between. Once the task's
+  // `completed` moves (optimistically or from the server) it is the truth again.
+  const [clickedFrom, setClickedFrom] = useState<boolean | null>(null)
+  if (clickedFrom !== null && clickedFrom !== task.completed) setClickedFrom(null)
+  const checked = clickedFrom === null ? task.completed : !clickedFrom
   // The row takes focus; its controls are reached with →/← (or the mouse), not Tab.
   return (
     <li
@@ -61,8 +67,11 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
         id={`done-${task.id}`}
         type="checkbox"
         className="task-check"
-        checked={task.completed}
-        onChange={() => onToggle(task)}
+        checked={checked}
+        onChange={() => {
+          setClickedFrom(task.completed)
+          onToggle(task)
+        }}
         aria-label={`Mark “${task.title}” as ${task.completed ? 'not done' : 'done'}`}
         data-testid="task-complete"
       />
