@@ -10,8 +10,14 @@ import pytest
 from chatkit.types import ThreadMetadata
 
 from app.chat.store import ChatContext, SqlStore
+from app.config import Settings
+from app.db import migrate
+from app.db.engine import create_engine, create_sessionmaker
+from app.export import service as export
 from app.sync import local
+from app.sync.capture import stamp_pending
 from app.sync.clock import HLC
+from app.sync.fields import ROW_NOTE
 from tests.sync_util import Device
 
 USER = "user-local"
@@ -116,3 +122,84 @@ async def test_pulled_items_of_deleted_threads_are_dropped_beside_live_ones(devi
     # An item's thread not seen yet gets a stub (its own fields overwrite it later).
     assert set(await device.table("chat_thread", THREAD_FIELDS)) == {live, "thr_not_seen_yet"}
     assert await cursor(device) == 3
+
+
+def _export_doc(ids: list[str]) -> dict:
+    return {
+        "format": "taskchat-export",
+        "version": 1,
+        "tasks": [
+            {
+                "id": task_id,
+                "title": f"imported {n}",
+                "tags": ["a"] if n % 2 else [],
+                "due_at": "2027-02-01T00:00:00+00:00" if n % 2 else None,
+                "due_all_day": bool(n % 2),
+                "created_at": "2026-12-01T10:00:00+00:00",
+                "updated_at": "2026-12-01T10:00:00+00:00",
+            }
+            for n, task_id in enumerate(ids)
+        ],
+    }
+
+
+async def _notes(engine, ids: list[str]) -> dict[str, set[str]]:
+    async with engine.connect() as conn:
+        rows = (
+            await conn.exec_driver_sql(
+                "SELECT row_id, field FROM sync_outbox WHERE entity = 'task'"
+            )
+        ).all()
+    out: dict[str, set[str]] = {i: set() for i in ids}
+    for row_id, field in rows:
+        if row_id in out:
+            out[row_id].add(field)
+    return out
+
+
+async def test_imported_tasks_are_noted_for_sync_like_any_insert(tmp_path):
+    """An import writes one whole-row note per new task (not one per field, which was most
+    of a 100k import's time); stamping spreads it into exactly the notes and field stamps
+    the insert trigger writes, so every field of every imported task is pushed."""
+
+    engine = create_engine(Settings(data_dir=tmp_path / "bare", database_url=None))
+    await migrate.upgrade(engine)
+    ids = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(4)]
+    try:
+        async with create_sessionmaker(engine)() as s:
+            report = await export.import_data(s, user_id=USER, data=_export_doc(ids))
+        assert report.inserted["tasks"] == 4
+        assert await _notes(engine, ids) == {i: {ROW_NOTE} for i in ids}
+        async with engine.begin() as conn:
+            await conn.run_sync(stamp_pending, HLC("bare"))
+        want = set(local.SYNCED["task"])
+        assert await _notes(engine, ids) == {i: want for i in ids}
+        async with engine.connect() as conn:
+            stamped = (
+                await conn.exec_driver_sql(
+                    "SELECT row_id, count(*) FROM sync_clock WHERE entity = 'task' GROUP BY row_id"
+                )
+            ).all()
+            unstamped = (
+                await conn.exec_driver_sql("SELECT count(*) FROM sync_outbox WHERE hlc IS NULL")
+            ).scalar()
+            flag = (await conn.exec_driver_sql("SELECT applying FROM sync_flag")).scalar()
+        assert dict(stamped) == {i: len(want) for i in ids}
+        assert unstamped == 0
+        assert flag == 0  # the triggers are loud again for everyone else
+    finally:
+        await engine.dispose()
+
+
+async def test_import_on_a_syncing_device_is_stamped_at_commit(device):
+    """With sync attached, each import batch's commit stamps its notes at once."""
+    ids = [f"00000000-0000-4000-8000-0000000001{n:02d}" for n in range(3)]
+    async with device.sessionmaker() as s:
+        await export.import_data(s, user_id=USER, data=_export_doc(ids))
+    want = set(local.SYNCED["task"])
+    assert await _notes(device.engine, ids) == {i: want for i in ids}
+    async with device.engine.begin() as conn:
+        batch = await conn.run_sync(local.read_push_batch, USER, device.clock, 100)
+    assert batch is not None
+    pushed = {r["id"]: set(r["f"]) for r in batch.rows if r["e"] == "task"}
+    assert pushed == {i: want for i in ids}

@@ -28,6 +28,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Page cache per connection (KiB; SQLite's default is 2 MB). Pages are cached only once
+# read, so a small database costs no more; on a large one (an import of 100k tasks: the
+# task table's ten indexes, the search index, the outbox) 2 MB made every batch re-read
+# and re-write the same index pages: ~30% more system time.
+SQLITE_CACHE_KIB = 32 * 1024
 # Execution option marking an engine (and its sessions) as only reading: on SQLite such a
 # transaction starts with a plain BEGIN, takes no write lock and never waits for writers.
 READ_ONLY = "taskchat_read_only"
@@ -144,6 +149,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")

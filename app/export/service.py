@@ -59,6 +59,7 @@ from app.lists.models import ListCreate, TaskList, inbox_id
 from app.lists.ordering import key_between, last_key_stmt
 from app.search.links import TaskLink
 from app.security.keystore import load_gemini_key
+from app.sync import capture
 from app.tasks.models import (
     Priority,
     Task,
@@ -721,9 +722,15 @@ async def _import_tasks(
         for t in new:
             await place(t)
         if new:
-            await (await session.connection()).execute(
-                insert(TASKS), [{**t, "user_id": user_id} for t in new]
-            )
+            # The sync triggers would write one outbox note per field of every row (19 a
+            # task: most of an import's time); one whole-row note each says the same.
+            conn = await session.connection()
+            quiet = await conn.run_sync(capture.quiet_triggers)
+            await conn.execute(insert(TASKS), [{**t, "user_id": user_id} for t in new])
+            if quiet:
+                ids = [t["id"] for t in new]
+                await conn.run_sync(capture.note_new_rows, "task", user_id, ids)
+                await conn.run_sync(capture.loud_triggers)
             report.inserted["tasks"] += len(new)
         for t in newer:
             # An export from before lists keeps the task's list and place here.

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from app.sync.clock import HLC
+from app.sync.fields import ROW_NOTE, SYNCED
 from app.sync.merge import GROUPS
 
 
@@ -47,6 +48,7 @@ def stamp_pending(conn: Connection, clock: HLC) -> int:
     """Give every unstamped outbox note one fresh stamp; returns how many were stamped."""
     if conn.exec_driver_sql("SELECT 1 FROM sync_outbox WHERE hlc IS NULL LIMIT 1").first() is None:
         return 0
+    _spread_row_notes(conn)
     _note_groups(conn)
     stamp = clock.now()
     conn.exec_driver_sql(
@@ -65,6 +67,63 @@ def stamp_pending(conn: Connection, clock: HLC) -> int:
         (stamp,),
     )
     return count
+
+
+def _spread_row_notes(conn: Connection) -> None:
+    """Whole-row notes (ROW_NOTE, from `note_new_rows`) become one note per synced field,
+    exactly what the insert triggers would have written."""
+    if (
+        conn.exec_driver_sql(
+            "SELECT 1 FROM sync_outbox WHERE hlc IS NULL AND field = ? LIMIT 1", (ROW_NOTE,)
+        ).first()
+        is None
+    ):
+        return
+    for entity, fields in SYNCED.items():
+        names = ", ".join(f"('{name}')" for name in fields)  # constant column names
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO sync_outbox (entity, row_id, user_id, field) "
+            "SELECT o.entity, o.row_id, o.user_id, f.column1 "
+            f"FROM sync_outbox o, (VALUES {names}) f "
+            "WHERE o.entity = ? AND o.field = ? AND o.hlc IS NULL",
+            (entity, ROW_NOTE),
+        )
+    conn.exec_driver_sql("DELETE FROM sync_outbox WHERE field = ? AND hlc IS NULL", (ROW_NOTE,))
+
+
+def quiet_triggers(conn: Connection) -> bool:
+    """Silence the sync triggers for the rest of this transaction (SQLite, where they
+    exist); True if they were. The caller notes its rows itself (`note_new_rows`) and
+    must call `loud_triggers` before it commits: other connections never see the flag,
+    since only the one writer of a SQLite database can change it."""
+    if conn.dialect.name != "sqlite" or not _has_outbox(conn):
+        return False
+    conn.exec_driver_sql("UPDATE sync_flag SET applying = 1 WHERE id = 1")
+    return True
+
+
+def loud_triggers(conn: Connection) -> None:
+    conn.exec_driver_sql("UPDATE sync_flag SET applying = 0 WHERE id = 1")
+
+
+def note_new_rows(conn: Connection, entity: str, user_id: str, ids: list[str]) -> None:
+    """Note rows just inserted while the triggers were quiet: one whole-row note each
+    (ROW_NOTE), spread into per-field notes when they are stamped."""
+    if ids:
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO sync_outbox (entity, row_id, user_id, field) "
+            "VALUES (?, ?, ?, ?)",
+            [(entity, row_id, user_id, ROW_NOTE) for row_id in ids],
+        )
+
+
+def _has_outbox(conn: Connection) -> bool:
+    return (
+        conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_outbox'"
+        ).first()
+        is not None
+    )
 
 
 def _note_groups(conn: Connection) -> None:
@@ -91,14 +150,7 @@ def note_fields(
 ) -> None:
     """Record an edit that left a field's value as it was (the triggers note only changes):
     it is still the latest word on that field, and must win over older writes elsewhere."""
-    if not fields or conn.dialect.name != "sqlite":
-        return
-    if (
-        conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_outbox'"
-        ).first()
-        is None
-    ):
+    if not fields or conn.dialect.name != "sqlite" or not _has_outbox(conn):
         return
     conn.exec_driver_sql(
         "INSERT OR REPLACE INTO sync_outbox (entity, row_id, user_id, field) VALUES (?, ?, ?, ?)",

@@ -16,24 +16,17 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from app.chat.records import ItemRecord, ThreadRecord
-from app.lists.models import LIST_DATA_COLUMNS, ListRecord
+from app.lists.models import ListRecord
 from app.lists.ordering import repair
 from app.sync.capture import stamp_pending
 from app.sync.clock import HLC, valid_stamp
+from app.sync.fields import DELETED, SYNCED
 from app.sync.merge import Row, group_of, newer
-from app.tasks.models import TASK_DATA_COLUMNS, TaskRecord, record_problem
+from app.tasks.models import TaskRecord, record_problem
 
-# Synced columns besides `id` and `user_id` (must match migration 0003's triggers).
-SYNCED: dict[str, tuple[str, ...]] = {
-    "chat_thread": ("title", "status", "metadata", "created_at", "updated_at"),
-    "task": TASK_DATA_COLUMNS,
-    "chat_item": ("thread_id", "type", "created_at", "seq", "data"),
-    "task_list": LIST_DATA_COLUMNS,  # migration 0008_lists
-}
 # Applied in this order inside a batch: an item needs its thread (foreign key); lists
 # before tasks, so a task's list is there when app/lists/ordering.repair looks.
 APPLY_ORDER = {"chat_thread": 0, "task_list": 1, "task": 2, "chat_item": 3}
-DELETED = "_deleted"
 MAX_FIELDS = max(len(f) for f in SYNCED.values())
 CHUNK = 400
 # The domain check every synced row passes before it is stored (and before it is pushed).
