@@ -278,6 +278,9 @@ def start_pgbouncer(server: PgServer) -> PgBouncer | None:
         f"auth_file = {root / 'users.txt'}\n"
         "pool_mode = transaction\n"
         "default_pool_size = 4\nmax_client_conn = 500\n"
+        # After a failed server login (PostgreSQL restarting) PgBouncer waits this long
+        # before it tries again (15 s by default: most of a fault-suite PostgreSQL restart).
+        "server_login_retry = 1\n"
         "ignore_startup_parameters = extra_float_digits,statement_timeout\n"
         f"logfile = {root / 'pgbouncer.log'}\n"
     )
