@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
-from app.sync import crypto
+from app.sync import crypto, local
 from app.sync.crypto import RowAuthError, RowCipher, format_code, new_sync_key, parse_code
 from tests.conftest import auth_headers
 from tests.pg import free_port
@@ -437,11 +437,12 @@ def test_fields_to_open_cover_whole_groups():
 
     engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(":memory:"))
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE task (id TEXT PRIMARY KEY)")
+        columns = ", ".join(f'"{f}"' for f in local.SYNCED["task"])
+        conn.exec_driver_sql(f"CREATE TABLE task (id TEXT PRIMARY KEY, user_id TEXT, {columns})")
         conn.exec_driver_sql(
             "CREATE TABLE sync_clock (entity TEXT, row_id TEXT, field TEXT, hlc TEXT, device TEXT)"
         )
-        conn.exec_driver_sql("INSERT INTO task VALUES ('t1')")
+        conn.exec_driver_sql("INSERT INTO task (id, user_id) VALUES ('t1', 'u')")
         for field, hlc in (("due_at", "5"), ("due_all_day", "5"), ("title", "5")):
             conn.exec_driver_sql(
                 "INSERT INTO sync_clock VALUES ('task', 't1', ?, ?, 'a')", (field, hlc)

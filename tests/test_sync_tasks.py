@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from app.db.postgres import connect
+from app.sync import remote
 from tests.sync_util import Device
 
 pytestmark = pytest.mark.postgres
@@ -119,3 +121,45 @@ async def test_background_loop_syncs_after_a_local_change(devices):
             break
     await b.run()
     assert t.id in await b.tasks()
+
+
+async def test_server_merge_sends_only_winning_writes_and_keeps_the_rest(pg_database):
+    """A push reads only the stored stamps and writes only the writes that won over them;
+    the stored row keeps every other field (value and stamp) as it was."""
+    conn = await connect(pg_database)
+    try:
+        await remote.ensure_schema(conn)
+        first = {
+            "e": "task",
+            "id": "t1",
+            "f": {
+                "title": ["one", "0000000000010000", "a"],
+                "priority": ["low", "0000000000010000", "a"],
+                "due_at": ["2027-01-01 00:00:00.000000", "0000000000010000", "a"],
+                "due_all_day": [1, "0000000000010000", "a"],
+            },
+            "d": None,
+        }
+        assert await remote.push(conn, USER, [first]) == (0, 1)
+        later = {
+            "e": "task",
+            "id": "t1",
+            "f": {
+                "title": ["two", "0000000000020000", "b"],  # newer: wins
+                "priority": ["high", "0000000000005000", "b"],  # older: loses
+                "due_at": [None, "0000000000030000", "b"],  # a group wins as one
+            },
+            "d": None,
+        }
+        assert await remote.push(conn, USER, [later]) == (1, 2)
+        assert await remote.push(conn, USER, [later]) == (2, 2)  # again: nothing changes
+        rows = await remote.pull(conn, USER, 0, 10)
+    finally:
+        await conn.close()
+    assert len(rows) == 1 and rows[0]["seq"] == 2
+    assert rows[0]["f"] == {
+        "title": ["two", "0000000000020000", "b"],
+        "priority": ["low", "0000000000010000", "a"],
+        "due_at": [None, "0000000000030000", "b"],
+        "due_all_day": [1, "0000000000010000", "a"],
+    }

@@ -211,6 +211,29 @@ def _has_graveyard(conn: Connection) -> bool:
     )
 
 
+@dataclass
+class Known:
+    """This device's stamps and values of a pulled batch's rows, read once: deciding which
+    sealed fields to open and merging need the same (read after `stamp_pending`, in the
+    transaction that applies the batch)."""
+
+    clocks: dict[str, dict[str, dict[str, list[str]]]]
+    values: dict[str, dict[str, tuple[str, tuple]]]
+
+
+def read_known(conn: Connection, rows: Sequence[dict[str, Any]]) -> Known:
+    by_entity: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r.get("e") in SYNCED and isinstance(r.get("id"), str):
+            by_entity[r["e"]].append(r["id"])
+    known = Known({}, {})
+    for entity, ids in by_entity.items():
+        unique = list(dict.fromkeys(ids))
+        known.clocks[entity] = _clocks(conn, entity, unique)
+        known.values[entity] = _values(conn, entity, unique)
+    return known
+
+
 def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> PushBatch | None:
     """The next rows to push: every field with its value and winning stamp."""
     stamp_pending(conn, clock)
@@ -308,10 +331,12 @@ def apply_remote(
     rows: list[dict[str, Any]],
     remote_id: str,
     cursor: int,
+    known: Known | None = None,
 ) -> int:
     """Merge server rows into the local tables and move the cursor, in one transaction.
 
-    Returns how many local rows changed.
+    `known`: what `read_known` read about these rows in this transaction (else read
+    here). Returns how many local rows changed.
     """
     stamp_pending(conn, clock)  # local edits not yet stamped must keep their claim
     conn.exec_driver_sql("UPDATE sync_flag SET applying = 1 WHERE id = 1")
@@ -322,7 +347,7 @@ def apply_remote(
         if row["e"] in SYNCED:
             by_entity[row["e"]].append(row)
     for entity in sorted(by_entity, key=APPLY_ORDER.__getitem__):
-        n, t = _apply_entity(conn, user_id, entity, by_entity[entity])
+        n, t = _apply_entity(conn, user_id, entity, by_entity[entity], known)
         changed += n
         top = max(top, t)
     clock.observe(top or None)
@@ -344,13 +369,19 @@ def is_visible(tomb: list[str] | None, field_stamps: list[tuple[str, str]]) -> b
 
 
 def _apply_entity(
-    conn: Connection, user_id: str, entity: str, rows: list[dict[str, Any]]
+    conn: Connection,
+    user_id: str,
+    entity: str,
+    rows: list[dict[str, Any]],
+    known: Known | None = None,
 ) -> tuple[int, str]:
     fields = SYNCED[entity]
     bad: dict[str, dict[str, str]] = {}
     merged: dict[str, Row] = {}
+    # The fields of a row mostly share one stamp: each distinct one is checked once.
+    checked: dict[tuple[Any, Any], str | None] = {}
     for r in rows:  # several versions of a row in one batch: merge them first
-        problem = _remote_problem(entity, r, fields)
+        problem = _remote_problem(entity, r, fields, checked)
         if problem is not None:
             bad[f"{entity}:{str(r.get('id'))[:80]}"] = {"side": "remote", "reason": problem}
             continue
@@ -366,8 +397,10 @@ def _apply_entity(
             if r.get("d") and newer(r["d"], prev["d"]):
                 prev["d"] = r["d"]
     ids = list(merged)
-    clocks = _clocks(conn, entity, ids)
-    existing = _values(conn, entity, ids)
+    if known is not None and entity in known.clocks:
+        clocks, existing = known.clocks[entity], known.values[entity]
+    else:
+        clocks, existing = _clocks(conn, entity, ids), _values(conn, entity, ids)
     buried = _graveyard(conn, entity, [i for i in ids if i not in existing])
     unburied: list[tuple[str, str]] = []
     top = ""
@@ -503,8 +536,14 @@ def _stamp_of(write: list[Any] | None) -> tuple[str, str] | None:
     return None if write is None else (write[1], write[2])
 
 
-def _remote_problem(entity: str, r: Any, fields: tuple[str, ...]) -> str | None:
-    """A pulled row's shape and stamps (its values are checked once merged)."""
+def _remote_problem(
+    entity: str,
+    r: Any,
+    fields: tuple[str, ...],
+    checked: dict[tuple[Any, Any], str | None],
+) -> str | None:
+    """A pulled row's shape and stamps (its values are checked once merged); `checked`
+    remembers the verdict on each stamp seen in this batch."""
     if not isinstance(r, dict) or not isinstance(r.get("id"), str):
         return "malformed row"
     writes = r.get("f") or {}
@@ -515,7 +554,13 @@ def _remote_problem(entity: str, r: Any, fields: tuple[str, ...]) -> str | None:
             continue
         if not isinstance(w, list) or len(w) != 3:
             return f"{name}: malformed write"
-        problem = _stamp_problem(w)
+        key = (w[1], w[2])
+        try:
+            problem = checked[key]
+        except (KeyError, TypeError):  # not seen yet, or unhashable (then not a stamp)
+            problem = _stamp_problem(w)
+            if isinstance(w[1], str) and isinstance(w[2], str):
+                checked[key] = problem
         if problem:
             return f"{name}: {problem}"
     if r.get("d") is not None:

@@ -339,50 +339,30 @@ def only_noted(conn: Connection, rows: list[dict[str, Any]], upto: int) -> list[
 
 
 def wanted_fields(
-    conn: Connection, rows: list[dict[str, Any]]
+    conn: Connection, rows: list[dict[str, Any]], known: local.Known | None = None
 ) -> dict[tuple[str, str], set[str] | None]:
     """Which fields of pulled rows need opening: every field of a row missing here, else
     only those whose stamp beats this device's (the rest cannot win, so stay sealed)."""
-    by_entity: dict[str, list[str]] = {}
-    for r in rows:
-        by_entity.setdefault(r["e"], []).append(r["id"])
+    if known is None:
+        known = local.read_known(conn, rows)
     out: dict[tuple[str, str], set[str] | None] = {}
-    for entity, ids in by_entity.items():
+    for r in rows:
+        entity = r["e"]
         if entity not in local.SYNCED:
             continue
-        present: set[str] = set()
-        clocks: dict[str, dict[str, tuple[str, str]]] = {}
-        for i in range(0, len(ids), local.CHUNK):
-            chunk = ids[i : i + local.CHUNK]
-            marks = ",".join("?" * len(chunk))
-            present.update(
-                r[0]
-                for r in conn.exec_driver_sql(
-                    f"SELECT id FROM {entity} WHERE id IN ({marks})", tuple(chunk)
-                ).all()
-            )
-            for row_id, field, hlc, device in conn.exec_driver_sql(
-                "SELECT row_id, field, hlc, device FROM sync_clock "
-                f"WHERE entity = ? AND row_id IN ({marks})",
-                (entity, *chunk),
-            ).all():
-                clocks.setdefault(row_id, {})[field] = (hlc, device)
-        for r in rows:
-            if r["e"] != entity:
-                continue
-            if r["id"] not in present:
-                out[(entity, r["id"])] = None
-                continue
-            mine = clocks.get(r["id"], {})
-            want = set()
-            for name, w in (r.get("f") or {}).items():
-                have = mine.get(name)
-                try:
-                    if have is None or (w[1], w[2]) > have:
-                        want.add(name)
-                except (TypeError, IndexError):
-                    want.add(name)  # malformed: opening it quarantines the row
-            for name in list(want):  # a group wins as one (merge.GROUPS): open all of it
-                want.update(group_of(entity, name))
-            out[(entity, r["id"])] = want
+        if r["id"] not in known.values.get(entity, {}):
+            out[(entity, r["id"])] = None
+            continue
+        mine = known.clocks[entity].get(r["id"], {})
+        want = set()
+        for name, w in (r.get("f") or {}).items():
+            have = mine.get(name)
+            try:
+                if have is None or (w[1], w[2]) > (have[0], have[1]):
+                    want.add(name)
+            except (TypeError, IndexError):
+                want.add(name)  # malformed: opening it quarantines the row
+        for name in list(want):  # a group wins as one (merge.GROUPS): open all of it
+            want.update(group_of(entity, name))
+        out[(entity, r["id"])] = want
     return out

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import postgres
 from app.db.uncancellable import run_to_end
 from app.sync import local, pairing, remote
-from app.sync.capture import attach, detach
+from app.sync.capture import attach, detach, stamp_pending
 from app.sync.clock import HLC
 from app.sync.crypto import RowCipher
 from app.sync.settings import describe_url
@@ -360,15 +360,21 @@ class SyncService:
         """Apply pulled rows if the cursor is still where they were pulled from."""
         if local.get_cursor(sync_conn, server_id) != cursor:
             return None  # another round moved it meanwhile: re-read
+        known = None
         if self.cipher is not None:
+            # Stamped first, so what is read here is what the merge sees.
+            stamp_pending(sync_conn, self.clock)
+            known = local.read_known(sync_conn, rows)
             # Only fields that can win here are decrypted (the others are never applied);
             # a row that fails authentication is set aside and reported, never applied.
-            opened = self.cipher.open_rows(rows, pairing.wanted_fields(sync_conn, rows))
+            opened = self.cipher.open_rows(rows, pairing.wanted_fields(sync_conn, rows, known))
             if opened.quarantined:
                 pairing.quarantine(sync_conn, opened.quarantined)
                 log.warning("sync: %d rows failed authentication", len(opened.quarantined))
             rows = opened.rows
-        return local.apply_remote(sync_conn, self.user_id, self.clock, rows, server_id, new_cursor)
+        return local.apply_remote(
+            sync_conn, self.user_id, self.clock, rows, server_id, new_cursor, known
+        )
 
     async def _local(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` in one local transaction that runs to its end.
