@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.db.engine import read_only_sessionmaker
 from app.errors import Unauthorized
 
 
@@ -18,6 +19,17 @@ def get_app_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes that only read: on SQLite it takes no write lock, so it never
+    waits behind a writer (an import's batch) and sees the last commit."""
+    state = request.app.state
+    maker = getattr(state, "read_sessionmaker", None)
+    if maker is None:
+        maker = state.read_sessionmaker = read_only_sessionmaker(state.sessionmaker)
+    async with maker() as session:
         yield session
 
 
@@ -33,4 +45,5 @@ def get_current_user(request: Request) -> str:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 CurrentUser = Annotated[str, Depends(get_current_user)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from app.api.deps import CurrentUser, SessionDep, SettingsDep
+from app.api.deps import CurrentUser, ReadSessionDep, SessionDep, SettingsDep
 from app.localtime import local_zone as view_zone
 from app.search.links import with_source, with_sources
 from app.tasks import service, undo
@@ -52,7 +52,7 @@ async def undo_change(session: SessionDep, user_id: CurrentUser, change_id: str)
 
 @router.get("", response_model=TaskPage)
 async def list_tasks(
-    session: SessionDep,
+    session: ReadSessionDep,  # only reads: never waits behind an import's batches
     user_id: CurrentUser,
     settings: SettingsDep,
     query: Annotated[TaskQuery, Query()],
