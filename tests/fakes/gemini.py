@@ -55,6 +55,8 @@ class Fail:
     gemini_status: str
     headers: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+    # A quota answer's google.rpc.RetryInfo, as Gemini sends it (e.g. "20s").
+    retry_delay: str | None = None
 
 
 @dataclass
@@ -321,14 +323,24 @@ class FakeGemini:
                             }
                         }
                     ]
+                    details: list[dict[str, Any]] = []
                     if reply.reason:
-                        payload[0]["error"]["details"] = [
+                        details.append(
                             {
                                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                 "reason": reply.reason,
                                 "domain": "googleapis.com",
                             }
-                        ]
+                        )
+                    if reply.retry_delay:
+                        details.append(
+                            {
+                                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                "retryDelay": reply.retry_delay,
+                            }
+                        )
+                    if details:
+                        payload[0]["error"]["details"] = details
                     data = json.dumps(payload, indent=2).encode()
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json; charset=UTF-8")
