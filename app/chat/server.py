@@ -59,7 +59,9 @@ from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 60
+TITLE_MAX = 48
+# Where a first sentence ends: ., ! or ? before a space, or a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
 # How long a stop waits for cut-off replies to be stored: with uvicorn's graceful wait
@@ -76,17 +78,19 @@ PARTIAL_NOTE = (
 
 
 def title_from(message: UserMessageItem) -> str | None:
-    """A short thread title: the first words of the first message."""
+    """A short thread title: the first message's first sentence (or line), cut at a word
+    boundary, so that threads started alike still read apart in the list."""
     text = " ".join(
         part.text for part in message.content if isinstance(part, UserMessageTextContent)
     )
-    text = re.sub(r"\s+", " ", text).strip()
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    text = re.sub(r"\s+", " ", first).strip().rstrip(".")
     if not text:
         return None
     if len(text) <= TITLE_MAX:
         return text
     cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
-    return cut.rstrip(" ,.;:") + "…"
+    return cut.rstrip(" ,.;:-") + "…"
 
 
 class StoreIdsForFakeIds:
