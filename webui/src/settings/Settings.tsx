@@ -5,7 +5,7 @@ import { errorMessage } from '../api/queryClient'
 import { IconClose } from '../ui/icons'
 import { useDialog } from '../ui/useDialog'
 import { KeySection } from './KeySection'
-import { ChatViewSection, DataSection, ModelSection } from './sections'
+import { ChatViewSection, DataSection, ModelSection, TimeZoneSection } from './sections'
 import SyncSettings from './SyncSettings'
 import { useSettings, useSettingsChange } from './useSettings'
 
@@ -53,6 +53,7 @@ export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
         )}
         <KeySection data={data} firstRun={firstRun} busy={busy} run={run} />
         <ModelSection data={data} busy={busy} run={run} />
+        <TimeZoneSection data={data} busy={busy} run={run} />
         <ChatViewSection chatMode={chatMode} />
         <DataSection data={data} />
         <SyncSettings />
