@@ -158,6 +158,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask, onOpen
             scrollTarget={scrollTarget}
             onOpenTask={onOpenTask}
             onPrompt={onPrompt}
+            onEdit={(itemId, text) => void chat.editAndResend(itemId, text)}
           />
         </WidgetActionContext.Provider>
         <div className="chat-footer">
