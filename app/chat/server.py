@@ -412,8 +412,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """A started turn's events, with its failures as error events the person can act on."""
         if isinstance(start, Failure):
-            for event in failure_events(start):
-                yield event
+            for failed in failure_events(start):
+                yield failed
             return
         turn, settings = start, start.settings
         ids = StoreIdsForFakeIds(lambda: self.store.generate_item_id("message", thread, context))
@@ -457,8 +457,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                         content=PARTIAL_NOTE,
                     )
                 )
-            for event in failure_events(failure):
-                yield event
+            for failed in failure_events(failure):
+                yield failed
 
     async def action(
         self,
