@@ -12,9 +12,13 @@ type JsonOf<Op extends keyof operations> = operations[Op] extends {
   : never
 
 export type Priority = Schemas['Priority']
-export type Task = Schemas['TaskPublic']
+/** Lists and steps (server app/lists): its list, its parent (null: top-level), its order
+ * key among its siblings, and its steps' progress; optional for rows made before lists. */
+type ListFields = 'list_id' | 'position' | 'subtasks_total' | 'subtasks_done'
+export type Task = Omit<Schemas['TaskPublic'], ListFields> & Partial<Pick<Schemas['TaskPublic'], ListFields>>
 export type TaskSource = Schemas['TaskSource']
-export type TaskPage = Schemas['TaskPage']
+export type TaskListInfo = Schemas['ListPublic']
+export type TaskPage = Omit<Schemas['TaskPage'], 'items'> & { items: Task[] }
 export type SearchResult = Schemas['SearchResult']
 export type Settings = Schemas['SettingsOut']
 export type SettingsUpdate = Schemas['SettingsUpdate']
@@ -25,7 +29,6 @@ export type TaskWritable = Pick<Schemas['TaskCreate'], 'title'> & Partial<Omit<S
 export type TaskUpdate = Schemas['TaskUpdate']
 export type TaskQuery = NonNullable<operations['list_tasks_api_tasks_get']['parameters']['query']>
 export type SortKey = NonNullable<TaskQuery['sort']>
-export type SyncStatus = JsonOf<'sync_status_api_sync_status_get'>
 export type ImportResult = JsonOf<'import_file_api_import_post'>
 export type TaskLinksResult = JsonOf<'thread_task_links_api_threads__thread_id__task_links_get'>
 export type ReminderNotice = Schemas['Notice']
@@ -118,6 +121,11 @@ export function taskQueryString(q: TaskQuery): string {
 }
 
 export const api = {
+  listLists: () => request<{ items: TaskListInfo[] }>('GET', '/api/lists'),
+  createList: (name: string) => request<TaskListInfo>('POST', '/api/lists', { name }),
+  /** One write: put a task before/after a sibling, in a list or under a parent. */
+  moveTask: (id: string, where: { list_id?: string; parent_id?: string | null; after_id?: string; before_id?: string }) =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/move`, where),
   listTasks: (q: TaskQuery = {}, signal?: AbortSignal) =>
     request<TaskPage>('GET', `/api/tasks${taskQueryString(q)}`, undefined, { signal }),
   getTask: (id: string) => request<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`),
@@ -150,17 +158,6 @@ export const api = {
   /** Edit the thread's last user message (then ask again with threads.retry_after_item). */
   editMessage: (threadId: string, itemId: string, text: string) =>
     request<undefined>('PUT', `/api/chat/threads/${encodeURIComponent(threadId)}/items/${encodeURIComponent(itemId)}`, { text }),
-
-  /** Resolves to null when sync is not available (404). */
-  getSyncStatus: async (): Promise<SyncStatus | null> => {
-    try {
-      return await request<SyncStatus>('GET', '/api/sync/status')
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null
-      throw e
-    }
-  },
-  runSync: () => request<SyncStatus>('POST', '/api/sync/run'),
 
   search: (q: string, limit = 20, signal?: AbortSignal) =>
     request<Schemas['SearchResults']>(

@@ -19,12 +19,15 @@ interface Props {
   onDelete: (t: Task) => void
   onTag: (tag: string) => void
   onOpenSource?: (source: TaskSource) => void
+  /** "My order" only: Alt+↑/↓ and drag and drop (app/lists). */
+  onMove?: (t: Task, dir: -1 | 1) => void
+  onDropOn?: (draggedId: string, target: Task) => void
 }
 
 const rowEl = (list: HTMLElement | null, id: string | undefined) =>
   id ? [...(list?.querySelectorAll<HTMLElement>('[data-task-id]') ?? [])].find((el) => el.dataset.taskId === id) : undefined
 
-export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, onSave, onDelete, onTag, onOpenSource }: Props) {
+export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, onSave, onDelete, onTag, onOpenSource, onMove, onDropOn }: Props) {
   const listRef = useRef<HTMLUListElement>(null)
   const [focusId, setFocusId] = useState<string | null>(null)
   const within = useRef(false) // focus is somewhere in the list
@@ -100,7 +103,7 @@ export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, o
         editingId === t.id ? (
           <TaskEditor key={t.id} task={t} onCancel={() => onEdit(null)} onSave={(f) => onSave(t, f)} />
         ) : (
-          <TaskRow key={t.id} task={t} today={today} tabIndex={t.id === current ? 0 : -1} onToggle={onToggle} onEdit={onEdit} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} badges={<ReminderBadges task={t} />} />
+          <TaskRow key={t.id} task={t} today={today} tabIndex={t.id === current ? 0 : -1} onToggle={onToggle} onEdit={onEdit} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} badges={<ReminderBadges task={t} />} onMove={onMove} onDropOn={onDropOn} />
         ),
       )}
     </ul>

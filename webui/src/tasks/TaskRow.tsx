@@ -18,9 +18,15 @@ export interface TaskRowProps {
   badges?: ReactNode
   /** Roving focus: 0 for the list's one Tab stop, -1 for the other rows. */
   tabIndex?: number
+  /** "My order" (app/lists): Alt+↑/↓ moves the task past its sibling. */
+  onMove?: (t: Task, dir: -1 | 1) => void
+  /** "My order": a task dropped on this row goes just before it. */
+  onDropOn?: (draggedId: string, target: Task) => void
 }
 
-export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1 }: TaskRowProps) {
+export const DRAG_TYPE = 'application/x-taskchat-task'
+
+export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn }: TaskRowProps) {
   // The box follows a click at once: the optimistic cache write lands a tick later, and a
   // controlled checkbox would flick back to its old state in between. Once the task's
   // `completed` moves (optimistically or from the server) it is the truth again.
@@ -30,10 +36,30 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
   // The row takes focus; its controls are reached with →/← (or the mouse), not Tab.
   return (
     <li
-      className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}`}
+      className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}${task.parent_id ? ' step' : ''}`}
       data-testid="task-item"
       data-task-id={task.id}
       tabIndex={tabIndex}
+      draggable={!!onDropOn}
+      onDragStart={(e) => {
+        e.dataTransfer.setData(DRAG_TYPE, task.id)
+        e.dataTransfer.effectAllowed = 'move'
+      }}
+      onDragOver={(e) => {
+        if (onDropOn && e.dataTransfer.types.includes(DRAG_TYPE)) e.preventDefault()
+      }}
+      onDrop={(e) => {
+        const id = e.dataTransfer.getData(DRAG_TYPE)
+        if (!onDropOn || !id) return
+        e.preventDefault()
+        onDropOn(id, task)
+      }}
+      onKeyDown={(e) => {
+        if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown') && onMove) {
+          e.preventDefault()
+          onMove(task, e.key === 'ArrowUp' ? -1 : 1)
+        }
+      }}
       aria-label={`${task.title}${task.completed ? ' (done)' : ''}`}
     >
       <input
@@ -69,11 +95,16 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
 
 function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProps, 'task' | 'today' | 'onTag' | 'onOpenSource' | 'badges'>) {
   const hasBadges = Boolean(badges) && Boolean(task.recurrence || (task.remind_at && !task.completed))
-  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || hasBadges)) return null
+  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || hasBadges || !!task.subtasks_total)) return null
   const ds = dueState(task, today)
   const source = task.source
   return (
     <div className="task-meta">
+      {!!task.subtasks_total && (
+        <span className="chip steps" title="Steps done" data-testid="task-steps">
+          {task.subtasks_done ?? 0}/{task.subtasks_total}
+        </span>
+      )}
       {task.due && (
         <span className={`chip due due-${ds ?? 'none'}`} title={task.due}>
           {ds === 'overdue' ? 'Overdue · ' : ''}

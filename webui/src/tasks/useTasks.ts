@@ -4,7 +4,7 @@
 import { type InfiniteData, type QueryClient, keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useRef } from 'react'
 import { api, type Task, type TaskPage, type TaskQuery, type TaskUpdate, type TaskWritable } from '../api/client'
-import { keys } from '../api/queryClient'
+import { errorMessage, keys } from '../api/queryClient'
 
 /** Pages of `query.limit` tasks: the next one starts where the loaded ones end. */
 export function useTasks(query: TaskQuery) {
@@ -133,4 +133,26 @@ export function useCreateTask({ onError, onCreated }: Handlers & { onCreated: ()
     },
     onError: (e) => onError(e.message),
   })
+}
+
+/** Moves a task (app/lists: my order, another list or parent): the server's answer goes
+ * into every cached list at once, then the lists reload. Resolves the moved task, or null
+ * on failure. */
+export function useMoveTask({ onError }: { onError: (message: string) => void }) {
+  const qc = useQueryClient()
+  return useCallback(
+    async (id: string, where: Parameters<typeof api.moveTask>[1]): Promise<Task | null> => {
+      try {
+        const saved = await api.moveTask(id, where)
+        const ok = saved && typeof saved === 'object' && 'id' in saved
+        if (ok) mapLists(qc, (items) => items.map((t) => (t.id === saved.id ? { ...t, ...saved } : t)))
+        void qc.invalidateQueries({ queryKey: keys.tasks })
+        return ok ? saved : null
+      } catch (e) {
+        onError(errorMessage(e))
+        return null
+      }
+    },
+    [qc, onError],
+  )
 }
