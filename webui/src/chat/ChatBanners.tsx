@@ -138,7 +138,8 @@ export function ChatBanners({ state, onRetry, onRegenerate, onOpenSettings, keyS
                   Open key settings
                 </button>
               )}
-              {(error.allowRetry || keyError) && !state.streaming && (
+              {/* A key error's Retry would fail again: the key is fixed first (then "Send again"). */}
+              {error.allowRetry && !keyError && !state.streaming && (
                 <button type="button" className="btn btn-small" onClick={onRetry} data-testid="retry-button">
                   <IconRetry /> Retry
                 </button>

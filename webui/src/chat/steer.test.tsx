@@ -1,6 +1,7 @@
-import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { renderWithQuery } from '../test/render'
+import { KEY_SAVED_EVENT } from '../settings/KeyForm'
 import BuiltinChat from './BuiltinChat'
 
 const enc = new TextEncoder()
@@ -79,7 +80,7 @@ describe('steering a reply', () => {
 })
 
 describe('key errors', () => {
-  it('offer Open key settings, and Retry sends the waiting message once a key is there', async () => {
+  it('offer Open key settings (no Retry that fails again), and resend once a key is saved', async () => {
     let keySet = false
     vi.stubGlobal(
       'fetch',
@@ -100,8 +101,10 @@ describe('key errors', () => {
     expect(screen.getByTestId('message-user').textContent).toBe('hi') // the text is kept
     fireEvent.click(screen.getByTestId('open-key-settings'))
     expect(onOpenSettings).toHaveBeenCalledTimes(1)
-    keySet = true // saved in Settings
-    fireEvent.click(screen.getByTestId('retry-button'))
+    expect(screen.queryByTestId('retry-button')).toBeNull()
+    keySet = true // saved in Settings, which says so
+    act(() => void window.dispatchEvent(new CustomEvent(KEY_SAVED_EVENT)))
+    fireEvent.click(await screen.findByTestId('resend-button'))
     await screen.findByText('Hello there')
     expect(calls.filter((c) => c.type === 'threads.create')).toHaveLength(2)
     expect(screen.queryByTestId('chat-error')).toBeNull()
