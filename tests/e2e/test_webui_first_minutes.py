@@ -162,7 +162,7 @@ def test_quota_counts_down_and_retries_by_itself(
     send(page, "what is due today?")
     error = page.get_by_test_id("chat-error")
     expect(error).to_have_attribute("data-code", "quota")
-    assert time.monotonic() - started < 3, "the wait was not shown at once"
+    assert time.monotonic() - started < 5, "the wait was not shown at once"
     countdown = page.get_by_test_id("quota-countdown")
     expect(countdown).to_have_text(re.compile(r"Trying again in [34] s…"))
     assert len(gemini.requests) == 1  # no silent retry underneath
