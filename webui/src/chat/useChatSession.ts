@@ -168,11 +168,16 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
         await api.editMessage(threadId, itemId, t)
       } catch (e) {
         dispatch({ type: 'stream/failed', error: requestFailure(e, e instanceof ApiError ? e.status : 0) })
+        // Not stored: show the thread as it is on the server again (the old text).
+        void client.listAllItems(threadId).then(
+          (items) => dispatch({ type: 'thread/items', threadId, items }),
+          () => {},
+        )
         return
       }
       await runStream(req.retryAfterItem(threadId, itemId))
     },
-    [runStream],
+    [client, runStream],
   )
 
   // A widget's button (confirming or keeping a deletion): the server answers with a stream.
