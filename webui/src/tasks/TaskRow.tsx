@@ -3,7 +3,7 @@
 
 import { memo, useState, type ReactNode } from 'react'
 import type { Task, TaskSource } from '../api/client'
-import { IconEdit, IconTrash } from '../ui/icons'
+import { IconEdit, IconLink, IconTrash } from '../ui/icons'
 import { dueState, formatDue } from './dates'
 
 export interface TaskRowProps {
@@ -124,10 +124,11 @@ function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProp
           tabIndex={-1}
           className="chip source"
           onClick={() => onOpenSource?.(source)}
-          title={`Open the chat “${source.thread_title ?? 'Untitled conversation'}”`}
+          title={`Made in the chat “${source.thread_title || 'Untitled conversation'}”: open the message`}
+          aria-label={`Open the chat message this task came from (${source.thread_title || 'Untitled conversation'})`}
           data-testid="task-source"
         >
-          from: {source.thread_title || 'Untitled conversation'}
+          <IconLink />
         </button>
       )}
       {task.description && <span className="desc" title={task.description}>{task.description}</span>}
