@@ -186,6 +186,30 @@ async def test_title_is_stored_with_the_message(store):
     assert (await store.load_thread(thread.id, A)).title == "Buy milk"
 
 
+async def test_a_new_thread_takes_the_requests_title_in_its_insert(store):
+    """threads.create names its thread up front (ChatContext.new_thread_title): stored
+    with the thread's row, so no write of its own runs during the turn. A thread that
+    exists already, or has a title, is not renamed by it."""
+    ctx = ChatContext("user-a", new_thread_title="Plan the week's meals")
+    thread = await _thread(store, ctx)
+    assert (await store.load_thread(thread.id, A)).title == "Plan the week's meals"
+    await store.save_thread(thread, ctx)  # ChatKit's copy has no title: an update keeps it
+    assert (await store.load_thread(thread.id, A)).title == "Plan the week's meals"
+    await store.save_thread(thread, A)  # another request's save of that copy: untitled
+    assert (await store.load_thread(thread.id, A)).title is None
+    titled = await _thread(store, ctx, title="Mine")
+    assert (await store.load_thread(titled.id, A)).title == "Mine"
+
+
+async def test_the_context_lists_the_threads_its_request_created(store):
+    ctx = ChatContext("user-a")
+    thread = await _thread(store, ctx)
+    assert ctx.created_threads == {thread.id}
+    again = ChatContext("user-a")
+    await store.save_thread(thread, again)  # the same id once more: an update
+    assert again.created_threads == set()
+
+
 async def test_save_item_edits_in_place_or_appends(store):
     thread = await _thread(store, A)
     first = _reply(thread.id, "draft")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from app.chat.server import TaskChatServer
-from app.chat.store import ChatContext
+from app.chat.store import ChatContext, title_from
 from app.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,14 @@ def parse(body: bytes) -> ChatKitReq:
                 f"{MESSAGE_MAX_CHARS:,}. Shorten it or split it into parts."
             )
     return request
+
+
+def context_for(user_id: str, request: ChatKitReq) -> ChatContext:
+    """The ChatContext of one request; a threads.create names its thread up front."""
+    title = (
+        title_from(request.params.input.content) if isinstance(request, ThreadsCreateReq) else None
+    )
+    return ChatContext(user_id=user_id, new_thread_title=title)
 
 
 async def handle(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -32,7 +31,6 @@ from chatkit.types import (
     ThreadStreamEvent,
     ThreadUpdatedEvent,
     UserMessageItem,
-    UserMessageTextContent,
     WidgetItem,
 )
 from pydantic import BaseModel
@@ -51,14 +49,13 @@ from app.chat.gemini import (
 )
 from app.chat.history import PlainStringHistory, stored_tool_call
 from app.chat.rehearsal import rehearse
-from app.chat.store import ChatContext, SqlStore
+from app.chat.store import ChatContext, SqlStore, title_from
 from app.chat.tools import task_tools
 from app.chat.wire import SignatureBook, remember_signatures
 from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
 # How long a stop waits for cut-off replies to be stored: with uvicorn's graceful wait
@@ -72,20 +69,6 @@ PARTIAL_NOTE = (
     "The assistant reply above was cut off by an error before it was complete; "
     "it may be unfinished."
 )
-
-
-def title_from(message: UserMessageItem) -> str | None:
-    """A short thread title: the first words of the first message."""
-    text = " ".join(
-        part.text for part in message.content if isinstance(part, UserMessageTextContent)
-    )
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        return None
-    if len(text) <= TITLE_MAX:
-        return text
-    cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
-    return cut.rstrip(" ,.;:") + "…"
 
 
 class StoreIdsForFakeIds:
@@ -341,29 +324,39 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        start = await self._start(thread, context)
+        start = await self._start(thread, input_user_message, context)
         if input_user_message is not None and not thread.title:
-            title = title_from(input_user_message)
+            title = title_from(input_user_message.content)
             if title:
-                # ChatKitServer stores the renamed thread after the next event and streams
-                # thread.updated: this one, sent at once, so that write runs while the
-                # model request (started above) is on its way, not before its first words.
-                thread.title = title
-                yield ThreadUpdatedEvent(
-                    thread=Thread.model_validate({**thread.model_dump(), "items": Page()})
-                )
+                titled = {**thread.model_dump(), "title": title, "items": Page()}
+                if thread.id not in context.created_threads:
+                    # An older thread without a title: ChatKitServer stores the renamed
+                    # thread after the next event. A thread this request created was
+                    # stored with its title (ChatContext.new_thread_title), and `thread`
+                    # stays as it is: changed, ChatKitServer would store it once more, a
+                    # write that ran while the model request was getting out.
+                    thread.title = title
+                yield ThreadUpdatedEvent(thread=Thread.model_validate(titled))
         async for event in self._stream(thread, context, start):
             yield event
 
-    async def _start(self, thread: ThreadMetadata, context: ChatContext) -> Turn | Failure:
+    async def _start(
+        self, thread: ThreadMetadata, message: UserMessageItem | None, context: ChatContext
+    ) -> Turn | Failure:
         """Send the model request for a turn over the thread's newest items, or say why not."""
         settings = self._settings()
         try:
             model = await self._clients.turn_model(settings)
-            newest = await self.store.load_thread_items(
-                thread.id, None, HISTORY_ITEMS, "desc", context
-            )
-            items = list(reversed(newest.data))
+            items: list[ThreadItem]
+            if message is not None and thread.id in context.created_threads:
+                # A thread this request created holds only the message ChatKit stored just
+                # before calling respond: no need to read it back before asking the model.
+                items = [message]
+            else:
+                newest = await self.store.load_thread_items(
+                    thread.id, None, HISTORY_ITEMS, "desc", context
+                )
+                items = list(reversed(newest.data))
             # Earlier turns' tool calls go back to Gemini with their thought signatures.
             remember_signatures(self.signatures, filter(None, (stored_tool_call(i) for i in items)))
             history = await self._converter.to_agent_input(items)

@@ -10,8 +10,9 @@ separate lookup; a second query runs only to tell "empty" from "not yours".
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from chatkit.types import (
     ThreadItem,
     ThreadMetadata,
     ThreadStatus,
+    UserMessageContent,
+    UserMessageTextContent,
 )
 from pydantic import TypeAdapter
 from sqlalchemy import Row, Table, and_, delete, func, insert, literal, or_, select, update
@@ -40,6 +43,7 @@ from app.db.types import utcnow
 from app.db.uncancellable import run_to_end
 
 PAGE_MAX = 500
+TITLE_MAX = 60
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 _STATUS_ADAPTER: TypeAdapter[ThreadStatus] = TypeAdapter(ThreadStatus)
 # The SDK's own ids carry 32 random bits, which collide within a long-lived install.
@@ -68,11 +72,27 @@ _CURSOR_ITEM = ITEMS.alias("after_item")
 
 @dataclass(frozen=True)
 class ChatContext:
-    """What the route hands to every ChatKit call: whose data this request may touch, and
-    (one request is one turn) what is left of the turn's budget of unasked changes."""
+    """What the route hands to every ChatKit call: whose data this request may touch,
+    (one request is one turn) what is left of the turn's budget of unasked changes, the
+    title of the thread it creates (threads.create: its message's first words, stored
+    with the new thread), and the threads it created (SqlStore.save_thread adds them)."""
 
     user_id: str
     budget: TurnBudget = field(default_factory=TurnBudget, compare=False)
+    new_thread_title: str | None = None
+    created_threads: set[str] = field(default_factory=set, compare=False)
+
+
+def title_from(content: Sequence[UserMessageContent]) -> str | None:
+    """A short thread title: the first words of a message's content."""
+    text = " ".join(part.text for part in content if isinstance(part, UserMessageTextContent))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return None
+    if len(text) <= TITLE_MAX:
+        return text
+    cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def as_utc(value: datetime) -> datetime:
@@ -197,25 +217,37 @@ class SqlStore(Store[ChatContext]):
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatContext) -> None:
         now = utcnow()
+        # A thread this request creates is named at once (see ChatContext): no write of
+        # its own while the model request is getting out. ChatKit's copy of it keeps no
+        # title, so a later save in the same request keeps the one stored.
+        title = thread.title or context.new_thread_title
         row = {
             "id": thread.id,
             "user_id": context.user_id,
-            "title": thread.title[:255] if thread.title else None,
+            "title": title[:255] if title else None,
             "status": thread.status.model_dump(mode="json"),
             "metadata": thread.metadata,
             "created_at": as_utc(thread.created_at),
             "updated_at": now,
         }
 
+        created = False
+
         async def work(conn: AsyncConnection) -> None:
-            if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
+            nonlocal created
+            created = (await conn.execute(_insert_new_thread(row))).rowcount == 1
+            if not created:
                 # The id exists: update it, if it is this user's (created_at is kept).
                 changes = {k: row[k] for k in ("title", "status", "metadata", "updated_at")}
+                if thread.id not in context.created_threads:
+                    changes["title"] = thread.title[:255] if thread.title else None
                 stmt = update(THREADS).where(_owns_thread(thread.id, context.user_id))
                 if (await conn.execute(stmt.values(**changes))).rowcount == 0:
                     raise NotFoundError(f"Thread {thread.id} not found")
 
         await self._write(work)
+        if created:
+            context.created_threads.add(thread.id)
 
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatContext
