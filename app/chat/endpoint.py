@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from app.chat.server import TaskChatServer
-from app.chat.store import ChatContext, title_from
+from app.chat.store import ChatContext, NewThread, title_from
 from app.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -207,10 +207,10 @@ def parse(body: bytes) -> ChatKitReq:
 
 def context_for(user_id: str, request: ChatKitReq) -> ChatContext:
     """The ChatContext of one request; a threads.create names its thread up front."""
-    title = (
-        title_from(request.params.input.content) if isinstance(request, ThreadsCreateReq) else None
-    )
-    return ChatContext(user_id=user_id, new_thread_title=title)
+    if isinstance(request, ThreadsCreateReq):
+        title = title_from(request.params.input.content)
+        return ChatContext(user_id=user_id, new_thread=NewThread(title))
+    return ChatContext(user_id=user_id)
 
 
 async def handle(

@@ -329,12 +329,12 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             title = title_from(input_user_message.content)
             if title:
                 titled = {**thread.model_dump(), "title": title, "items": Page()}
-                if thread.id not in context.created_threads:
+                if not context.created(thread.id):
                     # An older thread without a title: ChatKitServer stores the renamed
                     # thread after the next event. A thread this request created was
-                    # stored with its title (ChatContext.new_thread_title), and `thread`
-                    # stays as it is: changed, ChatKitServer would store it once more, a
-                    # write that ran while the model request was getting out.
+                    # stored with its title (SqlStore.save_thread), and `thread` stays as
+                    # it is: changed, ChatKitServer would store it once more, a write that
+                    # ran while the model request was getting out.
                     thread.title = title
                 yield ThreadUpdatedEvent(thread=Thread.model_validate(titled))
         async for event in self._stream(thread, context, start):
@@ -348,7 +348,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         try:
             model = await self._clients.turn_model(settings)
             items: list[ThreadItem]
-            if message is not None and thread.id in context.created_threads:
+            if message is not None and context.created(thread.id):
                 # A thread this request created holds only the message ChatKit stored just
                 # before calling respond: no need to read it back before asking the model.
                 items = [message]

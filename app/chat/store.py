@@ -70,17 +70,30 @@ _NO_REMINDERS = {REMINDERS_UNCHANGED: True}
 _CURSOR_ITEM = ITEMS.alias("after_item")
 
 
+@dataclass
+class NewThread:
+    """The thread a threads.create request makes: named after its message up front, and
+    stored together with that message (SqlStore.save_thread keeps its row until
+    add_thread_item writes both in one transaction)."""
+
+    title: str | None
+    id: str | None = None
+    row: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class ChatContext:
     """What the route hands to every ChatKit call: whose data this request may touch,
-    (one request is one turn) what is left of the turn's budget of unasked changes, the
-    title of the thread it creates (threads.create: its message's first words, stored
-    with the new thread), and the threads it created (SqlStore.save_thread adds them)."""
+    (one request is one turn) what is left of the turn's budget of unasked changes, and
+    the thread it creates, if it is a threads.create."""
 
     user_id: str
     budget: TurnBudget = field(default_factory=TurnBudget, compare=False)
-    new_thread_title: str | None = None
-    created_threads: set[str] = field(default_factory=set, compare=False)
+    new_thread: NewThread | None = field(default=None, compare=False)
+
+    def created(self, thread_id: str) -> bool:
+        """Whether this request created the thread (threads.create)."""
+        return self.new_thread is not None and self.new_thread.id == thread_id
 
 
 def title_from(content: Sequence[UserMessageContent]) -> str | None:
@@ -216,38 +229,45 @@ class SqlStore(Store[ChatContext]):
         return self._to_metadata(row)
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatContext) -> None:
-        now = utcnow()
-        # A thread this request creates is named at once (see ChatContext): no write of
-        # its own while the model request is getting out. ChatKit's copy of it keeps no
-        # title, so a later save in the same request keeps the one stored.
-        title = thread.title or context.new_thread_title
-        row = {
+        new = context.new_thread
+        title = thread.title
+        if new is not None and new.id in (None, thread.id):
+            # ChatKit's copy of the thread this request creates has no title: its
+            # message's first words, stored at once, so no write of its own runs during
+            # the turn.
+            title = title or new.title
+            if new.id is None or new.row is not None:
+                # threads.create: ChatKit saves the thread, sends thread.created, then
+                # adds the message. The thread's row waits for that message and goes into
+                # the same transaction (add_thread_item): one write fewer before the
+                # model is asked.
+                new.id, new.row = thread.id, self._thread_row(thread, context, title=title)
+                return
+        row = self._thread_row(thread, context, title=title)
+
+        async def work(conn: AsyncConnection) -> None:
+            if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
+                # The id exists: update it, if it is this user's (created_at is kept).
+                changes = {k: row[k] for k in ("title", "status", "metadata", "updated_at")}
+                stmt = update(THREADS).where(_owns_thread(thread.id, context.user_id))
+                if (await conn.execute(stmt.values(**changes))).rowcount == 0:
+                    raise NotFoundError(f"Thread {thread.id} not found")
+
+        await self._write(work)
+
+    @staticmethod
+    def _thread_row(
+        thread: ThreadMetadata, context: ChatContext, *, title: str | None
+    ) -> dict[str, Any]:
+        return {
             "id": thread.id,
             "user_id": context.user_id,
             "title": title[:255] if title else None,
             "status": thread.status.model_dump(mode="json"),
             "metadata": thread.metadata,
             "created_at": as_utc(thread.created_at),
-            "updated_at": now,
+            "updated_at": utcnow(),
         }
-
-        created = False
-
-        async def work(conn: AsyncConnection) -> None:
-            nonlocal created
-            created = (await conn.execute(_insert_new_thread(row))).rowcount == 1
-            if not created:
-                # The id exists: update it, if it is this user's (created_at is kept).
-                changes = {k: row[k] for k in ("title", "status", "metadata", "updated_at")}
-                if thread.id not in context.created_threads:
-                    changes["title"] = thread.title[:255] if thread.title else None
-                stmt = update(THREADS).where(_owns_thread(thread.id, context.user_id))
-                if (await conn.execute(stmt.values(**changes))).rowcount == 0:
-                    raise NotFoundError(f"Thread {thread.id} not found")
-
-        await self._write(work)
-        if created:
-            context.created_threads.add(thread.id)
 
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatContext
@@ -340,12 +360,27 @@ class SqlStore(Store[ChatContext]):
         *,
         title: str | None = None,
     ) -> None:
-        """Append an item; `title`, if given, names the thread in the same transaction."""
+        """Append an item; `title`, if given, names the thread in the same transaction.
+
+        The first item of a thread this request creates stores the thread too (see
+        save_thread)."""
+        new = context.new_thread
+        thread_row = new.row if new is not None and new.id == thread_id else None
 
         async def work(conn: AsyncConnection) -> None:
-            await self._insert(conn, thread_id, item, context, title)
+            if thread_row is None:
+                await self._insert(conn, thread_id, item, context, title)
+                return
+            if (await conn.execute(_insert_new_thread(thread_row))).rowcount == 0:
+                raise NotFoundError(f"Thread {thread_id} not found")  # the id is taken
+            # A thread inserted just now needs no ownership check or touch, and its first
+            # item no max(seq).
+            row = self._item_row(thread_id, item, context, 1)
+            await conn.execute(insert(ITEMS).values(**row))
 
         await self._write(work)
+        if thread_row is not None and new is not None:
+            new.row = None  # stored
 
     @staticmethod
     async def _insert(
