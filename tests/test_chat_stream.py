@@ -93,6 +93,22 @@ async def test_new_thread_is_named_after_its_first_message(chat, gemini):
         assert (await s.get(ChatThread, thread_id(events))).title == "Plan the week's meals"
 
 
+async def test_the_agent_kept_between_turns_follows_settings(chat, gemini):
+    """The agent is built once, but each turn's instructions are written then, and a
+    model chosen in Settings is used from the next turn on."""
+    gemini.push(Text(["One."]), Text(["Two."]))
+    async with chat.client() as c:
+        await stream(c, create_thread("hi"))
+        r = await c.put("/api/settings", json={"timezone": "Asia/Tokyo", "model": "gemini-x"})
+        assert r.status_code == 200
+        await stream(c, create_thread("hi again"))
+    first, second = gemini.requests[-2:]
+    assert "Today is" in first.messages[0]["content"]
+    assert "Asia/Tokyo" not in first.messages[0]["content"]
+    assert "(Asia/Tokyo, UTC+0900)" in second.messages[0]["content"]
+    assert first.body["model"] != "gemini-x" and second.body["model"] == "gemini-x"
+
+
 async def test_chat_turns_leave_the_reminder_scheduler_asleep(chat, gemini):
     """The chat store's and the daily count's commits cannot change a reminder, so they
     do not wake the scheduler (two queries on the event loop per wake-up, in the middle
