@@ -51,6 +51,7 @@ class GeminiClients:
         self.signatures = SignatureBook()
         self._signature: tuple[Any, ...] | None = None
         self._client: AsyncOpenAI | None = None
+        self._model: tuple[AsyncOpenAI, OpenAIChatCompletionsModel] | None = None
         self._warm_up: asyncio.Task[bool] | None = None
         # time.monotonic() of the current client's latest request (turn or warm-up).
         self._last_request = -math.inf
@@ -166,10 +167,15 @@ class GeminiClients:
         return True
 
     async def turn_model(self, settings: Settings) -> OpenAIChatCompletionsModel:
-        """The model for one chat turn, over this key's client."""
+        """The model for one chat turn, over this key's client: the same object for as
+        long as the client and the model name stay (the agent is built once for it)."""
         client = self._client_for(settings, await self.load_key(settings))
         self._last_request = time.monotonic()  # the turn's request follows
-        return OpenAIChatCompletionsModel(model=settings.gemini_model, openai_client=client)
+        model = self._model
+        if model is None or model[0] is not client or model[1].model != settings.gemini_model:
+            built = OpenAIChatCompletionsModel(model=settings.gemini_model, openai_client=client)
+            self._model = model = (client, built)
+        return model[1]
 
 
 @dataclass(frozen=True)

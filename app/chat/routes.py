@@ -93,7 +93,7 @@ async def chatkit(
         endpoint.chat_server(request.app),
         chat.body,
         chat.parsed,
-        endpoint.ChatContext(user_id=user_id),
+        endpoint.context_for(user_id, chat.parsed),
     )
 
 
