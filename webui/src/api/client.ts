@@ -134,8 +134,9 @@ export const api = {
     request<Task>('PATCH', `/api/tasks/${encodeURIComponent(id)}`, patch),
   deleteTask: (id: string, keepalive = false) =>
     request<unknown>('DELETE', `/api/tasks/${encodeURIComponent(id)}`, undefined, { keepalive }),
-  completeTask: (id: string, completed: boolean) =>
-    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, { completed }),
+  /** `subtasks`: what completing a task with open steps does ('ask' answers 409). */
+  completeTask: (id: string, completed: boolean, subtasks?: 'ask' | 'complete' | 'leave') =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, subtasks ? { completed, subtasks } : { completed }),
   /** "Skip this one": a repeating task moves to its next occurrence, not completed. */
   skipTask: (id: string) => request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/skip`),
   /** Reminders shown since `after`; "toast" ones had no desktop notification service. */

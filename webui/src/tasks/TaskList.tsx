@@ -13,7 +13,7 @@ interface Props {
   today: string
   editingId: string | null
   flashId: string | null
-  onToggle: (t: Task) => void
+  onToggle: (t: Task) => boolean | void
   onEdit: (id: string | null) => void
   onSave: (t: Task, fields: Partial<TaskWritable>) => void
   onDelete: (t: Task) => void

@@ -24,12 +24,14 @@ import {
   loadView,
   saveView,
 } from './state'
+import { useCompleteTask } from './useCompleteTask'
 import { UNDO_WINDOW_MS, useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
 import { useLists } from './useLists'
 import { useTaskMoves } from './useTaskMoves'
-import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
+import { flatten, useTasks, useUpdateTask } from './useTasks'
 import '../search/search.css'
+import './tasks.css'
 
 export { UNDO_WINDOW_MS }
 
@@ -62,18 +64,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
 
   const list = useTasks(buildTaskQuery(filter, today, pageSize))
   const { pending, remove } = useDeleteWithUndo(push)
-  const { mutate: setDone } = useToggleTask({ onError })
-  // Completing offers Undo, as deleting does.
-  const toggle = useCallback(
-    (task: Task) =>
-      setDone(task, {
-        onSuccess: (saved) => {
-          if (!saved.completed) return
-          push({ message: `Completed “${saved.title}”`, actionLabel: 'Undo', timeout: UNDO_WINDOW_MS, onAction: () => setDone(saved) })
-        },
-      }),
-    [setDone, push],
-  )
+  // Completing offers Undo, as deleting does; open steps are asked about first.
+  const { toggle, dialog: stepsDialog } = useCompleteTask(push, onError)
   const update = useUpdateTask({ onError }).mutate
 
   const settled = !list.isPending
@@ -175,6 +167,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
       <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
       {settled && tasks.length === 0 && !error && <EmptyTasks filtered={filtered} onClear={() => resetFilter(defaultFilter)} />}
       {!settled && <div className="task-skeleton" aria-hidden="true" />}
+      {stepsDialog}
       <ToastHost toasts={toasts} dismiss={dismiss} />
     </section>
   )

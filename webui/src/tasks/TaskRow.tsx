@@ -9,7 +9,8 @@ import { dueState, formatDue } from './dates'
 export interface TaskRowProps {
   task: Task
   today: string
-  onToggle: (t: Task) => void
+  /** false: nothing changes yet (the panel asks a question first). */
+  onToggle: (t: Task) => boolean | void
   onEdit: (id: string) => void
   onDelete: (t: Task) => void
   onTag: (tag: string) => void
@@ -69,8 +70,7 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
         className="task-check"
         checked={checked}
         onChange={() => {
-          setClickedFrom(task.completed)
-          onToggle(task)
+          if (onToggle(task) !== false) setClickedFrom(task.completed)
         }}
         aria-label={`Mark “${task.title}” as ${task.completed ? 'not done' : 'done'}`}
         data-testid="task-complete"
