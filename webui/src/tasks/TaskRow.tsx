@@ -1,7 +1,7 @@
 // One task in the list: check box, title (opens the editor), meta chips, row actions.
 // `badges` is where later features (reminders, recurrence, lists) put their chips.
 
-import { memo, useState, type ReactNode } from 'react'
+import { type CSSProperties, memo, useState, type ReactNode } from 'react'
 import type { Task, TaskSource } from '../api/client'
 import { IconEdit, IconTrash } from '../ui/icons'
 import { dueState, formatDue } from './dates'
@@ -23,11 +23,21 @@ export interface TaskRowProps {
   onMove?: (t: Task, dir: -1 | 1) => void
   /** "My order": a task dropped on this row goes just before it. */
   onDropOn?: (draggedId: string, target: Task) => void
+  place?: RowPlace
+}
+
+/** Where a virtualized row sits (TaskList): its measuring ref, index and offset. */
+export interface RowPlace {
+  ref: (el: Element | null) => void
+  'data-index': number
+  'aria-posinset': number
+  'aria-setsize': number
+  style: CSSProperties
 }
 
 export const DRAG_TYPE = 'application/x-taskchat-task'
 
-export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn }: TaskRowProps) {
+export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn, place }: TaskRowProps) {
   // The box follows a click at once: the optimistic cache write lands a tick later, and a
   // controlled checkbox would flick back to its old state in between. Once the task's
   // `completed` moves (optimistically or from the server) it is the truth again.
@@ -37,6 +47,7 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
   // The row takes focus; its controls are reached with →/← (or the mouse), not Tab.
   return (
     <li
+      {...place}
       className={`task-item${task.completed ? ' done' : ''}${flash ? ' flash' : ''}${task.parent_id ? ' step' : ''}`}
       data-testid="task-item"
       data-task-id={task.id}
