@@ -11,6 +11,7 @@ import { ToastHost, useToasts } from '../ui/toasts'
 import { useReminderToasts } from './useReminderToasts'
 import { isoDate } from './dates'
 import { EmptyTasks } from './EmptyTasks'
+import { ListManager } from './ListManager'
 import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
 import { TaskList } from './TaskList'
@@ -52,6 +53,9 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   useEffect(() => saveView(filter), [filter])
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
+  const [managing, setManaging] = useState(false)
+  // A deleted or archived list: stop filtering by it.
+  const onListGone = useCallback((id: string) => setFilter((f) => (f.list === id ? { ...f, list: '' } : f)), [])
   const { toasts, push, dismiss } = useToasts()
   const onError = useCallback((message: string) => void push({ kind: 'error', message }), [push])
   const today = isoDate(new Date())
@@ -140,7 +144,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         </div>
       </header>
       <TaskViews filter={filter} onChange={patchFilter} />
-      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} lists={lists} />
+      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} lists={lists} onManageLists={() => setManaging(true)} />
       <QuickAdd today={today} timeZone={timeZone} onError={onError} lists={lists} />
       {error && (
         <div className="panel-error" role="alert" data-testid="task-error">
@@ -168,6 +172,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
       {settled && tasks.length === 0 && !error && <EmptyTasks filtered={filtered} onClear={() => resetFilter(defaultFilter)} />}
       {!settled && <div className="task-skeleton" aria-hidden="true" />}
       {stepsDialog}
+      {managing && <ListManager lists={lists} onClose={() => setManaging(false)} onError={onError} push={push} onGone={onListGone} />}
       <ToastHost toasts={toasts} dismiss={dismiss} />
     </section>
   )
