@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import SCREENSHOT_DIR, WIDE, Browser, wait_ready
+from tests.e2e.test_webui_a11y import violations
+from tests.e2e.test_webui_screenshots import shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -154,16 +156,12 @@ def test_list_manager_screenshots(ui: Browser, api: httpx.Client, gemini_key: st
             page.get_by_test_id("manage-lists").click()
             dialog = page.get_by_test_id("list-manager")
             expect(dialog.get_by_test_id("list-row")).to_have_count(4)
-            page.screenshot(
-                path=str(SCREENSHOT_DIR / f"list-manager-{size}-{scheme}.png"),
-                animations="disabled",
-            )
+            shoot(page, f"list-manager-{size}-{scheme}")  # layout and contrast checked
+            assert violations(page, "lists dialog") == []
             dialog.locator(f'[data-list-id="{old["id"]}"]').get_by_test_id(
                 "list-delete-button"
             ).click()
             expect(dialog.get_by_test_id("list-delete")).to_contain_text("It has 1 task")
-            page.screenshot(
-                path=str(SCREENSHOT_DIR / f"list-delete-{size}-{scheme}.png"),
-                animations="disabled",
-            )
+            shoot(page, f"list-delete-{size}-{scheme}")
+            assert violations(page, "delete a list") == []
             assert not page.errors  # type: ignore[attr-defined]

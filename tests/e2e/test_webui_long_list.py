@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from benchmarks.bench_panel import seed_tasks
 from tests.e2e.conftest import SCREENSHOT_DIR, WIDE, Browser, wait_ready
+from tests.e2e.test_webui_a11y import violations
+from tests.e2e.test_webui_screenshots import shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -131,7 +133,6 @@ def test_long_list_screenshots(ui: Browser, api: httpx.Client, gemini_key: str) 
             expect(page.get_by_test_id("task-list")).to_have_attribute("data-virtual", "true")
             page.get_by_test_id("task-panel").evaluate("el => { el.scrollTop = 9000 }")
             page.wait_for_timeout(300)
-            page.screenshot(
-                path=str(SCREENSHOT_DIR / f"long-list-{size}-{scheme}.png"), animations="disabled"
-            )
+            shoot(page, f"long-list-{size}-{scheme}")  # layout and contrast checked
+            assert violations(page, "virtualized list") == []
             assert not page.errors  # type: ignore[attr-defined]

@@ -8,6 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import SCREENSHOT_DIR, WIDE, Browser, wait_ready
+from tests.e2e.test_webui_a11y import violations
+from tests.e2e.test_webui_screenshots import shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -99,8 +101,6 @@ def test_steps_dialog_screenshots(ui: Browser, api: httpx.Client, gemini_key: st
             row = page.locator(f'[data-testid=task-item][data-task-id="{parent}"]')
             row.get_by_test_id("task-complete").click()
             expect(page.get_by_test_id("steps-dialog-steps").locator("li")).to_have_count(2)
-            page.screenshot(
-                path=str(SCREENSHOT_DIR / f"steps-dialog-{size}-{scheme}.png"),
-                animations="disabled",
-            )
+            shoot(page, f"steps-dialog-{size}-{scheme}")  # layout and contrast checked
+            assert violations(page, "open steps question") == []
             assert not page.errors  # type: ignore[attr-defined]

@@ -6,8 +6,8 @@ import { useDialog } from '../ui/useDialog'
 
 export interface Choice {
   label: string
-  /** 'primary' | 'danger' | '' (plain) */
-  kind?: 'primary' | 'danger' | ''
+  /** 'primary' | 'danger-outline' | '' (plain) */
+  kind?: 'primary' | 'danger-outline' | ''
   testId: string
   onChoose: () => void
 }

@@ -128,7 +128,7 @@ export function ListManager({ lists, onClose, onError, push, onGone }: Props) {
               <button type="button" className="btn btn-primary" onClick={() => void remove('move_to_inbox')} data-testid="list-delete-move">
                 {deleting.count === 1 ? 'Move it to Inbox' : 'Move them to Inbox'}
               </button>
-              <button type="button" className="btn btn-danger" onClick={() => void remove('delete_tasks')} data-testid="list-delete-tasks">
+              <button type="button" className="btn btn-danger-outline" onClick={() => void remove('delete_tasks')} data-testid="list-delete-tasks">
                 {deleting.count === 1 ? 'Delete it too' : 'Delete them too'}
               </button>
               <button type="button" className="btn" onClick={() => setDeleting(null)} data-testid="list-delete-cancel">
