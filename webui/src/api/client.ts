@@ -28,7 +28,6 @@ export type TaskWritable = Pick<Schemas['TaskCreate'], 'title'> & Partial<Omit<S
 export type TaskUpdate = Schemas['TaskUpdate']
 export type TaskQuery = NonNullable<operations['list_tasks_api_tasks_get']['parameters']['query']>
 export type SortKey = NonNullable<TaskQuery['sort']>
-export type SyncStatus = JsonOf<'sync_status_api_sync_status_get'>
 export type ImportResult = JsonOf<'import_file_api_import_post'>
 export type TaskLinksResult = JsonOf<'thread_task_links_api_threads__thread_id__task_links_get'>
 export type ReminderNotice = Schemas['Notice']
@@ -163,17 +162,6 @@ export const api = {
       allow_plaintext_file: allowPlaintextFile,
     }),
   clearGeminiKey: () => request<unknown>('DELETE', '/api/settings/gemini-key'),
-
-  /** Resolves to null when sync is not available (404). */
-  getSyncStatus: async (): Promise<SyncStatus | null> => {
-    try {
-      return await request<SyncStatus>('GET', '/api/sync/status')
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null
-      throw e
-    }
-  },
-  runSync: () => request<SyncStatus>('POST', '/api/sync/run'),
 
   search: (q: string, limit = 20, signal?: AbortSignal) =>
     request<Schemas['SearchResults']>(

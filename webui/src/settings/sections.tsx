@@ -1,7 +1,7 @@
 // Settings → Model, Chat view, Data (export/import, data folder, sync).
 
 import { useEffect, useState } from 'react'
-import { api, type Settings, type SyncStatus } from '../api/client'
+import { api, type Settings } from '../api/client'
 import { type ChatPreference, getChatPreference, setChatPreference } from '../chat/loader'
 import DataTransfer from '../search/DataTransfer'
 
@@ -60,20 +60,6 @@ export function ChatViewSection({ chatMode }: { chatMode: 'chatkit' | 'builtin' 
       <p className="muted">Now showing: {chatMode === 'chatkit' ? 'ChatKit' : chatMode === 'builtin' ? 'built-in chat view' : '…'}</p>
     </section>
   )
-}
-
-export function syncSummary(sync: SyncStatus | null | undefined): string {
-  if (!sync) return 'Sync: not configured'
-  if (sync.configured === false || sync.enabled === false) return 'Sync: not configured'
-  const parts: string[] = ['Sync: configured']
-  const last = sync.last_sync_at ?? sync.last_synced_at ?? sync.last_run_at
-  if (typeof last === 'string' && last) {
-    const d = new Date(last)
-    parts.push(`last run ${Number.isNaN(d.getTime()) ? last : d.toLocaleString()}`)
-  }
-  if (typeof sync.status === 'string') parts.push(sync.status)
-  if (typeof sync.error === 'string' && sync.error) parts.push(`error: ${sync.error}`)
-  return parts.join(' · ')
 }
 
 interface DataProps {
