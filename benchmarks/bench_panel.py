@@ -1,10 +1,10 @@
 """Task panel frame times in Chromium with 5,000 tasks in one view: scrolling and dragging.
 
-The real server (a temporary data folder) and the built web UI (webui/dist) in headless
-Chromium (Debian's, driven by Playwright). 5,000 tasks are imported into the Inbox in one
-POST /api/import, the panel shows them all in "my order" (ten pages loaded), and a
-requestAnimationFrame loop records the interval between frames (the frame timestamps
-Chromium hands to rAF) while
+The real server (`python -m app serve` through benchmarks/serving.py, a temporary data
+folder) and the built web UI (webui/dist) in headless Chromium (Debian's, driven by
+Playwright). 5,000 tasks are imported into the Inbox in one POST /api/import, the panel
+shows them all in "my order" (ten pages loaded), and a requestAnimationFrame loop records
+the interval between frames (the frame timestamps Chromium hands to rAF) while
 
 - the panel scrolls through the whole list with the mouse wheel, and
 - a task is dragged (HTML drag and drop) down across the rows and dropped.
@@ -19,26 +19,21 @@ Needs Chromium, the playwright package and `npm run build`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import json
 import os
 import tempfile
-import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from app.config import get_settings
 from app.lists.ordering import keys_after
-from app.server import build_server, launch_url
 from benchmarks.report import Figure, print_table, write_json
+from benchmarks.serving import serve, session_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_MS = 16.7
@@ -88,29 +83,6 @@ def seed_tasks(client: httpx.Client, n: int, *, prefix: str = "Task") -> None:
     data["threads"], data["links"] = [], []
     r = client.post("/api/import", content=json.dumps(data).encode(), timeout=300)
     r.raise_for_status()
-
-
-@contextmanager
-def live_server(data_dir: Path) -> Iterator[tuple[Any, str, int]]:
-    os.environ["TASKCHAT_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("GEMINI_API_KEY", "AIzaBench-not-a-real-key")
-    # No chat here: any call to Gemini fails fast at an unreachable loopback port.
-    os.environ["GEMINI_BASE_URL"] = "http://127.0.0.1:9/"
-    get_settings.cache_clear()
-    ready = threading.Event()
-    server, sock, app = build_server(
-        get_settings(), host="127.0.0.1", port=0, on_ready=lambda _a, _p: ready.set()
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    if not ready.wait(30):
-        raise RuntimeError("server did not start")
-    try:
-        yield app, "127.0.0.1", sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def chromium() -> str:
@@ -202,35 +174,51 @@ def measure(page: Any, cdp: Any, n: int, *, steps: int) -> tuple[dict[str, list[
     return out, work
 
 
-def run(n: int, steps: int) -> list[Figure]:
+def in_chromium(base: str, cookie: str, n: int, steps: int) -> tuple[dict, dict]:
+    """Open the panel signed in with the session cookie, load all n rows, measure."""
     from playwright.sync_api import sync_playwright
 
+    cookies = [
+        {"name": k, "value": v, "url": base}
+        for k, _, v in (part.partition("=") for part in cookie.split("; "))
+    ]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+        context.add_cookies(cookies)  # type: ignore[arg-type]
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/?chat=builtin")
+        page.get_by_test_id("task-sort").select_option("position")
+        load_all(page, n)
+        result = measure(page, cdp, n, steps=steps)
+        browser.close()
+    if errors:
+        raise RuntimeError(f"page errors: {errors[:3]}")
+    return result
+
+
+def run(n: int, steps: int) -> list[Figure]:
     if not (ROOT / "webui" / "dist" / "index.html").exists():
         raise SystemExit("build the web UI first: cd webui && npm run build")
     load = os.getloadavg()
     note = f"{n:,} tasks in one view; load average {load[0]:.1f} (2 cores, shared)"
-    with tempfile.TemporaryDirectory() as tmp, live_server(Path(tmp)) as (app, host, port):
-        base = f"http://{host}:{port}"
-        token = app.state.mint_session_token(app.state.local_user_id)
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-            seed_tasks(client, n)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-            page = context.new_page()
-            cdp = context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(launch_url(app, host, port))
-            page.goto(base + "/?chat=builtin")
-            page.get_by_test_id("task-sort").select_option("position")
-            load_all(page, n)
-            frames, work = measure(page, cdp, n, steps=steps)
-            browser.close()
-            if errors:
-                raise RuntimeError(f"page errors: {errors[:3]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "TASKCHAT_DATA_DIR": tmp,
+            "GEMINI_API_KEY": "AIzaBench-not-a-real-key",
+            # No chat here: a call to Gemini would fail fast at an unreachable port.
+            "GEMINI_BASE_URL": "http://127.0.0.1:9/",
+        }
+        with serve(env, stderr_to=Path(tmp) / "server.log") as (base, launch, _proc):
+            headers = session_headers(launch)
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+                seed_tasks(client, n)
+            frames, work = in_chromium(base, headers["Cookie"], n, steps)
     figures = []
     for key, label in (
         ("idle", "idle page (baseline, same run)"),
