@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import NARROW, SCREENSHOT_DIR, WIDE, Browser, wait_ready
+from tests.e2e.test_webui_screenshots import shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +92,9 @@ def test_lists_screenshots(ui: Browser, api: httpx.Client, gemini_key: str) -> N
             wait_ready(page)
             if size == "narrow":
                 page.get_by_test_id("tab-tasks").click()
+            # Every list: each top-level task shows its list (steps are in their parent's).
+            expect(page.get_by_test_id("task-list-chip")).to_have_count(2)
+            shoot(page, f"lists-all-{size}-{scheme}")  # layout and contrast checked
             page.get_by_test_id("filter-list").select_option(trip)
             page.get_by_test_id("task-sort").select_option("position")
             expect(page.get_by_test_id("task-title")).to_have_count(5)
@@ -123,6 +127,8 @@ def test_drag_to_another_list_and_each_window_keeps_its_view(
             break
         page.wait_for_timeout(100)
     assert moved["list_id"] == travel and moved["parent_id"] is None
+    # Views across lists show each task's list (but the Inbox's).
+    expect(row.get_by_test_id("task-list-chip")).to_have_text("Travel")
     in_travel = api.get("/api/tasks", params={"list_id": travel, "sort": "position"}).json()
     assert [t["title"] for t in in_travel["items"]] == ["Buy milk", "Book flight"]
 

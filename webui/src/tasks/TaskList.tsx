@@ -6,7 +6,7 @@
 
 import { defaultRangeExtractor, type Range, useVirtualizer } from '@tanstack/react-virtual'
 import { type KeyboardEvent, type ReactNode, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react'
-import type { Task, TaskSource, TaskWritable } from '../api/client'
+import type { Task, TaskListInfo, TaskSource, TaskWritable } from '../api/client'
 import { isTyping } from '../ui/shortcuts'
 import { ReminderBadges } from './ReminderBadges'
 import { TaskEditor } from './TaskEditor'
@@ -26,6 +26,8 @@ interface Props {
   /** "My order" only: Alt+↑/↓ and drag and drop (app/lists). */
   onMove?: (t: Task, dir: -1 | 1) => void
   onDropOn?: (draggedId: string, target: Task) => void
+  /** The lists by id, when the view spans lists: each row shows its list (but the Inbox). */
+  lists?: ReadonlyMap<string, TaskListInfo>
 }
 
 /** Up to this many rows the list is rendered whole (find in page works, no measuring). */
@@ -36,7 +38,7 @@ const ROW_ESTIMATE = 58
 const rowEl = (list: HTMLElement | null, id: string | undefined) =>
   id ? [...(list?.querySelectorAll<HTMLElement>('[data-task-id]') ?? [])].find((el) => el.dataset.taskId === id) : undefined
 
-export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, onSave, onDelete, onTag, onOpenSource, onMove, onDropOn }: Props) {
+export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, onSave, onDelete, onTag, onOpenSource, onMove, onDropOn, lists }: Props) {
   const listRef = useRef<HTMLUListElement>(null)
   const [focusId, setFocusId] = useState<string | null>(null)
   const within = useRef(false) // focus is somewhere in the list
@@ -162,12 +164,17 @@ export function TaskList({ tasks, today, editingId, flashId, onToggle, onEdit, o
     }
     return b
   }
+  const listOf = (t: Task) => {
+    // Steps are in their parent's list: the parent's chip says it.
+    const l = t.list_id && !t.parent_id ? lists?.get(t.list_id) : undefined
+    return l && !l.is_inbox ? l : undefined
+  }
   const row = (t: Task, index?: number, start?: number) => {
     const place = index === undefined || start === undefined ? undefined : placeOf(t, index, start)
     return editingId === t.id ? (
       <TaskEditor key={t.id} task={t} onCancel={() => onEdit(null)} onSave={(f) => onSave(t, f)} place={place} />
     ) : (
-      <TaskRow key={t.id} task={t} today={today} tabIndex={t.id === current ? 0 : -1} onToggle={onToggle} onEdit={onEdit} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} badges={badgesOf(t)} onMove={onMove} onDropOn={onDropOn} place={place} />
+      <TaskRow key={t.id} task={t} today={today} tabIndex={t.id === current ? 0 : -1} onToggle={onToggle} onEdit={onEdit} onDelete={onDelete} onTag={onTag} onOpenSource={onOpenSource} flash={flashId === t.id} badges={badgesOf(t)} onMove={onMove} onDropOn={onDropOn} place={place} list={listOf(t)} />
     )
   }
   const margin = virtualizer.options.scrollMargin

@@ -47,6 +47,11 @@ function installFetch() {
         t.position = `${key.slice(0, -1)}${String.fromCharCode(key.charCodeAt(key.length - 1) - 1)}V`
         return Response.json(t)
       }
+      const done = /^\/api\/tasks\/([^/]+)\/complete$/.exec(url)
+      if (method === 'POST' && done) {
+        const t = tasks.find((x) => x.id === done[1])!
+        return Response.json({ ...t, completed: (body as { completed: boolean }).completed, updated_at: '2026-11-02T00:00:00Z' })
+      }
       if (method === 'POST' && url === '/api/tasks') {
         const t = { ...base, position: 'z', id: 'new', ...(body as object) } as Task
         return Response.json(t, { status: 201 })
@@ -124,6 +129,43 @@ describe('TaskPanel with lists', () => {
     await screen.findByRole('option', { name: '🧳 Travel' })
     expect((screen.getByTestId('filter-list') as HTMLSelectElement).value).toBe('travel')
     expect(screen.getByTestId('filter-today').getAttribute('aria-selected')).toBe('true')
+  })
+})
+
+describe('completing a task with open steps', () => {
+  it('asks first; Cancel sends nothing, "Leave them open" completes the task alone', async () => {
+    installFetch()
+    render(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    const beta = screen.getAllByTestId('task-item').find((r) => r.textContent?.startsWith('Beta1/2'))!
+    fireEvent.click(within(beta).getByTestId('task-complete'))
+    await flush()
+    expect(screen.getByTestId('steps-dialog').textContent).toContain('It still has')
+    expect((within(beta).getByTestId('task-complete') as HTMLInputElement).checked).toBe(false)
+    fireEvent.click(screen.getByTestId('steps-dialog-cancel'))
+    expect(screen.queryByTestId('steps-dialog')).toBeNull()
+    expect(requests.filter((r) => r.url.endsWith('/complete'))).toEqual([])
+
+    fireEvent.click(within(beta).getByTestId('task-complete'))
+    await flush()
+    fireEvent.click(screen.getByTestId('steps-leave'))
+    await flush()
+    expect(requests.filter((r) => r.url.endsWith('/complete'))).toEqual([
+      { method: 'POST', url: '/api/tasks/b/complete', body: { completed: true, subtasks: 'leave' } },
+    ])
+  })
+
+  it('a task without open steps completes at once', async () => {
+    installFetch()
+    render(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    const alpha = screen.getAllByTestId('task-item').find((r) => r.textContent?.startsWith('Alpha'))!
+    fireEvent.click(within(alpha).getByTestId('task-complete'))
+    await flush()
+    expect(screen.queryByTestId('steps-dialog')).toBeNull()
+    expect(requests.filter((r) => r.url.endsWith('/complete'))).toEqual([
+      { method: 'POST', url: '/api/tasks/a/complete', body: { completed: true } },
+    ])
   })
 })
 

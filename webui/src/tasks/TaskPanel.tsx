@@ -22,6 +22,7 @@ import {
   byPosition,
   defaultFilter,
   diffTask,
+  groupSteps,
   loadView,
   saveView,
 } from './state'
@@ -81,6 +82,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   // Asked for after the tasks (this hook's query starts after the task query's).
   const lists = useLists()
 
+  const listById = useMemo(() => new Map(lists.map((l) => [l.id, l])), [lists])
   const items = useMemo(() => flatten(list.data), [list.data])
   const { moved, shown: shownRef, moveBy, dropOn } = useTaskMoves(onError)
   const tasks = useMemo(() => {
@@ -92,8 +94,9 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         return m && m.updated_at >= t.updated_at ? { ...t, ...m } : t
       })
     }
-    // "My order": each task followed by its steps, all by their order keys.
-    return filter.sort === 'position' ? byPosition(shown) : shown
+    // "My order": each task followed by its steps, all by their order keys; other orders
+    // keep the server's order but show a task's steps right under it.
+    return filter.sort === 'position' ? byPosition(shown) : groupSteps(shown)
   }, [items, pending, filter.sort, moved])
   // The server's total (all pages), less the rows waiting for their delayed DELETE.
   const total = Math.max(0, (list.data?.pages[0]?.total ?? 0) - (items.length - tasks.length))
@@ -167,6 +170,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         onOpenSource={onOpenSource}
         onMove={myOrder ? moveBy : undefined}
         onDropOn={myOrder ? dropOn : undefined}
+        lists={filter.list ? undefined : listById}
       />
       <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
       {settled && tasks.length === 0 && !error && <EmptyTasks filtered={filtered} onClear={() => resetFilter(defaultFilter)} />}

@@ -2,7 +2,7 @@
 // `badges` is where later features (reminders, recurrence, lists) put their chips.
 
 import { type CSSProperties, memo, useState, type ReactNode } from 'react'
-import type { Task, TaskSource } from '../api/client'
+import type { Task, TaskListInfo, TaskSource } from '../api/client'
 import { IconEdit, IconTrash } from '../ui/icons'
 import { dueState, formatDue } from './dates'
 
@@ -24,6 +24,8 @@ export interface TaskRowProps {
   /** "My order": a task dropped on this row goes just before it. */
   onDropOn?: (draggedId: string, target: Task) => void
   place?: RowPlace
+  /** Its list, shown as a chip when the view spans lists (not for the Inbox). */
+  list?: TaskListInfo
 }
 
 /** Where a virtualized row sits (TaskList): its measuring ref, index and offset. */
@@ -37,7 +39,7 @@ export interface RowPlace {
 
 export const DRAG_TYPE = 'application/x-taskchat-task'
 
-export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn, place }: TaskRowProps) {
+export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, onDelete, onTag, onOpenSource, flash, badges, tabIndex = -1, onMove, onDropOn, place, list }: TaskRowProps) {
   // The box follows a click at once: the optimistic cache write lands a tick later, and a
   // controlled checkbox would flick back to its old state in between. Once the task's
   // `completed` moves (optimistically or from the server) it is the truth again.
@@ -90,7 +92,7 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
         <button type="button" tabIndex={-1} className="task-title" onClick={() => onEdit(task.id)} data-testid="task-title" title="Edit">
           {task.title}
         </button>
-        <TaskMeta task={task} today={today} onTag={onTag} onOpenSource={onOpenSource} badges={badges} />
+        <TaskMeta task={task} today={today} onTag={onTag} onOpenSource={onOpenSource} badges={badges} list={list} />
       </div>
       <span className="row-actions">
         <button type="button" tabIndex={-1} className="icon-btn small" aria-label={`Edit “${task.title}”`} onClick={() => onEdit(task.id)} data-testid="task-edit">
@@ -104,13 +106,19 @@ export const TaskRow = memo(function TaskRow({ task, today, onToggle, onEdit, on
   )
 })
 
-function TaskMeta({ task, today, onTag, onOpenSource, badges }: Pick<TaskRowProps, 'task' | 'today' | 'onTag' | 'onOpenSource' | 'badges'>) {
+function TaskMeta({ task, today, onTag, onOpenSource, badges, list }: Pick<TaskRowProps, 'task' | 'today' | 'onTag' | 'onOpenSource' | 'badges' | 'list'>) {
   const hasBadges = Boolean(badges) && Boolean(task.recurrence || (task.remind_at && !task.completed))
-  if (!(task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || hasBadges || !!task.subtasks_total)) return null
+  if (!(list || task.due || task.priority !== 'none' || task.tags.length > 0 || task.description || task.source || hasBadges || !!task.subtasks_total)) return null
   const ds = dueState(task, today)
   const source = task.source
   return (
     <div className="task-meta">
+      {list && (
+        <span className="chip list" title={`In ${list.name}`} data-testid="task-list-chip">
+          <span className="list-dot" style={{ background: list.color }} aria-hidden="true" />
+          {list.emoji ? `${list.emoji} ${list.name}` : list.name}
+        </span>
+      )}
       {!!task.subtasks_total && (
         <span className="chip steps" title="Steps done" data-testid="task-steps">
           {task.subtasks_done ?? 0}/{task.subtasks_total}
