@@ -83,7 +83,7 @@ export function useCompleteTask(push: Push, onError: (message: string) => void):
         onCancel={close}
         choices={[
           {
-            label: n === 1 ? 'Complete the step too' : `Complete all ${n} steps too`,
+            label: n === 1 ? 'Complete the step too' : n === 2 ? 'Complete both steps too' : `Complete all ${n} steps too`,
             kind: 'primary',
             testId: 'steps-complete',
             onChoose: () => {
