@@ -19,6 +19,7 @@ from chatkit.types import (
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
+    ClientEffectEvent,
     ErrorEvent,
     Page,
     ProgressUpdateEvent,
@@ -58,7 +59,9 @@ from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 60
+TITLE_MAX = 48
+# Where a first sentence ends: ., ! or ? before a space, or a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
 # How long a stop waits for cut-off replies to be stored: with uvicorn's graceful wait
@@ -75,17 +78,19 @@ PARTIAL_NOTE = (
 
 
 def title_from(message: UserMessageItem) -> str | None:
-    """A short thread title: the first words of the first message."""
+    """A short thread title: the first message's first sentence (or line), cut at a word
+    boundary, so that threads started alike still read apart in the list."""
     text = " ".join(
         part.text for part in message.content if isinstance(part, UserMessageTextContent)
     )
-    text = re.sub(r"\s+", " ", text).strip()
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    text = re.sub(r"\s+", " ", first).strip().rstrip(".")
     if not text:
         return None
     if len(text) <= TITLE_MAX:
         return text
     cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
-    return cut.rstrip(" ,.;:") + "…"
+    return cut.rstrip(" ,.;:-") + "…"
 
 
 class StoreIdsForFakeIds:
@@ -155,8 +160,13 @@ def serialize_event(event: BaseModel) -> bytes:
     ).encode("utf-8")
 
 
-def error_event(failure: Failure) -> ErrorEvent:
-    return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
+def failure_events(failure: Failure) -> tuple[ClientEffectEvent, ErrorEvent]:
+    """A failed turn's events: ChatKit's ErrorEvent takes no code of ours, so the failure's
+    code and wait (a quota's countdown, "Open key settings") go ahead in a client effect."""
+    return (
+        ClientEffectEvent(name="turn_failed", data=failure.effect_data()),
+        ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry),
+    )
 
 
 class LetGoRunEvents:
@@ -402,7 +412,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """A started turn's events, with its failures as error events the person can act on."""
         if isinstance(start, Failure):
-            yield error_event(start)
+            for failed in failure_events(start):
+                yield failed
             return
         turn, settings = start, start.settings
         ids = StoreIdsForFakeIds(lambda: self.store.generate_item_id("message", thread, context))
@@ -446,7 +457,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                         content=PARTIAL_NOTE,
                     )
                 )
-            yield error_event(failure)
+            for failed in failure_events(failure):
+                yield failed
 
     async def action(
         self,

@@ -22,6 +22,7 @@ export type TaskPage = Omit<Schemas['TaskPage'], 'items'> & { items: Task[] }
 export type SearchResult = Schemas['SearchResult']
 export type Settings = Schemas['SettingsOut']
 export type SettingsUpdate = Schemas['SettingsUpdate']
+export type KeySaved = Schemas['KeySavedOut']
 export type KeyStatus = Schemas['GeminiKeyOut']
 /** Fields a client may write: POST needs a title, the rest has server defaults. */
 export type TaskWritable = Pick<Schemas['TaskCreate'], 'title'> & Partial<Omit<Schemas['TaskCreate'], 'title'>>
@@ -156,12 +157,18 @@ export const api = {
 
   getSettings: () => request<Settings>('GET', '/api/settings'),
   putSettings: (patch: SettingsUpdate) => request<Settings>('PUT', '/api/settings', patch),
-  setGeminiKey: (apiKey: string, allowPlaintextFile: boolean) =>
-    request<Settings>('PUT', '/api/settings/gemini-key', {
+  /** `check`: Gemini is asked first; a rejected or unchecked key is not saved (ApiError
+   *  key_rejected / key_not_checked). */
+  setGeminiKey: (apiKey: string, allowPlaintextFile: boolean, check = false) =>
+    request<KeySaved>('PUT', '/api/settings/gemini-key', {
       api_key: apiKey,
       allow_plaintext_file: allowPlaintextFile,
+      check,
     }),
   clearGeminiKey: () => request<unknown>('DELETE', '/api/settings/gemini-key'),
+  /** Edit the thread's last user message (then ask again with threads.retry_after_item). */
+  editMessage: (threadId: string, itemId: string, text: string) =>
+    request<undefined>('PUT', `/api/chat/threads/${encodeURIComponent(threadId)}/items/${encodeURIComponent(itemId)}`, { text }),
 
   search: (q: string, limit = 20, signal?: AbortSignal) =>
     request<Schemas['SearchResults']>(

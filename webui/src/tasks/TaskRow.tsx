@@ -3,7 +3,7 @@
 
 import { type CSSProperties, memo, useState, type ReactNode } from 'react'
 import type { Task, TaskListInfo, TaskSource } from '../api/client'
-import { IconEdit, IconTrash } from '../ui/icons'
+import { IconEdit, IconLink, IconTrash } from '../ui/icons'
 import { dueState, formatDue } from './dates'
 
 export interface TaskRowProps {
@@ -143,10 +143,11 @@ function TaskMeta({ task, today, onTag, onOpenSource, badges, list }: Pick<TaskR
           tabIndex={-1}
           className="chip source"
           onClick={() => onOpenSource?.(source)}
-          title={`Open the chat “${source.thread_title ?? 'Untitled conversation'}”`}
+          title={`Made in the chat “${source.thread_title || 'Untitled conversation'}”: open the message`}
+          aria-label={`Open the chat message this task came from (${source.thread_title || 'Untitled conversation'})`}
           data-testid="task-source"
         >
-          from: {source.thread_title || 'Untitled conversation'}
+          <IconLink />
         </button>
       )}
       {task.description && <span className="desc" title={task.description}>{task.description}</span>}
