@@ -122,7 +122,17 @@ export function taskQueryString(q: TaskQuery): string {
 
 export const api = {
   listLists: () => request<{ items: TaskListInfo[] }>('GET', '/api/lists'),
-  createList: (name: string) => request<TaskListInfo>('POST', '/api/lists', { name }),
+  createList: (name: string, fields: Omit<Schemas['ListUpdate'], 'name'> = {}) =>
+    request<TaskListInfo>('POST', '/api/lists', { name, ...fields }),
+  updateList: (id: string, patch: Schemas['ListUpdate']) =>
+    request<TaskListInfo>('PATCH', `/api/lists/${encodeURIComponent(id)}`, patch),
+  /** Put a list just before or after another (the order of the list picker). */
+  moveList: (id: string, where: Schemas['ListMove']) =>
+    request<TaskListInfo>('POST', `/api/lists/${encodeURIComponent(id)}/move`, where),
+  /** Its tasks move to the Inbox or are deleted; `change_id` undoes it all. */
+  deleteList: (id: string, tasks: 'move_to_inbox' | 'delete_tasks') =>
+    request<Schemas['ListDeleteResult']>('DELETE', `/api/lists/${encodeURIComponent(id)}?tasks=${tasks}`),
+  undoChange: (changeId: string) => request<unknown>('POST', `/api/tasks/undo/${encodeURIComponent(changeId)}`),
   /** One write: put a task before/after a sibling, in a list or under a parent. */
   moveTask: (id: string, where: { list_id?: string; parent_id?: string | null; after_id?: string; before_id?: string }) =>
     request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/move`, where),
@@ -134,8 +144,9 @@ export const api = {
     request<Task>('PATCH', `/api/tasks/${encodeURIComponent(id)}`, patch),
   deleteTask: (id: string, keepalive = false) =>
     request<unknown>('DELETE', `/api/tasks/${encodeURIComponent(id)}`, undefined, { keepalive }),
-  completeTask: (id: string, completed: boolean) =>
-    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, { completed }),
+  /** `subtasks`: what completing a task with open steps does ('ask' answers 409). */
+  completeTask: (id: string, completed: boolean, subtasks?: 'ask' | 'complete' | 'leave') =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, subtasks ? { completed, subtasks } : { completed }),
   /** "Skip this one": a repeating task moves to its next occurrence, not completed. */
   skipTask: (id: string) => request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/skip`),
   /** Reminders shown since `after`; "toast" ones had no desktop notification service. */
