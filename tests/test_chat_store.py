@@ -21,10 +21,11 @@ from chatkit.types import (
     UserMessageItem,
     UserMessageTextContent,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from app.chat.models import ChatItem, ChatThread
-from app.chat.store import ChatContext, SqlStore
+from app.chat.store import ChatContext, NewThread, SqlStore
 from app.db.engine import create_sessionmaker
 
 A, B = ChatContext("user-a"), ChatContext("user-b")
@@ -184,6 +185,52 @@ async def test_title_is_stored_with_the_message(store):
     # Without a title the existing one stays.
     await store.add_thread_item(thread.id, _reply(thread.id, "ok"), A)
     assert (await store.load_thread(thread.id, A)).title == "Buy milk"
+
+
+async def test_a_new_thread_is_stored_with_its_first_message(store):
+    """threads.create: ChatKit saves the thread, then adds its message. The thread's row
+    waits for the message and both go in one transaction, named after the message (no
+    write of its own later in the turn); later saves in that request keep the name."""
+    ctx = ChatContext("user-a", new_thread=NewThread("Plan the week's meals"))
+    meta = ThreadMetadata(id=store.generate_thread_id(ctx), created_at=BASE)
+    await store.save_thread(meta, ctx)
+    assert ctx.created(meta.id) and not A.created(meta.id)
+    assert (await _rows(store, meta.id))[0] is None  # waits for its message
+    message = _said(meta.id, "  Plan   the week's meals ")
+    await store.add_thread_item(meta.id, message, ctx)
+    row, items = await _rows(store, meta.id)
+    assert row is not None and row.user_id == "user-a"
+    assert row.title == "Plan the week's meals"
+    assert [(i.id, i.seq) for i in items] == [(message.id, 1)]
+    reply = _reply(meta.id, "Sure.")
+    await store.add_thread_item(meta.id, reply, ctx)
+    await store.save_thread(meta, ctx)  # ChatKit's copy has no title: the name stays
+    row, items = await _rows(store, meta.id)
+    assert row.title == "Plan the week's meals"
+    assert [(i.id, i.seq) for i in items] == [(message.id, 1), (reply.id, 2)]
+    await store.save_thread(meta, A)  # another request's save of that copy: untitled
+    assert (await store.load_thread(meta.id, A)).title is None
+
+
+async def test_a_new_thread_and_its_message_are_stored_both_or_neither(store):
+    # Its id taken by another user's thread: refused, and that thread is left alone.
+    theirs = await _thread(store, B)
+    ctx = ChatContext("user-a", new_thread=NewThread("mine"))
+    await store.save_thread(ThreadMetadata(id=theirs.id, created_at=BASE), ctx)
+    with pytest.raises(NotFoundError):
+        await store.add_thread_item(theirs.id, _said(theirs.id, "mine"), ctx)
+    row, items = await _rows(store, theirs.id)
+    assert row.user_id == "user-b" and row.title is None and items == []
+    # The message fails (its id is taken): the thread is not stored either.
+    other = await _thread(store, A)
+    taken = _said(other.id, "first")
+    await store.add_thread_item(other.id, taken, A)
+    ctx = ChatContext("user-a", new_thread=NewThread("lost"))
+    meta = ThreadMetadata(id=store.generate_thread_id(ctx), created_at=BASE)
+    await store.save_thread(meta, ctx)
+    with pytest.raises(IntegrityError):
+        await store.add_thread_item(meta.id, taken.model_copy(update={"thread_id": meta.id}), ctx)
+    assert await _rows(store, meta.id) == (None, [])
 
 
 async def test_save_item_edits_in_place_or_appends(store):

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
+import pytest
+from chatkit.types import InferenceOptions, UserMessageItem, UserMessageTextContent
 from sqlmodel import select
 
 from app.chat.models import ChatItem, ChatThread
+from app.chat.store import TITLE_MAX, title_from
 from tests.fakes.chatkit import (
     add_message,
     create_thread,
@@ -53,11 +57,13 @@ async def test_new_thread_is_named_after_its_first_message(chat, gemini):
     seen_by_model: list[tuple] = []
 
     def route(recorded):
-        # What another connection sees once the model is asked: the message is committed.
+        # What another connection sees once the model is asked: the message is committed,
+        # and the title with it (one transaction; no write of its own during the turn).
         with sqlite3.connect(chat.app.state.settings.sqlite_path) as db:
             seen_by_model.append(
                 db.execute(
-                    "SELECT i.type FROM chat_thread t JOIN chat_item i ON i.thread_id = t.id"
+                    "SELECT t.title, i.type FROM chat_thread t "
+                    "JOIN chat_item i ON i.thread_id = t.id"
                 ).fetchall()
             )
         return Text(["Sure."])
@@ -65,7 +71,11 @@ async def test_new_thread_is_named_after_its_first_message(chat, gemini):
     gemini.route = route
     async with chat.client() as c:
         events = await stream(c, create_thread("  Plan   the week's meals "))
-    assert seen_by_model == [[("user_message",)]]
+    assert seen_by_model == [[("Plan the week's meals", "user_message")]]
+    # The history of the new thread, its one message, as the store would have read it.
+    assert [m["content"] for m in gemini.requests[0].messages if m["role"] == "user"] == [
+        [{"type": "text", "text": "  Plan   the week's meals "}]
+    ]
     kinds = [e.type for e in events]
     updates = of_type(events, "thread.updated")
     assert updates and {u.thread.title for u in updates} == {"Plan the week's meals"}
@@ -85,6 +95,45 @@ async def test_new_thread_is_named_after_its_first_message(chat, gemini):
     assert of_type(more, "thread.updated") == []
     async with chat.app.state.sessionmaker() as s:
         assert (await s.get(ChatThread, thread_id(events))).title == "Plan the week's meals"
+
+
+async def test_the_agent_kept_between_turns_follows_settings(chat, gemini):
+    """The agent is built once, but each turn's instructions are written then, and a
+    model chosen in Settings is used from the next turn on."""
+    gemini.push(Text(["One."]), Text(["Two."]))
+    async with chat.client() as c:
+        await stream(c, create_thread("hi"))
+        r = await c.put("/api/settings", json={"timezone": "Asia/Tokyo", "model": "gemini-x"})
+        assert r.status_code == 200
+        await stream(c, create_thread("hi again"))
+    first, second = gemini.requests[-2:]
+    assert "Today is" in first.messages[0]["content"]
+    assert "Asia/Tokyo" not in first.messages[0]["content"]
+    assert "(Asia/Tokyo, UTC+0900)" in second.messages[0]["content"]
+    assert first.body["model"] != "gemini-x" and second.body["model"] == "gemini-x"
+
+
+async def test_chat_turns_leave_the_reminder_scheduler_asleep(chat, gemini):
+    """The chat store's and the daily count's commits cannot change a reminder, so they
+    do not wake the scheduler (two queries on the event loop per wake-up, in the middle
+    of the turn); a task change still does."""
+    scheduler = chat.app.state.reminders
+    assert scheduler is not None
+    gemini.push(Text(["Hi."]), Text(["Hi again."]))
+    async with chat.client() as c:
+        await asyncio.sleep(0.3)  # start-up's own wake-ups are over
+        before = scheduler.wakeups
+        events = await stream(c, create_thread("hello"))
+        await stream(c, add_message(thread_id(events), "hello again"))
+        await asyncio.sleep(0.3)
+        assert scheduler.wakeups == before
+        r = await c.post("/api/tasks", json={"title": "Call the dentist"})
+        assert r.status_code == 201
+        for _ in range(50):
+            if scheduler.wakeups > before:
+                break
+            await asyncio.sleep(0.1)
+    assert scheduler.wakeups > before
 
 
 def test_agents_tracing_is_off(data_dir) -> None:
@@ -176,3 +225,29 @@ async def test_a_model_failure_is_reported_after_the_message_is_saved(chat, gemi
     assert kinds.index("thread.item.done") < kinds.index("error")
     assert of_type(events, "error")[0].message.startswith("Gemini rejected your API key")
     assert len(user_rows(path)) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("add a task to renew my passport. Also call mom", "add a task to renew my passport"),
+        ("what is due today?  and tomorrow?", "what is due today?"),
+        ("first line\nsecond line", "first line"),
+        (
+            "Please add these tasks for my kitchen renovation project that starts soon",
+            "Please add these tasks for my kitchen…",
+        ),
+        ("   ", None),
+    ],
+)
+def test_title_is_the_first_sentence_cut_at_a_word(text: str, title: str | None) -> None:
+    message = UserMessageItem(
+        id="m",
+        thread_id="t",
+        created_at=datetime.now(),
+        content=[UserMessageTextContent(text=text)],
+        inference_options=InferenceOptions(),
+    )
+    got = title_from(message.content)
+    assert got == title
+    assert got is None or len(got) <= TITLE_MAX

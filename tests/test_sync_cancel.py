@@ -129,9 +129,11 @@ async def server_tasks(url: str) -> dict[str, dict[str, object]]:
         snap = await remote.snapshot(conn, USER)
     finally:
         await conn.close()
-    # Tasks only: the profile's Inbox list (entity task_list) syncs too.
+    # Tasks only: the space also carries the person's lists (the Inbox at least).
     return {
-        rid: {n: w[0] for n, w in row["f"].items()} for (e, rid), row in snap.items() if e == "task"
+        rid: {n: w[0] for n, w in row["f"].items()}
+        for (entity, rid), row in snap.items()
+        if entity == "task"
     }
 
 
@@ -181,7 +183,7 @@ async def test_round_cancelled_while_applying_a_pulled_batch(devices, pg_databas
 async def test_round_cancelled_while_forgetting_pushed_changes(devices, pg_database):
     a = await devices("dev-a")
     made = {(await a.create(title=f"from a {i}")).id for i in range(TASKS)}
-    # Rows waiting: the tasks, and the Inbox list they were put in.
+    # The tasks wait to be pushed, and the Inbox list they went into.
     assert (await a.sync.get_status())["pending_changes"] == TASKS + 1
 
     # The server has taken the push; A's local transaction that forgets the pushed notes

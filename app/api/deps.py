@@ -33,8 +33,12 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_current_user(request: Request) -> str:
-    """The user id every query is scoped to, from the verified session (app/security)."""
+async def get_current_user(request: Request) -> str:
+    """The user id every query is scoped to, from the verified session (app/security).
+
+    `async` though it never awaits: FastAPI runs a plain `def` dependency in its thread
+    pool, a hop to a worker thread and back on every request (a chat turn waited for it
+    before anything else)."""
     user = getattr(request.state, "user_id", None)
     if not user:
         # Fail closed: a route reached without the session middleware must not fall back

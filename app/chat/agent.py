@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from agents import Agent, Model, Tool
+from agents import Agent, Model, RunContextWrapper, Tool
 
 from app.config import Settings
 from app.localtime import local_zone
@@ -34,3 +35,13 @@ def build_agent(settings: Settings, *, model: Model, tools: Sequence[Tool]) -> A
     return Agent(
         name="TaskChat", instructions=instructions(settings), model=model, tools=list(tools)
     )
+
+
+def lasting_agent(settings: Settings, *, model: Model, tools: Sequence[Tool]) -> Agent:
+    """The agent of build_agent, for many turns: its instructions are written at the start
+    of each run (today's date and time, the zone then set in `settings`)."""
+
+    def written_now(_context: RunContextWrapper[Any], _agent: Agent[Any]) -> str:
+        return instructions(settings)
+
+    return Agent(name="TaskChat", instructions=written_now, model=model, tools=list(tools))

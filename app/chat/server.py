@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, cast
 
-from agents import RunConfig, Runner, RunResultStreaming, set_tracing_disabled
+from agents import (
+    Agent,
+    OpenAIChatCompletionsModel,
+    RunConfig,
+    Runner,
+    RunResultStreaming,
+    set_tracing_disabled,
+)
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.server import ChatKitServer
 from chatkit.types import (
@@ -19,6 +25,7 @@ from chatkit.types import (
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
+    ClientEffectEvent,
     ErrorEvent,
     Page,
     ProgressUpdateEvent,
@@ -32,7 +39,6 @@ from chatkit.types import (
     ThreadStreamEvent,
     ThreadUpdatedEvent,
     UserMessageItem,
-    UserMessageTextContent,
     WidgetItem,
 )
 from pydantic import BaseModel
@@ -40,7 +46,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat import confirm
-from app.chat.agent import MAX_TURNS, build_agent
+from app.chat.agent import MAX_TURNS, lasting_agent
 from app.chat.gemini import (
     Failure,
     GeminiClients,
@@ -51,14 +57,13 @@ from app.chat.gemini import (
 )
 from app.chat.history import PlainStringHistory, stored_tool_call
 from app.chat.rehearsal import rehearse
-from app.chat.store import ChatContext, SqlStore
+from app.chat.store import ChatContext, SqlStore, title_from
 from app.chat.tools import task_tools
 from app.chat.wire import SignatureBook, remember_signatures
 from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 60
 # How many of the latest items a turn sends as history.
 HISTORY_ITEMS = 100
 # How long a stop waits for cut-off replies to be stored: with uvicorn's graceful wait
@@ -72,20 +77,6 @@ PARTIAL_NOTE = (
     "The assistant reply above was cut off by an error before it was complete; "
     "it may be unfinished."
 )
-
-
-def title_from(message: UserMessageItem) -> str | None:
-    """A short thread title: the first words of the first message."""
-    text = " ".join(
-        part.text for part in message.content if isinstance(part, UserMessageTextContent)
-    )
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        return None
-    if len(text) <= TITLE_MAX:
-        return text
-    cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
-    return cut.rstrip(" ,.;:") + "…"
 
 
 class StoreIdsForFakeIds:
@@ -155,8 +146,13 @@ def serialize_event(event: BaseModel) -> bytes:
     ).encode("utf-8")
 
 
-def error_event(failure: Failure) -> ErrorEvent:
-    return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
+def failure_events(failure: Failure) -> tuple[ClientEffectEvent, ErrorEvent]:
+    """A failed turn's events: ChatKit's ErrorEvent takes no code of ours, so the failure's
+    code and wait (a quota's countdown, "Open key settings") go ahead in a client effect."""
+    return (
+        ClientEffectEvent(name="turn_failed", data=failure.effect_data()),
+        ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry),
+    )
 
 
 class LetGoRunEvents:
@@ -249,6 +245,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
         self._converter = PlainStringHistory()
+        self._agent: tuple[Settings, OpenAIChatCompletionsModel, Agent] | None = None
         # What close() waits for: the replies being streamed (endpoint.EventStream's
         # producers) and the writes of replies cut off by a stop.
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -341,29 +338,39 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        start = await self._start(thread, context)
+        start = await self._start(thread, input_user_message, context)
         if input_user_message is not None and not thread.title:
-            title = title_from(input_user_message)
+            title = title_from(input_user_message.content)
             if title:
-                # ChatKitServer stores the renamed thread after the next event and streams
-                # thread.updated: this one, sent at once, so that write runs while the
-                # model request (started above) is on its way, not before its first words.
-                thread.title = title
-                yield ThreadUpdatedEvent(
-                    thread=Thread.model_validate({**thread.model_dump(), "items": Page()})
-                )
+                titled = {**thread.model_dump(), "title": title, "items": Page()}
+                if not context.created(thread.id):
+                    # An older thread without a title: ChatKitServer stores the renamed
+                    # thread after the next event. A thread this request created was
+                    # stored with its title (SqlStore.save_thread), and `thread` stays as
+                    # it is: changed, ChatKitServer would store it once more, a write that
+                    # ran while the model request was getting out.
+                    thread.title = title
+                yield ThreadUpdatedEvent(thread=Thread.model_validate(titled))
         async for event in self._stream(thread, context, start):
             yield event
 
-    async def _start(self, thread: ThreadMetadata, context: ChatContext) -> Turn | Failure:
+    async def _start(
+        self, thread: ThreadMetadata, message: UserMessageItem | None, context: ChatContext
+    ) -> Turn | Failure:
         """Send the model request for a turn over the thread's newest items, or say why not."""
         settings = self._settings()
         try:
             model = await self._clients.turn_model(settings)
-            newest = await self.store.load_thread_items(
-                thread.id, None, HISTORY_ITEMS, "desc", context
-            )
-            items = list(reversed(newest.data))
+            items: list[ThreadItem]
+            if message is not None and context.created(thread.id):
+                # A thread this request created holds only the message ChatKit stored just
+                # before calling respond: no need to read it back before asking the model.
+                items = [message]
+            else:
+                newest = await self.store.load_thread_items(
+                    thread.id, None, HISTORY_ITEMS, "desc", context
+                )
+                items = list(reversed(newest.data))
             # Earlier turns' tool calls go back to Gemini with their thought signatures.
             remember_signatures(self.signatures, filter(None, (stored_tool_call(i) for i in items)))
             history = await self._converter.to_agent_input(items)
@@ -371,7 +378,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                 thread=thread, store=self.store, request_context=context
             )
             result = Runner.run_streamed(
-                build_agent(settings, model=model, tools=self._tools),
+                self._agent_for(settings, model),
                 history,
                 context=agent_context,
                 max_turns=MAX_TURNS,
@@ -385,6 +392,13 @@ class TaskChatServer(ChatKitServer[ChatContext]):
             return explain(exc, model=settings.gemini_model)
         self._turned = True
         return Turn(result, agent_context, settings)
+
+    def _agent_for(self, settings: Settings, model: OpenAIChatCompletionsModel) -> Agent:
+        """The agent, built once per model object and Settings object (~0.2 ms a turn)."""
+        if self._agent is None or self._agent[0] is not settings or self._agent[1] is not model:
+            agent = lasting_agent(settings, model=model, tools=self._tools)
+            self._agent = (settings, model, agent)
+        return self._agent[2]
 
     def _with_signature(self, event: ThreadStreamEvent) -> ThreadStreamEvent:
         """A tool call's hidden item is stored with the call's thought signature, so that
@@ -402,7 +416,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """A started turn's events, with its failures as error events the person can act on."""
         if isinstance(start, Failure):
-            yield error_event(start)
+            for failed in failure_events(start):
+                yield failed
             return
         turn, settings = start, start.settings
         ids = StoreIdsForFakeIds(lambda: self.store.generate_item_id("message", thread, context))
@@ -446,7 +461,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                         content=PARTIAL_NOTE,
                     )
                 )
-            yield error_event(failure)
+            for failed in failure_events(failure):
+                yield failed
 
     async def action(
         self,

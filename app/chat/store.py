@@ -10,8 +10,9 @@ separate lookup; a second query runs only to tell "empty" from "not yours".
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from chatkit.types import (
     ThreadItem,
     ThreadMetadata,
     ThreadStatus,
+    UserMessageContent,
+    UserMessageTextContent,
 )
 from pydantic import TypeAdapter
 from sqlalchemy import Row, Table, and_, delete, func, insert, literal, or_, select, update
@@ -35,11 +38,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.budget import TurnBudget
 from app.chat.models import ChatItem, ChatThread
-from app.db.engine import READ_ONLY, STATEMENT_READS
+from app.db.engine import READ_ONLY, REMINDERS_UNCHANGED, STATEMENT_READS
 from app.db.types import utcnow
 from app.db.uncancellable import run_to_end
+from app.tasks.models import CONTROL_CHARS
 
 PAGE_MAX = 500
+TITLE_MAX = 48
+# Where a first sentence ends: ., ! or ? before a space, or a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 _STATUS_ADAPTER: TypeAdapter[ThreadStatus] = TypeAdapter(ThreadStatus)
 # The SDK's own ids carry 32 random bits, which collide within a long-lived install.
@@ -61,17 +68,50 @@ _THREAD_COLUMNS = (
     THREADS.c.status,
     THREADS.c["metadata"],
 )
+_NO_REMINDERS = {REMINDERS_UNCHANGED: True}
 # The `after` item of an items.list page, looked up inside the page's own query.
 _CURSOR_ITEM = ITEMS.alias("after_item")
 
 
+@dataclass
+class NewThread:
+    """The thread a threads.create request makes: named after its message up front, and
+    stored together with that message (SqlStore.save_thread keeps its row until
+    add_thread_item writes both in one transaction)."""
+
+    title: str | None
+    id: str | None = None
+    row: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class ChatContext:
-    """What the route hands to every ChatKit call: whose data this request may touch, and
-    (one request is one turn) what is left of the turn's budget of unasked changes."""
+    """What the route hands to every ChatKit call: whose data this request may touch,
+    (one request is one turn) what is left of the turn's budget of unasked changes, and
+    the thread it creates, if it is a threads.create."""
 
     user_id: str
     budget: TurnBudget = field(default_factory=TurnBudget, compare=False)
+    new_thread: NewThread | None = field(default=None, compare=False)
+
+    def created(self, thread_id: str) -> bool:
+        """Whether this request created the thread (threads.create)."""
+        return self.new_thread is not None and self.new_thread.id == thread_id
+
+
+def title_from(content: Sequence[UserMessageContent]) -> str | None:
+    """A short thread title: the first message's first sentence (or line), cut at a word
+    boundary, so that threads started alike still read apart in the list."""
+    text = " ".join(part.text for part in content if isinstance(part, UserMessageTextContent))
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    # A title is one plain line: the thread's own checks refuse control characters.
+    text = CONTROL_CHARS.sub("", re.sub(r"\s+", " ", first)).strip().rstrip(".")
+    if not text:
+        return None
+    if len(text) <= TITLE_MAX:
+        return text
+    cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
+    return cut.rstrip(" ,.;:-") + "…"
 
 
 def as_utc(value: datetime) -> datetime:
@@ -154,7 +194,8 @@ class SqlStore(Store[ChatContext]):
 
         async def transaction() -> None:
             async with self.sessionmaker() as session:
-                await work(await session.connection())
+                # Threads and items hold no reminders: the scheduler need not look again.
+                await work(await session.connection(execution_options=_NO_REMINDERS))
                 await session.commit()
 
         await run_to_end(transaction())
@@ -194,16 +235,21 @@ class SqlStore(Store[ChatContext]):
         return self._to_metadata(row)
 
     async def save_thread(self, thread: ThreadMetadata, context: ChatContext) -> None:
-        now = utcnow()
-        row = {
-            "id": thread.id,
-            "user_id": context.user_id,
-            "title": thread.title[:255] if thread.title else None,
-            "status": thread.status.model_dump(mode="json"),
-            "metadata": thread.metadata,
-            "created_at": as_utc(thread.created_at),
-            "updated_at": now,
-        }
+        new = context.new_thread
+        title = thread.title
+        if new is not None and new.id in (None, thread.id):
+            # ChatKit's copy of the thread this request creates has no title: its
+            # message's first words, stored at once, so no write of its own runs during
+            # the turn.
+            title = title or new.title
+            if new.id is None or new.row is not None:
+                # threads.create: ChatKit saves the thread, sends thread.created, then
+                # adds the message. The thread's row waits for that message and goes into
+                # the same transaction (add_thread_item): one write fewer before the
+                # model is asked.
+                new.id, new.row = thread.id, self._thread_row(thread, context, title=title)
+                return
+        row = self._thread_row(thread, context, title=title)
 
         async def work(conn: AsyncConnection) -> None:
             if (await conn.execute(_insert_new_thread(row))).rowcount == 0:
@@ -214,6 +260,20 @@ class SqlStore(Store[ChatContext]):
                     raise NotFoundError(f"Thread {thread.id} not found")
 
         await self._write(work)
+
+    @staticmethod
+    def _thread_row(
+        thread: ThreadMetadata, context: ChatContext, *, title: str | None
+    ) -> dict[str, Any]:
+        return {
+            "id": thread.id,
+            "user_id": context.user_id,
+            "title": title[:255] if title else None,
+            "status": thread.status.model_dump(mode="json"),
+            "metadata": thread.metadata,
+            "created_at": as_utc(thread.created_at),
+            "updated_at": utcnow(),
+        }
 
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: ChatContext
@@ -306,12 +366,27 @@ class SqlStore(Store[ChatContext]):
         *,
         title: str | None = None,
     ) -> None:
-        """Append an item; `title`, if given, names the thread in the same transaction."""
+        """Append an item; `title`, if given, names the thread in the same transaction.
+
+        The first item of a thread this request creates stores the thread too (see
+        save_thread)."""
+        new = context.new_thread
+        thread_row = new.row if new is not None and new.id == thread_id else None
 
         async def work(conn: AsyncConnection) -> None:
-            await self._insert(conn, thread_id, item, context, title)
+            if thread_row is None:
+                await self._insert(conn, thread_id, item, context, title)
+                return
+            if (await conn.execute(_insert_new_thread(thread_row))).rowcount == 0:
+                raise NotFoundError(f"Thread {thread_id} not found")  # the id is taken
+            # A thread inserted just now needs no ownership check or touch, and its first
+            # item no max(seq).
+            row = self._item_row(thread_id, item, context, 1)
+            await conn.execute(insert(ITEMS).values(**row))
 
         await self._write(work)
+        if thread_row is not None and new is not None:
+            new.row = None  # stored
 
     @staticmethod
     async def _insert(

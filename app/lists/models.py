@@ -20,7 +20,7 @@ DEFAULT_COLOR = "#808080"
 # Order keys (fractional indexing) compare byte by byte: PostgreSQL must not sort them
 # with a language collation, where "a" < "B".
 ORDER_KEY_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Every profile's Inbox has the same id on every device, so two devices that each made
 # their Inbox converge on one list when they sync.
@@ -32,7 +32,7 @@ def inbox_id(user_id: str) -> str:
 
 
 def clean_name(value: str) -> str:
-    value = _CONTROL.sub("", value).strip()
+    value = CONTROL_CHARS.sub("", value).strip()
     if not value:
         raise ValueError("name must not be empty")
     if len(value) > NAME_MAX:
@@ -50,7 +50,7 @@ def clean_color(value: str) -> str:
 def clean_emoji(value: str | None) -> str | None:
     if value is None:
         return None
-    value = _CONTROL.sub("", value).strip()
+    value = CONTROL_CHARS.sub("", value).strip()
     if not value:
         return None
     if len(value) > EMOJI_MAX or any(ch.isalnum() for ch in value):

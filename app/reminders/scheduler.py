@@ -2,7 +2,8 @@
 
 It never polls. One query finds the earliest pending reminder; the loop then waits on an
 event with that deadline. Every commit on the engine (REST, chat, sync, import) sets the
-event, so a new or moved reminder is seen at once. Reminders that fell due while TaskChat
+event, so a new or moved reminder is seen at once (commits marked REMINDERS_UNCHANGED, the
+chat store's, do not wake it). Reminders that fell due while TaskChat
 was closed are shown once, together, at start-up.
 """
 
@@ -20,7 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.engine import read_only_sessionmaker
+from app.db.engine import REMINDERS_UNCHANGED, read_only_sessionmaker
 from app.db.types import utcnow
 from app.errors import DomainError
 from app.reminders.notices import NoticeBoard
@@ -107,8 +108,11 @@ class ReminderScheduler:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _on_commit(self, _conn: Any) -> None:
-        self.poke()
+    def _on_commit(self, conn: Any) -> None:
+        # A chat turn commits three or four times before its model request goes out;
+        # each wake-up ran two queries on the event loop in the middle of it.
+        if not conn.get_execution_options().get(REMINDERS_UNCHANGED):
+            self.poke()
 
     def pause(self, minutes: int) -> datetime | None:
         """Hold reminders for `minutes` (0 resumes); held ones are shown afterwards."""

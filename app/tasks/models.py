@@ -31,7 +31,7 @@ DATE_MAX = date(9999, 12, 30)
 # The id shape of every stored row (uuids, ChatKit's `thr_…`/`msg_…` ids): no spaces,
 # quotes or control characters, short enough for an index.
 _ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Tags are matched inside their JSON text (portable across SQLite and PostgreSQL),
 # so they may not contain the characters JSON escapes.
 _TAG_FORBIDDEN = re.compile(r'["\\\x00-\x1f\x7f,]')
@@ -72,7 +72,7 @@ def check_date_range(value: Due, what: str = "due") -> Due:
 
 
 def clean_title(value: str) -> str:
-    value = _CONTROL.sub("", value).strip()
+    value = CONTROL_CHARS.sub("", value).strip()
     if not value:
         raise ValueError("title must not be empty")
     if len(value) > TITLE_MAX:
@@ -81,7 +81,7 @@ def clean_title(value: str) -> str:
 
 
 def clean_description(value: str | None) -> str:
-    value = _CONTROL.sub("", value or "").strip()
+    value = CONTROL_CHARS.sub("", value or "").strip()
     if len(value) > DESCRIPTION_MAX:
         raise ValueError(
             f"description must be at most {DESCRIPTION_MAX} characters (got {len(value)})"
@@ -128,7 +128,7 @@ def clean_id(value: Any, name: str) -> str | None:
     value = value.strip()
     if not value:
         return None
-    if len(value) > ID_MAX or _CONTROL.search(value):
+    if len(value) > ID_MAX or CONTROL_CHARS.search(value):
         raise ValueError(f"{name} must be an id of at most {ID_MAX} characters")
     return value
 

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import NARROW, SCREENSHOT_DIR, WIDE, Browser, wait_ready
+from tests.e2e.test_webui_screenshots import shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +92,9 @@ def test_lists_screenshots(ui: Browser, api: httpx.Client, gemini_key: str) -> N
             wait_ready(page)
             if size == "narrow":
                 page.get_by_test_id("tab-tasks").click()
+            # Every list: each top-level task shows its list (steps are in their parent's).
+            expect(page.get_by_test_id("task-list-chip")).to_have_count(2)
+            shoot(page, f"lists-all-{size}-{scheme}")  # layout and contrast checked
             page.get_by_test_id("filter-list").select_option(trip)
             page.get_by_test_id("task-sort").select_option("position")
             expect(page.get_by_test_id("task-title")).to_have_count(5)
@@ -99,3 +103,49 @@ def test_lists_screenshots(ui: Browser, api: httpx.Client, gemini_key: str) -> N
                 path=str(SCREENSHOT_DIR / f"lists-{size}-{scheme}.png"), animations="disabled"
             )
             assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_drag_to_another_list_and_each_window_keeps_its_view(
+    ui: Browser, api: httpx.Client, gemini_key: str
+) -> None:
+    travel = api.post("/api/lists", json={"name": "Travel"}).json()["id"]
+    inbox = next(x["id"] for x in api.get("/api/lists").json()["items"] if x["is_inbox"])
+    flight = api.post("/api/tasks", json={"title": "Book flight", "list_id": travel}).json()
+    milk = api.post("/api/tasks", json={"title": "Buy milk"}).json()
+    assert milk["list_id"] == inbox
+
+    page = ui.open()
+    wait_ready(page)
+    page.get_by_test_id("task-sort").select_option("position")
+    expect(page.get_by_test_id("task-title")).to_have_count(2)
+    # Across lists ("All lists", my order): dropped on a Travel task, it joins Travel.
+    row = page.locator(f'[data-testid=task-item][data-task-id="{milk["id"]}"]')
+    row.drag_to(page.locator(f'[data-testid=task-item][data-task-id="{flight["id"]}"]'))
+    for _ in range(50):  # the drop's one /move request
+        moved = api.get(f"/api/tasks/{milk['id']}").json()
+        if moved["list_id"] == travel:
+            break
+        page.wait_for_timeout(100)
+    assert moved["list_id"] == travel and moved["parent_id"] is None
+    # Views across lists show each task's list (but the Inbox's).
+    expect(row.get_by_test_id("task-list-chip")).to_have_text("Travel")
+    in_travel = api.get("/api/tasks", params={"list_id": travel, "sort": "position"}).json()
+    assert [t["title"] for t in in_travel["items"]] == ["Buy milk", "Book flight"]
+
+    # Two windows (tabs) of the app: each keeps its own view across a reload.
+    page.get_by_test_id("filter-list").select_option(travel)
+    page.get_by_test_id("filter-upcoming").click()
+    other = page.context.new_page()
+    other.goto(ui.server.url + "/?chat=builtin")
+    wait_ready(other)
+    expect(other.get_by_test_id("filter-open")).to_have_attribute("aria-selected", "true")
+    other.get_by_test_id("filter-today").click()
+    page.reload()
+    other.reload()
+    wait_ready(page)
+    wait_ready(other)
+    expect(page.get_by_test_id("filter-upcoming")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("filter-list")).to_have_value(travel)
+    expect(other.get_by_test_id("filter-today")).to_have_attribute("aria-selected", "true")
+    expect(other.get_by_test_id("filter-list")).to_have_value("")
+    assert not page.errors  # type: ignore[attr-defined]

@@ -34,6 +34,7 @@ export const keys = {
   taskLinks: (threadId: string) => ['threads', threadId, 'task-links'] as const,
   settings: ['settings'] as const,
   syncStatus: ['sync-status'] as const,
+  syncDevices: ['sync-status', 'devices'] as const,
   search: (q: string) => ['search', q] as const,
 }
 

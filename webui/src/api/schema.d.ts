@@ -30,6 +30,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/threads/{thread_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Message
+         * @description Edit the thread's last user message; then ask again with threads.retry_after_item.
+         */
+        put: operations["edit_message_api_chat_threads__thread_id__items__item_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chatkit": {
         parameters: {
             query?: never;
@@ -670,6 +690,11 @@ export interface components {
              * Format: password
              */
             api_key: string;
+            /**
+             * Check
+             * @default false
+             */
+            check: boolean;
         };
         /** GeminiKeyOut */
         GeminiKeyOut: {
@@ -699,6 +724,20 @@ export interface components {
              * @enum {string}
              */
             status: "valid" | "rejected" | "offline" | "missing" | "error";
+        };
+        /** KeySavedOut */
+        KeySavedOut: {
+            /** Daily Message Cap */
+            daily_message_cap: number;
+            /** Data Dir */
+            data_dir: string;
+            gemini_key: components["schemas"]["GeminiKeyOut"];
+            key_check?: components["schemas"]["KeyCheckOut"] | null;
+            keyring: components["schemas"]["KeyringOut"];
+            /** Model */
+            model: string;
+            /** Timezone */
+            timezone: string;
         };
         /** KeyringOut */
         KeyringOut: {
@@ -796,6 +835,11 @@ export interface components {
             emoji?: string | null;
             /** Name */
             name?: string | null;
+        };
+        /** MessageEdit */
+        MessageEdit: {
+            /** Text */
+            text: string;
         };
         /** Notice */
         Notice: {
@@ -1149,6 +1193,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    edit_message_api_chat_threads__thread_id__items__item_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1645,7 +1723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SettingsOut"];
+                    "application/json": components["schemas"]["KeySavedOut"];
                 };
             };
             /** @description Validation Error */

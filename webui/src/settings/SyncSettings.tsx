@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react'
-import { ApiError } from '../api/client'
-import { PairingCodeBox, type SetupBody, SetupForm, type ShownCode, SpaceControls, SyncStatusNotes } from './SyncParts'
-import { type SyncDevice, type SyncState, message, statusLine, syncApi } from './syncApi'
+import { useState } from 'react'
+import { PairingCodeBox, type ShownCode, SpaceControls, SyncStatusNotes } from './SyncParts'
+import { type SetupBody, SetupForm } from './SyncSetupForm'
+import { statusLine, syncApi } from './syncApi'
+import { useSyncAction, useSyncState } from './useSync'
 
 /** Settings → Sync: paste a database URL, check it, start or join an end-to-end
  * encrypted sync space, and see what sync is doing (status, devices). */
@@ -9,67 +10,23 @@ import { type SyncDevice, type SyncState, message, statusLine, syncApi } from '.
 export { type SyncDevice, type SyncState, statusLine, syncApi, when } from './syncApi'
 
 export default function SyncSettings() {
-  const [status, setStatus] = useState<SyncState | null>(null)
-  const [devices, setDevices] = useState<SyncDevice[] | null>(null)
-  const [needsFile, setNeedsFile] = useState(false)
-  const [busy, setBusy] = useState(false)
-  const [note, setNote] = useState<string | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const { status, inSpace, devices, loadError } = useSyncState()
+  const { run, busy, note, error, needsFile } = useSyncAction()
+  // The code is shown once, right after the space was started; the server never sends it again.
   const [shownCode, setShownCode] = useState<ShownCode | null>(null)
 
-  const inSpace = Boolean(status?.enabled && status?.space)
-
-  const refresh = useCallback(async () => {
-    try {
-      const s = await syncApi.status()
-      setStatus(s)
-      if (s.enabled && s.space) {
-        try {
-          setDevices((await syncApi.devices()).items)
-        } catch {
-          setDevices(null)
-        }
-      } else {
-        setDevices(null)
-      }
-    } catch (e) {
-      setError(message(e))
-    }
-  }, [])
-
-  useEffect(() => {
-    void refresh()
-  }, [refresh])
-
-  const act = async (what: () => Promise<void>): Promise<boolean> => {
-    setBusy(true)
-    setError(null)
-    setNote(null)
-    try {
-      await what()
-      return true
-    } catch (e) {
-      if (e instanceof ApiError && e.code === 'keyring_unavailable') setNeedsFile(true)
-      setError(message(e))
-      return false
-    } finally {
-      setBusy(false)
-    }
-  }
-
   const setup = (body: SetupBody) =>
-    act(async () => {
+    run(async () => {
       const r = await syncApi.setup(body)
       if (r.code) {
         setShownCode({ code: r.code, hint: r.recovery_hint, qr: r.qr })
-        setNote('Sync space started. Enter this code on your other devices.')
-      } else {
-        const kept = Object.values(r.kept || {}).reduce((a, b) => a + b, 0)
-        setNote(`Joined the sync space. ${kept} item${kept === 1 ? '' : 's'} already on this device were kept and will sync too.`)
+        return { note: 'Sync space started. Enter this code on your other devices.' }
       }
-      await refresh()
+      const kept = Object.values(r.kept || {}).reduce((a, b) => a + b, 0)
+      return { note: `Joined the sync space. ${kept} item${kept === 1 ? '' : 's'} already on this device were kept and will sync too.` }
     })
 
+  const shownError = error ?? loadError
   return (
     <section className="settings-section" aria-labelledby="sync-heading" data-testid="sync-section">
       <h3 id="sync-heading">Sync</h3>
@@ -86,22 +43,15 @@ export default function SyncSettings() {
           <SpaceControls
             busy={busy}
             devices={devices}
-            onSyncNow={() =>
-              void act(async () => {
-                setStatus(await syncApi.run())
-                setNote('Sync finished.')
-                await refresh()
-              })
-            }
+            onSyncNow={() => void run(async () => ({ status: await syncApi.run(), note: 'Sync finished.' }))}
             onLeave={() =>
-              void act(async () => {
-                setStatus(await syncApi.leave())
+              void run(async () => {
+                const left = await syncApi.leave()
                 setShownCode(null)
-                setNote('This device no longer syncs. Its tasks and chats stay here.')
-                await refresh()
+                return { status: left, note: 'This device no longer syncs. Its tasks and chats stay here.' }
               })
             }
-            onRemove={(d) => void act(async () => setDevices((await syncApi.removeDevice(d.id)).items))}
+            onRemove={(d) => void run(async () => void (await syncApi.removeDevice(d.id)))}
           />
         </>
       )}
@@ -109,17 +59,17 @@ export default function SyncSettings() {
         <SetupForm
           busy={busy}
           needsFile={needsFile}
-          onCheck={(url) => void act(async () => setNote((await syncApi.check(url)).message))}
+          onCheck={(url) => void run(async () => ({ note: (await syncApi.check(url)).message }))}
           onSetup={setup}
         />
       )}
       <div aria-live="polite">
-        {error && (
+        {shownError && (
           <p className="form-error" role="alert" data-testid="sync-error">
-            {error}
+            {shownError}
           </p>
         )}
-        {note && !error && (
+        {note && !shownError && (
           <p className="form-ok" data-testid="sync-note">
             {note}
           </p>

@@ -49,10 +49,6 @@ export const syncApi = {
   removeDevice: (id: string) => call<{ items: SyncDevice[] }>('DELETE', `/api/sync/devices/${encodeURIComponent(id)}`),
 }
 
-export function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
-}
-
 export function when(iso: string | null | undefined): string {
   if (!iso) return 'never'
   const d = new Date(iso)

@@ -30,9 +30,11 @@ interface Props {
   onChange: (patch: Partial<TaskFilter>) => void
   /** The person's lists (app/lists), for the list filter. */
   lists?: TaskListInfo[]
+  /** Opens the lists dialog (create, rename, reorder, delete). */
+  onManageLists?: () => void
 }
 
-export function TaskViews({ filter, onChange }: Omit<Props, 'tags' | 'lists'>) {
+export function TaskViews({ filter, onChange }: Pick<Props, 'filter' | 'onChange'>) {
   return (
     <div className="segmented" role="tablist" aria-label="Show tasks">
       {VIEWS.map((t) => (
@@ -52,7 +54,7 @@ export function TaskViews({ filter, onChange }: Omit<Props, 'tags' | 'lists'>) {
   )
 }
 
-export function TaskFilters({ filter, tags, onChange, lists = [] }: Props) {
+export function TaskFilters({ filter, tags, onChange, lists = [], onManageLists }: Props) {
   return (
     <div className="filter-row">
       <label className="sr-only" htmlFor="filter-list">
@@ -68,6 +70,11 @@ export function TaskFilters({ filter, tags, onChange, lists = [] }: Props) {
             </option>
           ))}
       </select>
+      {onManageLists && (
+        <button type="button" className="btn btn-small manage-lists" onClick={onManageLists} aria-haspopup="dialog" data-testid="manage-lists">
+          Lists…
+        </button>
+      )}
       <label className="sr-only" htmlFor="filter-priority">
         Priority
       </label>

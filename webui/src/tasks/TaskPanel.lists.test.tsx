@@ -47,6 +47,19 @@ function installFetch() {
         t.position = `${key.slice(0, -1)}${String.fromCharCode(key.charCodeAt(key.length - 1) - 1)}V`
         return Response.json(t)
       }
+      const done = /^\/api\/tasks\/([^/]+)\/complete$/.exec(url)
+      if (method === 'POST' && done) {
+        const t = tasks.find((x) => x.id === done[1])!
+        return Response.json({ ...t, completed: (body as { completed: boolean }).completed, updated_at: '2026-11-02T00:00:00Z' })
+      }
+      if (method === 'POST' && url === '/api/lists') {
+        return Response.json({ id: 'new-list', color: '#808080', emoji: null, archived: false, position: 'a2', is_inbox: false, ...(body as object) }, { status: 201 })
+      }
+      if (method === 'DELETE' && url.startsWith('/api/lists/travel')) {
+        const travel = { id: 'travel', name: 'Travel', color: '#3b82f6', emoji: '🧳', archived: false, position: 'a1', is_inbox: false }
+        return Response.json({ deleted: travel, tasks_moved: 2, tasks_deleted: 0, task_ids: ['x', 'y'], change_id: 'chg_1' })
+      }
+      if (method === 'POST' && url.startsWith('/api/tasks/undo/')) return Response.json({ change_id: 'chg_1', action: 'delete_list', ids: [], tasks: [] })
       if (method === 'POST' && url === '/api/tasks') {
         const t = { ...base, position: 'z', id: 'new', ...(body as object) } as Task
         return Response.json(t, { status: 201 })
@@ -124,6 +137,74 @@ describe('TaskPanel with lists', () => {
     await screen.findByRole('option', { name: '🧳 Travel' })
     expect((screen.getByTestId('filter-list') as HTMLSelectElement).value).toBe('travel')
     expect(screen.getByTestId('filter-today').getAttribute('aria-selected')).toBe('true')
+  })
+})
+
+describe('the lists dialog', () => {
+  it('creates a list with a colour, and deleting one asks, then offers Undo', async () => {
+    installFetch()
+    render(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByRole('option', { name: '🧳 Travel' })
+    fireEvent.click(screen.getByTestId('manage-lists'))
+    const dialog = screen.getByTestId('list-manager')
+    expect(within(dialog).getAllByTestId('list-row')).toHaveLength(2)
+    fireEvent.change(within(dialog).getByTestId('list-new-name'), { target: { value: 'Work' } })
+    fireEvent.change(within(dialog).getByTestId('list-new-color'), { target: { value: '#299438' } })
+    fireEvent.click(within(dialog).getByTestId('list-new-add'))
+    await flush()
+    expect(requests.find((r) => r.method === 'POST' && r.url === '/api/lists')?.body).toEqual({ name: 'Work', color: '#299438' })
+
+    // The Inbox cannot be deleted; Travel can, after the question.
+    const rows = within(dialog).getAllByTestId('list-row')
+    expect(within(rows[0]).queryByTestId('list-delete-button')).toBeNull()
+    fireEvent.click(within(rows[1]).getByTestId('list-delete-button'))
+    await flush()
+    expect(screen.getByTestId('list-delete').textContent).toContain('It has 4 tasks')
+    fireEvent.click(screen.getByTestId('list-delete-move'))
+    await flush()
+    expect(requests.filter((r) => r.method === 'DELETE')).toEqual([{ method: 'DELETE', url: '/api/lists/travel?tasks=move_to_inbox', body: undefined }])
+    expect(screen.queryByTestId('list-manager')).toBeNull()
+    const toast = screen.getByText('Deleted “Travel”; 2 tasks moved to Inbox').closest('.toast') as HTMLElement
+    fireEvent.click(within(toast).getByRole('button', { name: 'Undo' }))
+    await flush()
+    expect(requests.some((r) => r.method === 'POST' && r.url === '/api/tasks/undo/chg_1')).toBe(true)
+  })
+})
+
+describe('completing a task with open steps', () => {
+  it('asks first; Cancel sends nothing, "Leave them open" completes the task alone', async () => {
+    installFetch()
+    render(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    const beta = screen.getAllByTestId('task-item').find((r) => r.textContent?.startsWith('Beta1/2'))!
+    fireEvent.click(within(beta).getByTestId('task-complete'))
+    await flush()
+    expect(screen.getByTestId('steps-dialog').textContent).toContain('It still has')
+    expect((within(beta).getByTestId('task-complete') as HTMLInputElement).checked).toBe(false)
+    fireEvent.click(screen.getByTestId('steps-dialog-cancel'))
+    expect(screen.queryByTestId('steps-dialog')).toBeNull()
+    expect(requests.filter((r) => r.url.endsWith('/complete'))).toEqual([])
+
+    fireEvent.click(within(beta).getByTestId('task-complete'))
+    await flush()
+    fireEvent.click(screen.getByTestId('steps-leave'))
+    await flush()
+    expect(requests.filter((r) => r.url.endsWith('/complete'))).toEqual([
+      { method: 'POST', url: '/api/tasks/b/complete', body: { completed: true, subtasks: 'leave' } },
+    ])
+  })
+
+  it('a task without open steps completes at once', async () => {
+    installFetch()
+    render(<TaskPanel onFirstLoad={() => {}} />)
+    await screen.findByText('Alpha')
+    const alpha = screen.getAllByTestId('task-item').find((r) => r.textContent?.startsWith('Alpha'))!
+    fireEvent.click(within(alpha).getByTestId('task-complete'))
+    await flush()
+    expect(screen.queryByTestId('steps-dialog')).toBeNull()
+    expect(requests.filter((r) => r.url.endsWith('/complete'))).toEqual([
+      { method: 'POST', url: '/api/tasks/a/complete', body: { completed: true } },
+    ])
   })
 })
 

@@ -11,6 +11,7 @@ import { ToastHost, useToasts } from '../ui/toasts'
 import { useReminderToasts } from './useReminderToasts'
 import { isoDate } from './dates'
 import { EmptyTasks } from './EmptyTasks'
+import { ListManager } from './ListManager'
 import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
 import { TaskList } from './TaskList'
@@ -21,15 +22,18 @@ import {
   byPosition,
   defaultFilter,
   diffTask,
+  groupSteps,
   loadView,
   saveView,
 } from './state'
+import { useCompleteTask } from './useCompleteTask'
 import { UNDO_WINDOW_MS, useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
 import { useLists } from './useLists'
 import { useTaskMoves } from './useTaskMoves'
-import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
+import { flatten, useTasks, useUpdateTask } from './useTasks'
 import '../search/search.css'
+import './tasks.css'
 
 export { UNDO_WINDOW_MS }
 
@@ -50,6 +54,9 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   useEffect(() => saveView(filter), [filter])
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
+  const [managing, setManaging] = useState(false)
+  // A deleted or archived list: stop filtering by it.
+  const onListGone = useCallback((id: string) => setFilter((f) => (f.list === id ? { ...f, list: '' } : f)), [])
   const { toasts, push, dismiss } = useToasts()
   const onError = useCallback((message: string) => void push({ kind: 'error', message }), [push])
   const today = isoDate(new Date())
@@ -62,18 +69,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
 
   const list = useTasks(buildTaskQuery(filter, today, pageSize))
   const { pending, remove } = useDeleteWithUndo(push)
-  const { mutate: setDone } = useToggleTask({ onError })
-  // Completing offers Undo, as deleting does.
-  const toggle = useCallback(
-    (task: Task) =>
-      setDone(task, {
-        onSuccess: (saved) => {
-          if (!saved.completed) return
-          push({ message: `Completed “${saved.title}”`, actionLabel: 'Undo', timeout: UNDO_WINDOW_MS, onAction: () => setDone(saved) })
-        },
-      }),
-    [setDone, push],
-  )
+  // Completing offers Undo, as deleting does; open steps are asked about first.
+  const { toggle, dialog: stepsDialog } = useCompleteTask(push, onError)
   const update = useUpdateTask({ onError }).mutate
 
   const settled = !list.isPending
@@ -85,6 +82,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   // Asked for after the tasks (this hook's query starts after the task query's).
   const lists = useLists()
 
+  const listById = useMemo(() => new Map(lists.map((l) => [l.id, l])), [lists])
   const items = useMemo(() => flatten(list.data), [list.data])
   const { moved, shown: shownRef, moveBy, dropOn } = useTaskMoves(onError)
   const tasks = useMemo(() => {
@@ -96,8 +94,9 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         return m && m.updated_at >= t.updated_at ? { ...t, ...m } : t
       })
     }
-    // "My order": each task followed by its steps, all by their order keys.
-    return filter.sort === 'position' ? byPosition(shown) : shown
+    // "My order": each task followed by its steps, all by their order keys; other orders
+    // keep the server's order but show a task's steps right under it.
+    return filter.sort === 'position' ? byPosition(shown) : groupSteps(shown)
   }, [items, pending, filter.sort, moved])
   // The server's total (all pages), less the rows waiting for their delayed DELETE.
   const total = Math.max(0, (list.data?.pages[0]?.total ?? 0) - (items.length - tasks.length))
@@ -148,7 +147,7 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         </div>
       </header>
       <TaskViews filter={filter} onChange={patchFilter} />
-      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} lists={lists} />
+      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} lists={lists} onManageLists={() => setManaging(true)} />
       <QuickAdd today={today} timeZone={timeZone} onError={onError} lists={lists} />
       {error && (
         <div className="panel-error" role="alert" data-testid="task-error">
@@ -171,10 +170,13 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         onOpenSource={onOpenSource}
         onMove={myOrder ? moveBy : undefined}
         onDropOn={myOrder ? dropOn : undefined}
+        lists={filter.list ? undefined : listById}
       />
       <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
       {settled && tasks.length === 0 && !error && <EmptyTasks filtered={filtered} onClear={() => resetFilter(defaultFilter)} />}
       {!settled && <div className="task-skeleton" aria-hidden="true" />}
+      {stepsDialog}
+      {managing && <ListManager lists={lists} onClose={() => setManaging(false)} onError={onError} push={push} onGone={onListGone} />}
       <ToastHost toasts={toasts} dismiss={dismiss} />
     </section>
   )

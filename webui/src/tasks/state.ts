@@ -176,6 +176,23 @@ export function byPosition(tasks: Task[]): Task[] {
   return out
 }
 
+/** Any order: each task's steps right after it (in the order given), so a step never
+ * shows under another task; steps whose parent is not shown stay where they are. */
+export function groupSteps(tasks: Task[]): Task[] {
+  const shown = new Set(tasks.map((t) => t.id))
+  const steps = new Map<string, Task[]>()
+  for (const t of tasks) {
+    if (t.parent_id && shown.has(t.parent_id)) steps.set(t.parent_id, [...(steps.get(t.parent_id) ?? []), t])
+  }
+  if (!steps.size) return tasks
+  const out: Task[] = []
+  for (const t of tasks) {
+    if (t.parent_id && shown.has(t.parent_id)) continue
+    out.push(t, ...(steps.get(t.id) ?? []))
+  }
+  return out
+}
+
 /** The sibling (same parent) just before (-1) or after (+1) a task in a shown order. */
 export function siblingOf(tasks: Task[], id: string, dir: -1 | 1): Task | null {
   const i = tasks.findIndex((t) => t.id === id)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Task } from '../api/client'
-import { buildTaskQuery, defaultFilter, loadView, matchesFilter, saveView } from './state'
+import { buildTaskQuery, defaultFilter, groupSteps, loadView, matchesFilter, saveView } from './state'
 
 const TODAY = '2026-11-25'
 
@@ -71,5 +71,13 @@ describe('my order', () => {
     expect(siblingOf(rows, 'b', 1)).toBeNull()
     expect(siblingOf(rows, 'b1', -1)?.id).toBe('b0')
     expect(siblingOf(rows, 'b0', -1)).toBeNull()
+  })
+})
+
+describe('groupSteps', () => {
+  const t = (id: string, parent_id: string | null = null) => ({ id, parent_id }) as unknown as Task
+  it('puts each step right after its parent, keeping the given order otherwise', () => {
+    const got = groupSteps([t('s1', 'p'), t('a'), t('s2', 'p'), t('p'), t('orphan', 'gone')])
+    expect(got.map((x) => x.id)).toEqual(['a', 'p', 's1', 's2', 'orphan'])
   })
 })
