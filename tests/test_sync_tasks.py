@@ -124,7 +124,7 @@ async def test_background_loop_syncs_after_a_local_change(devices):
 
 
 async def test_server_merge_sends_only_winning_writes_and_keeps_the_rest(pg_database):
-    """A push reads only the stored stamps and writes only the writes that won over them;
+    """A push writes only the writes that won over the stored ones;
     the stored row keeps every other field (value and stamp) as it was."""
     conn = await connect(pg_database)
     try:

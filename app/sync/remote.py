@@ -149,15 +149,10 @@ async def push(
             )
         entities = [k[0] for k in incoming]
         ids = [k[1] for k in incoming]
-        # Only the stamps of the stored rows: the merge decides by stamps alone (an equal
-        # stamp is the same write), and a stored value never comes back to the device,
-        # so a sealed row's ciphertext (~1.5 KB a task) is neither sent here nor parsed.
         current: dict[tuple[str, str], dict[str, Any]] = {}
         for rec in await conn.fetch(
-            "SELECT entity, row_id, (SELECT coalesce(jsonb_object_agg(k, "
-            "jsonb_build_array(NULL, v -> 1, v -> 2)), '{}'::jsonb) "
-            "FROM jsonb_each(fields) AS w(k, v))::text AS f, deleted::text AS d "
-            "FROM taskchat_sync_row WHERE user_id = $1 AND (entity, row_id) IN "
+            "SELECT entity, row_id, fields::text AS f, deleted::text AS d FROM taskchat_sync_row "
+            "WHERE user_id = $1 AND (entity, row_id) IN "
             "(SELECT * FROM unnest($2::text[], $3::text[]))",
             user_id,
             entities,
@@ -175,9 +170,10 @@ async def push(
                 continue
             seq += 1
             hlc, device = top_stamp(merged)
-            # The writes that won: a stored row takes them over its other fields (`||`
-            # below); a new row is exactly them. The user row's lock (above) means no
-            # other push changed the stored rows since they were read.
+            # Only the writes that won are sent: a stored row takes them over its other
+            # fields (`||` below), a new row is exactly them. (A sealed task is ~1.5 KB;
+            # an edit of two fields used to send and re-parse all of it.) The user row's
+            # lock (above) means no other push changed the stored rows since they were read.
             theirs = state["f"]
             won = {n: w for n, w in theirs.items() if merged["f"].get(n) is w}
             out_e.append(key[0])
