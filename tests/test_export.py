@@ -3,6 +3,7 @@ Markdown views, the CLI and the HTTP endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -303,3 +304,19 @@ def test_cli_export_and_import(tmp_path, capsys):
     assert main(["import", str(tmp_path / "missing.zip")]) == 2
     (tmp_path / "bad.json").write_text("{}")
     assert main(["import", str(tmp_path / "bad.json")]) == 1
+
+
+async def test_listing_tasks_does_not_wait_for_a_writer(app, client):
+    """An import holds the write lock for a batch at a time; GET /api/tasks reads without
+    it (a read-only session), so it answers while a write transaction is still open."""
+    r = await client.post("/api/tasks", json={"title": "Seen while someone writes"})
+    assert r.status_code == 201
+    async with app.state.sessionmaker() as writer:
+        # Its transaction begins (on SQLite: the write lock, taken up front) and stays open.
+        await (await writer.connection()).exec_driver_sql("UPDATE task SET title = title WHERE 0")
+        # A guard against a hang, not a timing: waiting for the lock would never end here.
+        async with asyncio.timeout(30):
+            listed = await client.get("/api/tasks")
+        assert listed.status_code == 200
+        assert [t["title"] for t in listed.json()["items"]] == ["Seen while someone writes"]
+        await writer.rollback()
