@@ -18,6 +18,7 @@ from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.export import routes as export_routes
 from app.export.service import IMPORT_MAX_BYTES
+from app.lists import routes as list_routes
 from app.logging_setup import setup_logging
 from app.profile import local_user_id
 from app.reminders import routes as reminder_routes
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security(app, settings)
     app.include_router(settings_routes.router)
     app.include_router(health.router)
+    app.include_router(list_routes.router)  # before task_routes: /api/tasks/move
     app.include_router(task_routes.router)
     app.include_router(sync_routes.router)
     app.include_router(chat_routes.router)

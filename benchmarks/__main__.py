@@ -44,9 +44,13 @@ EXPECTED = {"bench_sync": "sync of 10k changes (issue 7)", "bench_desktop": "des
 FULL_ONLY = {
     "bench_desktop": "builds the desktop binary with PyInstaller",
     "bench_footprint": "opens the window under Xvfb on each web view",
+    "bench_panel": "the built web UI in Chromium with 5,000 tasks",
 }
 # What a module needs before it can run at all.
-NEEDS = {"bench_webui_size": (HERE.parent / "webui" / "dist" / "index.html", "npm run build")}
+NEEDS = {
+    "bench_webui_size": (HERE.parent / "webui" / "dist" / "index.html", "npm run build"),
+    "bench_panel": (HERE.parent / "webui" / "dist" / "index.html", "npm run build"),
+}
 
 CHILD = """
 import json, os, sys

@@ -17,11 +17,9 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.report import Figure, percentile, print_table, write_json
+from benchmarks.serving import serve, session_headers
 from tests.fakes.gemini import FakeGemini, Recorded, Reply, Text, ToolCalls
 
 TOOL_EVERY = 5  # one stream in five makes the model create a task
@@ -215,9 +214,6 @@ def check_db(db_path: Path, out: Outcome, *, user_id: str | None = None) -> list
 # ------------------------------------------------------------------- benchmark
 
 
-URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=(\S+)$")
-
-
 @contextmanager
 def served(fake: FakeGemini, data_dir: str) -> Iterator[tuple[str, str, subprocess.Popen]]:
     """`python -m app serve` in its own process, pointed at the fake Gemini."""
@@ -230,34 +226,11 @@ def served(fake: FakeGemini, data_dir: str) -> Iterator[tuple[str, str, subproce
         "TASKCHAT_LOG_LEVEL": "WARNING",
         "TASKCHAT_KEYRING_BACKEND": "fail",
     }
-    stderr = open(Path(data_dir) / "serve-stderr.txt", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        env=env,
-    )
-    try:
-        line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        match = URL_LINE.match(line)
-        if not match:
-            raise RuntimeError(f"serve printed {line!r}")
-        yield match.group(1), line.split(" at ", 1)[1], proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        stderr.close()
+    with serve(env, stderr_to=Path(data_dir) / "serve-stderr.txt") as running:
+        yield running
 
 
-def session_cookie(launch: str) -> dict[str, str]:
-    with httpx.Client() as c:
-        r = c.get(launch)
-        assert r.status_code == 303, r.status_code
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items())}
+session_cookie = session_headers
 
 
 def _logs_mention(data_dir: str, text: str) -> bool:

@@ -17,10 +17,7 @@ import asyncio
 import json
 import os
 import random
-import re
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,9 +37,9 @@ from app.tasks import service
 from app.tasks.models import Task
 from benchmarks.bench_tasks import USER, fake_rows
 from benchmarks.report import Figure, print_table, time_async, write_json
+from benchmarks.serving import serve, session_headers
 from tests.notify_stack import have_stack, notification_stack
 
-URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=(\S+)$")
 WOKE = "reminder scheduler woke"
 
 
@@ -57,30 +54,8 @@ def served(data_dir: str, env: dict[str, str]) -> Iterator[tuple[str, dict, subp
         "GEMINI_API_KEY": "bench-key",
     }
     Path(data_dir).mkdir(parents=True, exist_ok=True)
-    stderr = open(Path(data_dir) / "serve-stderr.txt", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        env=full,
-    )
-    try:
-        line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        match = URL_LINE.match(line)
-        if not match:
-            raise RuntimeError(f"serve printed {line!r}")
-        with httpx.Client() as c:
-            c.get(line.split(" at ", 1)[1])
-            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items())}
-        yield match.group(1), headers, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        stderr.close()
+    with serve(full, stderr_to=Path(data_dir) / "serve-stderr.txt") as (url, launch, proc):
+        yield url, session_headers(launch), proc
 
 
 def latency(count: int) -> Figure:

@@ -65,14 +65,26 @@ async def test_quota_exhausted(chat, gemini, db):
 
 
 @pytest.mark.parametrize("app_env", [{"TASKCHAT_MAX_RETRIES": "2"}])
-async def test_quota_retry_honours_retry_after(chat, gemini):
-    gemini.push(Fail(429, "slow down", "RESOURCE_EXHAUSTED", headers={"Retry-After": "1"}),
+async def test_quota_wait_is_shown_not_waited_out_silently(chat, gemini, db):
+    """The openai client would sleep through Retry-After unseen; the turn fails at once
+    and tells the chat view how long to count down before it retries."""
+    gemini.push(Fail(429, "slow down", "RESOURCE_EXHAUSTED", headers={"Retry-After": "20"}),
                 Text(["fine now"]))  # fmt: skip
-    async with chat.client() as c:
-        events = await stream(c, create_thread("hi"))
-    assert of_type(events, "error") == []
-    first, second = gemini.requests
-    assert second.at - first.at >= 0.9
+    started = time.perf_counter()
+    error, events, _ = await _failed_turn(chat, db)
+    assert time.perf_counter() - started < 5
+    assert len(gemini.requests) == 1
+    assert error.message.endswith("Try again in 20 seconds.") and error.allow_retry is True
+    [effect] = [e for e in of_type(events, "client_effect") if e.name == "turn_failed"]
+    assert effect.data == {"code": "quota", "retry_after": 20}
+
+
+async def test_quota_wait_from_retry_info(chat, gemini, db):
+    gemini.push(Fail(429, "Quota exceeded", "RESOURCE_EXHAUSTED", retry_delay="7.2s"))
+    error, events, _ = await _failed_turn(chat, db)
+    [effect] = [e for e in of_type(events, "client_effect") if e.name == "turn_failed"]
+    assert effect.data == {"code": "quota", "retry_after": 8}
+    assert "Try again in 8 seconds." in error.message
 
 
 @pytest.mark.parametrize("app_env", [{"GEMINI_MODEL": "no-such-model-xyz"}])
@@ -86,10 +98,22 @@ async def test_model_not_found(chat, gemini, db):
 
 # Port 1 on loopback: nothing listens there, so the connection is refused.
 @pytest.mark.parametrize("app_env", [{"GEMINI_BASE_URL": "http://127.0.0.1:1/v1beta/openai/"}])
+async def test_gemini_unreachable_is_not_called_offline(chat, gemini, db):
+    error, events, _ = await _failed_turn(chat, db)
+    assert error.message.startswith("Can't reach Gemini right now — your message is saved")
+    assert error.allow_retry is True
+    [effect] = [e for e in of_type(events, "client_effect") if e.name == "turn_failed"]
+    assert effect.data == {"code": "unreachable", "retry_after": None}
+
+
+# A name that cannot resolve (.invalid never does): the lookup fails as it does offline.
+@pytest.mark.parametrize("app_env", [{"GEMINI_BASE_URL": "http://gemini.invalid/v1beta/openai/"}])
 async def test_offline(chat, gemini, db):
-    error, _, _ = await _failed_turn(chat, db)
+    error, events, _ = await _failed_turn(chat, db)
     assert error.message.startswith("You are offline — your message is saved")
     assert error.allow_retry is True
+    [effect] = [e for e in of_type(events, "client_effect") if e.name == "turn_failed"]
+    assert effect.data["code"] == "offline"
 
 
 @pytest.mark.parametrize("app_env", [{"TASKCHAT_REQUEST_TIMEOUT": "0.5"}])

@@ -242,3 +242,46 @@ async def test_overlong_message_is_refused_before_anything_is_stored(chat, gemin
     async with chat.client() as c:
         events = await stream(c, create_thread("y" * 20_000))
     assert reply_text(events) == "ok"
+
+
+async def test_edit_the_last_message_and_ask_again(chat, gemini):
+    """PUT /api/chat/threads/{t}/items/{i} replaces the last user message's text; the
+    retry after it answers the new text and drops the old answer."""
+    gemini.push(Text(["Added milk."]), Text(["Added oat milk."]))
+    async with chat.client() as c:
+        tid = thread_id(await stream(c, create_thread("add milk")))
+        items = (
+            await call(c, {"type": "items.list", "params": {"thread_id": tid, "order": "asc"}})
+        ).json()
+        first = items["data"][0]["id"]
+        url = f"/api/chat/threads/{tid}/items/{first}"
+        r = await c.put(url, json={"text": "  add oat milk "})
+        assert r.status_code == 204, r.text
+        events = await stream(
+            c, {"type": "threads.retry_after_item", "params": {"thread_id": tid, "item_id": first}}
+        )
+        assert reply_text(events) == "Added oat milk."
+        items = (
+            await call(c, {"type": "items.list", "params": {"thread_id": tid, "order": "asc"}})
+        ).json()
+        shown = [i for i in items["data"] if i["type"] in ("user_message", "assistant_message")]
+        assert [i["content"][0]["text"] for i in shown] == ["add oat milk", "Added oat milk."]
+        assert shown[0]["id"] == first
+        last_user = [m for m in gemini.requests[-1].messages if m["role"] == "user"]
+        assert len(last_user) == 1 and "add oat milk" in str(last_user[0]["content"])
+
+        # Only the last message; not empty; not another user's; not a reply.
+        gemini.push(Text(["Done."]))
+        await stream(c, add_message(tid, "and bread"))
+        r = await c.put(url, json={"text": "changed"})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+        assert (await c.put(url, json={"text": "  "})).status_code == 422
+        assert (await c.put(url, json={"text": "x", "extra": 1})).status_code == 422
+        assert (
+            await c.put(f"/api/chat/threads/{tid}/items/nope", json={"text": "x"})
+        ).status_code == 404
+        too_long = await c.put(url, json={"text": "x" * 20_001})
+        assert too_long.status_code == 413
+    async with chat.client(user_id="other-user") as other:
+        r = await other.put(url, json={"text": "mine"})
+        assert r.status_code == 404

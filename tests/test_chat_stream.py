@@ -8,10 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
+import pytest
+from chatkit.types import InferenceOptions, UserMessageItem, UserMessageTextContent
 from sqlmodel import select
 
 from app.chat.models import ChatItem, ChatThread
+from app.chat.store import TITLE_MAX, title_from
 from tests.fakes.chatkit import (
     add_message,
     create_thread,
@@ -221,3 +225,29 @@ async def test_a_model_failure_is_reported_after_the_message_is_saved(chat, gemi
     assert kinds.index("thread.item.done") < kinds.index("error")
     assert of_type(events, "error")[0].message.startswith("Gemini rejected your API key")
     assert len(user_rows(path)) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("add a task to renew my passport. Also call mom", "add a task to renew my passport"),
+        ("what is due today?  and tomorrow?", "what is due today?"),
+        ("first line\nsecond line", "first line"),
+        (
+            "Please add these tasks for my kitchen renovation project that starts soon",
+            "Please add these tasks for my kitchen…",
+        ),
+        ("   ", None),
+    ],
+)
+def test_title_is_the_first_sentence_cut_at_a_word(text: str, title: str | None) -> None:
+    message = UserMessageItem(
+        id="m",
+        thread_id="t",
+        created_at=datetime.now(),
+        content=[UserMessageTextContent(text=text)],
+        inference_options=InferenceOptions(),
+    )
+    got = title_from(message.content)
+    assert got == title
+    assert got is None or len(got) <= TITLE_MAX

@@ -46,6 +46,7 @@ def test_tool_schemas_are_flat_for_gemini():
     assert names == [
         "create_task", "list_tasks", "update_task", "delete_task", "complete_task",
         "bulk_complete_tasks", "bulk_delete_tasks",
+        "list_lists", "create_list", "move_tasks", "delete_list",
     ]  # fmt: skip
     for spec in SPECS:
         text = json.dumps(spec.schema)

@@ -268,18 +268,31 @@ def test_cli_export_and_import(tmp_path, capsys):
     out = tmp_path / "dump"
     assert main(["export", "--out", str(out)]) == 0
     exported = json.loads((out / "export.json").read_text())
-    # Keys an older export lacks come back with their empty values.
-    assert exported["tasks"] == [
-        {
-            **task,
-            "recurrence": None,
-            "remind_at": None,
-            "remind_before_minutes": None,
-            "reminded_for": None,
-            "recurrence_time": None,
-            "last_completed_at": None,
-        }
-    ]
+    # An export from before lists and reminders: the task lands in the Inbox, and keys an
+    # older export lacks come back with their empty values; else the same.
+    [got] = exported["tasks"]
+    assert {k: got[k] for k in task} == task
+    assert got["list_id"] == exported["lists"][0]["id"] and exported["lists"][0]["is_inbox"]
+    assert {
+        k: got[k]
+        for k in (
+            "recurrence",
+            "remind_at",
+            "remind_before_minutes",
+            "reminded_for",
+            "recurrence_time",
+            "last_completed_at",
+        )
+    } == dict.fromkeys(
+        (
+            "recurrence",
+            "remind_at",
+            "remind_before_minutes",
+            "reminded_for",
+            "recurrence_time",
+            "last_completed_at",
+        )
+    )
     assert "From the CLI" in (out / "tasks.md").read_text()
     assert main(["export", "--zip", "--out", str(tmp_path / "x.zip")]) == 0
     assert zipfile.is_zipfile(tmp_path / "x.zip")

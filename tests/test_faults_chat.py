@@ -113,7 +113,7 @@ FAULTS = {
     "network_unreachable": (
         None,
         {"GEMINI_BASE_URL": "http://127.0.0.1:1/v1beta/openai/"},
-        "offline",
+        "Can't reach Gemini",
         None,
     ),
 }

@@ -18,8 +18,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from app.tasks.models import (
-    _CONTROL,
     _TAG_FORBIDDEN,
+    CONTROL_CHARS,
     DESCRIPTION_MAX,
     TAG_MAX,
     TAGS_MAX,
@@ -56,8 +56,8 @@ def stored_tasks_are_clean(db_path) -> None:
         ).fetchall()
         for title, description, priority, tags, user_id in rows:
             assert 0 < len(title) <= TITLE_MAX and title == title.strip(), title
-            assert not _CONTROL.search(title), repr(title)
-            assert len(description) <= DESCRIPTION_MAX and not _CONTROL.search(description)
+            assert not CONTROL_CHARS.search(title), repr(title)
+            assert len(description) <= DESCRIPTION_MAX and not CONTROL_CHARS.search(description)
             assert priority in {p.value for p in Priority}
             tags = json.loads(tags)
             assert len(tags) <= TAGS_MAX

@@ -87,6 +87,9 @@ class Running:
 
     def client(self, **kwargs) -> httpx.AsyncClient:
         token = self.app.state.mint_session_token()
+        # A guard against a hang, not a measured time: a first chat turn loads the agent
+        # stack, which on a loaded 2-core machine can outlast httpx's default 5 s.
+        kwargs.setdefault("timeout", 60)
         return httpx.AsyncClient(
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, **kwargs
         )

@@ -235,3 +235,41 @@ async def test_key_check_valid_rejected_missing_offline(client, settings, models
     settings.gemini_base_url = "http://127.0.0.1:9/v1beta/openai/"  # nothing listens there
     r = await client.post("/api/settings/gemini-key/check")
     assert r.json()["status"] == "offline"
+
+
+async def test_saving_with_check_refuses_a_rejected_or_unchecked_key(
+    client, settings, models_server
+):
+    settings.gemini_base_url = models_server
+    wrong = "AIza" + "SyWRONG-123456789abcdefghijklmnopqrst"[:35]
+    body = {"api_key": wrong, "allow_plaintext_file": True, "check": True}
+    r = await client.put("/api/settings/gemini-key", json=body)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "key_rejected"
+    assert r.json()["error"]["message"].startswith("Google rejected this key: “API key not valid.”")
+    assert wrong not in r.text
+    assert (await client.get("/api/settings")).json()["gemini_key"]["set"] is False
+
+    # No keyring and no plaintext consent: said before Gemini is asked.
+    asked = len(_Models.seen)
+    r = await client.put("/api/settings/gemini-key", json={"api_key": KEY, "check": True})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "keyring_unavailable"
+    assert len(_Models.seen) == asked
+
+    body = {"api_key": KEY, "allow_plaintext_file": True, "check": True}
+    r = await client.put("/api/settings/gemini-key", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["key_check"] == {"status": "valid", "message": "Gemini accepted the key."}
+    assert r.json()["gemini_key"]["set"] is True
+    await client.delete("/api/settings/gemini-key")
+
+    settings.gemini_base_url = "http://127.0.0.1:9/v1beta/openai/"  # nothing listens there
+    r = await client.put("/api/settings/gemini-key", json=body)
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "key_not_checked"
+    assert "Couldn't reach Gemini" in r.json()["error"]["message"]
+    assert (await client.get("/api/settings")).json()["gemini_key"]["set"] is False
+    # Saved anyway when the person chooses to (no check): key_check stays null.
+    r = await client.put("/api/settings/gemini-key", json={**body, "check": False})
+    assert r.status_code == 200 and r.json()["key_check"] is None
+    assert r.json()["gemini_key"]["set"] is True

@@ -337,7 +337,7 @@ async def test_plaintext_space_is_upgraded_in_place(tmp_path, pg_database):
         assert "legacy 0" in before and "made on b then deleted" not in before
         r = await a.post("/api/sync/setup", json={"url": pg_database, "allow_plaintext_file": True})
         assert r.status_code == 200, r.text
-        assert r.json()["upgraded_rows"] == 6  # 5 tasks and a tombstone
+        assert r.json()["upgraded_rows"] == 7  # 5 tasks, a tombstone and the Inbox list
         code = r.json()["code"]
         after = await _titles(a)
         assert "legacy 0 edited on b" in after and len(after) == 5

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from app.api.deps import SettingsDep
 from app.config import Settings, write_user_config
-from app.security import keystore
+from app.security import keycheck, keystore
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,11 @@ class GeminiKeyOut(BaseModel):
     source: Literal["env", "keyring", "file"] | None
 
 
+class KeyCheckOut(BaseModel):
+    status: Literal["valid", "rejected", "offline", "missing", "error"]
+    message: str
+
+
 class SettingsOut(BaseModel):
     gemini_key: GeminiKeyOut
     keyring: KeyringOut
@@ -45,6 +50,11 @@ class SettingsOut(BaseModel):
     timezone: str
     data_dir: str
     daily_message_cap: int
+
+
+class KeySavedOut(SettingsOut):
+    # The check the save asked for (check=true): always "valid" then; null without one.
+    key_check: KeyCheckOut | None = None
 
 
 class SettingsUpdate(BaseModel):
@@ -85,11 +95,9 @@ class GeminiKeyIn(BaseModel):
 
     api_key: SecretStr
     allow_plaintext_file: bool = False
-
-
-class KeyCheckOut(BaseModel):
-    status: Literal["valid", "rejected", "offline", "missing", "error"]
-    message: str
+    # Ask Gemini first: a rejected key is refused, and when Gemini cannot be reached the
+    # key is not saved either (the answer says so; save again with check=false).
+    check: bool = False
 
 
 def settings_view(settings: Settings) -> SettingsOut:
@@ -127,14 +135,21 @@ def update_settings(settings: SettingsDep, data: SettingsUpdate) -> SettingsOut:
     return settings_view(settings)
 
 
-@router.put("/gemini-key", response_model=SettingsOut)
-def put_gemini_key(settings: SettingsDep, data: GeminiKeyIn) -> SettingsOut:
-    keystore.store_gemini_key(
-        settings,
-        data.api_key.get_secret_value(),
-        allow_plaintext_file=data.allow_plaintext_file,
-    )
-    return settings_view(settings)
+@router.put("/gemini-key", response_model=KeySavedOut)
+def put_gemini_key(settings: SettingsDep, data: GeminiKeyIn) -> KeySavedOut:
+    key = keystore.validate_key(data.api_key.get_secret_value())
+    checked: KeyCheckOut | None = None
+    if data.check:
+        # Where it would go is known before Gemini is asked: no check for a key that
+        # cannot be stored anyway.
+        keystore.ensure_storable(allow_plaintext_file=data.allow_plaintext_file)
+        checked = check_key(settings, key)
+        if checked.status == "rejected":
+            raise keycheck.KeyRejected(checked.message, field="api_key")
+        if checked.status != "valid":
+            raise keycheck.KeyNotChecked(checked.message, field="api_key")
+    keystore.store_gemini_key(settings, key, allow_plaintext_file=data.allow_plaintext_file)
+    return KeySavedOut(**settings_view(settings).model_dump(), key_check=checked)
 
 
 @router.delete("/gemini-key", response_model=SettingsOut)
@@ -165,33 +180,4 @@ def check_gemini_key(
 
 
 def check_key(settings: Settings, key: str) -> KeyCheckOut:
-    # The HTTP client the Gemini client is built on (openai uses httpx2); imported here, not
-    # at the top, as the chat machinery loads it off the start-up path.
-    import httpx2
-
-    url = settings.gemini_base_url.rstrip("/") + "/models"
-    try:
-        with httpx2.Client(timeout=10.0, follow_redirects=False) as http:
-            response = http.get(url, headers={"Authorization": f"Bearer {key}"})
-    except httpx2.HTTPError as exc:
-        log.info("key check: Gemini not reachable (%s)", type(exc).__name__)
-        return KeyCheckOut(
-            status="offline",
-            message="Couldn't reach Gemini. Check your internet connection and try again.",
-        )
-    if response.status_code == 200:
-        return KeyCheckOut(status="valid", message="Gemini accepted the key.")
-    if response.status_code in (400, 401, 403):
-        return KeyCheckOut(
-            status="rejected",
-            message="Gemini rejected the key. Check that you copied the whole key "
-            "from Google AI Studio.",
-        )
-    if response.status_code == 429:
-        return KeyCheckOut(
-            status="valid", message="Gemini accepted the key but says its quota is used up."
-        )
-    return KeyCheckOut(
-        status="error",
-        message=f"Gemini answered with an unexpected status ({response.status_code}).",
-    )
+    return KeyCheckOut(**keycheck.check_gemini_key(settings, key).as_dict())

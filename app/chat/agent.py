@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
-from pathlib import Path
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agents import Agent, Model, RunContextWrapper, Tool
 
 from app.config import Settings
+from app.localtime import local_zone
 
 MAX_TURNS = 12
-
-
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def local_zone(settings: Settings) -> tuple[tzinfo, str]:
-    """The zone "today" and "tomorrow" mean: settings.timezone, else the OS zone."""
-    for candidate in (settings.timezone, os.environ.get("TZ", "").lstrip(":")):
-        zone = _zone(candidate)
-        if zone is not None:
-            return zone, candidate
-    # /etc/localtime is a symlink into the zoneinfo tree on Linux and macOS.
-    try:
-        target = str(Path("/etc/localtime").resolve())
-        if "zoneinfo/" in target:
-            name = target.split("zoneinfo/", 1)[1]
-            zone = _zone(name)
-            if zone is not None:
-                return zone, name
-    except OSError:
-        pass
-    here = datetime.now().astimezone().tzinfo
-    assert here is not None
-    return here, datetime.now(here).strftime("UTC%z")
 
 
 def instructions(settings: Settings, now: datetime | None = None) -> str:

@@ -15,6 +15,8 @@ from chatkit.types import (
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
     ThreadsRetryAfterItemReq,
+    UserMessageItem,
+    UserMessageTextContent,
 )
 from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
@@ -23,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.chat.server import TaskChatServer
 from app.chat.store import ChatContext, NewThread, title_from
-from app.errors import DomainError, NotFound
+from app.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -236,3 +238,28 @@ async def handle(
         raise NotFound("No such thread or item.") from None
     except (ValueError, NotImplementedError) as exc:
         raise BadChatRequest(str(exc) or "This request cannot be handled.") from None
+
+
+async def edit_last_message(
+    server: TaskChatServer, *, thread_id: str, item_id: str, text: str, context: ChatContext
+) -> None:
+    """Replace the text of a thread's last user message (edit and resend: the client then
+    asks again with threads.retry_after_item, which drops the answer to the old text)."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("The message is empty.", field="text")
+    if len(text) > MESSAGE_MAX_CHARS:
+        raise MessageTooLong(
+            f"Your message is {len(text):,} characters long; the limit is "
+            f"{MESSAGE_MAX_CHARS:,}. Shorten it or split it into parts."
+        )
+    try:
+        item = await server.store.load_item(thread_id, item_id, context)
+        newest = await server.store.load_thread_items(thread_id, None, 50, "desc", context)
+    except NotFoundError:
+        raise NotFound("No such thread or item.") from None
+    last = next((i for i in newest.data if isinstance(i, UserMessageItem)), None)
+    if not isinstance(item, UserMessageItem) or last is None or last.id != item.id:
+        raise Conflict("Only the last message you sent can be edited.")
+    item.content = [UserMessageTextContent(text=text)]
+    await server.store.save_item(thread_id, item, context)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import math
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -184,6 +185,12 @@ class Failure:
     code: str
     message: str
     allow_retry: bool
+    # Seconds after which a retry can succeed (a quota's Retry-After or RetryInfo).
+    retry_after: int | None = None
+
+    def effect_data(self) -> dict[str, Any]:
+        """What the chat view needs to act on the failure (client_effect "turn_failed")."""
+        return {"code": self.code, "retry_after": self.retry_after}
 
 
 NO_KEY = Failure(
@@ -202,6 +209,12 @@ QUOTA = Failure(
 OFFLINE = Failure(
     "offline",
     "You are offline — your message is saved. Try again when you are connected.",
+    allow_retry=True,
+)
+# The network is there (the name resolved) but Gemini does not answer.
+UNREACHABLE = Failure(
+    "unreachable",
+    "Can't reach Gemini right now — your message is saved. Try again in a moment.",
     allow_retry=True,
 )
 CUT_OFF = Failure(
@@ -234,15 +247,38 @@ def _mentions_key(error: dict[str, Any]) -> bool:
 
 
 def _retry_after(exc: openai.APIStatusError) -> int | None:
-    """Whole seconds from a Retry-After header in seconds (Gemini sends no HTTP dates)."""
+    """Whole seconds from a Retry-After header in seconds (Gemini sends no HTTP dates),
+    else from the body's google.rpc.RetryInfo (`"retryDelay": "20s"`)."""
     try:
         value = exc.response.headers.get("retry-after")
         seconds = float(value) if value else None
     except (AttributeError, ValueError):
-        return None
+        seconds = None
+    if seconds is None:
+        details = gemini_error(exc.body).get("details")
+        for detail in details if isinstance(details, list) else ():
+            delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+            if isinstance(delay, str) and delay.endswith("s"):
+                try:
+                    seconds = float(delay[:-1])
+                except ValueError:
+                    continue
+                break
     if seconds is None or not 0 < seconds < 86_400:
         return None
-    return max(1, round(seconds))
+    return max(1, math.ceil(seconds))
+
+
+def _no_network(exc: BaseException) -> bool:
+    """A connection error whose cause is a failed name lookup: no network (or no DNS)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, socket.gaierror):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def forget_key_if_rejected(failure: Failure) -> None:
@@ -266,7 +302,7 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
     if isinstance(exc, _CUT_OFF_ERRORS) or isinstance(exc.__cause__, _CUT_OFF_ERRORS):
         return CUT_OFF
     if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
-        return OFFLINE
+        return OFFLINE if _no_network(exc) else UNREACHABLE
     if isinstance(exc, openai.APIStatusError):
         error = gemini_error(exc.body)
         status = exc.status_code
@@ -280,6 +316,7 @@ def explain(exc: BaseException, *, model: str, turn_timeout: float | None = None
                     f"Gemini's quota for your key is used up for now. Try again in {wait} "
                     + ("second." if wait == 1 else "seconds."),
                     allow_retry=True,
+                    retry_after=wait,
                 )
             return QUOTA
         if status == 404:

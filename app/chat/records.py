@@ -10,7 +10,7 @@ from chatkit.types import ThreadItem, ThreadStatus
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationInfo, field_validator
 
 from app.chat.models import ID_MAX
-from app.tasks.models import _CONTROL, check_id, parse_stored_datetime
+from app.tasks.models import CONTROL_CHARS, check_id, parse_stored_datetime
 
 THREAD_TITLE_MAX = 255
 ITEM_TYPE_MAX = 32
@@ -99,7 +99,7 @@ class ThreadRecord(_Stamps):
             return None
         if not isinstance(v, str):
             raise ValueError("title must be a string")
-        if _CONTROL.search(v):
+        if CONTROL_CHARS.search(v):
             raise ValueError("title contains control characters")
         if len(v) > THREAD_TITLE_MAX:
             raise ValueError(f"title must be at most {THREAD_TITLE_MAX} characters")

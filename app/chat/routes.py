@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser
 from app.security.limits import UsageLimiter
@@ -112,3 +113,26 @@ async def prepare(request: Request, _: CurrentUser) -> JSONResponse:
     # The rehearsed events' types ([] if it failed or a real turn came first): a check
     # that the rehearsal walked the whole turn, model call, tool and answer.
     return JSONResponse({"status": "done", "events": task.result()}, status_code=202)
+
+
+class MessageEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The length limit is the chat's own (endpoint.MESSAGE_MAX_CHARS, said plainly there).
+    text: str = Field(max_length=100_000)
+
+
+@router.put("/api/chat/threads/{thread_id}/items/{item_id}", status_code=204)
+async def edit_message(
+    request: Request, user_id: CurrentUser, thread_id: str, item_id: str, data: MessageEdit
+) -> Response:
+    """Edit the thread's last user message; then ask again with threads.retry_after_item."""
+    endpoint = await _endpoint(request.app)
+    await endpoint.edit_last_message(
+        endpoint.chat_server(request.app),
+        thread_id=thread_id,
+        item_id=item_id,
+        text=data.text,
+        context=endpoint.ChatContext(user_id=user_id),
+    )
+    return Response(status_code=204)

@@ -25,6 +25,7 @@ from chatkit.types import (
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
+    ClientEffectEvent,
     ErrorEvent,
     Page,
     ProgressUpdateEvent,
@@ -145,8 +146,13 @@ def serialize_event(event: BaseModel) -> bytes:
     ).encode("utf-8")
 
 
-def error_event(failure: Failure) -> ErrorEvent:
-    return ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry)
+def failure_events(failure: Failure) -> tuple[ClientEffectEvent, ErrorEvent]:
+    """A failed turn's events: ChatKit's ErrorEvent takes no code of ours, so the failure's
+    code and wait (a quota's countdown, "Open key settings") go ahead in a client effect."""
+    return (
+        ClientEffectEvent(name="turn_failed", data=failure.effect_data()),
+        ErrorEvent(code="custom", message=failure.message, allow_retry=failure.allow_retry),
+    )
 
 
 class LetGoRunEvents:
@@ -403,7 +409,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """A started turn's events, with its failures as error events the person can act on."""
         if isinstance(start, Failure):
-            yield error_event(start)
+            for failed in failure_events(start):
+                yield failed
             return
         turn, settings = start, start.settings
         ids = StoreIdsForFakeIds(lambda: self.store.generate_item_id("message", thread, context))
@@ -447,7 +454,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
                         content=PARTIAL_NOTE,
                     )
                 )
-            yield error_event(failure)
+            for failed in failure_events(failure):
+                yield failed
 
     async def action(
         self,

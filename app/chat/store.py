@@ -41,9 +41,12 @@ from app.chat.models import ChatItem, ChatThread
 from app.db.engine import READ_ONLY, REMINDERS_UNCHANGED, STATEMENT_READS
 from app.db.types import utcnow
 from app.db.uncancellable import run_to_end
+from app.tasks.models import CONTROL_CHARS
 
 PAGE_MAX = 500
-TITLE_MAX = 60
+TITLE_MAX = 48
+# Where a first sentence ends: ., ! or ? before a space, or a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 _ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 _STATUS_ADAPTER: TypeAdapter[ThreadStatus] = TypeAdapter(ThreadStatus)
 # The SDK's own ids carry 32 random bits, which collide within a long-lived install.
@@ -106,15 +109,18 @@ class ChatContext:
 
 
 def title_from(content: Sequence[UserMessageContent]) -> str | None:
-    """A short thread title: the first words of a message's content."""
+    """A short thread title: the first message's first sentence (or line), cut at a word
+    boundary, so that threads started alike still read apart in the list."""
     text = " ".join(part.text for part in content if isinstance(part, UserMessageTextContent))
-    text = re.sub(r"\s+", " ", text).strip()
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    # A title is one plain line: the thread's own checks refuse control characters.
+    text = CONTROL_CHARS.sub("", re.sub(r"\s+", " ", first)).strip().rstrip(".")
     if not text:
         return None
     if len(text) <= TITLE_MAX:
         return text
     cut = text[: TITLE_MAX - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX - 1]
-    return cut.rstrip(" ,.;:") + "…"
+    return cut.rstrip(" ,.;:-") + "…"
 
 
 def as_utc(value: datetime) -> datetime:

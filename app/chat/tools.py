@@ -1,4 +1,4 @@
-"""The seven task tools the model calls: flat Gemini-safe schemas over app/tasks/service.py."""
+"""The task and list tools the model calls: flat Gemini-safe schemas over the services."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, get_args
 
 from agents import FunctionTool
@@ -29,6 +29,8 @@ from app.chat.transaction import ToolTransaction
 from app.config import get_settings
 from app.db.uncancellable import run_to_end
 from app.errors import DomainError
+from app.lists import service as lists
+from app.lists.models import ListCreate
 from app.search import links
 from app.tasks import service, undo
 from app.tasks.models import SortKey, TaskCreate, TaskPublic, TaskQuery, TaskUpdate
@@ -65,6 +67,12 @@ _REMIND_BEFORE = {
 }
 _TASK_ID = {"type": "string", "description": "The task's id, as returned by list_tasks."}
 _TASK_IDS = {"type": "array", "items": {"type": "string"}, "description": "Task ids."}
+_LIST = {"type": "string", "description": "A list's name (e.g. Travel) or id; Inbox when omitted."}
+_PARENT_ID = {
+    "type": "string",
+    "description": "Make it a step (subtask) of this top-level task id; an empty string "
+    "makes it a top-level task again.",
+}
 
 
 def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
@@ -80,6 +88,8 @@ class Outcome:
     result: Any
     changed: list[str] = field(default_factory=list)
     action: str = ""
+    # Tasks to delete only once the person confirms (app/chat/confirm.py).
+    confirm: list[str] = field(default_factory=list)
 
 
 Handler = Callable[[AsyncSession, str, dict[str, Any]], Awaitable[Outcome]]
@@ -91,9 +101,11 @@ def _present(args: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _task(task: TaskPublic) -> dict[str, Any]:
-    data = task.model_dump(mode="json", exclude={"created_at", "updated_at", "source"})
+    data = task.model_dump(mode="json", exclude={"created_at", "updated_at", "source", "position"})
     if not data["description"]:
         del data["description"]
+    if not data["subtasks_total"]:
+        del data["subtasks_total"], data["subtasks_done"]
     # Only what a task has: fewer tokens, and the model reads the rule in words too.
     for name in ("recurrence", "remind_at", "remind_before_minutes", "last_completed_at"):
         if data.get(name) is None:
@@ -103,7 +115,18 @@ def _task(task: TaskPublic) -> dict[str, Any]:
     return data
 
 
-def _zone() -> Any:
+async def _placement(session: AsyncSession, user_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    """`list` (a name or id) and `parent_id` ("" for top-level) as task fields."""
+    out: dict[str, Any] = {}
+    if args.get("list") is not None:
+        found = await lists.resolve_list(session=session, user_id=user_id, ref=str(args["list"]))
+        out["list_id"] = found.id
+    if args.get("parent_id") is not None:
+        out["parent_id"] = args["parent_id"] or None
+    return out
+
+
+def _zone() -> tzinfo:
     return local_zone(get_settings().timezone)
 
 
@@ -132,6 +155,7 @@ async def _create(session: AsyncSession, user_id: str, args: dict[str, Any]) -> 
             "recurrence",
             "remind_at",
         )
+        | await _placement(session, user_id, args)
     )
     task = await service.create_task(session=session, user_id=user_id, data=data, zone=_zone())
     return Outcome({"created": _task(task)}, [task.id], "created")
@@ -153,9 +177,11 @@ async def _list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Ou
             "sort",
             "limit",
             "offset",
+            "view",
         )
+        | await _placement(session, user_id, args)
     )
-    page = await service.list_tasks(session=session, user_id=user_id, query=query)
+    page = await service.list_tasks(session=session, user_id=user_id, query=query, zone=_zone())
     return Outcome({"total": page.total, "tasks": [_task(t) for t in page.items]})
 
 
@@ -173,6 +199,7 @@ async def _update(session: AsyncSession, user_id: str, args: dict[str, Any]) -> 
         "remind_before_minutes",
     )
     _cleared(changes, "due", "recurrence", "remind_at")
+    changes |= await _placement(session, user_id, args)
     task = await service.update_task(
         session=session,
         user_id=user_id,
@@ -224,6 +251,43 @@ async def _bulk_delete(session: AsyncSession, user_id: str, args: dict[str, Any]
     return Outcome(result.model_dump(), result.succeeded, "deleted")
 
 
+def _list_json(found: Any) -> dict[str, Any]:
+    return found.model_dump(mode="json", include={"id", "name", "emoji", "archived", "is_inbox"})
+
+
+async def _list_lists(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    page = await lists.list_lists(
+        session=session, user_id=user_id, include_archived=bool(args.get("include_archived"))
+    )
+    return Outcome({"lists": [_list_json(x) for x in page.items]})
+
+
+async def _create_list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    data = ListCreate.model_validate(_present(args, "name", "color", "emoji"))
+    found, created = await lists.get_or_create_list(session=session, user_id=user_id, data=data)
+    return Outcome({"created" if created else "already_exists": _list_json(found)})
+
+
+async def _move_tasks(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    target = await lists.resolve_list(session=session, user_id=user_id, ref=str(args.get("list")))
+    result = await lists.move_tasks(
+        session=session, user_id=user_id, task_ids=_ids(args), list_id=target.id
+    )
+    return Outcome({**result.model_dump(), "list": _list_json(target)}, result.succeeded, "moved")
+
+
+async def _delete_list(session: AsyncSession, user_id: str, args: dict[str, Any]) -> Outcome:
+    """The list goes at once, its tasks to the Inbox (undoable); deleting those tasks waits
+    for the person's confirmation (the same card as bulk_delete_tasks)."""
+    target = await lists.resolve_list(session=session, user_id=user_id, ref=str(args.get("list")))
+    result = await lists.delete_list(session=session, user_id=user_id, list_id=target.id)
+    outcome = {"deleted_list": _list_json(target), "tasks_moved_to_inbox": result.tasks_moved}
+    if result.change_id:
+        outcome["undo_change_id"] = result.change_id
+    # No `changed`: the list's own undo record (above) puts list and tasks back together.
+    return Outcome(outcome, confirm=result.task_ids if args.get("delete_tasks") else [])
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
@@ -244,6 +308,8 @@ SPECS: tuple[ToolSpec, ...] = (
                 "priority": _PRIORITY,
                 "due": _DUE,
                 "tags": _TAGS,
+                "list": _LIST,
+                "parent_id": _PARENT_ID,
                 "recurrence": _RECURRENCE,
                 "remind_at": _REMIND_AT,
                 "remind_before_minutes": _REMIND_BEFORE,
@@ -279,6 +345,17 @@ SPECS: tuple[ToolSpec, ...] = (
                 },
                 "limit": {"type": "integer", "description": "1-200, 50 when omitted."},
                 "offset": {"type": "integer"},
+                "list": {"type": "string", "description": "Only tasks in this list (name or id)."},
+                "view": {
+                    "type": "string",
+                    "enum": ["today", "upcoming"],
+                    "description": "today: open tasks overdue or due today; upcoming: open "
+                    "tasks due after today, soonest first.",
+                },
+                "parent_id": {
+                    "type": "string",
+                    "description": "A task id: list its steps (subtasks).",
+                },
             }
         ),
         "Looking at your tasks…",
@@ -297,6 +374,8 @@ SPECS: tuple[ToolSpec, ...] = (
                 "due": _DUE,
                 "tags": _TAGS,
                 "completed": {"type": "boolean"},
+                "list": _LIST,
+                "parent_id": _PARENT_ID,
                 "recurrence": _RECURRENCE,
                 "remind_at": _REMIND_AT,
                 "remind_before_minutes": _REMIND_BEFORE,
@@ -335,6 +414,46 @@ SPECS: tuple[ToolSpec, ...] = (
         _object({"task_ids": _TASK_IDS}, "task_ids"),
         "Deleting tasks…",
         _bulk_delete,
+    ),
+    ToolSpec(
+        "list_lists",
+        "The user's lists (projects), Inbox first, in their order.",
+        _object({"include_archived": {"type": "boolean"}}),
+        "Looking at your lists…",
+        _list_lists,
+    ),
+    ToolSpec(
+        "create_list",
+        "Create a list (project) to group tasks, e.g. Travel. If one with that name exists, "
+        "it is returned instead.",
+        _object(
+            {
+                "name": {"type": "string"},
+                "color": {"type": "string", "description": "Hex colour like #3b82f6."},
+                "emoji": {"type": "string", "description": "One emoji."},
+            },
+            "name",
+        ),
+        "Creating a list…",
+        _create_list,
+    ),
+    ToolSpec(
+        "move_tasks",
+        "Move tasks (with their steps) to a list, at its end, keeping their order.",
+        _object({"task_ids": _TASK_IDS, "list": _LIST}, "task_ids", "list"),
+        "Moving tasks…",
+        _move_tasks,
+    ),
+    ToolSpec(
+        "delete_list",
+        "Delete a list. Its tasks move to the Inbox; with delete_tasks=true the user is "
+        "asked to confirm deleting them (buttons in the chat).",
+        _object(
+            {"list": _LIST, "delete_tasks": {"type": "boolean"}},
+            "list",
+        ),
+        "Deleting a list…",
+        _delete_list,
     ),
 )
 
@@ -416,6 +535,10 @@ def task_tools(sessionmaker: async_sessionmaker[AsyncSession]) -> list[FunctionT
                     before = await links.titles_before(session, user_id, args)
                     images = await undo.snapshots(session, user_id, targets)
                     outcome = await spec.handler(session, user_id, args)
+                    if outcome.confirm:  # e.g. delete_list's tasks
+                        outcome.result["confirmation"] = await confirm.request(
+                            chat, session, user_id, "bulk_delete_tasks", outcome.confirm, {}
+                        )
                     if outcome.changed:
                         # Tasks the call created have no before-image: undo removes them.
                         change_id = await undo.record(

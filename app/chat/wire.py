@@ -171,6 +171,12 @@ class GeminiTransport(httpx2.AsyncBaseTransport):
             return await self._inner.handle_async_request(request)
         request = self._fixed_request(request)
         response = await self._inner.handle_async_request(request)
+        if response.status_code == 429:
+            # The openai client would wait out a quota's Retry-After silently (the person
+            # sees "Thinking…" for the whole wait, then an error): the chat shows the wait
+            # as a countdown and retries itself instead. The header is openai's own switch.
+            response.headers["x-should-retry"] = "false"
+            return response
         if "text/event-stream" not in response.headers.get("content-type", ""):
             return response
         assert isinstance(response.stream, httpx2.AsyncByteStream)

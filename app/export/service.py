@@ -2,7 +2,9 @@
 
 JSON (`export.json`):
     {"format": "taskchat-export", "version": 1, "exported_at": ...,
-     "tasks": [...], "threads": [{..., "items": [...]}], "links": [...]}
+     "lists": [...], "tasks": [...], "threads": [{..., "items": [...]}], "links": [...]}
+(`lists` and the tasks' list_id / parent_id / position came with lists; files without
+them import into the Inbox.)
 Every task and thread keeps its id and all stored fields; items keep their ChatKit JSON.
 Markdown: `tasks.md` and one `threads/<title>-<id>.md` per thread (read-only views).
 
@@ -52,6 +54,9 @@ from app.chat.records import (
 from app.config import Settings
 from app.db.types import utcnow
 from app.errors import InvalidInput
+from app.lists import placement
+from app.lists.models import ListCreate, TaskList, inbox_id
+from app.lists.ordering import key_between, last_key_stmt
 from app.search.links import TaskLink
 from app.security.keystore import load_gemini_key
 from app.tasks.models import (
@@ -164,6 +169,23 @@ def task_json(t: Task) -> dict[str, Any]:
         "reminded_for": _iso(t.reminded_for),
         "recurrence_time": t.recurrence_time,
         "last_completed_at": _iso(t.last_completed_at),
+        "list_id": t.list_id,
+        "parent_id": t.parent_id,
+        "position": t.position,
+    }
+
+
+def list_json(row: TaskList) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "color": row.color,
+        "emoji": row.emoji,
+        "archived": bool(row.archived),
+        "position": row.position,
+        "is_inbox": row.id == inbox_id(row.user_id),
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
     }
 
 
@@ -206,6 +228,13 @@ async def export_data(
     progress: Progress = _noop,
 ) -> dict[str, Any]:
     scrub = Scrubber(secrets)
+    lists = (
+        await session.exec(
+            select(TaskList)
+            .where(TaskList.user_id == user_id)
+            .order_by(col(TaskList.position), col(TaskList.id))
+        )
+    ).all()
     tasks = (
         await session.exec(
             select(Task).where(Task.user_id == user_id).order_by(col(Task.created_at), col(Task.id))
@@ -242,6 +271,7 @@ async def export_data(
             "format": FORMAT,
             "version": VERSION,
             "exported_at": _iso(utcnow()),
+            "lists": [list_json(x) for x in lists],
             "tasks": [task_json(t) for t in tasks],
             "threads": out_threads,
             "links": [link_json(link) for link in links],
@@ -378,7 +408,7 @@ def validate(data: Any) -> None:
         raise InvalidInput(
             f"This export has version {str(version)[:20]}; this TaskChat reads version {VERSION}."
         )
-    for key in ("tasks", "threads", "links"):
+    for key in ("lists", "tasks", "threads", "links"):
         if not isinstance(data.get(key, []), list):
             raise InvalidInput(f'"{key}" must be a list.')
     caps = {"tasks": MAX_TASKS, "threads": MAX_THREADS, "links": MAX_LINKS}
@@ -404,6 +434,10 @@ class ImportReport:
     unchanged: dict[str, int] = field(
         default_factory=lambda: {"tasks": 0, "threads": 0, "items": 0, "links": 0}
     )
+    # Lists are counted apart, so reports of exports without lists read as before.
+    lists: dict[str, int] = field(
+        default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0}
+    )
     skipped: int = 0  # every row not stored: another user's ids, or refused below
     # Why rows were refused: a count per reason, and the first few rows named.
     reasons: Counter[str] = field(default_factory=Counter)
@@ -411,7 +445,12 @@ class ImportReport:
 
     @property
     def changed(self) -> int:
-        return sum(self.inserted.values()) + sum(self.updated.values())
+        return (
+            sum(self.inserted.values())
+            + sum(self.updated.values())
+            + self.lists["inserted"]
+            + self.lists["updated"]
+        )
 
     def refuse(self, kind: str, row_id: Any, reason: str) -> None:
         self.skipped += 1
@@ -432,11 +471,52 @@ class ImportReport:
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "lists": self.lists,
             "skipped": self.skipped,
             "skipped_reasons": dict(self.reasons),
             "problems": self.problems,
             "summary": self.summary(),
         }
+
+
+def _ref(value: Any) -> str | None:
+    return str(value)[:36] if value else None
+
+
+async def _import_lists(
+    session: AsyncSession, user_id: str, lists: list[dict[str, Any]], report: ImportReport
+) -> dict[str, str]:
+    """Insert or update the lists; returns ids to rewrite (the source's Inbox is this
+    user's Inbox)."""
+    remap: dict[str, str] = {}
+    for item in lists:
+        fields = ListCreate.model_validate(
+            {k: item.get(k) for k in ("name", "color", "emoji", "archived") if k in item}
+        )
+        list_id = str(item["id"])[:36]
+        if item.get("is_inbox"):
+            remap[list_id] = list_id = inbox_id(user_id)
+        row = await session.get(TaskList, list_id)
+        if row is not None and row.user_id != user_id:
+            report.refuse("lists", item.get("id"), "the id belongs to another profile")
+            continue
+        incoming = _dt(item.get("updated_at")) or utcnow()
+        if row is None:
+            row = TaskList(id=list_id, user_id=user_id, name=fields.name, position="")
+            report.lists["inserted"] += 1
+        elif incoming > row.updated_at:
+            report.lists["updated"] += 1
+        else:
+            report.lists["unchanged"] += 1
+            continue
+        row.name, row.color, row.emoji = fields.name, fields.color, fields.emoji
+        row.archived = fields.archived
+        row.position = str(item.get("position") or "a0")[:64]
+        row.created_at = _dt(item.get("created_at")) or incoming
+        row.updated_at = incoming
+        session.add(row)
+    await session.flush()
+    return remap
 
 
 # -- checking (pure, runs in a worker thread) -------------------------------------------
@@ -591,8 +671,30 @@ async def _commit_batch(session: AsyncSession) -> None:
 
 
 async def _import_tasks(
-    session: AsyncSession, user_id: str, tasks: list[dict[str, Any]], report: ImportReport, tick
+    session: AsyncSession,
+    user_id: str,
+    tasks: list[dict[str, Any]],
+    report: ImportReport,
+    tick,
+    remap: dict[str, str],
 ) -> None:
+    for t in tasks:
+        if t.get("list_id") in remap:
+            t["list_id"] = remap[t["list_id"]]
+    inbox = await placement.ensure_inbox(session=session, user_id=user_id) if tasks else ""
+    last_keys: dict[tuple[str, str | None], str | None] = {}
+
+    async def place(t: dict[str, Any]) -> None:
+        # Missing (an export from before lists): the Inbox, placed last among its siblings.
+        if not t.get("list_id"):
+            t["list_id"] = inbox
+        if t.get("position"):
+            return
+        scope = (t["list_id"], t.get("parent_id"))
+        if scope not in last_keys:
+            last_keys[scope] = (await session.exec(last_key_stmt(user_id, *scope))).one()
+        t["position"] = last_keys[scope] = key_between(last_keys[scope], None)
+
     for batch in _batches(tasks):
         ids = [t["id"] for t in batch]
         known = {
@@ -616,13 +718,20 @@ async def _import_tasks(
                 newer.append(t)
             else:
                 report.unchanged["tasks"] += 1
+        for t in new:
+            await place(t)
         if new:
             await (await session.connection()).execute(
                 insert(TASKS), [{**t, "user_id": user_id} for t in new]
             )
             report.inserted["tasks"] += len(new)
         for t in newer:
-            values = {k: v for k, v in t.items() if k != "id"}
+            # An export from before lists keeps the task's list and place here.
+            values = {
+                k: v
+                for k, v in t.items()
+                if k != "id" and not (k in ("list_id", "position") and not v)
+            }
             await (await session.connection()).execute(
                 update(TASKS).where(TASKS.c.id == t["id"]).values(**values)
             )
@@ -789,7 +898,14 @@ async def import_data(
 
     progress("import", 0, total)
     try:
-        await _import_tasks(session, user_id, prepared.tasks, report, tick)
+        try:
+            remap = await _import_lists(session, user_id, data.get("lists", []), report)
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"The export has an invalid list: {exc.errors()[0]['msg']}"
+            ) from None
+        await _commit_batch(session)
+        await _import_tasks(session, user_id, prepared.tasks, report, tick, remap)
         await _import_threads(session, user_id, prepared.threads, report, tick)
         await _import_links(session, user_id, prepared.links, report)
     except BaseException:

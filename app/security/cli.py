@@ -7,9 +7,17 @@ import getpass
 import sys
 from typing import TextIO
 
+from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Confirm
+
 from app.config import Settings
 from app.errors import DomainError
-from app.security import keystore
+from app.security import keycheck, keystore
+
+# Exit codes of `key set` beyond 0 (saved), 2 (bad input) and 3 (no keyring).
+EXIT_REJECTED = 4
+EXIT_NOT_CHECKED = 5
 
 
 def add_key_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +33,17 @@ def add_key_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="if no OS keyring is usable, keep the key in a file in the data folder, "
         "STORED UNENCRYPTED",
+    )
+    setter.add_argument(
+        "--no-check",
+        action="store_true",
+        help="save without asking Gemini whether it accepts the key",
+    )
+    setter.add_argument(
+        "--save-unchecked",
+        action="store_true",
+        help="if Gemini cannot be reached to check the key, save it anyway "
+        "(without this, a terminal asks)",
     )
     actions.add_parser("clear", help="remove the stored key (keyring and plaintext file)")
     actions.add_parser("status", help="show whether a key is set and where it comes from")
@@ -63,26 +82,63 @@ def cmd_key(
         return 130
 
 
+def _console(stream: TextIO) -> Console:
+    # soft_wrap: a long path or message stays on one line when piped.
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
 def _set(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextIO, err: TextIO
 ) -> int:
     raw = _read_key(stdin)
-    source = keystore.store_gemini_key(settings, raw, allow_plaintext_file=args.plaintext_file)
+    key = keystore.validate_key(raw)
+    show, warn = _console(out), _console(err)
+    checked = False
+    if not args.no_check:
+        # Refused before Gemini is asked when the key could not be stored anyway.
+        keystore.ensure_storable(allow_plaintext_file=args.plaintext_file)
+        with warn.status("Checking the key with Gemini…"):
+            result = keycheck.check_gemini_key(settings, key)
+        if result.status == "rejected":
+            warn.print(f"[bold red]✗[/] {escape(result.message)}")
+            warn.print("The key was NOT saved.")
+            return EXIT_REJECTED
+        if result.status == "valid":
+            show.print(f"[bold green]✓[/] {escape(result.message)}")
+            checked = True
+        else:
+            warn.print(f"[bold yellow]![/] {escape(result.message)}")
+            interactive = stdin.isatty() and err.isatty()
+            if not args.save_unchecked and not (
+                interactive
+                and Confirm.ask("Save it anyway, not checked yet?", console=warn, default=False)
+            ):
+                warn.print(
+                    "The key was NOT saved. Try again when Gemini can be reached, or add "
+                    "--save-unchecked.",
+                    markup=False,
+                )
+                return EXIT_NOT_CHECKED
+    source = keystore.store_gemini_key(settings, key, allow_plaintext_file=args.plaintext_file)
     info, status = keystore.gemini_key_info(settings)
     ending = f" (ending {info.last4})" if info.last4 else ""
+    note = "" if checked else " It was not checked with Gemini yet."
     if source == "keyring":
-        print(f"Saved the Gemini API key{ending} in the keyring ({status.backend}).", file=out)
+        show.print(
+            f"Saved the Gemini API key{ending} in the keyring ({status.backend}).{note}",
+            markup=False,
+        )
     else:
         path = keystore.plaintext_key_path(settings)
-        print(
+        show.print(
             f"Saved the Gemini API key{ending} in {path} - STORED UNENCRYPTED "
-            "(no OS keyring is usable).",
-            file=out,
+            f"(no OS keyring is usable).{note}",
+            markup=False,
         )
     if info.source == "env":
-        print(
+        warn.print(
             "Note: GEMINI_API_KEY is set in this environment and takes precedence.",
-            file=err,
+            markup=False,
         )
     return 0
 

@@ -264,6 +264,23 @@ def gemini_key_info(settings: Settings) -> tuple[KeyInfo, KeyringStatus]:
     return info, status
 
 
+def ensure_storable(*, allow_plaintext_file: bool) -> None:
+    """Raise KeyringUnavailable when a key could not be stored now (as store_gemini_key
+    would), so that nobody is asked for anything before that is said."""
+    choice = choose_keyring()
+    if not choice.viable and not allow_plaintext_file:
+        raise KeyringUnavailable(_not_saved(choice.reason))
+
+
+def _not_saved(reason: str) -> str:
+    return (
+        f"{reason} The key was NOT saved. You can keep it instead in a file in the "
+        "TaskChat data folder, stored unencrypted (anyone who can read your files can "
+        "read it): allow the plaintext file (API: allow_plaintext_file=true; "
+        "CLI: taskchat key set --plaintext-file), or set GEMINI_API_KEY."
+    )
+
+
 def store_gemini_key(
     settings: Settings, api_key: str, *, allow_plaintext_file: bool = False
 ) -> KeySource:
@@ -288,12 +305,7 @@ def store_gemini_key(
             return "keyring"
     if not allow_plaintext_file:
         reason = _keyring_message(choice, failure) if failure else choice.reason
-        raise KeyringUnavailable(
-            f"{reason} The key was NOT saved. You can keep it instead in a file in the "
-            "TaskChat data folder, stored unencrypted (anyone who can read your files can "
-            "read it): allow the plaintext file (API: allow_plaintext_file=true; "
-            "CLI: taskchat key set --plaintext-file), or set GEMINI_API_KEY."
-        )
+        raise KeyringUnavailable(_not_saved(reason))
     _write_private(plaintext_key_path(settings), _PLAINTEXT_HEADER + value + "\n")
     _key_changed(settings)
     log.warning("Gemini API key stored UNENCRYPTED in the data folder (no keyring)")

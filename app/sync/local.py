@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from app.chat.records import ItemRecord, ThreadRecord
+from app.lists.models import LIST_DATA_COLUMNS, ListRecord
+from app.lists.ordering import repair
 from app.sync.capture import stamp_pending
 from app.sync.clock import HLC, valid_stamp
 from app.sync.merge import Row, group_of, newer
@@ -26,9 +28,11 @@ SYNCED: dict[str, tuple[str, ...]] = {
     "chat_thread": ("title", "status", "metadata", "created_at", "updated_at"),
     "task": TASK_DATA_COLUMNS,
     "chat_item": ("thread_id", "type", "created_at", "seq", "data"),
+    "task_list": LIST_DATA_COLUMNS,  # migration 0008_lists
 }
-# Applied in this order inside a batch: an item needs its thread (foreign key).
-APPLY_ORDER = {"chat_thread": 0, "task": 1, "chat_item": 2}
+# Applied in this order inside a batch: an item needs its thread (foreign key); lists
+# before tasks, so a task's list is there when app/lists/ordering.repair looks.
+APPLY_ORDER = {"chat_thread": 0, "task_list": 1, "task": 2, "chat_item": 3}
 DELETED = "_deleted"
 MAX_FIELDS = max(len(f) for f in SYNCED.values())
 CHUNK = 400
@@ -37,6 +41,7 @@ RECORDS: dict[str, type[BaseModel]] = {
     "task": TaskRecord,
     "chat_thread": ThreadRecord,
     "chat_item": ItemRecord,
+    "task_list": ListRecord,
 }
 QUARANTINE_KEY = "quarantine"
 QUARANTINE_MAX = 200
@@ -329,6 +334,10 @@ def apply_remote(
         top = max(top, t)
     clock.observe(top or None)
     conn.exec_driver_sql("UPDATE sync_flag SET applying = 0 WHERE id = 1")
+    if "task" in by_entity or "task_list" in by_entity:
+        # Merged rows can break what each device kept true (a task in a list deleted
+        # elsewhere, a step whose parent is gone): fixed as local edits, pushed next.
+        changed += repair(conn, user_id)
     set_state(conn, cursor_key(remote_id), str(cursor))
     set_state(conn, "hlc_last", max(clock.last, get_state(conn, "hlc_last") or ""))
     return changed
@@ -551,8 +560,10 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "completed": 0,
         "due_all_day": 0,
         "tags": "[]",
+        "position": "",  # placed last by app/lists/ordering.repair
     },
     "chat_thread": {"status": "{}", "metadata": "{}"},
+    "task_list": {"name": "List", "color": "#808080", "archived": 0, "position": "a0"},
     "chat_item": {"type": "unknown", "seq": 0, "data": "{}"},
 }
 _NOW_FIELDS = ("created_at", "updated_at")

@@ -15,6 +15,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from app.db.types import UTCDateTime, utcnow
+from app.lists.models import ORDER_KEY_TYPE, inbox_id
 from app.tasks.recurrence import clean_recurrence
 
 TITLE_MAX = 255
@@ -30,7 +31,7 @@ DATE_MAX = date(9999, 12, 30)
 # The id shape of every stored row (uuids, ChatKit's `thr_…`/`msg_…` ids): no spaces,
 # quotes or control characters, short enough for an index.
 _ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Tags are matched inside their JSON text (portable across SQLite and PostgreSQL),
 # so they may not contain the characters JSON escapes.
 _TAG_FORBIDDEN = re.compile(r'["\\\x00-\x1f\x7f,]')
@@ -71,7 +72,7 @@ def check_date_range(value: Due, what: str = "due") -> Due:
 
 
 def clean_title(value: str) -> str:
-    value = _CONTROL.sub("", value).strip()
+    value = CONTROL_CHARS.sub("", value).strip()
     if not value:
         raise ValueError("title must not be empty")
     if len(value) > TITLE_MAX:
@@ -80,7 +81,7 @@ def clean_title(value: str) -> str:
 
 
 def clean_description(value: str | None) -> str:
-    value = _CONTROL.sub("", value or "").strip()
+    value = CONTROL_CHARS.sub("", value or "").strip()
     if len(value) > DESCRIPTION_MAX:
         raise ValueError(
             f"description must be at most {DESCRIPTION_MAX} characters (got {len(value)})"
@@ -114,6 +115,22 @@ def clean_tags(value: list[str] | None) -> list[str]:
 
 
 Due = date | datetime
+ID_MAX = 36
+View = Literal["today", "upcoming"]
+
+
+def clean_id(value: Any, name: str) -> str | None:
+    """A task or list id as given (stripped); empty means none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string id")
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > ID_MAX or CONTROL_CHARS.search(value):
+        raise ValueError(f"{name} must be an id of at most {ID_MAX} characters")
+    return value
 
 
 def parse_due(value: Any) -> Due | None:
@@ -246,6 +263,11 @@ class _TaskFieldValidators(BaseModel):
     def _due(cls, v: Any) -> Any:
         return parse_due(v)
 
+    @field_validator("list_id", "parent_id", mode="before", check_fields=False)
+    @classmethod
+    def _ids(cls, v: Any, info: ValidationInfo) -> Any:
+        return clean_id(v, info.field_name or "id")
+
     @field_validator("recurrence", mode="before", check_fields=False)
     @classmethod
     def _recurrence(cls, v: Any) -> Any:
@@ -269,6 +291,10 @@ class TaskCreate(_TaskFieldValidators, TaskBase):
     due: Due | None = None
     tags: list[str] = []
     completed: bool = False
+    # The list it goes in (default: the Inbox; a subtask always takes its parent's list)
+    # and the task it is a step of (null: top-level).
+    list_id: str | None = None
+    parent_id: str | None = None
     # An RRULE without "RRULE:" (e.g. FREQ=WEEKLY;BYDAY=MO), expanded in the person's zone.
     recurrence: str | None = None
     # When to notify: an instant, or minutes before the due time (moves with the due).
@@ -287,6 +313,8 @@ class TaskUpdate(_TaskFieldValidators, SQLModel):
     due: Due | None = None
     tags: list[str] | None = None
     completed: bool | None = None
+    list_id: str | None = None
+    parent_id: str | None = None  # null: make it top-level
     recurrence: str | None = None
     remind_at: datetime | None = None
     remind_before_minutes: int | None = None
@@ -318,6 +346,22 @@ class Task(TaskBase, table=True):
             "id",
         ),
         Index("ix_task_user_updated", "user_id", "updated_at"),
+        # A list's page in manual order, and a parent's steps in order (app/lists).
+        # Trailing `completed`: a list's open/done count never reads the rows.
+        Index(
+            "ix_task_list_order",
+            "user_id",
+            "list_id",
+            "parent_id",
+            "position",
+            "id",
+            "completed",
+        ),
+        Index("ix_task_parent_order", "parent_id", "position", "id", "completed"),
+        # Today / Upcoming: open tasks by due date; counts are index-only.
+        Index("ix_task_open_due", "user_id", "completed", "due_at", "due_all_day"),
+        # A task's state by id without reading the row: counts driven from task_tag.
+        Index("ix_task_id_completed", "id", "completed"),
         Index("ix_task_user_remind", "user_id", "completed", "remind_at"),
     )
 
@@ -336,6 +380,12 @@ class Task(TaskBase, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # No foreign keys: sync may deliver a task before its list or parent, and a list or
+    # parent deleted on another device leaves rows that app/lists/ordering.repair fixes.
+    list_id: str | None = Field(default=None, max_length=ID_MAX)
+    parent_id: str | None = Field(default=None, max_length=ID_MAX)
+    # Fractional-index order key among its siblings (same list and parent).
+    position: str = Field(default="", sa_type=ORDER_KEY_TYPE, nullable=False)
     recurrence: str | None = Field(default=None, max_length=300)
     remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     remind_before_minutes: int | None = Field(default=None)
@@ -367,6 +417,9 @@ TASK_DATA_COLUMNS: tuple[str, ...] = (
     "tags",
     "created_at",
     "updated_at",
+    "list_id",
+    "parent_id",
+    "position",
     "recurrence",
     "remind_at",
     "remind_before_minutes",
@@ -404,11 +457,25 @@ class TaskRecord(BaseModel):
     reminded_for: datetime | None = None
     recurrence_time: str | None = None
     last_completed_at: datetime | None = None
+    # Lists and steps (older exports have none: the Inbox, top-level, placed last).
+    list_id: str | None = None
+    parent_id: str | None = None
+    position: Annotated[str, Field(max_length=64)] = ""
 
     @field_validator("id", mode="before")
     @classmethod
     def _id(cls, v: Any) -> str:
         return check_id(v)
+
+    @field_validator("list_id", "parent_id", mode="before")
+    @classmethod
+    def _ref_ids(cls, v: Any, info: ValidationInfo) -> Any:
+        return clean_id(v, info.field_name or "id")
+
+    @field_validator("position", mode="before")
+    @classmethod
+    def _position(cls, v: Any) -> Any:
+        return "" if v is None else v
 
     @field_validator("recurrence", mode="before")
     @classmethod
@@ -537,6 +604,12 @@ class TaskPublic(TaskBase):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    list_id: str
+    parent_id: str | None = None
+    position: str = ""
+    # Progress of its steps ("2/5"), filled by the service for pages and single tasks.
+    subtasks_total: int = 0
+    subtasks_done: int = 0
     recurrence: str | None = None
     remind_at: datetime | None = None
     remind_before_minutes: int | None = None
@@ -557,6 +630,9 @@ class TaskPublic(TaskBase):
             tags=list(task.tags or []),
             created_at=task.created_at,
             updated_at=task.updated_at,
+            list_id=task.list_id or inbox_id(task.user_id),
+            parent_id=task.parent_id,
+            position=task.position or "",
             recurrence=task.recurrence,
             remind_at=task.remind_at,
             remind_before_minutes=task.remind_before_minutes,
@@ -576,6 +652,7 @@ SortKey = Literal[
     "title",
     "-title",
     "smart",
+    "position",
 ]
 
 
@@ -598,6 +675,24 @@ class TaskQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     # Bounded: SQLite's OFFSET is a 64-bit integer (2**63 was an OverflowError, a 500).
     offset: Annotated[int, Field(ge=0, le=OFFSET_MAX)] = 0
+    list_id: str | None = None
+    # A task id: its steps; "null" (or "none"): top-level tasks only.
+    parent_id: str | None = None
+    # today: overdue and due today; upcoming: due after today (both open only, in the
+    # person's time zone).
+    view: View | None = None
+
+    @field_validator("list_id", mode="before")
+    @classmethod
+    def _list_id(cls, v: Any) -> Any:
+        return clean_id(v, "list_id")
+
+    @field_validator("parent_id", mode="before")
+    @classmethod
+    def _parent_id(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("null", "none"):
+            return "null"
+        return clean_id(v, "parent_id")
 
     @field_validator("due_before", "due_after", mode="before")
     @classmethod

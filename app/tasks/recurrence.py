@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule as du_rrule
+
+from app.localtime import zone_named
 
 RULE_MAX = 300
 # Faster rules would turn reminders into a stream of notifications.
@@ -18,29 +17,9 @@ _RULE_CHARS = re.compile(r"^[A-Z0-9=;,+\-]+$")
 ALL_DAY_REMINDER_TIME = time(9, 0)
 
 
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def local_zone(zone_name: str = "") -> tzinfo:
     """The person's zone: the configured IANA name, else $TZ, else the OS zone."""
-    for candidate in (zone_name, os.environ.get("TZ", "").lstrip(":")):
-        zone = _zone(candidate)
-        if zone is not None:
-            return zone
-    try:
-        target = str(Path("/etc/localtime").resolve())
-        if "zoneinfo/" in target:
-            zone = _zone(target.split("zoneinfo/", 1)[1])
-            if zone is not None:
-                return zone
-    except OSError:
-        pass
-    here = datetime.now().astimezone().tzinfo
-    return here if here is not None else UTC
+    return zone_named(zone_name)[0]
 
 
 def clean_recurrence(value: str | None) -> str | None:

@@ -10,16 +10,20 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from app.api.deps import CurrentUser, SessionDep, SettingsDep
+from app.localtime import local_zone as view_zone
 from app.search.links import with_source, with_sources
 from app.tasks import service, undo
 from app.tasks.models import Task, TaskCreate, TaskPage, TaskPublic, TaskQuery, TaskUpdate
 from app.tasks.recurrence import local_zone
+from app.tasks.service import SubtaskPolicy
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 
 class CompleteBody(BaseModel):
     completed: bool = True
+    # With open steps: "ask" (409 naming them), "complete" them too, or "leave" them open.
+    subtasks: SubtaskPolicy = "ask"
 
 
 class UndoResult(BaseModel):
@@ -48,9 +52,13 @@ async def undo_change(session: SessionDep, user_id: CurrentUser, change_id: str)
 
 @router.get("", response_model=TaskPage)
 async def list_tasks(
-    session: SessionDep, user_id: CurrentUser, query: Annotated[TaskQuery, Query()]
+    session: SessionDep,
+    user_id: CurrentUser,
+    settings: SettingsDep,
+    query: Annotated[TaskQuery, Query()],
 ) -> TaskPage:
-    page = await service.list_tasks(session=session, user_id=user_id, query=query)
+    zone, _ = view_zone(settings)
+    page = await service.list_tasks(session=session, user_id=user_id, query=query, zone=zone)
     page.items = await with_sources(session, user_id=user_id, tasks=page.items)
     return page
 
@@ -72,13 +80,19 @@ async def get_task(session: SessionDep, user_id: CurrentUser, task_id: str) -> T
 
 @router.patch("/{task_id}", response_model=TaskPublic)
 async def update_task(
-    session: SessionDep, user_id: CurrentUser, settings: SettingsDep, task_id: str, data: TaskUpdate
+    session: SessionDep,
+    user_id: CurrentUser,
+    settings: SettingsDep,
+    task_id: str,
+    data: TaskUpdate,
+    subtasks: Annotated[SubtaskPolicy, Query()] = "ask",
 ) -> TaskPublic:
     task = await service.update_task(
         session=session,
         user_id=user_id,
         task_id=task_id,
         data=data,
+        subtasks=subtasks,
         zone=local_zone(settings.timezone),
     )
     return await with_source(session, user_id=user_id, task=task)
@@ -99,12 +113,13 @@ async def complete_task(
     body: Annotated[CompleteBody | None, Body()] = None,
 ) -> TaskPublic:
     """A repeating task answers open again, due at its next occurrence."""
-    completed = True if body is None else body.completed
+    body = body or CompleteBody()
     task = await service.set_completed(
         session=session,
         user_id=user_id,
         task_id=task_id,
-        completed=completed,
+        completed=body.completed,
+        subtasks=body.subtasks,
         zone=local_zone(settings.timezone),
     )
     return await with_source(session, user_id=user_id, task=task)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, tzinfo
-from typing import Any
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any, Literal
 
-from sqlalchemy import delete, func, literal_column, or_, text
+from sqlalchemy import and_, case, delete, func, literal_column, or_, text, update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql import ColumnElement, Executable, TextClause
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.types import utcnow
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
+from app.lists import placement
+from app.lists.ordering import key_between, last_key_stmt
 from app.sync.capture import note_fields
 from app.tasks.models import (
     PRIORITY_RANK_SQL,
@@ -39,8 +41,17 @@ from app.tasks.recurrence import (
 )
 
 BULK_MAX = 500
+WALK_ABOVE = 2000  # text matches above which a page walks the sort index (list_tasks)
+# What completing a task with open steps does: "ask" refuses and names them (the caller
+# asks the person), "complete" completes them too, "leave" leaves them open.
+SubtaskPolicy = Literal["ask", "complete", "leave"]
 # The columns an edit of each writable field sets.
-_COLUMNS_OF = {"due": ("due_at", "due_all_day"), "completed": ("completed", "completed_at")}
+_COLUMNS_OF = {
+    "due": ("due_at", "due_all_day"),
+    "completed": ("completed", "completed_at"),
+    "list_id": ("list_id", "position"),
+    "parent_id": ("parent_id", "position"),
+}
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A WHERE term: a column expression, or raw SQL for the full-text index.
 Condition = ColumnElement[bool] | TextClause
@@ -52,6 +63,15 @@ async def create_task(
 ) -> TaskPublic:
     now = utcnow()
     due_at, all_day = due_to_columns(data.due)
+    list_id: str | None = None
+    if data.list_id is not None or data.parent_id is not None:
+        list_id, _ = await placement.resolve(
+            session=session,
+            user_id=user_id,
+            row=None,
+            list_id=data.list_id,
+            parent_id=data.parent_id,
+        )
     task = Task(
         user_id=user_id,
         title=data.title,
@@ -64,8 +84,12 @@ async def create_task(
         completed_at=now if data.completed else None,
         created_at=now,
         updated_at=now,
+        list_id=list_id,
+        parent_id=data.parent_id,
         recurrence=data.recurrence,
     )
+    # The list (Inbox by default) and the order key at the end of its siblings are filled
+    # in on insert (app/lists/ordering.py), whatever code inserts a task.
     zone = zone or local_zone()
     _first_due(task, zone, now)
     _apply_reminder(task, data.model_dump(exclude_unset=True), zone)
@@ -93,8 +117,84 @@ async def _get_row(session: AsyncSession, user_id: str, task_id: str) -> Task:
     return row
 
 
+async def with_progress(
+    session: AsyncSession, user_id: str, items: list[TaskPublic]
+) -> list[TaskPublic]:
+    """Fill each task's steps progress ("2/5") with one grouped query."""
+    ids = [t.id for t in items if t.parent_id is None]
+    if not ids:
+        return items
+    counts = {
+        parent: (total, int(done or 0))
+        for parent, total, done in (
+            await session.exec(
+                select(
+                    Task.parent_id,
+                    func.count(),
+                    func.sum(case((col(Task.completed), 1), else_=0)),
+                )
+                # Only the parent index: the steps of the user's own tasks are theirs, and
+                # a user_id condition lets the planner walk all of the user's tasks.
+                .where(col(Task.parent_id).in_(ids))
+                .group_by(col(Task.parent_id))
+            )
+        ).all()
+    }
+    for item in items:
+        item.subtasks_total, item.subtasks_done = counts.get(item.id, (0, 0))
+    return items
+
+
 async def get_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
-    return TaskPublic.from_row(await _get_row(session, user_id, task_id))
+    task = TaskPublic.from_row(await _get_row(session, user_id, task_id))
+    return (await with_progress(session, user_id, [task]))[0]
+
+
+async def open_children(session: AsyncSession, user_id: str, task_ids: list[str]) -> list[Task]:
+    if not task_ids:
+        return []
+    rows = await session.exec(
+        select(Task)
+        .where(
+            col(Task.parent_id).in_(task_ids),
+            Task.user_id == user_id,
+            col(Task.completed).is_(False),
+        )
+        .order_by(col(Task.position), col(Task.id))
+    )
+    return list(rows.all())
+
+
+async def _complete_children(
+    session: AsyncSession,
+    user_id: str,
+    parents: list[Task],
+    policy: SubtaskPolicy,
+    now: datetime,
+) -> None:
+    """Completing parents: with open steps, refuse and name them, or complete them too."""
+    if policy == "leave":
+        return
+    children = await open_children(session, user_id, [p.id for p in parents])
+    if not children:
+        return
+    if policy == "ask":
+        titles = {p.id: p.title for p in parents}
+        names = ", ".join(f"'{c.title}'" for c in children[:10])
+        more = f" and {len(children) - 10} more" if len(children) > 10 else ""
+        owners = ", ".join(
+            f"'{titles[i]}'" for i in dict.fromkeys(c.parent_id or "" for c in children)
+        )
+        raise Conflict(
+            f"{owners} still has {len(children)} open step(s): {names}{more}. Complete them "
+            "too (subtasks=complete) or leave them open (subtasks=leave).",
+            field="subtasks",
+        )
+    for child in children:
+        child.completed = True
+        child.completed_at = now
+        child.updated_at = now
+        session.add(child)
 
 
 def _apply_reminder(row: Task, changes: dict[str, object], zone: tzinfo) -> None:
@@ -211,12 +311,15 @@ async def update_task(
     user_id: str,
     task_id: str,
     data: TaskUpdate,
+    subtasks: SubtaskPolicy = "ask",
     zone: tzinfo | None = None,
 ) -> TaskPublic:
     row = await _get_row(session, user_id, task_id)
     changes = data.model_dump(exclude_unset=True)
     zone = zone or local_zone()
     now = utcnow()
+    if "list_id" in changes or "parent_id" in changes:
+        await _place(session, user_id, row, changes, now)
     for field in ("title", "description", "priority", "tags", "recurrence"):
         if field in changes:
             setattr(row, field, changes[field] if field != "description" else changes[field] or "")
@@ -229,6 +332,8 @@ async def update_task(
         _first_due(row, zone, now)
     _apply_reminder(row, changes, zone)
     if "completed" in changes:
+        if changes["completed"] and not row.completed:
+            await _complete_children(session, user_id, [row], subtasks, now)
         _set_done(row, bool(changes["completed"]), now, zone)
     row.updated_at = now
     session.add(row)
@@ -238,8 +343,11 @@ async def update_task(
     given = [c for f in changes for c in _COLUMNS_OF.get(f, (f,))]
     conn = await session.connection()
     await conn.run_sync(note_fields, "task", row.id, user_id, given)
+    # Counted before the commit: a query after it would open a transaction (and, on
+    # SQLite, hold the write lock) until the session closes.
+    public = (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
     await session.commit()
-    return TaskPublic.from_row(row)
+    return public
 
 
 async def set_completed(
@@ -248,6 +356,7 @@ async def set_completed(
     user_id: str,
     task_id: str,
     completed: bool = True,
+    subtasks: SubtaskPolicy = "ask",
     zone: tzinfo | None = None,
 ) -> TaskPublic:
     """Complete (or reopen) a task; a repeating task moves to its next occurrence instead."""
@@ -256,6 +365,7 @@ async def set_completed(
         user_id=user_id,
         task_id=task_id,
         data=TaskUpdate(completed=completed),
+        subtasks=subtasks,
         zone=zone,
     )
 
@@ -275,8 +385,38 @@ async def skip_occurrence(
         row.completed, row.completed_at = True, now
     row.updated_at = now
     session.add(row)
+    # Counted before the commit: a query after it would open a transaction (and, on
+    # SQLite, hold the write lock) until the session closes.
+    public = (await with_progress(session, user_id, [TaskPublic.from_row(row)]))[0]
     await session.commit()
-    return TaskPublic.from_row(row)
+    return public
+
+
+async def _place(
+    session: AsyncSession, user_id: str, row: Task, changes: dict, now: datetime
+) -> None:
+    """A PATCH of list_id/parent_id: the task goes last among its new siblings; a parent's
+    steps follow it to its new list. (Exact places: app/lists/service.move_task.)"""
+    parent_id = changes.get("parent_id", row.parent_id)
+    list_id = changes.get("list_id", row.list_id)
+    if "list_id" in changes and "parent_id" not in changes and list_id != row.list_id:
+        parent_id = None  # moved to another list: it leaves its parent
+    list_id, parent_id = await placement.resolve(
+        session=session, user_id=user_id, row=row, list_id=list_id, parent_id=parent_id
+    )
+    if list_id == row.list_id and parent_id == row.parent_id:
+        return
+    last = (await session.exec(last_key_stmt(user_id, list_id, parent_id, row.id))).one()
+    old_list = row.list_id
+    row.list_id, row.parent_id = list_id, parent_id
+    row.position = key_between(last, None)
+    if old_list != list_id and parent_id is None:
+        await session.exec(
+            update(Task)
+            .where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
+            .values(list_id=list_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def snooze_reminder(
@@ -293,8 +433,12 @@ async def snooze_reminder(
 
 
 async def delete_task(*, session: AsyncSession, user_id: str, task_id: str) -> TaskPublic:
+    """Delete a task and its steps."""
     row = await _get_row(session, user_id, task_id)
     public = TaskPublic.from_row(row)
+    await session.exec(
+        delete(Task).where(col(Task.parent_id) == row.id, col(Task.user_id) == user_id)
+    )
     await session.delete(row)
     await session.commit()
     return public
@@ -320,6 +464,7 @@ async def bulk_complete(
     user_id: str,
     task_ids: Sequence[str],
     completed: bool = True,
+    subtasks: SubtaskPolicy = "ask",
     zone: tzinfo | None = None,
 ) -> BulkResult:
     """Complete (or reopen) every owned task in one transaction; unknown ids are reported.
@@ -329,6 +474,25 @@ async def bulk_complete(
     ids = _check_bulk_ids(task_ids)
     rows = await _owned_rows(session, user_id, ids)
     now = utcnow()
+    if completed:
+        parents = [r for r in rows.values() if not r.completed and r.parent_id is None]
+        if subtasks == "ask":
+            # Steps completed in the same call are not "left open".
+            open_steps = [
+                c
+                for c in await open_children(session, user_id, [p.id for p in parents])
+                if c.id not in rows
+            ]
+            if open_steps:
+                await _complete_children(
+                    session,
+                    user_id,
+                    [p for p in parents if p.id in {c.parent_id for c in open_steps}],
+                    "ask",
+                    now,
+                )
+        else:
+            await _complete_children(session, user_id, parents, subtasks, now)
     zone = zone or local_zone()
     for row in rows.values():
         if row.completed != completed:
@@ -348,6 +512,9 @@ async def bulk_delete(
     rows = await _owned_rows(session, user_id, ids)
     if rows:
         await session.exec(
+            delete(Task).where(col(Task.user_id) == user_id, col(Task.parent_id).in_(list(rows)))
+        )
+        await session.exec(
             delete(Task).where(col(Task.user_id) == user_id, col(Task.id).in_(list(rows)))
         )
     await session.commit()
@@ -362,17 +529,22 @@ def _due_bound(value: Due) -> datetime:
     return bound
 
 
-def _fts_match(user_id: str, words: list[str]) -> str:
-    """An FTS5 query: the user's owner token AND every word as a prefix of title/description.
+def _fts_match(user_id: str, words: list[str], completed: bool | None = None) -> str:
+    """An FTS5 query: the user's owner token (and state token: s0 open, s1 done, see
+    migration 0008) AND every word as a prefix of title/description.
 
     Words are quoted, so FTS syntax typed by the person is only ever searched for.
     """
     owner = "u" + user_id.encode("utf-8").hex().upper()
+    if completed is not None:
+        owner += f" AND owner : s{int(completed)}"
     terms = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
     return f"owner : {owner} AND {{title description}} : ({terms})"
 
 
-def _text_filter(dialect: str, q: str, user_id: str) -> Condition:
+def _text_filter(
+    dialect: str, q: str, user_id: str, completed: bool | None = None, *, walk: bool = False
+) -> Condition:
     words = _WORD.findall(q)
     if not words:
         # Nothing a word index can match (only symbols or emoji): plain substring search.
@@ -383,8 +555,9 @@ def _text_filter(dialect: str, q: str, user_id: str) -> Condition:
         )
     if dialect == "sqlite":
         return text(
-            "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
-        ).bindparams(fts_query=_fts_match(user_id, words))
+            ("+" if walk else "")
+            + "task.rowid IN (SELECT rowid FROM task_fts WHERE task_fts MATCH :fts_query)"
+        ).bindparams(fts_query=_fts_match(user_id, words, completed))
     tsquery = " & ".join(w.replace("'", "") + ":*" for w in words)
     return text(
         "to_tsvector('simple', task.title || ' ' || task.description) "
@@ -405,6 +578,10 @@ def _order_by(sort: str) -> list[OrderTerm]:
             text(f"{PRIORITY_RANK_SQL} DESC"),
             *tiebreak,
         ]
+    if sort == "position":
+        return [col(Task.position), col(Task.id)]
+    if sort == "view":
+        return [col(Task.due_at), text(f"{PRIORITY_RANK_SQL} DESC"), *tiebreak]
     desc = sort.startswith("-")
     key = sort.lstrip("-")
     if key == "priority":
@@ -421,11 +598,62 @@ def _order_by(sort: str) -> list[OrderTerm]:
     return [*ordered, *tiebreak]
 
 
-async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]  # bound to the engine
+def day_bounds(zone: tzinfo, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(timed, all_day): the instants where "after today" starts for a timed due date
+    (local midnight, in UTC) and for an all-day one (stored as midnight UTC of its date)."""
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    tomorrow = today + timedelta(days=1)
+    timed = datetime.combine(tomorrow, time(0, 0), tzinfo=zone).astimezone(UTC)
+    return timed, datetime.combine(tomorrow, time(0, 0), tzinfo=UTC)
+
+
+def _view_filter(view: str, zone: tzinfo, now: datetime | None) -> list[ColumnElement[bool]]:
+    timed, all_day = day_bounds(zone, now)
+    due, flag = col(Task.due_at), col(Task.due_all_day)
+    if view == "today":  # overdue and due today
+        return [
+            col(Task.completed) == False,  # noqa: E712 (= 0, which an index can match)
+            due < max(timed, all_day),
+            or_(and_(flag, due < all_day), and_(~flag, due < timed)),
+        ]
+    return [  # upcoming: due after today
+        col(Task.completed) == False,  # noqa: E712
+        due >= min(timed, all_day),
+        or_(and_(flag, due >= all_day), and_(~flag, due >= timed)),
+    ]
+
+
+async def list_tasks(
+    *,
+    session: AsyncSession,
+    user_id: str,
+    query: TaskQuery,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+) -> TaskPage:
+    """A page of the user's tasks. `zone` is the person's time zone (views); `now` is for
+    tests."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
     conditions: list[Condition] = [col(Task.user_id) == user_id]
+    tag_condition: Condition | None = None
+    text_condition: Condition | None = None
+    in_list = query.list_id is not None or query.parent_id not in (None, "null")
     if query.completed is not None:
-        conditions.append(col(Task.completed) == query.completed)
+        if in_list and dialect == "sqlite":
+            # A list's or a parent's rows come from ix_task_list_order / ix_task_parent_order
+            # (which carry `completed`); the unary + keeps the planner off the indexes that
+            # start with (user_id, completed) and would walk every open task.
+            conditions.append(literal_column("+task.completed") == query.completed)
+        else:
+            conditions.append(col(Task.completed) == query.completed)
+    if query.list_id is not None:
+        conditions.append(col(Task.list_id) == query.list_id)
+    if query.parent_id == "null":
+        conditions.append(col(Task.parent_id).is_(None))
+    elif query.parent_id is not None:
+        conditions.append(col(Task.parent_id) == query.parent_id)
+    if query.view is not None:
+        conditions.extend(_view_filter(query.view, zone, now))
     if query.priority is not None:
         conditions.append(col(Task.priority) == query.priority)
     if query.tag:
@@ -433,7 +661,8 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
         # On SQLite the unary + keeps the planner walking the sort index and probing the
         # (small) tag list, instead of fetching every tagged row by its text key and sorting.
         task_id = literal_column("+task.id") if dialect == "sqlite" else col(Task.id)
-        conditions.append(task_id.in_(tagged))
+        tag_condition = task_id.in_(tagged)
+        conditions.append(tag_condition)
     if query.due_before is not None:
         conditions.append(col(Task.due_at) < _due_bound(query.due_before))
     if query.due_after is not None:
@@ -446,17 +675,40 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
         rule = col(Task.recurrence)
         conditions.append(rule.is_not(None) if query.recurring else rule.is_(None))
     if query.q and query.q.strip():
-        conditions.append(_text_filter(dialect, query.q.strip(), user_id))
+        text_condition = _text_filter(dialect, query.q.strip(), user_id, query.completed)
+        conditions.append(text_condition)
 
+    # Which filters narrow the list besides the owner (the count's shape depends on it).
+    others = {
+        name
+        for name in ("priority", "due_before", "due_after", "list_id", "parent_id", "view")
+        if getattr(query, name) is not None
+    }
     count: Executable
     if query.tag and len(conditions) == 2:
         # Only the tag narrows the list: its index table alone knows the count.
         count = select(func.count()).where(TaskTag.user_id == user_id, TaskTag.tag == query.tag)
+    elif query.tag and dialect == "sqlite" and not query.q:
+        # Drive the count from the tag's rows, each checked by id (ix_task_id_completed
+        # answers open/done without reading the task), not from every open task.
+        count = (
+            select(func.count())
+            .select_from(TaskTag)
+            .join(Task, col(Task.id) == col(TaskTag.task_id))
+            .where(
+                TaskTag.user_id == user_id,
+                TaskTag.tag == query.tag,
+                # task_tag's user_id is its task's: checking the task's too would read
+                # each row (or, as an index condition, walk all the user's tasks).
+                *(c for c in conditions[1:] if c is not tag_condition),
+            )
+        )
     elif query.q and dialect == "sqlite" and _WORD.search(query.q):
-        if len(conditions) == 2:
-            # Only the words narrow the list: the index (scoped by its owner column) counts.
+        if len(conditions) == 2 or (len(conditions) == 3 and not others and not query.tag):
+            # Only the words (and open/done, a token of the owner column) narrow the list:
+            # the index counts alone.
             count = text("SELECT count(*) FROM task_fts WHERE task_fts MATCH :m").bindparams(
-                m=_fts_match(user_id, _WORD.findall(query.q))
+                m=_fts_match(user_id, _WORD.findall(query.q), query.completed)
             )
         else:
             # Drive the count from the user's matches (each checked by primary key) rather
@@ -466,12 +718,26 @@ async def list_tasks(*, session: AsyncSession, user_id: str, query: TaskQuery) -
     else:
         count = select(func.count()).select_from(Task).where(*conditions)
     total = (await session.scalar(count)) or 0
+    if text_condition is not None and dialect == "sqlite" and total > WALK_ABOVE:
+        # Many matches: walk the sort index and probe the match list (the unary + hides
+        # the rowid), rather than fetch every match and sort them all, which the planner
+        # picks once ANALYZE has run.
+        words = (query.q or "").strip()
+        walking = _text_filter(dialect, words, user_id, query.completed, walk=True)
+        conditions = [walking if c is text_condition else c for c in conditions]
+    sort: str = query.sort
+    if query.view is not None and sort in ("smart", "due"):
+        sort = "view"  # every row has a due date: the order ix_task_open_due walks
+    elif "sort" not in query.model_fields_set:
+        if query.list_id is not None or (query.parent_id not in (None, "null")):
+            sort = "position"  # a list or a task's steps: the person's own order
     stmt = (
         select(Task)
         .where(*conditions)
-        .order_by(*_order_by(query.sort))
+        .order_by(*_order_by(sort))
         .limit(query.limit)
         .offset(query.offset)
     )
     rows = (await session.exec(stmt)).all()
-    return TaskPage(items=[TaskPublic.from_row(r) for r in rows], total=total)
+    items = await with_progress(session, user_id, [TaskPublic.from_row(r) for r in rows])
+    return TaskPage(items=items, total=total)

@@ -16,19 +16,21 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Table, delete, select, update
+from sqlalchemy import JSON, Column, Index, Table, delete, or_, select, update
 from sqlmodel import Field, SQLModel, col
 from sqlmodel import select as sql_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.types import UTCDateTime, utcnow
 from app.errors import Conflict, NotFound
+from app.lists.models import TaskList
 from app.tasks.models import TASK_DATA_COLUMNS, Task, TaskTag
 
 UNDO_SECONDS = 24 * 3600
 MAX_CHANGES = 500  # per user; the oldest go first
 _FIELDS = ("id", "user_id", *TASK_DATA_COLUMNS)
 _DATETIME = "$datetime"  # how a datetime field of a before-image is kept in JSON
+_LISTS = "$lists"  # the key (never a task id) under which deleted lists' images are kept
 
 
 class ChatUndo(SQLModel, table=True):
@@ -58,12 +60,15 @@ def snapshot(row: Task) -> dict[str, Any]:
 async def snapshots(
     session: AsyncSession, user_id: str, task_ids: Iterable[str]
 ) -> dict[str, dict[str, Any]]:
-    """Before-images of the user's tasks among `task_ids` (missing ones are left out)."""
+    """Before-images of the user's tasks among `task_ids` and of their steps (a change to
+    a task can change its steps: deleting or completing it); missing ones are left out."""
     ids = [i for i in dict.fromkeys(task_ids) if isinstance(i, str) and i]
     if not ids:
         return {}
     rows = await session.exec(
-        sql_select(Task).where(Task.user_id == user_id, col(Task.id).in_(ids))
+        sql_select(Task).where(
+            Task.user_id == user_id, or_(col(Task.id).in_(ids), col(Task.parent_id).in_(ids))
+        )
     )
     return {row.id: snapshot(row) for row in rows}
 
@@ -85,12 +90,23 @@ def _decode(image: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _stored(
+    before: dict[str, dict[str, Any] | None], lists: dict[str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    stored: dict[str, Any] = {k: _encode(v) for k, v in before.items()}
+    if lists:
+        # Before-images of lists the change deleted (app/lists): put back first.
+        stored[_LISTS] = {k: _encode(v) for k, v in lists.items()}
+    return stored
+
+
 async def record(
     session: AsyncSession,
     *,
     user_id: str,
     action: str,
     before: dict[str, dict[str, Any] | None],
+    lists: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """Add one change to the caller's transaction (it commits with the change itself);
     older changes past the retention limits go in the same transaction."""
@@ -112,7 +128,7 @@ async def record(
             id=change_id,
             user_id=user_id,
             action=action,
-            before={k: _encode(v) for k, v in before.items()},
+            before=_stored(before, lists),
             created_at=now,
         )
     )
@@ -145,16 +161,32 @@ async def undo(session: AsyncSession, user_id: str, change_id: str) -> ChatUndo:
     row = (
         await conn.execute(select(UNDO.c.action, UNDO.c.before).where(UNDO.c.id == change_id))
     ).one()
-    before = {k: _decode(v) for k, v in row.before.items()}
-    await restore(session, user_id, before)
+    stored = dict(row.before)
+    list_images = stored.pop(_LISTS, None) or {}
+    before = {k: _decode(v) for k, v in stored.items()}
+    lists = {k: _decode(v) or {} for k, v in list_images.items()}
+    await restore(session, user_id, before, lists=lists)
     await session.commit()
     return ChatUndo(id=change_id, user_id=user_id, action=row.action, before=before, created_at=now)
 
 
 async def restore(
-    session: AsyncSession, user_id: str, before: dict[str, dict[str, Any] | None]
+    session: AsyncSession,
+    user_id: str,
+    before: dict[str, dict[str, Any] | None],
+    *,
+    lists: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Put the user's tasks back to `before`, in the caller's transaction."""
+    """Put the user's tasks (and deleted lists) back to `before`, in the caller's
+    transaction."""
+    for list_id, list_image in (lists or {}).items():
+        existing = await session.get(TaskList, list_id)
+        if existing is None:
+            session.add(TaskList(**list_image))
+        elif existing.user_id != user_id:
+            continue
+    if lists:
+        await session.flush()
     ids = list(before)
     rows = {
         row.id: row

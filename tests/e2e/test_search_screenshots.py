@@ -92,7 +92,11 @@ def test_search_links_and_quick_add(
             .filter(has_text="Renew passport")
             .get_by_test_id("task-source")
         )
-        expect(source).to_have_text("from: Plan the Texel trip: renew my passport, book the ferry")
+        expect(source).to_have_attribute(
+            "aria-label",
+            "Open the chat message this task came from "
+            "(Plan the Texel trip: renew my passport, book…)",
+        )
         expect(
             page.get_by_test_id("task-item")
             .filter(has_text="Water the plants")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import NARROW, ROOT, WIDE, Browser, wait_ready
-from tests.fakes.gemini import FakeGemini, Text, ToolCalls
+from tests.fakes.gemini import Fail, FakeGemini, Text, ToolCalls
 
 pytestmark = pytest.mark.e2e
 
@@ -88,3 +88,54 @@ def test_main_screens_and_dialogs_have_no_serious_violations(
     page.keyboard.press("Escape")
     page.evaluate("document.body.append(Object.assign(new Image(1, 1), {id: 'no-alt'}))")
     assert any("image-alt" in v for v in violations(page, "planted")), "axe did not run"
+
+
+@needs_axe
+@pytest.mark.parametrize(
+    ("viewport", "scheme"), [(WIDE, "dark"), (NARROW, "light")], ids=["wide-dark", "narrow-light"]
+)
+def test_first_run_and_error_states_have_no_serious_violations(
+    ui: Browser, gemini: FakeGemini, viewport: dict[str, int], scheme: str
+) -> None:
+    """The welcome step (no keyring, a rejected key), a quota countdown, the key error
+    with "Open key settings", Settings opened at the key, and editing a message."""
+    page = ui.open("/", viewport=viewport, color_scheme=scheme)
+    wait_ready(page, "builtin")
+    welcome = page.get_by_test_id("welcome-dialog")
+    expect(welcome).to_be_visible()
+    found = violations(page, "welcome")
+    gemini.rejected_keys.add("AIza-refused")
+    welcome.get_by_test_id("gemini-key-input").fill("AIza-refused")
+    welcome.get_by_test_id("plaintext-checkbox").check()
+    welcome.get_by_test_id("gemini-key-save").click()
+    expect(welcome.get_by_test_id("key-outcome")).to_have_attribute("data-kind", "rejected")
+    found += violations(page, "welcome, key rejected")
+    welcome.get_by_test_id("welcome-close").click()
+
+    if viewport is NARROW:
+        page.get_by_test_id("tab-chat").click()
+    page.get_by_test_id("chat-input").fill("hello")
+    page.get_by_test_id("chat-input").press("Enter")
+    expect(page.get_by_test_id("open-key-settings")).to_be_visible()
+    found += violations(page, "no-key error")
+    page.get_by_test_id("open-key-settings").click()
+    expect(page.get_by_test_id("gemini-key-input")).to_be_focused()
+    found += violations(page, "settings at the key")
+    page.get_by_test_id("gemini-key-input").fill("AIza-accepted")
+    page.get_by_test_id("plaintext-checkbox").check()
+    page.get_by_test_id("gemini-key-save").click()
+    expect(page.get_by_test_id("key-outcome")).to_have_attribute("data-kind", "saved")
+    page.get_by_test_id("settings-close").click()
+    expect(page.get_by_test_id("resend-button")).to_be_visible()
+    found += violations(page, "key saved, resend")
+
+    gemini.push(Fail(429, "Quota", "RESOURCE_EXHAUSTED", headers={"Retry-After": "30"}))
+    page.get_by_test_id("resend-button").click()
+    expect(page.get_by_test_id("quota-countdown")).to_be_visible()
+    found += violations(page, "quota countdown")
+    page.get_by_test_id("quota-cancel").click()
+    found += violations(page, "quota cancelled")
+    page.get_by_test_id("edit-message").click()
+    expect(page.get_by_test_id("edit-input")).to_be_focused()
+    found += violations(page, "editing a message")
+    assert not found, "\n".join(found)

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -55,6 +56,8 @@ class Fail:
     gemini_status: str
     headers: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+    # A quota answer's google.rpc.RetryInfo, as Gemini sends it (e.g. "20s").
+    retry_delay: str | None = None
 
 
 @dataclass
@@ -141,6 +144,9 @@ class FakeGemini:
         self.thought_signatures = False
         # Signatures handed out, by call id.
         self.signatures: dict[str, str] = {}
+        # Gemini cannot be reached: every connection is dropped before any answer (the key
+        # check then says it could not ask; the network itself is fine).
+        self.unreachable = False
         # Reasoning efforts refused with 400 (3 Flash refuses "minimal").
         self.rejected_efforts: set[str] = {"minimal"}
         self._ids = itertools.count(1)
@@ -251,7 +257,16 @@ class FakeGemini:
                 self.timeout = fake.idle_timeout  # applied to the socket by setup()
                 super().setup()
 
+            def _drop(self) -> bool:
+                if not fake.unreachable:
+                    return False
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return True
+
             def do_POST(self) -> None:
+                if self._drop():
+                    return
                 arrived = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -280,6 +295,8 @@ class FakeGemini:
                     pass
 
             def do_GET(self) -> None:
+                if self._drop():
+                    return
                 # The model list (`GET .../models`), which Settings' key check asks for.
                 fake.model_lists.append(
                     Recorded(
@@ -321,14 +338,24 @@ class FakeGemini:
                             }
                         }
                     ]
+                    details: list[dict[str, Any]] = []
                     if reply.reason:
-                        payload[0]["error"]["details"] = [
+                        details.append(
                             {
                                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                 "reason": reply.reason,
                                 "domain": "googleapis.com",
                             }
-                        ]
+                        )
+                    if reply.retry_delay:
+                        details.append(
+                            {
+                                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                "retryDelay": reply.retry_delay,
+                            }
+                        )
+                    if details:
+                        payload[0]["error"]["details"] = details
                     data = json.dumps(payload, indent=2).encode()
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json; charset=UTF-8")

@@ -5,6 +5,7 @@ import { keys } from './api/queryClient'
 import BuiltinChat from './chat/BuiltinChat'
 import { type ChatMode, forcedMode, loadChatKit } from './chat/loader'
 import Settings from './settings/Settings'
+import Welcome from './settings/Welcome'
 import { useSettings } from './settings/useSettings'
 import type { ChatTarget, TaskTarget } from './search/targets'
 import TaskPanel from './tasks/TaskPanel'
@@ -26,7 +27,8 @@ export default function App() {
   const [ready, setReady] = useState(false)
   const [expired, setExpired] = useState(false)
   const [settingsOpen, setSettingsOpen] = useState(false)
-  const [firstRun, setFirstRun] = useState(false)
+  const [welcomeOpen, setWelcomeOpen] = useState(false)
+  const [settingsFocusKey, setSettingsFocusKey] = useState(false)
   const [tab, setTab] = useState<Tab>('chat')
   const [helpOpen, setHelpOpen] = useState(false)
   const [chatTarget, setChatTarget] = useState<ChatTarget | null>(null)
@@ -54,7 +56,7 @@ export default function App() {
     if (chatMode) document.body.dataset.chatMode = chatMode
   }, [chatMode])
 
-  // First run: no key yet → open settings with a hint.
+  // First run: no key yet → the one-step welcome (paste, check, save).
   const settings = useSettings()
   const keySet = settings.data?.gemini_key.set ?? null
   const timeZone = settings.data?.timezone ?? null
@@ -63,8 +65,7 @@ export default function App() {
     if (keySet === null || !firstSettings.current) return
     firstSettings.current = false // only the first answer decides
     if (keySet) return
-    setFirstRun(true)
-    setSettingsOpen(true)
+    setWelcomeOpen(true)
   }, [keySet])
 
   const [undoable, setUndoable] = useState<UndoEntry[]>([])
@@ -87,7 +88,14 @@ export default function App() {
     console.warn('Falling back to the built-in chat view:', reason)
     setChatMode('builtin')
   }, [])
-  const openSettings = useCallback(() => setSettingsOpen(true), [])
+  const openSettings = useCallback(() => {
+    setSettingsFocusKey(false)
+    setSettingsOpen(true)
+  }, [])
+  const openKeySettings = useCallback(() => {
+    setSettingsFocusKey(true)
+    setSettingsOpen(true)
+  }, [])
   const openThread = useCallback((threadId: string, itemId?: string | null) => {
     setTab('chat')
     setChatTarget({ threadId, itemId, nonce: Date.now() })
@@ -122,7 +130,7 @@ export default function App() {
         onTab={setTab}
         onSearchResult={openResult}
         keyMissing={keySet === false}
-        onSettings={() => setSettingsOpen(true)}
+        onSettings={keySet === false ? openKeySettings : openSettings}
         onShortcuts={() => setHelpOpen(true)}
       />
 
@@ -144,7 +152,7 @@ export default function App() {
               <ChatKitView colorScheme={scheme} onTasksChanged={onTasksChanged} onFailed={onChatKitFailed} />
             </Suspense>
           ) : (
-            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} onOpenSettings={openSettings} />
+            <BuiltinChat onTasksChanged={onTasksChanged} target={chatTarget} onOpenTask={openTask} onOpenSettings={openKeySettings} />
           )}
         </div>
         <div className="pane pane-tasks">
@@ -159,9 +167,10 @@ export default function App() {
       </main>
 
       <ShortcutHelp open={helpOpen} onClose={() => setHelpOpen(false)} />
+      <Welcome open={welcomeOpen} onClose={() => setWelcomeOpen(false)} />
       <Settings
         open={settingsOpen}
-        firstRun={firstRun}
+        focusKey={settingsFocusKey}
         chatMode={chatMode}
         onClose={() => setSettingsOpen(false)}
       />

@@ -21,11 +21,11 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0010_sync_graveyard"
-down_revision = "0007_reminders"
+down_revision = "0008_lists"
 branch_labels = None
 depends_on = None
 
-TABLES = ("task", "chat_thread", "chat_item")
+TABLES = ("task", "chat_thread", "chat_item", "task_list")
 QUIET = "(SELECT applying FROM sync_flag WHERE id = 1) = 0"
 
 

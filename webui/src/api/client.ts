@@ -12,19 +12,23 @@ type JsonOf<Op extends keyof operations> = operations[Op] extends {
   : never
 
 export type Priority = Schemas['Priority']
-export type Task = Schemas['TaskPublic']
+/** Lists and steps (server app/lists): its list, its parent (null: top-level), its order
+ * key among its siblings, and its steps' progress; optional for rows made before lists. */
+type ListFields = 'list_id' | 'position' | 'subtasks_total' | 'subtasks_done'
+export type Task = Omit<Schemas['TaskPublic'], ListFields> & Partial<Pick<Schemas['TaskPublic'], ListFields>>
 export type TaskSource = Schemas['TaskSource']
-export type TaskPage = Schemas['TaskPage']
+export type TaskListInfo = Schemas['ListPublic']
+export type TaskPage = Omit<Schemas['TaskPage'], 'items'> & { items: Task[] }
 export type SearchResult = Schemas['SearchResult']
 export type Settings = Schemas['SettingsOut']
 export type SettingsUpdate = Schemas['SettingsUpdate']
+export type KeySaved = Schemas['KeySavedOut']
 export type KeyStatus = Schemas['GeminiKeyOut']
 /** Fields a client may write: POST needs a title, the rest has server defaults. */
 export type TaskWritable = Pick<Schemas['TaskCreate'], 'title'> & Partial<Omit<Schemas['TaskCreate'], 'title'>>
 export type TaskUpdate = Schemas['TaskUpdate']
 export type TaskQuery = NonNullable<operations['list_tasks_api_tasks_get']['parameters']['query']>
 export type SortKey = NonNullable<TaskQuery['sort']>
-export type SyncStatus = JsonOf<'sync_status_api_sync_status_get'>
 export type ImportResult = JsonOf<'import_file_api_import_post'>
 export type TaskLinksResult = JsonOf<'thread_task_links_api_threads__thread_id__task_links_get'>
 export type ReminderNotice = Schemas['Notice']
@@ -117,6 +121,21 @@ export function taskQueryString(q: TaskQuery): string {
 }
 
 export const api = {
+  listLists: () => request<{ items: TaskListInfo[] }>('GET', '/api/lists'),
+  createList: (name: string, fields: Omit<Schemas['ListUpdate'], 'name'> = {}) =>
+    request<TaskListInfo>('POST', '/api/lists', { name, ...fields }),
+  updateList: (id: string, patch: Schemas['ListUpdate']) =>
+    request<TaskListInfo>('PATCH', `/api/lists/${encodeURIComponent(id)}`, patch),
+  /** Put a list just before or after another (the order of the list picker). */
+  moveList: (id: string, where: Schemas['ListMove']) =>
+    request<TaskListInfo>('POST', `/api/lists/${encodeURIComponent(id)}/move`, where),
+  /** Its tasks move to the Inbox or are deleted; `change_id` undoes it all. */
+  deleteList: (id: string, tasks: 'move_to_inbox' | 'delete_tasks') =>
+    request<Schemas['ListDeleteResult']>('DELETE', `/api/lists/${encodeURIComponent(id)}?tasks=${tasks}`),
+  undoChange: (changeId: string) => request<unknown>('POST', `/api/tasks/undo/${encodeURIComponent(changeId)}`),
+  /** One write: put a task before/after a sibling, in a list or under a parent. */
+  moveTask: (id: string, where: { list_id?: string; parent_id?: string | null; after_id?: string; before_id?: string }) =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/move`, where),
   listTasks: (q: TaskQuery = {}, signal?: AbortSignal) =>
     request<TaskPage>('GET', `/api/tasks${taskQueryString(q)}`, undefined, { signal }),
   getTask: (id: string) => request<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`),
@@ -125,8 +144,9 @@ export const api = {
     request<Task>('PATCH', `/api/tasks/${encodeURIComponent(id)}`, patch),
   deleteTask: (id: string, keepalive = false) =>
     request<unknown>('DELETE', `/api/tasks/${encodeURIComponent(id)}`, undefined, { keepalive }),
-  completeTask: (id: string, completed: boolean) =>
-    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, { completed }),
+  /** `subtasks`: what completing a task with open steps does ('ask' answers 409). */
+  completeTask: (id: string, completed: boolean, subtasks?: 'ask' | 'complete' | 'leave') =>
+    request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/complete`, subtasks ? { completed, subtasks } : { completed }),
   /** "Skip this one": a repeating task moves to its next occurrence, not completed. */
   skipTask: (id: string) => request<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/skip`),
   /** Reminders shown since `after`; "toast" ones had no desktop notification service. */
@@ -137,23 +157,18 @@ export const api = {
 
   getSettings: () => request<Settings>('GET', '/api/settings'),
   putSettings: (patch: SettingsUpdate) => request<Settings>('PUT', '/api/settings', patch),
-  setGeminiKey: (apiKey: string, allowPlaintextFile: boolean) =>
-    request<Settings>('PUT', '/api/settings/gemini-key', {
+  /** `check`: Gemini is asked first; a rejected or unchecked key is not saved (ApiError
+   *  key_rejected / key_not_checked). */
+  setGeminiKey: (apiKey: string, allowPlaintextFile: boolean, check = false) =>
+    request<KeySaved>('PUT', '/api/settings/gemini-key', {
       api_key: apiKey,
       allow_plaintext_file: allowPlaintextFile,
+      check,
     }),
   clearGeminiKey: () => request<unknown>('DELETE', '/api/settings/gemini-key'),
-
-  /** Resolves to null when sync is not available (404). */
-  getSyncStatus: async (): Promise<SyncStatus | null> => {
-    try {
-      return await request<SyncStatus>('GET', '/api/sync/status')
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null
-      throw e
-    }
-  },
-  runSync: () => request<SyncStatus>('POST', '/api/sync/run'),
+  /** Edit the thread's last user message (then ask again with threads.retry_after_item). */
+  editMessage: (threadId: string, itemId: string, text: string) =>
+    request<undefined>('PUT', `/api/chat/threads/${encodeURIComponent(threadId)}/items/${encodeURIComponent(itemId)}`, { text }),
 
   search: (q: string, limit = 20, signal?: AbortSignal) =>
     request<Schemas['SearchResults']>(

@@ -28,11 +28,13 @@ export function createQueryClient(): QueryClient {
 /** Query keys, one place: invalidating a prefix refreshes everything under it. */
 export const keys = {
   tasks: ['tasks'] as const,
+  lists: ['lists'] as const,
   taskList: (query: object) => ['tasks', 'list', query] as const,
   threads: ['threads'] as const,
   taskLinks: (threadId: string) => ['threads', threadId, 'task-links'] as const,
   settings: ['settings'] as const,
   syncStatus: ['sync-status'] as const,
+  syncDevices: ['sync-status', 'devices'] as const,
   search: (q: string) => ['search', q] as const,
 }
 

@@ -30,6 +30,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/threads/{thread_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Message
+         * @description Edit the thread's last user message; then ask again with threads.retry_after_item.
+         */
+        put: operations["edit_message_api_chat_threads__thread_id__items__item_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chatkit": {
         parameters: {
             query?: never;
@@ -132,6 +152,60 @@ export interface paths {
         get: operations["import_status_api_import_status_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Lists */
+        get: operations["list_lists_api_lists_get"];
+        put?: never;
+        /** Create List */
+        post: operations["create_list_api_lists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get List */
+        get: operations["get_list_api_lists__list_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete List */
+        delete: operations["delete_list_api_lists__list_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update List */
+        patch: operations["update_list_api_lists__list_id__patch"];
+        trace?: never;
+    };
+    "/api/lists/{list_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move List */
+        post: operations["move_list_api_lists__list_id__move_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -410,6 +484,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move Tasks */
+        post: operations["move_tasks_api_tasks_move_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/undo/{change_id}": {
         parameters: {
             query?: never;
@@ -460,6 +551,23 @@ export interface paths {
          * @description A repeating task answers open again, due at its next occurrence.
          */
         post: operations["complete_task_api_tasks__task_id__complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move Task */
+        post: operations["move_task_api_tasks__task_id__move_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -534,6 +642,23 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** BulkMove */
+        BulkMove: {
+            /** List Id */
+            list_id: string;
+            /** Task Ids */
+            task_ids: string[];
+        };
+        /**
+         * BulkResult
+         * @description Outcome of a bulk operation: what changed and which ids were not found.
+         */
+        BulkResult: {
+            /** Not Found */
+            not_found: string[];
+            /** Succeeded */
+            succeeded: string[];
+        };
         /** CheckBody */
         CheckBody: {
             /** Url */
@@ -546,6 +671,12 @@ export interface components {
              * @default true
              */
             completed: boolean;
+            /**
+             * Subtasks
+             * @default ask
+             * @enum {string}
+             */
+            subtasks: "ask" | "complete" | "leave";
         };
         /** GeminiKeyIn */
         GeminiKeyIn: {
@@ -559,6 +690,11 @@ export interface components {
              * Format: password
              */
             api_key: string;
+            /**
+             * Check
+             * @default false
+             */
+            check: boolean;
         };
         /** GeminiKeyOut */
         GeminiKeyOut: {
@@ -589,6 +725,20 @@ export interface components {
              */
             status: "valid" | "rejected" | "offline" | "missing" | "error";
         };
+        /** KeySavedOut */
+        KeySavedOut: {
+            /** Daily Message Cap */
+            daily_message_cap: number;
+            /** Data Dir */
+            data_dir: string;
+            gemini_key: components["schemas"]["GeminiKeyOut"];
+            key_check?: components["schemas"]["KeyCheckOut"] | null;
+            keyring: components["schemas"]["KeyringOut"];
+            /** Model */
+            model: string;
+            /** Timezone */
+            timezone: string;
+        };
         /** KeyringOut */
         KeyringOut: {
             /** Available */
@@ -597,6 +747,99 @@ export interface components {
             backend: string;
             /** Message */
             message: string;
+        };
+        /** ListCreate */
+        ListCreate: {
+            /**
+             * Archived
+             * @default false
+             */
+            archived: boolean;
+            /**
+             * Color
+             * @default #808080
+             */
+            color: string;
+            /** Emoji */
+            emoji?: string | null;
+            /** Name */
+            name: string;
+        };
+        /** ListDeleteResult */
+        ListDeleteResult: {
+            /** Change Id */
+            change_id?: string | null;
+            deleted: components["schemas"]["ListPublic"];
+            /**
+             * Task Ids
+             * @default []
+             */
+            task_ids: string[];
+            /** Tasks Deleted */
+            tasks_deleted: number;
+            /** Tasks Moved */
+            tasks_moved: number;
+        };
+        /**
+         * ListMove
+         * @description Put a list between two others (either may be omitted: first / last).
+         */
+        ListMove: {
+            /** After Id */
+            after_id?: string | null;
+            /** Before Id */
+            before_id?: string | null;
+        };
+        /** ListPage */
+        ListPage: {
+            /** Items */
+            items: components["schemas"]["ListPublic"][];
+        };
+        /** ListPublic */
+        ListPublic: {
+            /** Archived */
+            archived: boolean;
+            /** Color */
+            color: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Emoji */
+            emoji: string | null;
+            /** Id */
+            id: string;
+            /** Is Inbox */
+            is_inbox: boolean;
+            /** Name */
+            name: string;
+            /** Position */
+            position: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ListUpdate
+         * @description Any subset of the writable fields; `null` clears `emoji`.
+         */
+        ListUpdate: {
+            /** Archived */
+            archived?: boolean | null;
+            /** Color */
+            color?: string | null;
+            /** Emoji */
+            emoji?: string | null;
+            /** Name */
+            name?: string | null;
+        };
+        /** MessageEdit */
+        MessageEdit: {
+            /** Text */
+            text: string;
         };
         /** Notice */
         Notice: {
@@ -728,6 +971,10 @@ export interface components {
             description: string;
             /** Due */
             due?: string | null;
+            /** List Id */
+            list_id?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
             /** @default none */
             priority: components["schemas"]["Priority"];
             /** Recurrence */
@@ -743,6 +990,23 @@ export interface components {
             tags: string[];
             /** Title */
             title: string;
+        };
+        /**
+         * TaskMove
+         * @description Where a task goes: a list and/or a parent, and a place among its new siblings.
+         *
+         *     `after_id`/`before_id` name the sibling it lands after/before; with neither it goes
+         *     last. `parent_id: null` makes it top-level; leaving a field out keeps it as it is.
+         */
+        TaskMove: {
+            /** After Id */
+            after_id?: string | null;
+            /** Before Id */
+            before_id?: string | null;
+            /** List Id */
+            list_id?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
         };
         /** TaskPage */
         TaskPage: {
@@ -773,6 +1037,15 @@ export interface components {
             id: string;
             /** Last Completed At */
             last_completed_at?: string | null;
+            /** List Id */
+            list_id: string;
+            /** Parent Id */
+            parent_id?: string | null;
+            /**
+             * Position
+             * @default
+             */
+            position: string;
             /** @default none */
             priority: components["schemas"]["Priority"];
             /** Recurrence */
@@ -782,6 +1055,16 @@ export interface components {
             /** Remind Before Minutes */
             remind_before_minutes?: number | null;
             source?: components["schemas"]["TaskSource"] | null;
+            /**
+             * Subtasks Done
+             * @default 0
+             */
+            subtasks_done: number;
+            /**
+             * Subtasks Total
+             * @default 0
+             */
+            subtasks_total: number;
             /** Tags */
             tags: string[];
             /** Title */
@@ -815,6 +1098,10 @@ export interface components {
             description?: string | null;
             /** Due */
             due?: string | null;
+            /** List Id */
+            list_id?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
             priority?: components["schemas"]["Priority"] | null;
             /** Recurrence */
             recurrence?: string | null;
@@ -906,6 +1193,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    edit_message_api_chat_threads__thread_id__items__item_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1032,6 +1353,204 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    list_lists_api_lists_get: {
+        parameters: {
+            query?: {
+                include_archived?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_list_api_lists_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_list_api_lists__list_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_list_api_lists__list_id__delete: {
+        parameters: {
+            query?: {
+                tasks?: "move_to_inbox" | "delete_tasks";
+            };
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListDeleteResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_list_api_lists__list_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    move_list_api_lists__list_id__move_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListMove"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1204,7 +1723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SettingsOut"];
+                    "application/json": components["schemas"]["KeySavedOut"];
                 };
             };
             /** @description Validation Error */
@@ -1474,9 +1993,12 @@ export interface operations {
                 remind_before?: string | null;
                 remind_after?: string | null;
                 recurring?: boolean | null;
-                sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due" | "-due" | "priority" | "-priority" | "title" | "-title" | "smart";
+                sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due" | "-due" | "priority" | "-priority" | "title" | "-title" | "smart" | "position";
                 limit?: number;
                 offset?: number;
+                list_id?: string | null;
+                parent_id?: string | null;
+                view?: ("today" | "upcoming") | null;
             };
             header?: never;
             path?: never;
@@ -1524,6 +2046,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    move_tasks_api_tasks_move_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkMove"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
                 };
             };
             /** @description Validation Error */
@@ -1630,7 +2185,9 @@ export interface operations {
     };
     update_task_api_tasks__task_id__patch: {
         parameters: {
-            query?: never;
+            query?: {
+                subtasks?: "ask" | "complete" | "leave";
+            };
             header?: never;
             path: {
                 task_id: string;
@@ -1675,6 +2232,41 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["CompleteBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    move_task_api_tasks__task_id__move_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskMove"];
             };
         };
         responses: {

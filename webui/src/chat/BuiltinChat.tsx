@@ -7,6 +7,7 @@ import '../search/search.css'
 import { IconMenu, IconPlus } from '../ui/icons'
 import { LoadMore } from '../ui/LoadMore'
 import { useShortcut } from '../ui/shortcuts'
+import { KEY_SAVED_EVENT } from '../settings/KeyForm'
 import { ChatBanners } from './ChatBanners'
 import { Composer } from './Composer'
 import MessageList from './MessageList'
@@ -71,6 +72,17 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask, onOpen
     if (target.itemId) setScrollTarget({ itemId: target.itemId, nonce: target.nonce })
     if (state.activeThreadId !== target.threadId || !target.itemId) open(target.threadId)
   }, [target, open, state.activeThreadId])
+
+  // A key saved (Settings or the welcome step) while a key error waits: one click resends.
+  const [keySaved, setKeySaved] = useState(false)
+  const keyErrorShown = state.error?.code === 'no_api_key' || state.error?.code === 'key_rejected'
+  useEffect(() => {
+    setKeySaved(false)
+    if (!keyErrorShown) return
+    const saved = () => setKeySaved(true)
+    window.addEventListener(KEY_SAVED_EVENT, saved)
+    return () => window.removeEventListener(KEY_SAVED_EVENT, saved)
+  }, [keyErrorShown, state.error])
 
   // Esc stops streaming from anywhere in the chat.
   useEffect(() => {
@@ -146,6 +158,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask, onOpen
             scrollTarget={scrollTarget}
             onOpenTask={onOpenTask}
             onPrompt={onPrompt}
+            onEdit={(itemId, text) => void chat.editAndResend(itemId, text)}
           />
         </WidgetActionContext.Provider>
         <div className="chat-footer">
@@ -154,6 +167,7 @@ export default function BuiltinChat({ onTasksChanged, target, onOpenTask, onOpen
             onRetry={chat.retry}
             onRegenerate={chat.retry}
             onOpenSettings={onOpenSettings}
+            keySaved={keySaved}
             onDismissNotice={() => dispatch({ type: 'notice/dismiss' })}
             onDismissError={() => dispatch({ type: 'error/dismiss' })}
           />

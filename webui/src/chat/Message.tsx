@@ -1,6 +1,6 @@
 // One item of a conversation (user bubble, Markdown reply, widget) and the task chips under it.
 
-import { memo, type ReactNode, useEffect, useState } from 'react'
+import { memo, type ReactNode, useEffect, useRef, useState } from 'react'
 import Markdown from 'react-markdown'
 import { itemText, type ThreadItem } from './protocol'
 import type { Touched } from './touched'
@@ -55,17 +55,16 @@ export const Message = memo(function Message({
   item,
   streaming,
   flash,
+  onEdit,
 }: {
   item: ThreadItem
   streaming: boolean
   flash?: boolean
+  /** Offered on the last user message: edit its text and ask again. */
+  onEdit?: (itemId: string, text: string) => void
 }) {
   if (item.type === 'user_message') {
-    return (
-      <li className={`msg msg-user${item.pending ? ' pending' : ''}${flash ? ' msg-flash' : ''}`} data-testid="message-user" data-item-id={item.id}>
-        <div className="bubble">{itemText(item)}</div>
-      </li>
-    )
+    return <UserMessage item={item} flash={flash} onEdit={onEdit} />
   }
   if (item.type === 'assistant_message') {
     const text = itemText(item)
@@ -100,6 +99,83 @@ export const Message = memo(function Message({
   return null
 })
 
+
+function UserMessage({ item, flash, onEdit }: { item: ThreadItem; flash?: boolean; onEdit?: (itemId: string, text: string) => void }) {
+  const text = itemText(item)
+  const [editing, setEditing] = useState<string | null>(null)
+  const boxRef = useRef<HTMLTextAreaElement>(null)
+  useEffect(() => {
+    if (editing === null) return
+    const el = boxRef.current
+    el?.focus()
+    el?.setSelectionRange(el.value.length, el.value.length)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [editing === null])
+  const pending = item.type === 'user_message' && item.pending
+  if (editing !== null && onEdit) {
+    const save = () => {
+      const t = editing.trim()
+      if (!t) return
+      setEditing(null)
+      if (t !== text.trim()) onEdit(item.id, t)
+    }
+    return (
+      <li className="msg msg-user msg-editing" data-testid="message-user" data-item-id={item.id}>
+        <form
+          className="edit-form"
+          onSubmit={(e) => {
+            e.preventDefault()
+            save()
+          }}
+        >
+          <label htmlFor={`edit-${item.id}`} className="sr-only">
+            Edit your message
+          </label>
+          <textarea
+            id={`edit-${item.id}`}
+            ref={boxRef}
+            value={editing}
+            rows={Math.min(8, Math.max(2, editing.split('\n').length))}
+            onChange={(e) => setEditing(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+                e.preventDefault()
+                save()
+              } else if (e.key === 'Escape') {
+                e.preventDefault()
+                e.stopPropagation()
+                setEditing(null)
+              }
+            }}
+            data-testid="edit-input"
+          />
+          <div className="edit-actions">
+            <button type="button" className="btn btn-small" onClick={() => setEditing(null)} data-testid="edit-cancel">
+              Cancel
+            </button>
+            <button type="submit" className="btn btn-small btn-primary" disabled={!editing.trim()} data-testid="edit-send">
+              Send
+            </button>
+          </div>
+        </form>
+      </li>
+    )
+  }
+  return (
+    <>
+      <li className={`msg msg-user${pending ? ' pending' : ''}${flash ? ' msg-flash' : ''}`} data-testid="message-user" data-item-id={item.id}>
+        <div className="bubble">{text}</div>
+      </li>
+      {onEdit && (
+        <li className="msg msg-actions msg-user-actions">
+          <button type="button" className="copy-reply" onClick={() => setEditing(text)} aria-label="Edit your message and send it again" data-testid="edit-message">
+            Edit
+          </button>
+        </li>
+      )}
+    </>
+  )
+}
 
 /** Copies a reply's text (its Markdown source) to the clipboard. */
 function CopyButton({ text }: { text: string }) {

@@ -15,6 +15,7 @@ export default function MessageList({
   liveTouched,
   scrollTarget,
   onOpenTask,
+  onEdit,
 }: {
   state: ChatState
   empty: boolean
@@ -23,6 +24,8 @@ export default function MessageList({
   liveTouched: Touched[]
   scrollTarget: { itemId: string; nonce: number } | null
   onOpenTask?: (taskId: string) => void
+  /** Edit the last user message and ask again. */
+  onEdit?: (itemId: string, text: string) => void
 }) {
   const scrollRef = useRef<HTMLDivElement>(null)
   const stick = useRef(true)
@@ -66,6 +69,13 @@ export default function MessageList({
   const last = state.items[state.items.length - 1]
   const waiting = state.streaming && (!last || last.type !== 'assistant_message' || itemText(last) === '')
   const lastAssistantStreaming = state.streaming && last?.type === 'assistant_message'
+  let lastUserIdx = -1
+  for (let i = state.items.length - 1; i >= 0; i--) {
+    if (state.items[i].type === 'user_message') {
+      lastUserIdx = i
+      break
+    }
+  }
 
   return (
     <div className="messages" ref={scrollRef} onScroll={onScroll} data-testid="message-list" aria-live="polite" aria-busy={state.streaming}>
@@ -90,6 +100,7 @@ export default function MessageList({
                 item={item}
                 streaming={lastAssistantStreaming && i === state.items.length - 1}
                 flash={flashId === item.id}
+                onEdit={i === lastUserIdx && !state.streaming && state.activeThreadId && item.type === 'user_message' && !item.pending ? onEdit : undefined}
               />
               <TouchedChips
                 user={item.type === 'user_message'}

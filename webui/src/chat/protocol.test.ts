@@ -313,6 +313,19 @@ describe('state reducer', () => {
     expect(itemText(s.items[0])).toBe('Hi')
   })
 
+  it("takes a failure's code and wait from the turn_failed effect before its error", () => {
+    const s = run({ ...initialChatState, activeThreadId: 'thr_1' }, [
+      { type: 'client_effect', name: 'turn_failed', data: { code: 'quota', retry_after: 20 } },
+      { type: 'error', code: 'custom', message: 'Quota used up. Try again in 20 seconds.', allow_retry: true },
+    ])
+    expect(s.error).toEqual({ code: 'quota', message: 'Quota used up. Try again in 20 seconds.', allowRetry: true, retryAfter: 20 })
+    expect(s.failure).toBeNull()
+    // The next error without an effect keeps ChatKit's code.
+    const t = run(s, [{ type: 'error', code: 'stream.error', allow_retry: true }])
+    expect(t.error?.code).toBe('stream.error')
+    expect(t.error?.retryAfter).toBeNull()
+  })
+
   it('records error events with allow_retry and plans a retry after the user message', () => {
     let s = chatReducer(initialChatState, { type: 'send/start', text: 'Add a task: buy milk', tempId: 'tmp1' })
     s = run(s, [
@@ -322,13 +335,13 @@ describe('state reducer', () => {
       { type: 'error', code: 'stream.error', allow_retry: true },
     ])
     s = chatReducer(s, { type: 'stream/end', aborted: false })
-    expect(s.error).toEqual({ code: 'stream.error', message: 'An error occurred when generating a response.', allowRetry: true })
+    expect(s.error).toEqual({ code: 'stream.error', message: 'An error occurred when generating a response.', allowRetry: true, retryAfter: null })
     expect(s.progress).toBeNull()
     expect(retryPlan(s)).toEqual({ kind: 'retry_after_item', threadId: 'thr_1', itemId: 'msg_u1' })
 
     // custom message, no retry
     const c = run(initialChatState, [{ type: 'error', code: 'custom', message: 'Gemini key invalid', allow_retry: false }])
-    expect(c.error).toEqual({ code: 'custom', message: 'Gemini key invalid', allowRetry: false })
+    expect(c.error).toEqual({ code: 'custom', message: 'Gemini key invalid', allowRetry: false, retryAfter: null })
   })
 
   it('retry trims items after the retried user message', () => {

@@ -307,6 +307,8 @@ export interface ChatError {
   code: string
   message: string
   allowRetry: boolean
+  /** Seconds until a retry can succeed (a quota's wait); the chat counts down, then retries. */
+  retryAfter?: number | null
 }
 
 export interface ChatNotice {
@@ -330,6 +332,8 @@ export interface ChatState {
   allowCancel: boolean
   /** The last turn was stopped by the person (shown with Regenerate). */
   stopped: boolean
+  /** The server's code and wait for the error event that follows (client_effect turn_failed). */
+  failure: { code: string; retryAfter: number | null } | null
 }
 
 export const initialChatState: ChatState = {
@@ -343,6 +347,7 @@ export const initialChatState: ChatState = {
   lastText: null,
   allowCancel: true,
   stopped: false,
+  failure: null,
 }
 
 export type ChatAction =
@@ -353,6 +358,7 @@ export type ChatAction =
   | { type: 'thread/deleted'; threadId: string }
   | { type: 'send/start'; text: string; tempId: string }
   | { type: 'retry/start'; afterItemId: string }
+  | { type: 'edit/start'; itemId: string; text: string }
   | { type: 'action/start' }
   | { type: 'stream/event'; event: StreamEvent }
   | { type: 'stream/end'; aborted: boolean }
@@ -448,15 +454,23 @@ export function applyStreamEvent(state: ChatState, ev: StreamEvent): ChatState {
       return {
         ...state,
         progress: null,
+        failure: null,
         error: {
-          code: ev.code ?? 'custom',
+          code: state.failure?.code ?? ev.code ?? 'custom',
           message: ev.message || DEFAULT_ERROR_MESSAGE,
           allowRetry: ev.allow_retry === true,
+          retryAfter: state.failure?.retryAfter ?? null,
         },
       }
     case 'notice':
       return { ...state, notice: { level: ev.level ?? 'info', message: ev.message, title: ev.title ?? null } }
     case 'client_effect':
+      if (ev.name === 'turn_failed') {
+        const d = ev.data ?? {}
+        const wait = typeof d.retry_after === 'number' && d.retry_after > 0 ? d.retry_after : null
+        return { ...state, failure: { code: typeof d.code === 'string' ? d.code : 'custom', retryAfter: wait } }
+      }
+      return state
     default:
       return state
   }
@@ -524,6 +538,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       const idx = state.items.findIndex((i) => i.id === action.afterItemId)
       const items = idx >= 0 ? state.items.slice(0, idx + 1) : state.items
       return { ...state, items, streaming: true, progress: null, error: null, notice: null, stopped: false }
+    }
+    case 'edit/start': {
+      // The edited message stays, with its new text; the answers after it go.
+      const idx = state.items.findIndex((i) => i.id === action.itemId)
+      if (idx < 0) return state
+      const edited: UserMessageItem = { ...(state.items[idx] as UserMessageItem), content: [{ type: 'input_text', text: action.text }] }
+      const items = [...state.items.slice(0, idx), edited]
+      return { ...state, items, streaming: true, progress: null, error: null, notice: null, stopped: false, lastText: action.text }
     }
     case 'action/start':
       return { ...state, streaming: true, progress: null, error: null, notice: null, stopped: false }

@@ -1,6 +1,7 @@
-import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
+import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { renderWithQuery } from '../test/render'
+import { KEY_SAVED_EVENT } from '../settings/KeyForm'
 import BuiltinChat from './BuiltinChat'
 
 const enc = new TextEncoder()
@@ -79,7 +80,7 @@ describe('steering a reply', () => {
 })
 
 describe('key errors', () => {
-  it('offer Open key settings, and Retry sends the waiting message once a key is there', async () => {
+  it('offer Open key settings (no Retry that fails again), and resend once a key is saved', async () => {
     let keySet = false
     vi.stubGlobal(
       'fetch',
@@ -100,10 +101,72 @@ describe('key errors', () => {
     expect(screen.getByTestId('message-user').textContent).toBe('hi') // the text is kept
     fireEvent.click(screen.getByTestId('open-key-settings'))
     expect(onOpenSettings).toHaveBeenCalledTimes(1)
-    keySet = true // saved in Settings
-    fireEvent.click(screen.getByTestId('retry-button'))
+    expect(screen.queryByTestId('retry-button')).toBeNull()
+    keySet = true // saved in Settings, which says so
+    act(() => void window.dispatchEvent(new CustomEvent(KEY_SAVED_EVENT)))
+    fireEvent.click(await screen.findByTestId('resend-button'))
     await screen.findByText('Hello there')
     expect(calls.filter((c) => c.type === 'threads.create')).toHaveLength(2)
     expect(screen.queryByTestId('chat-error')).toBeNull()
+  })
+})
+
+describe('edit and resend', () => {
+  const stubEdit = (editStatus: number) => {
+    const seen: { url: string; body: Record<string, unknown> }[] = []
+    let edited = false
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const url = String(input)
+        const body = JSON.parse(String(init?.body))
+        seen.push({ url, body })
+        if (url.includes('/api/chat/threads/')) {
+          if (editStatus !== 204) return Response.json({ error: { code: 'conflict', message: 'Only the last message you sent can be edited.' } }, { status: editStatus })
+          edited = true
+          return new Response(null, { status: 204 })
+        }
+        if (body.type === 'threads.list') return Response.json({ data: [], has_more: false })
+        if (body.type === 'items.list') return Response.json({ data: [user, reply('msg_a1', 'Hello there')], has_more: false })
+        if (body.type === 'threads.retry_after_item') {
+          const u = { ...user, content: [{ type: 'input_text', text: edited ? 'hi again' : 'hi' }] }
+          return sse([{ type: 'thread.item.done', item: u }, { type: 'thread.item.done', item: reply('msg_a2', 'Hi again!') }])
+        }
+        return sse([{ type: 'thread.created', thread }, { type: 'thread.item.done', item: user }, { type: 'thread.item.done', item: reply('msg_a1', 'Hello there') }])
+      }),
+    )
+    return seen
+  }
+  const sendAndEdit = async (text: string) => {
+    renderWithQuery(<BuiltinChat onTasksChanged={() => {}} />)
+    const input = await screen.findByTestId('chat-input')
+    fireEvent.change(input, { target: { value: 'hi' } })
+    fireEvent.keyDown(input, { key: 'Enter' })
+    await screen.findByText('Hello there')
+    fireEvent.click(await screen.findByTestId('edit-message'))
+    const box = screen.getByTestId('edit-input')
+    expect((box as HTMLTextAreaElement).value).toBe('hi')
+    fireEvent.change(box, { target: { value: text } })
+    fireEvent.keyDown(box, { key: 'Enter' })
+  }
+
+  it('stores the new text, then asks again after it', async () => {
+    const seen = stubEdit(204)
+    await sendAndEdit('hi again')
+    await screen.findByText('Hi again!')
+    const put = seen.find((s) => s.url.includes('/api/chat/threads/'))
+    expect(put?.url).toBe('/api/chat/threads/thr_1/items/msg_u1')
+    expect(put?.body).toEqual({ text: 'hi again' })
+    expect(seen.filter((s) => s.body.type === 'threads.retry_after_item')).toHaveLength(1)
+    expect(screen.getAllByTestId('message-user').map((m) => m.textContent)).toEqual(['hi again'])
+    expect(screen.queryByText('Hello there')).toBeNull()
+  })
+
+  it('says so when the edit is refused and shows the stored text again', async () => {
+    const seen = stubEdit(409)
+    await sendAndEdit('hi again')
+    expect((await screen.findByTestId('chat-error')).textContent).toContain('Only the last message you sent can be edited.')
+    await waitFor(() => expect(screen.getAllByTestId('message-user').map((m) => m.textContent)).toEqual(['hi']))
+    expect(seen.some((s) => s.body.type === 'threads.retry_after_item')).toBe(false)
   })
 })

@@ -2,9 +2,9 @@
 // sending, retrying, stopping, widget actions, opening and starting threads.
 
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react'
-import { ApiError, sessionFetch } from '../api/client'
+import { ApiError, api, sessionFetch } from '../api/client'
 import { errorMessage } from '../api/queryClient'
-import { type ChatAction, ChatKitClient, type ChatState, type StreamEvent, chatReducer, initialChatState, req, retryPlan } from './protocol'
+import { type ChatAction, type ChatError, ChatKitClient, type ChatState, type StreamEvent, chatReducer, initialChatState, req, retryPlan } from './protocol'
 import { useThreadChanges, useThreads } from './threads'
 import { type Touched, touchedFromEffect, useTaskLinks } from './touched'
 import type { WidgetAction } from './widgets'
@@ -29,6 +29,19 @@ function remembered(): string | null {
 }
 
 let tempCounter = 0
+
+/** This computer has no network at all (the browser's view of the OS's network state). */
+export function isOffline(): boolean {
+  return typeof navigator !== 'undefined' && navigator.onLine === false
+}
+
+export const OFFLINE_MESSAGE = 'You are offline — your message is kept and will be sent when you are back online.'
+
+/** A request that failed before any answer (HTTP error, or no connection at all). */
+function requestFailure(e: unknown, status: number): ChatError {
+  if (status === 0 && isOffline()) return { code: 'offline', message: OFFLINE_MESSAGE, allowRetry: true }
+  return { code: e instanceof ApiError ? e.code : 'network', message: errorMessage(e), allowRetry: status !== 401 && status !== 400 }
+}
 
 /** `onTasksChanged` gets each tasks_changed effect's data, and a bare call after every turn. */
 export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) => void) {
@@ -105,10 +118,7 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
         dispatch({ type: 'stream/end', aborted: out.aborted && stoppedRef.current === controller })
       } catch (e) {
         const status = e instanceof ApiError ? e.status : 0
-        dispatch({
-          type: 'stream/failed',
-          error: { code: e instanceof ApiError ? e.code : 'network', message: errorMessage(e), allowRetry: status !== 401 && status !== 400 },
-        })
+        dispatch({ type: 'stream/failed', error: requestFailure(e, status) })
       } finally {
         if (abortRef.current === controller) abortRef.current = null
         void refreshThreads()
@@ -145,6 +155,30 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
       void runStream(req.retryAfterItem(plan.threadId, plan.itemId))
     } else send(plan.text)
   }, [runStream, send])
+
+  /** Edit the last user message and ask again (the answers after it are replaced). */
+  const editAndResend = useCallback(
+    async (itemId: string, text: string) => {
+      const s = stateRef.current
+      const t = text.trim()
+      if (!t || s.streaming || !s.activeThreadId) return
+      const threadId = s.activeThreadId
+      dispatch({ type: 'edit/start', itemId, text: t })
+      try {
+        await api.editMessage(threadId, itemId, t)
+      } catch (e) {
+        dispatch({ type: 'stream/failed', error: requestFailure(e, e instanceof ApiError ? e.status : 0) })
+        // Not stored: show the thread as it is on the server again (the old text).
+        void client.listAllItems(threadId).then(
+          (items) => dispatch({ type: 'thread/items', threadId, items }),
+          () => {},
+        )
+        return
+      }
+      await runStream(req.retryAfterItem(threadId, itemId))
+    },
+    [client, runStream],
+  )
 
   // A widget's button (confirming or keeping a deletion): the server answers with a stream.
   const runAction = useCallback(
@@ -183,6 +217,7 @@ export function useChatSession(onTasksChanged: (data?: Record<string, unknown>) 
     send,
     stop,
     retry,
+    editAndResend,
     runAction,
     newChat,
     rename: changes.rename,

@@ -57,11 +57,12 @@ afterEach(() => {
 })
 
 describe('task panel links and quick add', () => {
-  it('shows "from: <thread>" and opens the thread', async () => {
+  it('shows a small link to the message the task came from and opens the thread', async () => {
     const onOpenSource = vi.fn()
     renderWithQuery(<TaskPanel onFirstLoad={() => {}} onOpenSource={onOpenSource} timeZone="Europe/Berlin" />)
     const link = await screen.findByTestId('task-source')
-    expect(link.textContent).toBe('from: Trip prep')
+    expect(link.textContent).toBe('') // an icon, not a long "from: …" label
+    expect(link.getAttribute('aria-label')).toBe('Open the chat message this task came from (Trip prep)')
     fireEvent.click(link)
     expect(onOpenSource).toHaveBeenCalledWith({ thread_id: 'thr_1', thread_title: 'Trip prep', item_id: 'msg_1' })
     expect(screen.getAllByTestId('task-source')).toHaveLength(1)

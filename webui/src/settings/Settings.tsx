@@ -5,18 +5,19 @@ import { errorMessage } from '../api/queryClient'
 import { IconClose } from '../ui/icons'
 import { useDialog } from '../ui/useDialog'
 import { KeySection } from './KeySection'
-import { ChatViewSection, DataSection, ModelSection } from './sections'
+import { ChatViewSection, DataSection, ModelSection, TimeZoneSection } from './sections'
 import SyncSettings from './SyncSettings'
 import { useSettings, useSettingsChange } from './useSettings'
 
 interface Props {
   open: boolean
-  firstRun: boolean
+  /** Opened from a key error: focus the key field. */
+  focusKey?: boolean
   chatMode: 'chatkit' | 'builtin' | null
   onClose: () => void
 }
 
-export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
+export default function Settings({ open, focusKey = false, chatMode, onClose }: Props) {
   const dialogRef = useRef<HTMLDivElement>(null)
   const onKeyDown = useDialog(open, dialogRef, onClose)
   const settings = useSettings()
@@ -28,6 +29,16 @@ export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
     reset() // a fresh dialog: no old "saved" or error line
     void refetch()
   }, [open, reset, refetch])
+  useEffect(() => {
+    if (!open || !focusKey) return
+    // After useDialog's own first focus (a 0 ms timer).
+    const t = setTimeout(() => {
+      const input = document.getElementById('gemini-key-input')
+      input?.scrollIntoView({ block: 'center' })
+      input?.focus()
+    }, 20)
+    return () => clearTimeout(t)
+  }, [open, focusKey])
 
   if (!open) return null
 
@@ -51,8 +62,9 @@ export default function Settings({ open, firstRun, chatMode, onClose }: Props) {
             {errorMessage(settings.error)}
           </p>
         )}
-        <KeySection data={data} firstRun={firstRun} busy={busy} run={run} />
+        <KeySection data={data} busy={busy} run={run} />
         <ModelSection data={data} busy={busy} run={run} />
+        <TimeZoneSection data={data} busy={busy} run={run} />
         <ChatViewSection chatMode={chatMode} />
         <DataSection data={data} />
         <SyncSettings />

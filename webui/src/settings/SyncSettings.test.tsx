@@ -1,5 +1,6 @@
-import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { renderWithQuery } from '../test/render'
 import SyncSettings, { statusLine, type SyncState } from './SyncSettings'
 
 afterEach(() => {
@@ -74,7 +75,7 @@ describe('SyncSettings', () => {
       'GET /api/sync/devices': () =>
         Response.json({ items: [{ id: 'd1', name: 'Laptop', last_seen: new Date().toISOString(), removed: false, this_device: true }] }),
     })
-    render(<SyncSettings />)
+    renderWithQuery(<SyncSettings />)
     expect(await screen.findByText('Sync: off')).toBeTruthy()
     expect(screen.getByText(/press/).textContent).toContain('Connect')
     fireEvent.change(screen.getByTestId('sync-url-input'), { target: { value: ' postgresql://u:p@h/db ' } })
@@ -109,7 +110,7 @@ describe('SyncSettings', () => {
         return Response.json({ code: null, recovery_hint: 'AAAA-…-HHHH', role: 'joined', kept: { task: 3, chat_thread: 1 }, secrets: 'file' })
       },
     })
-    render(<SyncSettings />)
+    renderWithQuery(<SyncSettings />)
     await screen.findByText('Sync: off')
     fireEvent.click(screen.getByTestId('sync-mode-join'))
     fireEvent.change(screen.getByTestId('sync-url-input'), { target: { value: 'postgresql://u:p@h/db' } })
@@ -131,7 +132,7 @@ describe('SyncSettings', () => {
       'GET /api/sync/status': () => Response.json({ ...ON, last_error: 'Could not reach the sync database at h/db.', quarantined: 2 }),
       'GET /api/sync/devices': () => Response.json({ items: [] }),
     })
-    render(<SyncSettings />)
+    renderWithQuery(<SyncSettings />)
     expect((await screen.findByTestId('sync-problem')).textContent).toBe('Last problem: Could not reach the sync database at h/db.')
     expect(screen.getByTestId('sync-quarantine').textContent).toContain('2 synced items failed the encryption check')
   })

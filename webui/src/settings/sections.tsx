@@ -1,7 +1,7 @@
 // Settings → Model, Chat view, Data (export/import, data folder, sync).
 
 import { useEffect, useState } from 'react'
-import { api, type Settings, type SyncStatus } from '../api/client'
+import { api, type Settings } from '../api/client'
 import { type ChatPreference, getChatPreference, setChatPreference } from '../chat/loader'
 import DataTransfer from '../search/DataTransfer'
 
@@ -39,6 +39,67 @@ export function ModelSection({ data, busy, run }: { data: Settings | undefined; 
   )
 }
 
+/** This computer's zone, as the browser knows it. */
+function localZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone
+  } catch {
+    return ''
+  }
+}
+
+function knownZones(): string[] {
+  try {
+    return (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? []
+  } catch {
+    return []
+  }
+}
+
+/** The zone in which "tomorrow" and "at 9" are read, and due dates shown. */
+export function TimeZoneSection({ data, busy, run }: { data: Settings | undefined; busy: boolean; run: Run }) {
+  const saved = data?.timezone ?? ''
+  const [zone, setZone] = useState(saved)
+  useEffect(() => setZone(saved), [saved])
+  const here = localZone()
+  const value = zone.trim()
+  return (
+    <section className="settings-section" aria-labelledby="tz-heading">
+      <h3 id="tz-heading">Time zone</h3>
+      <p className="muted">
+        Used to read dates like &ldquo;tomorrow at 9&rdquo; and to show due times. Now:{' '}
+        <strong data-testid="timezone-current">{data == null ? '…' : saved || `this computer's zone${here ? ` (${here})` : ''}`}</strong>
+      </p>
+      <form
+        className="input-row"
+        onSubmit={(e) => {
+          e.preventDefault()
+          if (value) run(() => api.putSettings({ timezone: value }), `Time zone set to ${value}.`)
+        }}
+      >
+        <label htmlFor="timezone-input" className="sr-only">
+          Time zone (IANA name, for example Europe/Berlin)
+        </label>
+        <input id="timezone-input" value={zone} onChange={(e) => setZone(e.target.value)} placeholder="Europe/Berlin" list="timezone-list" spellCheck={false} data-testid="timezone-input" />
+        <datalist id="timezone-list">
+          {knownZones().map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+        <button type="submit" className="btn" disabled={busy || !value || value === saved} data-testid="timezone-save">
+          Save
+        </button>
+      </form>
+      {saved && (
+        // An empty zone means "follow this computer", also after it moves to another zone.
+        <button type="button" className="btn btn-small" disabled={busy} onClick={() => run(() => api.putSettings({ timezone: '' }), "Time zone: this computer's.")} data-testid="timezone-local">
+          Use this computer&apos;s zone{here ? ` (${here})` : ''}
+        </button>
+      )}
+    </section>
+  )
+}
+
 export function ChatViewSection({ chatMode }: { chatMode: 'chatkit' | 'builtin' | null }) {
   const [pref, setPref] = useState<ChatPreference>(getChatPreference())
   return (
@@ -60,20 +121,6 @@ export function ChatViewSection({ chatMode }: { chatMode: 'chatkit' | 'builtin' 
       <p className="muted">Now showing: {chatMode === 'chatkit' ? 'ChatKit' : chatMode === 'builtin' ? 'built-in chat view' : '…'}</p>
     </section>
   )
-}
-
-export function syncSummary(sync: SyncStatus | null | undefined): string {
-  if (!sync) return 'Sync: not configured'
-  if (sync.configured === false || sync.enabled === false) return 'Sync: not configured'
-  const parts: string[] = ['Sync: configured']
-  const last = sync.last_sync_at ?? sync.last_synced_at ?? sync.last_run_at
-  if (typeof last === 'string' && last) {
-    const d = new Date(last)
-    parts.push(`last run ${Number.isNaN(d.getTime()) ? last : d.toLocaleString()}`)
-  }
-  if (typeof sync.status === 'string') parts.push(sync.status)
-  if (typeof sync.error === 'string' && sync.error) parts.push(`error: ${sync.error}`)
-  return parts.join(' · ')
 }
 
 interface DataProps {

@@ -1,16 +1,12 @@
-// Settings and sync status through TanStack Query; every change writes the fresh settings
+// Settings through TanStack Query; every change writes the fresh settings
 // into the cache, so the header and the dialog agree.
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { api, type Settings, type SyncStatus } from '../api/client'
+import { api, type Settings } from '../api/client'
 import { keys } from '../api/queryClient'
 
 export function useSettings() {
   return useQuery({ queryKey: keys.settings, queryFn: api.getSettings })
-}
-
-export function useSyncStatus(enabled: boolean) {
-  return useQuery<SyncStatus | null>({ queryKey: keys.syncStatus, queryFn: api.getSyncStatus, enabled })
 }
 
 /** A settings change: `run` does the request; afterwards settings and sync are refetched. */

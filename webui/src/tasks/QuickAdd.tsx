@@ -2,6 +2,7 @@
 // (each can be taken back) and creates the task without the model.
 
 import { useMemo, useState } from 'react'
+import type { TaskListInfo } from '../api/client'
 import { IconPlus } from '../ui/icons'
 import { formatDue } from './dates'
 import { type QuickAddChip, resolveTimeZone } from './quickadd'
@@ -13,13 +14,22 @@ interface Props {
   /** The person's time zone setting; the browser's when empty. */
   timeZone?: string | null
   onError: (message: string) => void
+  /** The person's lists, for "#name" (app/lists). */
+  lists?: TaskListInfo[]
 }
 
-export function QuickAdd({ today, timeZone, onError }: Props) {
+const NO_LISTS: TaskListInfo[] = []
+
+export function QuickAdd({ today, timeZone, onError, lists = NO_LISTS }: Props) {
   const [text, setText] = useState('')
   const [removed, setRemoved] = useState<string[]>([])
   const zone = useMemo(() => resolveTimeZone(timeZone), [timeZone])
-  const quick = useMemo(() => parseQuickAddWithRepeat(text, { now: new Date(), timeZone: zone, ignore: removed }), [text, zone, removed])
+  // The locale decides what 12/15 means.
+  const options = () => ({ now: new Date(), timeZone: zone, ignore: removed, locale: navigator.language, lists })
+  const quick = useMemo(
+    () => parseQuickAddWithRepeat(text, { now: new Date(), timeZone: zone, ignore: removed, locale: navigator.language, lists }),
+    [text, zone, removed, lists],
+  )
   const create = useCreateTask({
     onError,
     onCreated: () => {
@@ -30,7 +40,7 @@ export function QuickAdd({ today, timeZone, onError }: Props) {
 
   const add = () => {
     // Parsed again: "today" and "at 5pm" are read at the moment of adding.
-    const fields = parseQuickAddWithRepeat(text, { now: new Date(), timeZone: zone, ignore: removed }).fields
+    const fields = parseQuickAddWithRepeat(text, options()).fields
     if (fields && !create.isPending) create.mutate(fields)
   }
 
@@ -90,5 +100,6 @@ function chipLabel(c: QuickAddChip, today: string): string {
   if (c.kind === 'due') return `Due: ${formatDue(c.value, today)}`
   if (c.kind === 'priority') return `!${c.value}`
   if (c.kind === 'repeat') return `↻ ${ruleInWords(c.value)}`
+  if (c.kind === 'list') return `List: ${c.text.replace(/^#/, '')}`
   return `#${c.value}`
 }

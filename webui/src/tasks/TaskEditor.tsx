@@ -5,14 +5,17 @@ import type { Priority, Task, TaskWritable } from '../api/client'
 import { dueDate, hasTime, toLocalInput } from './dates'
 import { parseRepeat, ruleInWords } from './recurrence'
 import { parseTags } from './state'
+import type { RowPlace } from './TaskRow'
 
 interface Props {
   task: Task
   onSave: (f: Partial<TaskWritable>) => void
   onCancel: () => void
+  /** In a virtualized list: where the row sits. */
+  place?: RowPlace
 }
 
-export function TaskEditor({ task, onSave, onCancel }: Props) {
+export function TaskEditor({ task, onSave, onCancel, place }: Props) {
   const [title, setTitle] = useState(task.title)
   const [description, setDescription] = useState(task.description ?? '')
   const [withTime, setWithTime] = useState(hasTime(task.due))
@@ -43,7 +46,7 @@ export function TaskEditor({ task, onSave, onCancel }: Props) {
   }
 
   return (
-    <li className="task-item editing" data-testid="task-editor">
+    <li {...place} className="task-item editing" data-testid="task-editor">
       <form
         className="task-edit-form"
         onSubmit={(e) => {

@@ -1,11 +1,13 @@
 // The panel's views (status tabs) and filters (priority, tag, sort). New views are one
 // more entry in VIEWS.
 
-import type { Priority } from '../api/client'
+import type { Priority, TaskListInfo } from '../api/client'
 import type { SortKey, StatusFilter, TaskFilter } from './state'
 
 export const VIEWS: { key: StatusFilter; label: string }[] = [
   { key: 'open', label: 'Open' },
+  { key: 'today', label: 'Today' },
+  { key: 'upcoming', label: 'Upcoming' },
   { key: 'due_soon', label: 'Due soon' },
   { key: 'done', label: 'Done' },
   { key: 'all', label: 'All' },
@@ -19,15 +21,20 @@ const SORTS: { key: SortKey; label: string }[] = [
   { key: 'priority', label: 'Sort: priority' },
   { key: 'created', label: 'Sort: newest' },
   { key: 'title', label: 'Sort: title' },
+  { key: 'position', label: 'Sort: my order' },
 ]
 
 interface Props {
   filter: TaskFilter
   tags: string[]
   onChange: (patch: Partial<TaskFilter>) => void
+  /** The person's lists (app/lists), for the list filter. */
+  lists?: TaskListInfo[]
+  /** Opens the lists dialog (create, rename, reorder, delete). */
+  onManageLists?: () => void
 }
 
-export function TaskViews({ filter, onChange }: Omit<Props, 'tags'>) {
+export function TaskViews({ filter, onChange }: Pick<Props, 'filter' | 'onChange'>) {
   return (
     <div className="segmented" role="tablist" aria-label="Show tasks">
       {VIEWS.map((t) => (
@@ -47,9 +54,27 @@ export function TaskViews({ filter, onChange }: Omit<Props, 'tags'>) {
   )
 }
 
-export function TaskFilters({ filter, tags, onChange }: Props) {
+export function TaskFilters({ filter, tags, onChange, lists = [], onManageLists }: Props) {
   return (
     <div className="filter-row">
+      <label className="sr-only" htmlFor="filter-list">
+        List
+      </label>
+      <select id="filter-list" value={filter.list ?? ''} onChange={(e) => onChange({ list: e.target.value })} data-testid="filter-list">
+        <option value="">All lists</option>
+        {lists
+          .filter((l) => !l.archived)
+          .map((l) => (
+            <option key={l.id} value={l.id}>
+              {l.emoji ? `${l.emoji} ${l.name}` : l.name}
+            </option>
+          ))}
+      </select>
+      {onManageLists && (
+        <button type="button" className="btn btn-small manage-lists" onClick={onManageLists} aria-haspopup="dialog" data-testid="manage-lists">
+          Lists…
+        </button>
+      )}
       <label className="sr-only" htmlFor="filter-priority">
         Priority
       </label>

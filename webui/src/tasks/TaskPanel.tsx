@@ -10,14 +10,30 @@ import { useShortcut } from '../ui/shortcuts'
 import { ToastHost, useToasts } from '../ui/toasts'
 import { useReminderToasts } from './useReminderToasts'
 import { isoDate } from './dates'
+import { EmptyTasks } from './EmptyTasks'
+import { ListManager } from './ListManager'
 import { QuickAdd } from './QuickAdd'
 import { TaskFilters, TaskViews } from './TaskFilters'
 import { TaskList } from './TaskList'
-import { type TaskFilter, allTags, buildTaskQuery, defaultFilter, diffTask } from './state'
+import {
+  type TaskFilter,
+  allTags,
+  buildTaskQuery,
+  byPosition,
+  defaultFilter,
+  diffTask,
+  groupSteps,
+  loadView,
+  saveView,
+} from './state'
+import { useCompleteTask } from './useCompleteTask'
 import { UNDO_WINDOW_MS, useDeleteWithUndo } from './useDeleteWithUndo'
 import { useFocusTask } from './useFocusTask'
-import { flatten, useTasks, useToggleTask, useUpdateTask } from './useTasks'
+import { useLists } from './useLists'
+import { useTaskMoves } from './useTaskMoves'
+import { flatten, useTasks, useUpdateTask } from './useTasks'
 import '../search/search.css'
+import './tasks.css'
 
 export { UNDO_WINDOW_MS }
 
@@ -34,9 +50,13 @@ interface Props {
 }
 
 export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSource, pageSize }: Props) {
-  const [filter, setFilter] = useState<TaskFilter>(defaultFilter)
+  const [filter, setFilter] = useState<TaskFilter>(() => loadView())
+  useEffect(() => saveView(filter), [filter])
   const [search, setSearch] = useState('')
   const [editingId, setEditingId] = useState<string | null>(null)
+  const [managing, setManaging] = useState(false)
+  // A deleted or archived list: stop filtering by it.
+  const onListGone = useCallback((id: string) => setFilter((f) => (f.list === id ? { ...f, list: '' } : f)), [])
   const { toasts, push, dismiss } = useToasts()
   const onError = useCallback((message: string) => void push({ kind: 'error', message }), [push])
   const today = isoDate(new Date())
@@ -49,18 +69,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
 
   const list = useTasks(buildTaskQuery(filter, today, pageSize))
   const { pending, remove } = useDeleteWithUndo(push)
-  const { mutate: setDone } = useToggleTask({ onError })
-  // Completing offers Undo, as deleting does.
-  const toggle = useCallback(
-    (task: Task) =>
-      setDone(task, {
-        onSuccess: (saved) => {
-          if (!saved.completed) return
-          push({ message: `Completed “${saved.title}”`, actionLabel: 'Undo', timeout: UNDO_WINDOW_MS, onAction: () => setDone(saved) })
-        },
-      }),
-    [setDone, push],
-  )
+  // Completing offers Undo, as deleting does; open steps are asked about first.
+  const { toggle, dialog: stepsDialog } = useCompleteTask(push, onError)
   const update = useUpdateTask({ onError }).mutate
 
   const settled = !list.isPending
@@ -69,16 +79,32 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
   useEffect(() => {
     if (settled) firstLoad.current()
   }, [settled])
+  // Asked for after the tasks (this hook's query starts after the task query's).
+  const lists = useLists()
 
+  const listById = useMemo(() => new Map(lists.map((l) => [l.id, l])), [lists])
   const items = useMemo(() => flatten(list.data), [list.data])
+  const { moved, shown: shownRef, moveBy, dropOn } = useTaskMoves(onError)
   const tasks = useMemo(() => {
     const hidden = new Set(pending.map((t) => t.id))
-    return hidden.size ? items.filter((t) => !hidden.has(t.id)) : items
-  }, [items, pending])
+    let shown = hidden.size ? items.filter((t) => !hidden.has(t.id)) : items
+    if (moved.size) {
+      shown = shown.map((t) => {
+        const m = moved.get(t.id)
+        return m && m.updated_at >= t.updated_at ? { ...t, ...m } : t
+      })
+    }
+    // "My order": each task followed by its steps, all by their order keys; other orders
+    // keep the server's order but show a task's steps right under it.
+    return filter.sort === 'position' ? byPosition(shown) : groupSteps(shown)
+  }, [items, pending, filter.sort, moved])
   // The server's total (all pages), less the rows waiting for their delayed DELETE.
   const total = Math.max(0, (list.data?.pages[0]?.total ?? 0) - (items.length - tasks.length))
   const tags = useMemo(() => allTags(items, filter.tag || undefined), [items, filter.tag])
-  const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q
+  const filtered = filter.status !== 'open' || !!filter.priority || !!filter.tag || !!filter.q || !!filter.list
+
+  shownRef.current = tasks
+  const myOrder = filter.sort === 'position'
 
   const resetFilter = useCallback((f: TaskFilter) => {
     setSearch('')
@@ -121,8 +147,8 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         </div>
       </header>
       <TaskViews filter={filter} onChange={patchFilter} />
-      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} />
-      <QuickAdd today={today} timeZone={timeZone} onError={onError} />
+      <TaskFilters filter={filter} tags={tags} onChange={patchFilter} lists={lists} onManageLists={() => setManaging(true)} />
+      <QuickAdd today={today} timeZone={timeZone} onError={onError} lists={lists} />
       {error && (
         <div className="panel-error" role="alert" data-testid="task-error">
           {error}{' '}
@@ -142,23 +168,15 @@ export default function TaskPanel({ onFirstLoad, timeZone, focusTask, onOpenSour
         onDelete={onDelete}
         onTag={onTag}
         onOpenSource={onOpenSource}
+        onMove={myOrder ? moveBy : undefined}
+        onDropOn={myOrder ? dropOn : undefined}
+        lists={filter.list ? undefined : listById}
       />
       <LoadMore shown={tasks.length} total={total} hasMore={list.hasNextPage} loading={list.isFetchingNextPage} onMore={() => void list.fetchNextPage()} />
-      {settled && tasks.length === 0 && !error && (
-        <div className="empty-state" data-testid="task-empty">
-          {filtered ? (
-            <>
-              <p>No tasks match these filters.</p>
-              <button type="button" className="link-btn" onClick={() => resetFilter(defaultFilter)}>
-                Clear filters
-              </button>
-            </>
-          ) : (
-            <p>Nothing open. Add a task above or ask in the chat.</p>
-          )}
-        </div>
-      )}
+      {settled && tasks.length === 0 && !error && <EmptyTasks filtered={filtered} onClear={() => resetFilter(defaultFilter)} />}
       {!settled && <div className="task-skeleton" aria-hidden="true" />}
+      {stepsDialog}
+      {managing && <ListManager lists={lists} onClose={() => setManaging(false)} onError={onError} push={push} onGone={onListGone} />}
       <ToastHost toasts={toasts} dismiss={dismiss} />
     </section>
   )

@@ -1,13 +1,25 @@
-// Quick add without the model: "buy milk tomorrow !high #groceries" → a task, locally.
+// Quick add without the model: "buy milk tomorrow p1 #groceries #Travel" → a task, locally.
 //
-// Pure: the caller passes `now` (an instant) and the person's IANA time zone; calendar
-// words are read in that zone. Understood (case-insensitive), anywhere in the text:
+// Pure: the caller passes `now` (an instant), the person's IANA time zone and locale, and
+// their lists; calendar words are read in that zone. Understood (case-insensitive),
+// anywhere in the text:
 //
-//   #tag                      a tag (letters, digits, _ and -)
+//   #name                     the list called name (as Todoist's #project); spaces in a
+//                             list's name may be typed as - or _ ("#home-office"). When no
+//                             list has that name it is a tag instead, as before lists.
+//   @tag                      always a tag (as Todoist's @label)
+//   p1 p2 p3 p4               priority as in Todoist: p1 high, p2 medium, p3 low, p4 none
 //   !high !medium !med !low !none   priority
 //   today, tomorrow (also "tmr")
 //   monday … sunday (also mon, tue, thu, fri)   the next such day after today (never
-//                                   today itself); "wed", "sat", "sun" are left as words
+//                                   today itself); "wed", "sat", "sun" count only where
+//                                   they must be a day: last in the text, after
+//                                   due/by/on/next, or before a time ("sat 10am") —
+//                                   so "sat nav" and "sun cream" stay words
+//   15.12. / 15.12.2026       day.month (the dotted form is day-first everywhere)
+//   12/15, 15/12, 12/15/2026  read in the person's locale (month/day in en-US, day/month
+//                             in most others); without a locale, or when the numbers
+//                             make no date in that order, they stay in the title
 //   next monday … next sunday       that day in next week (weeks start on Monday)
 //   next week                       Monday of next week
 //   in 3 days, in 2 weeks, in a day, in a week
@@ -17,8 +29,7 @@
 //   at 5pm, 5pm, 5:30pm, at 17:00, 17:00, noon   a time of day; with no date it means
 //                                   today, or tomorrow when that time has passed today
 //
-// "due", "by" and "on" directly before a date are dropped with it. Numeric dates such as
-// 5/12 are NOT read (day/month order differs by country): they stay in the title.
+// "due", "by" and "on" directly before a date are dropped with it.
 // When several dates are given, the last one counts; the others stay in the title.
 // A date alone is an all-day due date (YYYY-MM-DD); with a time it becomes an instant
 // (UTC ISO string) for that wall-clock time in the zone, DST included; a time skipped by
@@ -30,7 +41,7 @@
 import { Temporal } from 'temporal-polyfill'
 import type { Priority, TaskWritable } from '../api/client'
 
-export type ChipKind = 'due' | 'priority' | 'tag' | 'repeat'
+export type ChipKind = 'due' | 'priority' | 'tag' | 'list' | 'repeat'
 
 export interface QuickAddChip {
   /** Stable while the text does not change: pass it in `ignore` to drop the chip. */
@@ -38,7 +49,7 @@ export interface QuickAddChip {
   kind: ChipKind
   /** The words as typed. */
   text: string
-  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag;
+  /** due: YYYY-MM-DD or a UTC ISO instant; priority: the level; tag: the tag; list: its id;
    * repeat: the RRULE (see ./recurrence.ts). */
   value: string
 }
@@ -50,10 +61,19 @@ export interface QuickAddResult {
   fields: TaskWritable | null
 }
 
+export interface QuickAddList {
+  id: string
+  name: string
+}
+
 export interface QuickAddOptions {
   now: Date
   timeZone: string
   ignore?: ReadonlySet<string> | readonly string[]
+  /** BCP 47 locale for numeric dates such as 12/15 (e.g. navigator.language). */
+  locale?: string
+  /** The person's lists, for #name. */
+  lists?: readonly QuickAddList[]
 }
 
 const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']
@@ -75,6 +95,8 @@ const MONTHS = [
 // "wed", "sat" and "sun" are ordinary words too often ("sat nav", "sun cream"): only the
 // full names and the unambiguous short forms count.
 const WEEKDAY_SHORT: Record<string, number> = { mon: 0, tue: 1, tues: 1, thu: 3, thur: 3, thurs: 3, fri: 4 }
+// Read only where nothing else fits (see the header).
+const WEEKDAY_AMBIGUOUS: Record<string, number> = { wed: 2, sat: 5, sun: 6 }
 
 function weekdayIndex(word: string): number {
   const w = lc(word)
@@ -139,7 +161,36 @@ interface Match {
   time?: { h: number; min: number }
 }
 
-type Matcher = (words: string[], i: number, today: YMD) => Match | null
+type Matcher = (words: string[], i: number, today: YMD, order?: NumericOrder) => Match | null
+
+/** Which number comes first in a numeric date: the month (en-US) or the day. */
+type NumericOrder = 'md' | 'dm'
+
+const orderCache = new Map<string, NumericOrder | undefined>()
+
+/** The locale's numeric date order, from how it formats a date (undefined: unknown). */
+export function numericOrder(locale: string | undefined): NumericOrder | undefined {
+  if (!locale) return undefined
+  if (orderCache.has(locale)) return orderCache.get(locale)
+  let order: NumericOrder | undefined
+  try {
+    const parts = new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'numeric', day: 'numeric' })
+      .formatToParts(new Date(Date.UTC(2026, 11, 15, 12)))
+      .map((p) => p.type)
+    order = parts.indexOf('month') < parts.indexOf('day') ? 'md' : 'dm'
+  } catch {
+    order = undefined
+  }
+  orderCache.set(locale, order)
+  return order
+}
+
+function numericYear(text: string | undefined): number | undefined | null {
+  if (!text) return undefined
+  if (/^\d{4}$/.test(text)) return Number(text)
+  if (/^\d{2}$/.test(text)) return 2000 + Number(text)
+  return null // something else: not a date
+}
 
 function ordinalDay(word: string | undefined): number | null {
   const m = /^(\d{1,2})(st|nd|rd|th)?$/.exec(lc(word))
@@ -173,13 +224,19 @@ const DATE_MATCHERS: Matcher[] = [
     if (lc(w[i]) !== 'next') return null
     const monday = addDays(today, 7 - weekday(today))
     if (lc(w[i + 1]) === 'week') return { length: 2, date: monday }
-    const wd = weekdayIndex(w[i + 1] ?? '')
+    const wd = weekdayIndex(w[i + 1] ?? '') >= 0 ? weekdayIndex(w[i + 1] ?? '') : (WEEKDAY_AMBIGUOUS[lc(w[i + 1])] ?? -1)
     if (wd < 0) return null
     return { length: 2, date: addDays(monday, wd) }
   },
   // <weekday>
   (w, i, today) => {
-    const wd = weekdayIndex(w[i])
+    let wd = weekdayIndex(w[i])
+    if (wd < 0 && lc(w[i]) in WEEKDAY_AMBIGUOUS) {
+      const last = i === w.length - 1
+      const after = i > 0 && CONNECTORS.has(lc(w[i - 1]))
+      const beforeTime = lc(w[i + 1]) === 'at' || parseTime(w[i + 1]) !== null
+      if (last || after || beforeTime) wd = WEEKDAY_AMBIGUOUS[lc(w[i])]
+    }
     if (wd < 0) return null
     const diff = (wd - weekday(today) + 7) % 7 || 7
     return { length: 1, date: addDays(today, diff) }
@@ -214,6 +271,27 @@ const DATE_MATCHERS: Matcher[] = [
     const year = yearAt(w[i + 2 + of])
     const date = nextMonthDay(mi + 1, d, today, year)
     return date ? { length: 2 + of + (year !== undefined ? 1 : 0), date } : null
+  },
+  // 15.12. / 15.12.2026 (day first)
+  (w, i, today) => {
+    const m = /^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})?$/.exec((w[i] ?? '').replace(/[,;!?]+$/, ''))
+    if (!m) return null
+    const year = numericYear(m[3])
+    if (year === null) return null
+    const date = nextMonthDay(Number(m[2]), Number(m[1]), today, year)
+    return date ? { length: 1, date } : null
+  },
+  // 12/15, 15/12, 12/15/2026 in the locale's order
+  (w, i, today, order) => {
+    if (!order) return null
+    const m = /^(\d{1,2})\/(\d{1,2})(?:\/(\d{2}|\d{4}))?$/.exec(lc(w[i]))
+    if (!m) return null
+    const [a, b] = [Number(m[1]), Number(m[2])]
+    const [month, day] = order === 'md' ? [a, b] : [b, a]
+    const year = numericYear(m[3])
+    if (year === null) return null
+    const date = nextMonthDay(month, day, today, year)
+    return date ? { length: 1, date } : null
   },
   // 2026-12-05
   (w, i) => {
@@ -259,6 +337,13 @@ const TIME_MATCHER: Matcher = (w, i) => {
 }
 
 const CONNECTORS = new Set(['due', 'by', 'on'])
+// Todoist's p1 (most urgent) … p4 (none).
+const TODOIST_PRIORITY = ['high', 'medium', 'low', 'none']
+
+/** A list name as #name may type it: case, spaces, - and _ do not matter. */
+function listKey(name: string): string {
+  return name.toLowerCase().replace(/[\s_-]+/g, '')
+}
 
 // ------------------------------------------------------------------ parse
 
@@ -275,26 +360,32 @@ export function parseQuickAdd(input: string, opts: QuickAddOptions): QuickAddRes
   const ignore = new Set(opts.ignore ?? [])
   const words = input.trim().split(/\s+/).filter(Boolean)
   const today = todayIn(opts.now, opts.timeZone)
+  const order = numericOrder(opts.locale)
+  const listByName = new Map<string, QuickAddList>()
+  for (const l of opts.lists ?? []) listByName.set(listKey(l.name), l)
   const found: Found[] = []
 
   for (let i = 0; i < words.length; ) {
     const word = words[i]
-    const tag = /^#([\p{L}\p{N}_-]+)$/u.exec(word)
+    const tag = /^([#@])([\p{L}\p{N}_-]+)$/u.exec(word)
     if (tag) {
-      found.push({ start: i, end: i + 1, kind: 'tag', value: tag[1].toLowerCase() })
+      const list = tag[1] === '#' ? listByName.get(listKey(tag[2])) : undefined
+      if (list) found.push({ start: i, end: i + 1, kind: 'list', value: list.id })
+      else found.push({ start: i, end: i + 1, kind: 'tag', value: tag[2].toLowerCase() })
       i += 1
       continue
     }
     const prio = /^!(high|medium|med|low|none)$/i.exec(word)
-    if (prio) {
-      const p = prio[1].toLowerCase()
+    const todoist = /^p([1-4])$/i.exec(word)
+    if (prio || todoist) {
+      const p = prio ? prio[1].toLowerCase() : TODOIST_PRIORITY[Number(todoist![1]) - 1]
       found.push({ start: i, end: i + 1, kind: 'priority', value: p === 'med' ? 'medium' : p })
       i += 1
       continue
     }
     let matched = false
     for (const matcher of DATE_MATCHERS) {
-      const m = matcher(words, i, today)
+      const m = matcher(words, i, today, order)
       if (m && m.date) {
         let start = i
         if (start > 0 && CONNECTORS.has(lc(words[start - 1])) && !found.some((f) => f.end > start - 1)) start -= 1
@@ -332,6 +423,7 @@ export function parseQuickAdd(input: string, opts: QuickAddOptions): QuickAddRes
   const dateF = lastOf('due')
   const timeF = lastOf('time')
   const prioF = lastOf('priority')
+  const listF = lastOf('list')
   const tagFs = active.filter((f, idx) => f.kind === 'tag' && active.findIndex((g) => g.kind === 'tag' && g.value === f.value) === idx)
 
   const used = new Set<(typeof keyed)[number]>()
@@ -357,6 +449,10 @@ export function parseQuickAdd(input: string, opts: QuickAddOptions): QuickAddRes
     used.add(prioF)
     chips.push({ key: prioF.key, kind: 'priority', text: prioF.text, value: prioF.value })
   }
+  if (listF) {
+    used.add(listF)
+    chips.push({ key: listF.key, kind: 'list', text: listF.text, value: listF.value })
+  }
   for (const f of tagFs) {
     used.add(f)
     chips.push({ key: f.key, kind: 'tag', text: f.text, value: f.value })
@@ -376,6 +472,7 @@ export function parseQuickAdd(input: string, opts: QuickAddOptions): QuickAddRes
     if (due) fields.due = due
     if (prioF) fields.priority = prioF.value as Priority
     if (tagFs.length) fields.tags = tagFs.map((f) => f.value)
+    if (listF) fields.list_id = listF.value
   }
   return { title, chips, fields }
 }

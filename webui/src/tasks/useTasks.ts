@@ -3,8 +3,8 @@
 
 import { type InfiniteData, type QueryClient, keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useRef } from 'react'
-import { api, type Task, type TaskPage, type TaskQuery, type TaskUpdate, type TaskWritable } from '../api/client'
-import { keys } from '../api/queryClient'
+import { ApiError, api, type Task, type TaskPage, type TaskQuery, type TaskUpdate, type TaskWritable } from '../api/client'
+import { errorMessage, keys } from '../api/queryClient'
 
 /** Pages of `query.limit` tasks: the next one starts where the loaded ones end. */
 export function useTasks(query: TaskQuery) {
@@ -88,18 +88,30 @@ interface Handlers {
 }
 
 /** Complete / reopen; the list refetches at once (completing offers Undo instead of a lingering row). */
-export function useToggleTask({ onError }: Handlers) {
+/** What completing a task with open steps does: the server asks (409) unless told. */
+export type StepsPolicy = 'complete' | 'leave'
+export interface ToggleVars {
+  task: Task
+  steps?: StepsPolicy
+}
+
+/** The server refused to complete a task because it has open steps (subtasks=ask). */
+export const isOpenStepsConflict = (e: unknown) => e instanceof ApiError && e.status === 409 && e.code === 'conflict'
+
+export function useToggleTask({ onError, onOpenSteps }: Handlers & { onOpenSteps?: (task: Task) => void }) {
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (task: Task) => api.completeTask(task.id, !task.completed),
-    onMutate: (task) => {
+    mutationFn: ({ task, steps }: ToggleVars) => api.completeTask(task.id, !task.completed, task.completed ? undefined : steps),
+    onMutate: ({ task }) => {
       const completed = !task.completed
       return optimistic(qc, task.id, { completed, completed_at: completed ? new Date().toISOString() : null })
     },
     onSuccess: (saved) => replaceTask(qc, saved),
-    onError: (e, _task, snapshot) => {
+    onError: (e, { task }, snapshot) => {
       restore(qc, snapshot)
-      onError(e.message)
+      // Steps the cached counts did not know about: ask, as for the ones it knew.
+      if (onOpenSteps && !task.completed && isOpenStepsConflict(e)) onOpenSteps(task)
+      else onError(e.message)
     },
     onSettled: () => qc.invalidateQueries({ queryKey: keys.tasks }),
   })
@@ -133,4 +145,26 @@ export function useCreateTask({ onError, onCreated }: Handlers & { onCreated: ()
     },
     onError: (e) => onError(e.message),
   })
+}
+
+/** Moves a task (app/lists: my order, another list or parent): the server's answer goes
+ * into every cached list at once, then the lists reload. Resolves the moved task, or null
+ * on failure. */
+export function useMoveTask({ onError }: { onError: (message: string) => void }) {
+  const qc = useQueryClient()
+  return useCallback(
+    async (id: string, where: Parameters<typeof api.moveTask>[1]): Promise<Task | null> => {
+      try {
+        const saved = await api.moveTask(id, where)
+        const ok = saved && typeof saved === 'object' && 'id' in saved
+        if (ok) mapLists(qc, (items) => items.map((t) => (t.id === saved.id ? { ...t, ...saved } : t)))
+        void qc.invalidateQueries({ queryKey: keys.tasks })
+        return ok ? saved : null
+      } catch (e) {
+        onError(errorMessage(e))
+        return null
+      }
+    },
+    [qc, onError],
+  )
 }

@@ -1,0 +1,1 @@
+"""Lists (Todoist's projects), subtasks, manual order and the Today/Upcoming views."""
