@@ -202,8 +202,13 @@ async def test_a_new_thread_is_stored_with_its_first_message(store):
     assert row is not None and row.user_id == "user-a"
     assert row.title == "Plan the week's meals"
     assert [(i.id, i.seq) for i in items] == [(message.id, 1)]
+    # Its items as the turn loads them before asking the model (from memory, no read).
+    page = await store.load_thread_items(meta.id, None, 100, "desc", ctx)
+    assert page.data == [message] and not page.has_more
     reply = _reply(meta.id, "Sure.")
     await store.add_thread_item(meta.id, reply, ctx)
+    page = await store.load_thread_items(meta.id, None, 100, "asc", ctx)  # read again
+    assert [i.id for i in page.data] == [message.id, reply.id]
     await store.save_thread(meta, ctx)  # ChatKit's copy has no title: the name stays
     row, items = await _rows(store, meta.id)
     assert row.title == "Plan the week's meals"

@@ -338,7 +338,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         input_user_message: UserMessageItem | None,
         context: ChatContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        start = await self._start(thread, input_user_message, context)
+        start = await self._start(thread, context)
         if input_user_message is not None and not thread.title:
             title = title_from(input_user_message.content)
             if title:
@@ -354,23 +354,16 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         async for event in self._stream(thread, context, start):
             yield event
 
-    async def _start(
-        self, thread: ThreadMetadata, message: UserMessageItem | None, context: ChatContext
-    ) -> Turn | Failure:
+    async def _start(self, thread: ThreadMetadata, context: ChatContext) -> Turn | Failure:
         """Send the model request for a turn over the thread's newest items, or say why not."""
         settings = self._settings()
         try:
             model = await self._clients.turn_model(settings)
-            items: list[ThreadItem]
-            if message is not None and context.created(thread.id):
-                # A thread this request created holds only the message ChatKit stored just
-                # before calling respond: no need to read it back before asking the model.
-                items = [message]
-            else:
-                newest = await self.store.load_thread_items(
-                    thread.id, None, HISTORY_ITEMS, "desc", context
-                )
-                items = list(reversed(newest.data))
+            # A thread this request created answers from memory (NewThread.only_item).
+            newest = await self.store.load_thread_items(
+                thread.id, None, HISTORY_ITEMS, "desc", context
+            )
+            items = list(reversed(newest.data))
             # Earlier turns' tool calls go back to Gemini with their thought signatures.
             remember_signatures(self.signatures, filter(None, (stored_tool_call(i) for i in items)))
             history = await self._converter.to_agent_input(items)

@@ -82,6 +82,9 @@ class NewThread:
     title: str | None
     id: str | None = None
     row: dict[str, Any] | None = None
+    # Its first message while that is its only item: a load of its items needs no read
+    # (ChatKit's agent helper loads the latest items as the model request goes out).
+    only_item: ThreadItem | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,12 @@ class ChatContext:
     def created(self, thread_id: str) -> bool:
         """Whether this request created the thread (threads.create)."""
         return self.new_thread is not None and self.new_thread.id == thread_id
+
+    def changes(self, thread_id: str) -> None:
+        """A write to a thread's items: a new thread's first message may not be its only
+        item any more."""
+        if self.new_thread is not None and self.new_thread.id == thread_id:
+            self.new_thread.only_item = None
 
 
 def title_from(content: Sequence[UserMessageContent]) -> str | None:
@@ -301,6 +310,8 @@ class SqlStore(Store[ChatContext]):
         return _page([self._to_metadata(r) for r in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: ChatContext) -> None:
+        context.changes(thread_id)
+
         async def work(conn: AsyncConnection) -> None:
             # Items go first and explicitly: PostgreSQL and SQLite both cascade, but only
             # if the foreign key was enforced when the row was written.
@@ -331,6 +342,9 @@ class SqlStore(Store[ChatContext]):
         order: str,
         context: ChatContext,
     ) -> Page[ThreadItem]:
+        new = context.new_thread
+        if after is None and new is not None and new.id == thread_id and new.only_item:
+            return Page(data=[new.only_item], has_more=False)
         limit = _page_size(limit)
         desc = order == "desc"
         keys = (ITEMS.c.created_at, ITEMS.c.seq)
@@ -384,9 +398,10 @@ class SqlStore(Store[ChatContext]):
             row = self._item_row(thread_id, item, context, 1)
             await conn.execute(insert(ITEMS).values(**row))
 
+        context.changes(thread_id)
         await self._write(work)
         if thread_row is not None and new is not None:
-            new.row = None  # stored
+            new.row, new.only_item = None, item  # stored, with its first message
 
     @staticmethod
     async def _insert(
@@ -429,6 +444,7 @@ class SqlStore(Store[ChatContext]):
         }
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: ChatContext) -> None:
+        context.changes(thread_id)
 
         async def work(conn: AsyncConnection) -> None:
             # Keep created_at and seq: an edited item keeps its place in the thread.
@@ -463,6 +479,7 @@ class SqlStore(Store[ChatContext]):
         return self._to_item(row)
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: ChatContext) -> None:
+        context.changes(thread_id)
 
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(

@@ -101,7 +101,13 @@ def test_keyboard_only_session(
     expect(title).to_be_focused()
     kb.press("Control+a")
     kb.type("Buy oat milk")
-    kb.press("Enter")
+    # The row shows the new title at once (optimistic); the server has it once the PATCH
+    # is answered.
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/api/tasks/{milk}") and r.request.method == "PATCH"
+    ) as saved:
+        kb.press("Enter")
+    assert saved.value.ok
     expect(items.filter(has_text="Buy oat milk")).to_have_count(1)
     wait_until(lambda: focused_task(page) == milk)
     assert api.get(f"/api/tasks/{milk}").json()["title"] == "Buy oat milk"
