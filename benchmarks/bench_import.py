@@ -13,10 +13,7 @@ import asyncio
 import io
 import json
 import os
-import re
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -28,12 +25,12 @@ import httpx
 
 from benchmarks.bench_tasks import fake_rows
 from benchmarks.report import Figure, print_table, write_json
-
-URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=(\S+)$")
+from benchmarks.serving import serve
 
 
 @contextmanager
 def served(data_dir: str) -> Iterator[tuple[str, str, subprocess.Popen]]:
+    """`python -m app serve` on local SQLite only (no primary PostgreSQL, no sync)."""
     env = {
         **os.environ,
         "TASKCHAT_DATA_DIR": data_dir,
@@ -43,25 +40,8 @@ def served(data_dir: str) -> Iterator[tuple[str, str, subprocess.Popen]]:
     }
     env.pop("TASKCHAT_DATABASE_URL", None)
     env.pop("TASKCHAT_SYNC_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        match = URL_LINE.match(line)
-        if not match:
-            raise RuntimeError(f"serve printed {line!r}")
-        yield match.group(1), line.split(" at ", 1)[1], proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(env) as running:
+        yield running
 
 
 def export_doc(n: int) -> bytes:
