@@ -3,7 +3,8 @@ sync service, all in this process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,22 @@ class Device:
                 )
             ).all()
         return {r[0]: dict(zip(fields, r[1:], strict=True)) for r in rows}
+
+
+@asynccontextmanager
+async def device_maker(
+    tmp_path: Path, url: str, user: str
+) -> AsyncIterator[Callable[[str], Awaitable[Device]]]:
+    """Opens devices of `user` (each its own data folder) on demand; closes them all after."""
+    made: list[Device] = []
+
+    async def make(name: str) -> Device:
+        d = await Device(tmp_path, name, user, url).open()
+        made.append(d)
+        return d
+
+    try:
+        yield make
+    finally:
+        for d in made:
+            await d.close()

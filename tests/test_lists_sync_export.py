@@ -15,7 +15,7 @@ from app.lists.models import ListCreate, ListUpdate, TaskMove, inbox_id
 from app.sync.legacy import import_legacy
 from app.tasks import service as tasks
 from app.tasks.models import TaskCreate, TaskQuery
-from tests.sync_util import Device
+from tests.sync_util import Device, device_maker
 from tests.test_sync_legacy import legacy_sqlite
 
 USER = "user-lists"
@@ -133,16 +133,8 @@ async def test_legacy_import_puts_old_tasks_in_the_inbox(settings, tmp_path):
 
 @pytest.fixture
 async def devices(tmp_path, pg_database):
-    made: list[Device] = []
-
-    async def make(name: str) -> Device:
-        d = await Device(tmp_path, name, USER, pg_database).open()
-        made.append(d)
-        return d
-
-    yield make
-    for d in made:
-        await d.close()
+    async with device_maker(tmp_path, pg_database, USER) as make:
+        yield make
 
 
 async def _sync(*devs: Device) -> None:

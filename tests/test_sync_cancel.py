@@ -29,7 +29,7 @@ from sqlalchemy import event, text
 
 from app.db.postgres import connect
 from app.sync import remote
-from tests.sync_util import Device
+from tests.sync_util import Device, device_maker
 
 pytestmark = pytest.mark.postgres
 USER = "user-cancel"
@@ -39,16 +39,8 @@ HANG = 60  # seconds: only a guard against a hang, never a measured time
 
 @pytest.fixture
 async def devices(tmp_path, pg_database):
-    made: list[Device] = []
-
-    async def make(name: str) -> Device:
-        d = await Device(tmp_path, name, USER, pg_database).open()
-        made.append(d)
-        return d
-
-    yield make
-    for d in made:
-        await d.close()
+    async with device_maker(tmp_path, pg_database, USER) as make:
+        yield make
 
 
 def write_lock_free(path: Path) -> bool:

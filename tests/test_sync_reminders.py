@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from app.tasks import service
 from app.tasks.models import Task
-from tests.sync_util import Device
+from tests.sync_util import device_maker
 
 pytestmark = pytest.mark.postgres
 USER = "user-sync"
@@ -17,16 +17,8 @@ USER = "user-sync"
 
 @pytest.fixture
 async def devices(tmp_path, pg_database):
-    made: list[Device] = []
-
-    async def make(name: str) -> Device:
-        d = await Device(tmp_path, name, USER, pg_database).open()
-        made.append(d)
-        return d
-
-    yield make
-    for d in made:
-        await d.close()
+    async with device_maker(tmp_path, pg_database, USER) as make:
+        yield make
 
 
 async def test_done_snooze_and_shown_reach_the_other_device(devices):
