@@ -117,7 +117,9 @@ export function ChatBanners({ state, onRetry, onRegenerate, onOpenSettings, keyS
         // A retry clears the error, so each new quota error mounts a new countdown.
         <QuotaWait error={error} streaming={state.streaming} onRetry={onRetry} onDismiss={onDismissError} />
       ) : error && keyError && keySaved ? (
-        <div className="chat-error chat-key-saved" role="status" data-testid="chat-error" data-code="key_saved">
+        // Its own key: reusing the error banner's nodes would animate "Open key settings" into
+        // the primary "Send again" (a background transition through low-contrast colours).
+        <div key="key-saved" className="chat-error chat-key-saved" role="status" data-testid="chat-error" data-code="key_saved">
           <span className="chat-error-text">Your key is saved. Send your message again?</span>
           <span className="chat-error-actions">
             <button type="button" className="btn btn-small btn-primary" onClick={onRetry} disabled={state.streaming} data-testid="resend-button">
