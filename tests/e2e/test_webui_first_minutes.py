@@ -27,7 +27,7 @@ LOOKS = [(WIDE, "light"), (NARROW, "dark"), (WIDE, "dark"), (NARROW, "light")]
 LOOK_IDS = ["wide-light", "narrow-dark", "wide-dark", "narrow-light"]
 TWO_LOOKS = LOOKS[:2]
 TWO_IDS = LOOK_IDS[:2]
-BAD_KEY = "AIzaE2E-made-up-key-that-google-refuses"
+BAD_KEY = "fake-e2e-key-google-refuses"
 QUOTA = Fail(429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED")
 
 
