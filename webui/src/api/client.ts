@@ -95,7 +95,8 @@ export async function sessionFetch(input: RequestInfo | URL, init: RequestInit =
   return res
 }
 
-async function request<T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
+/** One JSON request with the session; a failure throws ApiError in the server's error shape. */
+export async function request<T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const res = await sessionFetch(path, {

@@ -1,5 +1,5 @@
 // REST calls and small helpers for Settings → Sync (app/sync/routes.py).
-import { errorFromResponse, sessionFetch } from '../api/client'
+import { request } from '../api/client'
 
 export interface SyncDevice {
   id: string
@@ -24,29 +24,19 @@ export interface SyncState {
   quarantined?: number
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await sessionFetch(path, {
-    method,
-    headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!res.ok) throw await errorFromResponse(res)
-  return (await res.json()) as T
-}
-
 export const syncApi = {
-  status: () => call<SyncState>('GET', '/api/sync/status'),
-  run: () => call<SyncState>('POST', '/api/sync/run'),
-  check: (url: string) => call<{ ok: boolean; message: string }>('POST', '/api/sync/check', { url }),
+  status: () => request<SyncState>('GET', '/api/sync/status'),
+  run: () => request<SyncState>('POST', '/api/sync/run'),
+  check: (url: string) => request<{ ok: boolean; message: string }>('POST', '/api/sync/check', { url }),
   setup: (body: { url: string; code?: string; device_name?: string; allow_plaintext_file?: boolean }) =>
-    call<{ code: string | null; qr?: string | null; recovery_hint: string; role: string; kept: Record<string, number>; secrets: string }>(
+    request<{ code: string | null; qr?: string | null; recovery_hint: string; role: string; kept: Record<string, number>; secrets: string }>(
       'POST',
       '/api/sync/setup',
       body,
     ),
-  leave: () => call<SyncState>('POST', '/api/sync/leave'),
-  devices: () => call<{ items: SyncDevice[] }>('GET', '/api/sync/devices'),
-  removeDevice: (id: string) => call<{ items: SyncDevice[] }>('DELETE', `/api/sync/devices/${encodeURIComponent(id)}`),
+  leave: () => request<SyncState>('POST', '/api/sync/leave'),
+  devices: () => request<{ items: SyncDevice[] }>('GET', '/api/sync/devices'),
+  removeDevice: (id: string) => request<{ items: SyncDevice[] }>('DELETE', `/api/sync/devices/${encodeURIComponent(id)}`),
 }
 
 export function when(iso: string | null | undefined): string {
