@@ -168,3 +168,56 @@ def test_first_launch_log_says_what_migrated_and_no_more(settings):
     logged = open(out.strip(), encoding="utf-8").read()
     assert f"Running upgrade  -> {revisions_oldest_first()[0]}" in logged
     assert "setup plugin" not in logged  # Alembic's own bookkeeping
+
+
+async def test_search_bulk_index_migration_keeps_search_working(settings):
+    """0011 gates the search insert triggers on `search_flag`; tasks from before it stay
+    found, new ones are indexed by the triggers, and downgrading restores the old ones."""
+    engine = create_engine(settings)
+    await migrate.upgrade(engine, "0010_sync_graveyard")
+    insert = (
+        "INSERT INTO task (id, user_id, title, description, priority, completed, due_all_day, "
+        "tags, created_at, updated_at) VALUES (:id, 'u', :title, '', 'none', 0, 0, '[]', "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
+
+    async def found(word: str) -> tuple[list[str], list[str]]:
+        async with engine.connect() as conn:
+            unified = (
+                await conn.execute(
+                    text(
+                        "SELECT d.ref_id FROM search_fts JOIN search_doc d "
+                        "ON d.id = search_fts.rowid WHERE search_fts MATCH :w ORDER BY 1"
+                    ),
+                    {"w": word},
+                )
+            ).scalars()
+            own = (
+                await conn.execute(
+                    text(
+                        "SELECT t.id FROM task_fts JOIN task t ON t.rowid = task_fts.rowid "
+                        "WHERE task_fts MATCH :w ORDER BY 1"
+                    ),
+                    {"w": word},
+                )
+            ).scalars()
+            return list(unified), list(own)
+
+    async with engine.begin() as conn:
+        await conn.execute(text(insert), {"id": "before", "title": "walnut before"})
+    await migrate.upgrade(engine)
+    async with engine.begin() as conn:
+        assert (await conn.execute(text("SELECT bulk FROM search_flag"))).scalar_one() == 0
+        await conn.execute(text(insert), {"id": "after", "title": "walnut after"})
+    assert await found("walnut") == (["after", "before"], ["after", "before"])
+    async with engine.begin() as conn:  # what an import does (app/search/bulk.py)
+        await conn.execute(text("UPDATE search_flag SET bulk = 1"))
+        await conn.execute(text(insert), {"id": "quiet", "title": "walnut quiet"})
+        await conn.execute(text("UPDATE search_flag SET bulk = 0"))
+    assert await found("quiet") == ([], [])  # the importer indexes its rows itself
+    await migrate.downgrade(engine, "0010_sync_graveyard")
+    assert "search_flag" not in table_names(settings.sqlite_path)
+    async with engine.begin() as conn:
+        await conn.execute(text(insert), {"id": "down", "title": "walnut down"})
+    assert await found("walnut") == (["after", "before", "down"], ["after", "before", "down"])
+    await engine.dispose()

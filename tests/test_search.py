@@ -292,3 +292,82 @@ async def test_very_common_words_rank_only_the_newest_matches(
     new = [await user_msg(store, A, t, f"common again {i}") for i in range(6)]
     results = await find(db_session, "user-a", "common", limit=3)
     assert {r.item_id for r in results} <= set(new)
+
+
+async def test_imported_tasks_are_found_by_both_searches(db_session, storage):
+    """An import indexes its new tasks per batch (SQLite: app/search/bulk.py); the tasks'
+    titles, notes and tags are found like any other task's, and later writes are indexed
+    row by row again."""
+    from app.export import service as export
+    from app.tasks.models import TaskQuery
+
+    rows = [
+        {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "title": f"quince jam {i}" if i % 2 else f"medlar pie {i}",
+            "description": "grandma's recipe" if i == 3 else "",
+            "tags": ["pantry"] if i < 4 else [],
+            "created_at": "2026-11-01T10:00:00+00:00",
+            "updated_at": "2026-11-01T10:00:00+00:00",
+        }
+        for i in range(10)
+    ]
+    data = {"format": "taskchat-export", "version": 1, "tasks": rows}
+    maker = create_sessionmaker(db_session.bind)
+    async with maker() as s:
+        report = await export.import_data(s, user_id="user-a", data=data)
+    assert report.inserted["tasks"] == 10 and report.skipped == 0
+    ids = {r["id"] for r in rows}
+    quince = {r["id"] for r in rows if "quince" in r["title"]}
+    assert {r.id for r in await find(db_session, "user-a", "quince")} == quince
+    assert [r.id for r in await find(db_session, "user-a", "grandma recipe")] == [rows[3]["id"]]
+    assert await find(db_session, "user-b", "quince") == []
+
+    async def listed(**query) -> set[str]:
+        async with maker() as s:
+            page = await tasks.list_tasks(
+                session=s, user_id="user-a", query=TaskQuery(limit=500, **query)
+            )
+        return {t.id for t in page.items}
+
+    assert await listed(q="quince") == quince
+    assert await listed(q="medl") == ids - quince
+    assert await listed(q="grandma") == {rows[3]["id"]}
+    assert await listed(tag="pantry") == {r["id"] for r in rows[:4]}
+    # Importing again changes nothing and indexes nothing twice.
+    async with maker() as s:
+        again = await export.import_data(s, user_id="user-a", data=data)
+    assert again.inserted["tasks"] == 0
+    assert {r.id for r in await find(db_session, "user-a", "quince")} == quince
+    assert await listed(q="quince") == quince
+    if storage == "sqlite":
+        flag = (await db_session.exec(text("SELECT bulk FROM search_flag"))).one()  # type: ignore[call-overload]
+        assert tuple(flag) == (0,)
+        counts = (
+            await db_session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT (SELECT count(*) FROM search_doc WHERE kind = 'task'), "
+                    "(SELECT count(*) FROM task)"
+                )
+            )
+        ).one()
+        assert tuple(counts) == (10, 10)
+        await db_session.rollback()
+    # The per-row triggers index the next task written any other way.
+    task = await tasks.create_task(
+        session=db_session, user_id="user-a", data=TaskCreate(title="quince tart")
+    )
+    assert task.id in {r.id for r in await find(db_session, "user-a", "tart")}
+    assert await listed(q="tart") == {task.id}
+    # And an imported task's edits and deletion reach the index like any other's.
+    await tasks.update_task(
+        session=db_session,
+        user_id="user-a",
+        task_id=rows[1]["id"],
+        data=TaskUpdate(title="rhubarb crumble"),
+    )
+    await tasks.bulk_delete(session=db_session, user_id="user-a", task_ids=[rows[3]["id"]])
+    assert [r.id for r in await find(db_session, "user-a", "rhubarb")] == [rows[1]["id"]]
+    assert await find(db_session, "user-a", "grandma") == []
+    assert await listed(q="rhubarb") == {rows[1]["id"]}
+    assert await listed(q="grandma") == set()

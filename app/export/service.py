@@ -57,6 +57,7 @@ from app.errors import InvalidInput
 from app.lists import placement
 from app.lists.models import ListCreate, TaskList, inbox_id
 from app.lists.ordering import key_between, last_key_stmt
+from app.search import bulk as search_bulk
 from app.search.links import TaskLink
 from app.security.keystore import load_gemini_key
 from app.sync import capture
@@ -730,11 +731,17 @@ async def _import_tasks(
         if new:
             # The sync triggers would write one outbox note per field of every row (19 a
             # task: most of an import's time); one whole-row note each says the same.
+            # Likewise the search triggers index row by row; one statement per index for
+            # the whole batch does the same work with less overhead (app/search/bulk.py).
             conn = await session.connection()
+            ids = [t["id"] for t in new]
             quiet = await conn.run_sync(capture.quiet_triggers)
+            bulk = await conn.run_sync(search_bulk.quiet_indexing)
             await conn.execute(insert(TASKS), [{**t, "user_id": user_id} for t in new])
+            if bulk:
+                await conn.run_sync(search_bulk.index_new_tasks, ids)
+                await conn.run_sync(search_bulk.loud_indexing)
             if quiet:
-                ids = [t["id"] for t in new]
                 await conn.run_sync(capture.note_new_rows, "task", user_id, ids)
                 await conn.run_sync(capture.loud_triggers)
             report.inserted["tasks"] += len(new)
