@@ -294,7 +294,7 @@ async def test_very_common_words_rank_only_the_newest_matches(
     assert {r.item_id for r in results} <= set(new)
 
 
-async def test_imported_tasks_are_found_by_both_searches(db_session, storage):
+async def test_imported_tasks_are_found_by_both_searches(db_session, storage, monkeypatch):
     """An import indexes its new tasks per batch (SQLite: app/search/bulk.py); the tasks'
     titles, notes and tags are found like any other task's, and later writes are indexed
     row by row again."""
@@ -313,6 +313,7 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage):
         for i in range(10)
     ]
     data = {"format": "taskchat-export", "version": 1, "tasks": rows}
+    monkeypatch.setattr(export, "TASK_BATCH", 3)  # several batches, the last one short
     maker = create_sessionmaker(db_session.bind)
     async with maker() as s:
         report = await export.import_data(s, user_id="user-a", data=data)
