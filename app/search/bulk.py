@@ -38,9 +38,12 @@ def index_new_tasks(conn: Connection, ids: list[str]) -> None:
     if not ids:
         return
     params = (json.dumps(ids),)
+    # In rowid order: FTS5 writes out its pending terms whenever a rowid is not above the
+    # last one, and the ids' index order would do that for nearly every row (3.3x slower).
     conn.exec_driver_sql(
         "INSERT INTO task_fts (rowid, title, description, owner) "
-        f"SELECT rowid, title, description, {_OWNER} FROM task WHERE id IN {_IDS}",
+        f"SELECT rowid, title, description, {_OWNER} FROM task WHERE id IN {_IDS} "
+        "ORDER BY rowid",
         params,
     )
     conn.exec_driver_sql(f"DELETE FROM search_doc WHERE kind = 'task' AND ref_id IN {_IDS}", params)
