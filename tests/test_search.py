@@ -295,9 +295,10 @@ async def test_very_common_words_rank_only_the_newest_matches(
 
 
 async def test_imported_tasks_are_found_by_both_searches(db_session, storage, monkeypatch):
-    """An import indexes its new tasks per batch (SQLite: app/search/bulk.py); the tasks'
-    titles, notes and tags are found like any other task's, and later writes are indexed
-    row by row again."""
+    """An import indexes its new tasks per batch with the insert triggers set aside
+    (SQLite: app/search/bulk.py); the tasks' titles, notes and tags are found like any
+    other task's, the triggers are back afterwards, and later writes are indexed row by
+    row again."""
     from app.export import service as export
     from app.tasks.models import TaskQuery
 
@@ -315,6 +316,22 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage, mo
     data = {"format": "taskchat-export", "version": 1, "tasks": rows}
     monkeypatch.setattr(export, "TASK_BATCH", 3)  # several batches, the last one short
     maker = create_sessionmaker(db_session.bind)
+    before_triggers: list[tuple] = []
+    if storage == "sqlite":
+        before_triggers = [
+            tuple(t)
+            for t in (
+                await db_session.exec(  # type: ignore[call-overload]
+                    text(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                        "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
+                        "'sync_task_ai') ORDER BY name"
+                    )
+                )
+            ).all()
+        ]
+        await db_session.rollback()
+        assert len(before_triggers) == 4
     async with maker() as s:
         report = await export.import_data(s, user_id="user-a", data=data)
     assert report.inserted["tasks"] == 10 and report.skipped == 0
@@ -342,8 +359,17 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage, mo
     assert {r.id for r in await find(db_session, "user-a", "quince")} == quince
     assert await listed(q="quince") == quince
     if storage == "sqlite":
-        flag = (await db_session.exec(text("SELECT bulk FROM search_flag"))).one()  # type: ignore[call-overload]
-        assert tuple(flag) == (0,)
+        # The insert triggers the import set aside per batch are all back, unchanged.
+        triggers = (
+            await db_session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                    "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
+                    "'sync_task_ai') ORDER BY name"
+                )
+            )
+        ).all()
+        assert [tuple(t) for t in triggers] == before_triggers
         counts = (
             await db_session.exec(  # type: ignore[call-overload]
                 text(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # Alembic is imported only when there is migrating to do (see
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The newest revision in app/migrations/versions. tests/test_migrations.py checks that it
 # is Alembic's head, so a new migration without this line changed fails the suite.
-HEAD_REVISION = "0011_search_bulk_index"
+HEAD_REVISION = "0010_sync_graveyard"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -731,16 +731,16 @@ async def _import_tasks(
         if new:
             # The sync triggers would write one outbox note per field of every row (19 a
             # task: most of an import's time); one whole-row note each says the same.
-            # Likewise the search triggers index row by row; one statement per index for
-            # the whole batch does the same work with less overhead (app/search/bulk.py).
+            # The search indexes are filled per batch too, with the insert triggers set
+            # aside meanwhile (app/search/bulk.py: they cost a statement journal per row).
             conn = await session.connection()
             ids = [t["id"] for t in new]
             quiet = await conn.run_sync(capture.quiet_triggers)
-            bulk = await conn.run_sync(search_bulk.quiet_indexing)
+            suspended = await conn.run_sync(search_bulk.suspend_insert_triggers)
             await conn.execute(insert(TASKS), [{**t, "user_id": user_id} for t in new])
-            if bulk:
-                await conn.run_sync(search_bulk.index_new_tasks, ids)
-                await conn.run_sync(search_bulk.loud_indexing)
+            if suspended:
+                await conn.run_sync(search_bulk.index_new_tasks, ids, suspended)
+                await conn.run_sync(search_bulk.restore_triggers, suspended)
             if quiet:
                 await conn.run_sync(capture.note_new_rows, "task", user_id, ids)
                 await conn.run_sync(capture.loud_triggers)
