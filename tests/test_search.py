@@ -4,6 +4,7 @@ Runs on SQLite (FTS5 + triggers) and on a real PostgreSQL (expression indexes)."
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -21,9 +22,11 @@ from sqlalchemy import delete, text
 from app.chat.models import ChatItem
 from app.chat.store import ChatContext, SqlStore
 from app.db.engine import create_sessionmaker
+from app.export import service as export
+from app.search import bulk
 from app.search.service import search
 from app.tasks import service as tasks
-from app.tasks.models import TaskCreate, TaskUpdate
+from app.tasks.models import TaskCreate, TaskQuery, TaskUpdate
 from tests.conftest import auth_headers
 
 A, B = ChatContext("user-a"), ChatContext("user-b")
@@ -299,9 +302,6 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage, mo
     (SQLite: app/search/bulk.py); the tasks' titles, notes and tags are found like any
     other task's, the triggers are back afterwards, and later writes are indexed row by
     row again."""
-    from app.export import service as export
-    from app.tasks.models import TaskQuery
-
     rows = [
         {
             "id": f"00000000-0000-4000-8000-{i:012d}",
@@ -398,3 +398,51 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage, mo
     assert await find(db_session, "user-a", "grandma") == []
     assert await listed(q="rhubarb") == {rows[1]["id"]}
     assert await listed(q="grandma") == set()
+
+
+async def test_a_failed_import_batch_leaves_the_triggers_in_place(db_session, storage, monkeypatch):
+    """The insert triggers an import sets aside are dropped inside the batch's own
+    transaction: a batch that fails rolls back with them there, and what earlier batches
+    committed stays indexed."""
+    if storage != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL has no triggers to set aside")
+
+    def triggers() -> list[tuple]:
+        return [
+            tuple(r)
+            for r in sqlite3.connect(db_session.bind.url.database).execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+            )
+        ]
+
+    before = triggers()
+    calls = count()
+    real_index = bulk.index_new_tasks
+
+    def index_then_fail(conn, ids, suspended) -> None:
+        real_index(conn, ids, suspended)
+        if next(calls) == 1:
+            raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bulk, "index_new_tasks", index_then_fail)
+    monkeypatch.setattr(export, "TASK_BATCH", 2)
+    rows = [
+        {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "title": f"persimmon {i}",
+            "created_at": "2026-11-01T10:00:00+00:00",
+        }
+        for i in range(4)
+    ]
+    data = {"format": "taskchat-export", "version": 1, "tasks": rows}
+    async with create_sessionmaker(db_session.bind)() as s:
+        with pytest.raises(RuntimeError):
+            await export.import_data(s, user_id="user-a", data=data)
+    assert triggers() == before
+    first_batch = {rows[0]["id"], rows[1]["id"]}
+    assert {r.id for r in await find(db_session, "user-a", "persimmon")} == first_batch
+    # The per-row triggers still index what is written next.
+    task = await tasks.create_task(
+        session=db_session, user_id="user-a", data=TaskCreate(title="persimmon bread")
+    )
+    assert {r.id for r in await find(db_session, "user-a", "persimmon")} == first_batch | {task.id}
