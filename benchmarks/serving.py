@@ -17,11 +17,12 @@ URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=
 
 @contextmanager
 def serve(
-    env: dict[str, str], *, stderr_to: Path | None = None
+    env: dict[str, str], *, stderr_to: Path | None = None, cwd: Path | None = None
 ) -> Iterator[tuple[str, str, subprocess.Popen]]:
     """Yields (base URL, one-time launch URL, process); `env` is the whole environment.
 
-    The server's stderr goes to `stderr_to` (kept for a failed run) or nowhere."""
+    The server's stderr goes to `stderr_to` (kept for a failed run) or nowhere. `cwd`
+    serves another checkout's `app` package (a baseline) with this interpreter."""
     with ExitStack() as stack:
         stderr = stack.enter_context(open(stderr_to, "w")) if stderr_to else subprocess.DEVNULL
         proc = subprocess.Popen(
@@ -30,6 +31,7 @@ def serve(
             stderr=stderr,
             text=True,
             env=env,
+            cwd=cwd,
         )
         try:
             line = proc.stdout.readline().strip()  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ Runs on SQLite (FTS5 + triggers) and on a real PostgreSQL (expression indexes)."
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -21,9 +22,11 @@ from sqlalchemy import delete, text
 from app.chat.models import ChatItem
 from app.chat.store import ChatContext, SqlStore
 from app.db.engine import create_sessionmaker
+from app.export import service as export
+from app.search import bulk
 from app.search.service import search
 from app.tasks import service as tasks
-from app.tasks.models import TaskCreate, TaskUpdate
+from app.tasks.models import TaskCreate, TaskQuery, TaskUpdate
 from tests.conftest import auth_headers
 
 A, B = ChatContext("user-a"), ChatContext("user-b")
@@ -292,3 +295,154 @@ async def test_very_common_words_rank_only_the_newest_matches(
     new = [await user_msg(store, A, t, f"common again {i}") for i in range(6)]
     results = await find(db_session, "user-a", "common", limit=3)
     assert {r.item_id for r in results} <= set(new)
+
+
+async def test_imported_tasks_are_found_by_both_searches(db_session, storage, monkeypatch):
+    """An import indexes its new tasks per batch with the insert triggers set aside
+    (SQLite: app/search/bulk.py); the tasks' titles, notes and tags are found like any
+    other task's, the triggers are back afterwards, and later writes are indexed row by
+    row again."""
+    rows = [
+        {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "title": f"quince jam {i}" if i % 2 else f"medlar pie {i}",
+            "description": "grandma's recipe" if i == 3 else "",
+            "tags": ["pantry"] if i < 4 else [],
+            "created_at": "2026-11-01T10:00:00+00:00",
+            "updated_at": "2026-11-01T10:00:00+00:00",
+        }
+        for i in range(10)
+    ]
+    data = {"format": "taskchat-export", "version": 1, "tasks": rows}
+    monkeypatch.setattr(export, "TASK_BATCH", 3)  # several batches, the last one short
+    maker = create_sessionmaker(db_session.bind)
+    before_triggers: list[tuple] = []
+    if storage == "sqlite":
+        before_triggers = [
+            tuple(t)
+            for t in (
+                await db_session.exec(  # type: ignore[call-overload]
+                    text(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                        "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
+                        "'sync_task_ai') ORDER BY name"
+                    )
+                )
+            ).all()
+        ]
+        await db_session.rollback()
+        assert len(before_triggers) == 4
+    async with maker() as s:
+        report = await export.import_data(s, user_id="user-a", data=data)
+    assert report.inserted["tasks"] == 10 and report.skipped == 0
+    ids = {r["id"] for r in rows}
+    quince = {r["id"] for r in rows if "quince" in r["title"]}
+    assert {r.id for r in await find(db_session, "user-a", "quince")} == quince
+    assert [r.id for r in await find(db_session, "user-a", "grandma recipe")] == [rows[3]["id"]]
+    assert await find(db_session, "user-b", "quince") == []
+
+    async def listed(**query) -> set[str]:
+        async with maker() as s:
+            page = await tasks.list_tasks(
+                session=s, user_id="user-a", query=TaskQuery(limit=500, **query)
+            )
+        return {t.id for t in page.items}
+
+    assert await listed(q="quince") == quince
+    assert await listed(q="medl") == ids - quince
+    assert await listed(q="grandma") == {rows[3]["id"]}
+    assert await listed(tag="pantry") == {r["id"] for r in rows[:4]}
+    # Importing again changes nothing and indexes nothing twice.
+    async with maker() as s:
+        again = await export.import_data(s, user_id="user-a", data=data)
+    assert again.inserted["tasks"] == 0
+    assert {r.id for r in await find(db_session, "user-a", "quince")} == quince
+    assert await listed(q="quince") == quince
+    if storage == "sqlite":
+        # The insert triggers the import set aside per batch are all back, unchanged.
+        triggers = (
+            await db_session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                    "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
+                    "'sync_task_ai') ORDER BY name"
+                )
+            )
+        ).all()
+        assert [tuple(t) for t in triggers] == before_triggers
+        counts = (
+            await db_session.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT (SELECT count(*) FROM search_doc WHERE kind = 'task'), "
+                    "(SELECT count(*) FROM task)"
+                )
+            )
+        ).one()
+        assert tuple(counts) == (10, 10)
+        await db_session.rollback()
+    # The per-row triggers index the next task written any other way.
+    task = await tasks.create_task(
+        session=db_session, user_id="user-a", data=TaskCreate(title="quince tart")
+    )
+    assert task.id in {r.id for r in await find(db_session, "user-a", "tart")}
+    assert await listed(q="tart") == {task.id}
+    # And an imported task's edits and deletion reach the index like any other's.
+    await tasks.update_task(
+        session=db_session,
+        user_id="user-a",
+        task_id=rows[1]["id"],
+        data=TaskUpdate(title="rhubarb crumble"),
+    )
+    await tasks.bulk_delete(session=db_session, user_id="user-a", task_ids=[rows[3]["id"]])
+    assert [r.id for r in await find(db_session, "user-a", "rhubarb")] == [rows[1]["id"]]
+    assert await find(db_session, "user-a", "grandma") == []
+    assert await listed(q="rhubarb") == {rows[1]["id"]}
+    assert await listed(q="grandma") == set()
+
+
+async def test_a_failed_import_batch_leaves_the_triggers_in_place(db_session, storage, monkeypatch):
+    """The insert triggers an import sets aside are dropped inside the batch's own
+    transaction: a batch that fails rolls back with them there, and what earlier batches
+    committed stays indexed."""
+    if storage != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL has no triggers to set aside")
+
+    def triggers() -> list[tuple]:
+        return [
+            tuple(r)
+            for r in sqlite3.connect(db_session.bind.url.database).execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+            )
+        ]
+
+    before = triggers()
+    calls = count()
+    real_index = bulk.index_new_tasks
+
+    def index_then_fail(conn, ids, suspended) -> None:
+        real_index(conn, ids, suspended)
+        if next(calls) == 1:
+            raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bulk, "index_new_tasks", index_then_fail)
+    monkeypatch.setattr(export, "TASK_BATCH", 2)
+    rows = [
+        {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "title": f"persimmon {i}",
+            "created_at": "2026-11-01T10:00:00+00:00",
+        }
+        for i in range(4)
+    ]
+    data = {"format": "taskchat-export", "version": 1, "tasks": rows}
+    async with create_sessionmaker(db_session.bind)() as s:
+        with pytest.raises(RuntimeError):
+            await export.import_data(s, user_id="user-a", data=data)
+    assert triggers() == before
+    first_batch = {rows[0]["id"], rows[1]["id"]}
+    assert {r.id for r in await find(db_session, "user-a", "persimmon")} == first_batch
+    # The per-row triggers still index what is written next.
+    task = await tasks.create_task(
+        session=db_session, user_id="user-a", data=TaskCreate(title="persimmon bread")
+    )
+    assert {r.id for r in await find(db_session, "user-a", "persimmon")} == first_batch | {task.id}

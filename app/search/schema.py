@@ -6,7 +6,9 @@ external-content FTS5 table `search_fts` indexes it. Triggers on task / chat_thr
 chat_item keep `search_doc` in step whatever code writes those tables (ORM, Core bulk
 statements, foreign-key cascades, the sync engine); triggers on `search_doc` keep
 `search_fts` in step. A message's text is read from the item's JSON (`$.content[*].text`)
-inside the trigger, so the chat store needs no extra column.
+inside the trigger, so the chat store needs no extra column. One exception: an import
+sets the insert triggers aside for each batch of new tasks and indexes the batch itself,
+inside the same transaction (app/search/bulk.py).
 
 PostgreSQL: no copy at all: GIN expression indexes over the same expressions the search
 query uses (tasks already have `ix_task_fts`).
