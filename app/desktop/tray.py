@@ -264,8 +264,71 @@ class Tray:
             return 0
 
 
-class QuickAddWindow:
-    """A small always-on-top window: one line, its chips, and what the line will create."""
+class QuickAddForm:
+    """What the quick-add window does, whatever toolkit draws it: chips, a preview of what
+    the line will create, and the request. Subclasses supply the widgets."""
+
+    tray: Tray
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def set_text(self, text: str) -> None:
+        """Replace the line and keep the cursor in it, at the end."""
+        raise NotImplementedError
+
+    def set_hint(self, text: str) -> None:
+        raise NotImplementedError
+
+    def show(self) -> None:
+        raise NotImplementedError
+
+    def hide(self) -> None:
+        raise NotImplementedError
+
+    def open(self) -> None:
+        self.set_text("")
+        self.set_hint("Enter adds the task; Esc closes.")
+        self.show()
+
+    def add_chip(self, chip: str) -> None:
+        self.set_text((self.text().rstrip() + " " + chip).strip())
+
+    def _preview(self, text: str) -> None:
+        body = task_body(text, self.tray.settings)
+        if body is None:
+            self.set_hint("")
+            return
+        parts = [f"“{body['title']}”"]
+        if body.get("recurrence"):
+            parts.append(f"repeats {describe(body['recurrence'])}")
+        if body.get("due"):
+            parts.append(f"due {body['due'][:16].replace('T', ' ')}")
+        self.set_hint(" · ".join(parts))
+
+    def submit(self) -> None:
+        body = task_body(self.text(), self.tray.settings)
+        if body is None:
+            return
+        self.set_hint("Adding…")
+
+        def send() -> None:
+            status = self.tray.post("/api/tasks", body)
+            self.tray.invoker.call(lambda: self._sent(status))
+
+        threading.Thread(target=send, daemon=True).start()
+
+    def _sent(self, status: int) -> None:
+        if status == 201:
+            log.info("quick add created a task")
+            self.hide()
+        else:
+            log.warning("quick add failed (HTTP status %s)", status or "none")
+            self.set_hint("Could not add the task — is TaskChat still running?")
+
+
+class QuickAddWindow(QuickAddForm):
+    """A small always-on-top Qt window: one line, its chips, and what the line will create."""
 
     def __init__(self, tray: Tray) -> None:
         from PySide6.QtCore import Qt
@@ -299,49 +362,24 @@ class QuickAddWindow:
         self.line.returnPressed.connect(self.submit)
         self.widget = widget
 
-    def open(self) -> None:
-        self.line.clear()
-        self.hint.setText("Enter adds the task; Esc closes.")
+    def text(self) -> str:
+        return str(self.line.text())
+
+    def set_text(self, text: str) -> None:
+        self.line.setText(text)
+        self.line.setFocus()
+
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+
+    def show(self) -> None:
         self.widget.show()
         self.widget.raise_()
         self.widget.activateWindow()
         self.line.setFocus()
 
-    def add_chip(self, chip: str) -> None:
-        self.line.setText((self.line.text().rstrip() + " " + chip).strip())
-        self.line.setFocus()
-
-    def _preview(self, text: str) -> None:
-        body = task_body(text, self.tray.settings)
-        if body is None:
-            self.hint.setText("")
-            return
-        parts = [f"“{body['title']}”"]
-        if body.get("recurrence"):
-            parts.append(f"repeats {describe(body['recurrence'])}")
-        if body.get("due"):
-            parts.append(f"due {body['due'][:16].replace('T', ' ')}")
-        self.hint.setText(" · ".join(parts))
-
-    def submit(self) -> None:
-        body = task_body(self.line.text(), self.tray.settings)
-        if body is None:
-            return
-        self.hint.setText("Adding…")
-
-        def send() -> None:
-            status = self.tray.post("/api/tasks", body)
-            self.tray.invoker.call(lambda: self._sent(status))
-
-        threading.Thread(target=send, daemon=True).start()
-
-    def _sent(self, status: int) -> None:
-        if status == 201:
-            log.info("quick add created a task")
-            self.widget.hide()
-        else:
-            log.warning("quick add failed (HTTP status %s)", status or "none")
-            self.hint.setText("Could not add the task — is TaskChat still running?")
+    def hide(self) -> None:
+        self.widget.hide()
 
 
 def run_test_script(tray: Tray, script: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import threading
 from typing import Any
 
 import gi
@@ -24,8 +23,7 @@ gi.require_version("WebKit2", "4.1")
 from gi.repository import Gdk, Gio, GLib, Gtk  # noqa: E402 (after require_version)
 
 from app.desktop import backend  # noqa: E402
-from app.desktop.tray import CHIPS, ICON, Tray, task_body  # noqa: E402
-from app.tasks.recurrence import describe  # noqa: E402
+from app.desktop.tray import CHIPS, ICON, QuickAddForm, Tray  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +227,7 @@ class GtkTray(Tray):
         return bool(pixbuf is not None and pixbuf.savev(path, "png", [], []))
 
 
-class GtkQuickAddWindow:
+class GtkQuickAddWindow(QuickAddForm):
     """A small window above the others: one line, its chips, what the line will create."""
 
     def __init__(self, tray: GtkTray) -> None:
@@ -265,46 +263,21 @@ class GtkQuickAddWindow:
             return True
         return False
 
-    def open(self) -> None:
-        self.entry.set_text("")
-        self.hint.set_text("Enter adds the task; Esc closes.")
+    def text(self) -> str:
+        return str(self.entry.get_text())
+
+    def set_text(self, text: str) -> None:
+        self.entry.set_text(text)
+        self.entry.grab_focus()
+        self.entry.set_position(-1)
+
+    def set_hint(self, text: str) -> None:
+        self.hint.set_text(text)
+
+    def show(self) -> None:
         self.window.show_all()
         self.window.present()
         self.entry.grab_focus()
 
-    def add_chip(self, chip: str) -> None:
-        self.entry.set_text((self.entry.get_text().rstrip() + " " + chip).strip())
-        self.entry.grab_focus()
-        self.entry.set_position(-1)
-
-    def _preview(self, text: str) -> None:
-        body = task_body(text, self.tray.settings)
-        if body is None:
-            self.hint.set_text("")
-            return
-        parts = [f"“{body['title']}”"]
-        if body.get("recurrence"):
-            parts.append(f"repeats {describe(body['recurrence'])}")
-        if body.get("due"):
-            parts.append(f"due {body['due'][:16].replace('T', ' ')}")
-        self.hint.set_text(" · ".join(parts))
-
-    def submit(self) -> None:
-        body = task_body(self.entry.get_text(), self.tray.settings)
-        if body is None:
-            return
-        self.hint.set_text("Adding…")
-
-        def send() -> None:
-            status = self.tray.post("/api/tasks", body)
-            self.tray.invoker.call(lambda: self._sent(status))
-
-        threading.Thread(target=send, daemon=True).start()
-
-    def _sent(self, status: int) -> None:
-        if status == 201:
-            log.info("quick add created a task")
-            self.window.hide()
-        else:
-            log.warning("quick add failed (HTTP status %s)", status or "none")
-            self.hint.set_text("Could not add the task — is TaskChat still running?")
+    def hide(self) -> None:
+        self.window.hide()
