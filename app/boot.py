@@ -44,10 +44,10 @@ def begin(argv: Sequence[str]) -> None:
     gc.disable()
     # Here, not at the top: the server child imports this module and needs no desktop code.
     from app.desktop.backend import display_problem
-    from app.desktop.server_process import ServerProcess, is_window_launch
+    from app.desktop.server_process import is_window_launch, window_server
 
     if is_window_launch(argv) and display_problem() is None:
-        _window_server = ServerProcess()
+        _window_server = window_server()
         _window_server.start()
 
 

@@ -90,7 +90,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"WARNING: listening on {args.host} makes TaskChat reachable from other machines. "
             "Anyone who gets a session link can read and change your tasks."
         )
-    code = serve(get_settings(), host=args.host, port=args.port, stdin_control=args.stdin_control)
+    code = serve(
+        get_settings(),
+        host=args.host,
+        port=args.port,
+        stdin_control=args.stdin_control,
+        # the GC, paused since the process began (app/boot.py), runs again
+        on_started=boot.started,
+    )
     if args.stdin_control:  # the window's server: its window waits for this exit
         exit_now(code)
     return code

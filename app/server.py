@@ -17,7 +17,6 @@ from typing import NoReturn
 import uvicorn
 from fastapi import FastAPI
 
-from app import boot
 from app.config import Settings
 from app.main import create_app
 
@@ -181,13 +180,16 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     stdin_control: bool = False,
+    on_started: Callable[[], None] | None = None,
 ) -> int:
     """Run the server until SIGTERM/SIGINT; with `stdin_control`, as the window's child:
-    start after a `go` line on stdin, stop when stdin closes."""
+    start after a `go` line on stdin, stop when stdin closes. `on_started` runs once it
+    answers (the CLI passes app/boot.py's `started`)."""
 
     def announce(app: FastAPI, actual_port: int) -> None:
         print(f"TaskChat running at {launch_url(app, host, actual_port)}", flush=True)
-        boot.started()  # the GC, paused since the process began (app/boot.py), runs again
+        if on_started is not None:
+            on_started()
 
     if stdin_control and not wait_for_go():
         return 0  # the window did not need this server after all

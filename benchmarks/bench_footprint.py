@@ -1,22 +1,27 @@
-"""Whole-app memory (PSS) and launch → UI painted, Qt WebEngine vs WebKitGTK, in one run.
+"""Whole-app memory (PSS) and launch → UI painted for each desktop design, in one run.
 
     python -m benchmarks.bench_footprint [--runs 5] [--hold 10] [--designs ...] [--quick]
 
-Designs (each skipped with a note when this machine lacks it):
-  qt-onedir    today's build: the PyInstaller one-dir binary (dist/onedir), Qt WebEngine
-  qt-source    the same window from source (`python -m app`), Qt WebEngine
-  gtk          from source with pywebview's GTK backend (TASKCHAT_WEBVIEW=gtk) on the
-               system's WebKitGTK (apt python3-gi gir1.2-webkit2-4.1)
-  gtk-nocomp   the same with WEBKIT_DISABLE_COMPOSITING_MODE=1
+Designs (each skipped with a note when this machine lacks it): the web view, and where the
+server runs (`process`: a child `taskchat serve --stdin-control`; `thread`: uvicorn on a
+thread of the window process, TASKCHAT_SERVER=thread):
+  qt-onedir            the PyInstaller one-dir binary (dist/onedir) as built, its defaults
+  qt-process           from source, Qt WebEngine (TASKCHAT_WEBVIEW=qt), server process
+  qt-thread            the same, server thread
+  gtk-process          from source, WebKitGTK (TASKCHAT_WEBVIEW=gtk) with its compositing
+                       mode on (TASKCHAT_WEBKIT_COMPOSITING=1), server process
+  gtk-nocomp-process   WebKitGTK without accelerated compositing (TaskChat's default)
+  gtk-nocomp-thread    the same, server thread
 
-Both source designs run under the same interpreter: the system Python when it has
-PyGObject (the venv's packages on PYTHONPATH), so the two web views are compared on equal
-terms. Each run launches the window (`--self-test` with TASKCHAT_SELF_TEST_HOLD, on a data
-folder opened before) under a private Xvfb, waits until the UI is painted (the chat view
-chosen and the task panel in the DOM, read through the web view), lets it idle, then sums
-the proportional set size (PSS, /proc/PID/smaps_rollup) of every process of the app: the
-window process, its server child and the web view's helpers (X server excluded). Targets
-(issue 29): whole app <= 300 MiB, one-dir launch → UI painted <= 1.5 s.
+All source designs run under the same interpreter (the venv's, with PyGObject; else the
+system Python when it has PyGObject, the venv's packages on PYTHONPATH), so they are
+compared on equal terms. Each run launches the window (`--self-test` with
+TASKCHAT_SELF_TEST_HOLD, on a data folder opened before) under a private Xvfb, waits until
+the UI is painted (the chat view chosen and the task panel in the DOM, read through the
+web view), lets it idle, then sums the proportional set size (PSS, /proc/PID/smaps_rollup)
+of every process of the app: the window process, its server child and the web view's
+helpers (X server excluded). Targets (issue 29): whole app <= 300 MiB, one-dir launch →
+UI painted <= 1.5 s.
 """
 
 from __future__ import annotations
@@ -41,7 +46,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ONEDIR = ROOT / "dist" / "onedir" / "taskchat" / "taskchat"
 MIB = 1024 * 1024
 SYSTEM_PYTHON = "/usr/bin/python3"
-ALL_DESIGNS = ("qt-onedir", "qt-source", "gtk", "gtk-nocomp")
+ALL_DESIGNS = (
+    "qt-onedir",
+    "qt-process",
+    "qt-thread",
+    "gtk-process",
+    "gtk-nocomp-process",
+    "gtk-nocomp-thread",
+)
+GTK_PROBE = "import gi; gi.require_version('Gtk', '3.0'); gi.require_version('WebKit2', '4.1')"
 
 
 @dataclass
@@ -51,20 +64,20 @@ class Design:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def system_python_has_webkitgtk() -> bool:
-    if not Path(SYSTEM_PYTHON).exists():
+def has_webkitgtk(python: str) -> bool:
+    if not Path(python).exists():
         return False
-    probe = "import gi; gi.require_version('Gtk', '3.0'); gi.require_version('WebKit2', '4.1')"
-    return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True).returncode == 0
+    return subprocess.run([python, "-c", GTK_PROBE], capture_output=True).returncode == 0
 
 
 def designs(wanted: list[str]) -> tuple[list[Design], list[str]]:
     found: list[Design] = []
     notes: list[str] = []
-    gtk_ok = system_python_has_webkitgtk()
-    python = SYSTEM_PYTHON if gtk_ok else sys.executable
-    source_env = {}
-    if gtk_ok and python != sys.executable:
+    python = sys.executable
+    source_env: dict[str, str] = {}
+    gtk_ok = has_webkitgtk(python)
+    if not gtk_ok and has_webkitgtk(SYSTEM_PYTHON):
+        python, gtk_ok = SYSTEM_PYTHON, True
         source_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])
     for name in wanted:
         if name == "qt-onedir":
@@ -72,16 +85,16 @@ def designs(wanted: list[str]) -> tuple[list[Design], list[str]]:
                 found.append(Design(name, [str(ONEDIR)]))
             else:
                 notes.append(f"{name}: no one-dir build (packaging/build.sh onedir)")
-        elif name == "qt-source":
-            found.append(Design(name, [python, "-m", "app"], dict(source_env)))
-        elif name.startswith("gtk"):
-            if not gtk_ok:
-                notes.append(f"{name}: no PyGObject/WebKitGTK 4.1 for {SYSTEM_PYTHON}")
-                continue
-            env = dict(source_env, TASKCHAT_WEBVIEW="gtk")
-            if name == "gtk-nocomp":
-                env["WEBKIT_DISABLE_COMPOSITING_MODE"] = "1"
-            found.append(Design(name, [python, "-m", "app"], env))
+            continue
+        if name.startswith("gtk") and not gtk_ok:
+            notes.append(f"{name}: no PyGObject/WebKitGTK 4.1 for {python}")
+            continue
+        web, _, where = name.rpartition("-")
+        env = dict(source_env, TASKCHAT_SERVER=where)
+        env["TASKCHAT_WEBVIEW"] = "qt" if web == "qt" else "gtk"
+        if web.startswith("gtk"):
+            env["TASKCHAT_WEBKIT_COMPOSITING"] = "0" if web == "gtk-nocomp" else "1"
+        found.append(Design(name, [python, "-m", "app"], env))
     return found, notes
 
 
@@ -225,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("this benchmark needs Linux and Xvfb (scripts/setup.sh --test)")
     if args.quick:
         args.runs, args.hold, args.idle = 1, 2.0, 0.5
-        args.designs = [d for d in args.designs if d in ("qt-source", "gtk")]
+        args.designs = [d for d in args.designs if d in ("qt-process", "gtk-nocomp-thread")]
     found, notes = designs(args.designs)
     figures: list[Figure] = []
     with virtual_display() as display:
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"skipped: {note}")
     load = os.getloadavg()
-    print_table("TaskChat footprint: Qt WebEngine vs WebKitGTK (Linux, Xvfb)", figures)
+    print_table("TaskChat footprint per desktop design (Linux, Xvfb)", figures)
     path = write_json("footprint", figures, load_average=load, skipped=notes)
     print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"written to {path}")

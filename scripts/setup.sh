@@ -51,9 +51,13 @@ asound=libasound2
 if have_apt && apt-cache show libasound2t64 >/dev/null 2>&1; then
   asound=libasound2t64
 fi
-# What Qt WebEngine's window needs from the system (packaging/linux/build_deb.py's Depends:
-# names the same; build.spec leaves X11, fonts and sound to the system).
-WINDOW_PACKAGES=(libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0
+# What the window needs from the system on Linux: WebKitGTK and GTK through GObject
+# introspection, the tray's AppIndicator (packaging's Depends: names the same).
+WINDOW_PACKAGES=(gir1.2-webkit2-4.1 gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1)
+# What pip needs to build PyGObject and pycairo (no wheels on PyPI for Linux).
+GI_BUILD_PACKAGES=(libgirepository1.0-dev libcairo2-dev pkg-config gcc)
+# What Qt WebEngine's window needs (TASKCHAT_WEBVIEW=qt, the `qt` extra; the tests run it).
+QT_WINDOW_PACKAGES=(libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0
   libxcb-render-util0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 "$asound"
   libxkbfile1 libxshmfence1 libfontconfig1 libfreetype6 libxi6 libxrender1 libdbus-1-3
@@ -61,7 +65,7 @@ WINDOW_PACKAGES=(libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-
 
 if [ $want_window -eq 1 ] && [ $want_test -eq 0 ]; then
   if ! have_apt; then
-    echo "==> not Debian/Ubuntu: install Qt WebEngine's system libraries (xcb, EGL, NSS) yourself"
+    echo "==> not Debian/Ubuntu: install WebKitGTK 4.1 and its GObject introspection data yourself"
   else
     mapfile -t window_missing < <(missing_packages "${WINDOW_PACKAGES[@]}")
     if [ ${#window_missing[@]} -gt 0 ]; then
@@ -72,6 +76,20 @@ if [ $want_window -eq 1 ] && [ $want_test -eq 0 ]; then
         echo "==> the window needs: ${window_missing[*]} (apt-get install them as root);" \
           "until then TaskChat serves in the browser"
       fi
+    fi
+  fi
+fi
+
+# PyGObject (a base dependency on Linux) is built by pip: its build packages come first,
+# for every setup. Without root or sudo, say which to install.
+if [ $want_test -eq 0 ] && have_apt && [ "$(uname -s)" = Linux ]; then
+  mapfile -t gi_missing < <(missing_packages "${GI_BUILD_PACKAGES[@]}")
+  if [ ${#gi_missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; then
+      apt_install "${gi_missing[@]}" || echo "==> could not install ${gi_missing[*]}:" \
+        "pip cannot build PyGObject (the window's GTK binding)"
+    else
+      echo "==> pip needs ${gi_missing[*]} to build PyGObject (apt-get install them as root)"
     fi
   fi
 fi
@@ -91,7 +109,8 @@ if [ $want_test -eq 1 ]; then
   # and what tests/test_packaging_deb.py uses to check the .deb (objdump for PyInstaller,
   # desktop-file-validate, appstreamcli).
   apt_install dbus dbus-x11 gnome-keyring libsecret-tools chromium fonts-dejavu-core xvfb xauth \
-    postgresql pgbouncer icu-devtools "${WINDOW_PACKAGES[@]}" \
+    postgresql pgbouncer icu-devtools "${WINDOW_PACKAGES[@]}" "${GI_BUILD_PACKAGES[@]}" \
+    "${QT_WINDOW_PACKAGES[@]}" \
     binutils desktop-file-utils appstream dunst trayer faketime
 fi
 
@@ -104,6 +123,8 @@ extras="dev"
 # make build / make package / the test command build the desktop binary (PyInstaller, the
 # `build` extra).
 [ $want_build -eq 1 ] && extras="dev,build"
+# The tests also run the Qt WebEngine window (TASKCHAT_WEBVIEW=qt).
+[ $want_test -eq 1 ] && extras="dev,build,qt"
 .venv/bin/python -m pip install -q --upgrade pip
 echo "==> pip install -e .[$extras]"
 .venv/bin/python -m pip install -q -e ".[$extras]"

@@ -72,7 +72,7 @@ def test_self_test_without_display_fails_with_one_line(data_dir: Path) -> None:
 
 def test_offscreen_qt_counts_as_no_display(data_dir: Path) -> None:
     env = headless_env(data_dir)
-    env.update(DISPLAY=":99", QT_QPA_PLATFORM="offscreen")
+    env.update(DISPLAY=":99", QT_QPA_PLATFORM="offscreen", TASKCHAT_WEBVIEW="qt")
     result = subprocess.run(
         [sys.executable, "-m", "app", "--self-test"],
         env=env,

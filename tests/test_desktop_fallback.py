@@ -1,9 +1,9 @@
-"""The window cannot start (Qt would abort): a plain message, `taskchat doctor`, `serve`.
+"""The window cannot start: a plain message, `taskchat doctor`, `serve` — never an abort.
 
-Qt ends the process with abort() (exit 134) when its xcb platform plugin cannot load or
-DISPLAY names an X server that is not there. These tests cause both for real: a system
-library the plugin links against is shadowed by a broken copy (LD_LIBRARY_PATH), and
-DISPLAY points at a display number nobody serves.
+WebKitGTK (the Linux default): its library is hidden behind a broken copy
+(LD_LIBRARY_PATH), or DISPLAY points at a display number nobody serves. Qt WebEngine
+(TASKCHAT_WEBVIEW=qt) ends the process with abort() (exit 134) when its xcb platform plugin
+cannot load or the X server is not there; the same causes are made for real for it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,14 @@ from tests.test_desktop_gui import gui_env, xvfb_display  # noqa: F401 (fixture)
 from tests.test_packaging_binary import binary  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="the Qt backend is the Linux one"
+    not sys.platform.startswith("linux"), reason="WebKitGTK and Qt are the Linux backends"
 )
+
+
+def need_qt() -> dict[str, str]:
+    """The environment that picks Qt WebEngine (skips without the `qt` extra)."""
+    pytest.importorskip("PySide6.QtWebEngineWidgets", reason="the `qt` extra")
+    return {"TASKCHAT_WEBVIEW": "qt"}
 
 
 def unused_display() -> str:
@@ -83,7 +89,9 @@ def test_missing_xcb_library_falls_back_to_serve(
     data_dir: Path,
     tmp_path: Path,
 ) -> None:
-    env = gui_env(xvfb_display, data_dir, LD_LIBRARY_PATH=str(broken_library_dir(tmp_path)))
+    env = gui_env(
+        xvfb_display, data_dir, LD_LIBRARY_PATH=str(broken_library_dir(tmp_path)), **need_qt()
+    )
     code, stderr = run_until_serving([sys.executable, "-m", "app"], env)
     assert code == 0
     assert_plain_message(
@@ -94,19 +102,21 @@ def test_missing_xcb_library_falls_back_to_serve(
     assert "no window: a system library" in window_log
 
 
-def test_display_without_x_server_falls_back_to_serve(data_dir: Path) -> None:
+@pytest.mark.parametrize("webview", ["gtk", "qt"])
+def test_display_without_x_server_falls_back_to_serve(data_dir: Path, webview: str) -> None:
     display = unused_display()
-    env = gui_env(display, data_dir)
+    env = gui_env(display, data_dir, **(need_qt() if webview == "qt" else {}))
     code, stderr = run_until_serving([sys.executable, "-m", "app"], env)
     assert code == 0
     assert_plain_message(stderr, f"no display answers at DISPLAY={display}")
 
 
-def test_self_test_on_a_dead_display_fails_with_one_line(data_dir: Path) -> None:
+@pytest.mark.parametrize("webview", ["gtk", "qt"])
+def test_self_test_on_a_dead_display_fails_with_one_line(data_dir: Path, webview: str) -> None:
     display = unused_display()
     result = subprocess.run(
         [sys.executable, "-m", "app", "--self-test"],
-        env=gui_env(display, data_dir),
+        env=gui_env(display, data_dir, **(need_qt() if webview == "qt" else {})),
         capture_output=True,
         text=True,
         timeout=90,
@@ -165,7 +175,7 @@ def test_probe_reaps_its_child_and_reports_success_under_xvfb(
         "except ChildProcessError:\n"
         "    print('reaped')\n"
     )
-    env = dict(os.environ, DISPLAY=xvfb_display)
+    env = dict(os.environ, DISPLAY=xvfb_display, **need_qt())
     env.pop("QT_QPA_PLATFORM", None)
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
@@ -202,7 +212,10 @@ def test_missing_web_engine_library_falls_back_to_serve(
 ) -> None:
     """Qt WebEngine's own libraries (NSS here) fail at import, not in Qt's abort path."""
     env = gui_env(
-        xvfb_display, data_dir, LD_LIBRARY_PATH=str(broken_library_dir(tmp_path, "libnss3.so"))
+        xvfb_display,
+        data_dir,
+        LD_LIBRARY_PATH=str(broken_library_dir(tmp_path, "libnss3.so")),
+        **need_qt(),
     )
     code, stderr = run_until_serving([sys.executable, "-m", "app"], env)
     assert code == 0
@@ -220,3 +233,51 @@ def test_loader_errors_in_plain_words() -> None:
         "(cannot open shared object file; on Debian/Ubuntu: sudo apt install libxkbfile1)"
     )
     assert backend.missing_library_words("something else entirely") is None
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize(
+    ("library", "package"),
+    [
+        ("libwebkit2gtk-4.1.so.0", "libwebkit2gtk-4.1-0"),
+        ("libjavascriptcoregtk-4.1.so.0", "libjavascriptcoregtk-4.1-0"),
+    ],
+)
+def test_missing_webkitgtk_library_falls_back_to_serve(
+    xvfb_display: str,  # noqa: F811
+    data_dir: Path,
+    tmp_path: Path,
+    library: str,
+    package: str,
+) -> None:
+    """WebKitGTK's own library hidden: GObject introspection would only warn and fail later
+    with an unrelated message; the window names the library and its package instead."""
+    env = gui_env(
+        xvfb_display, data_dir, LD_LIBRARY_PATH=str(broken_library_dir(tmp_path, library))
+    )
+    code, stderr = run_until_serving([sys.executable, "-m", "app"], env)
+    assert code == 0
+    assert_plain_message(
+        stderr, f"a system library the window needs is missing or broken: {library}"
+    )
+    assert f"sudo apt install {package}" in stderr
+    window_log = (data_dir / "logs" / "window.log").read_text(encoding="utf-8")
+    assert "no window: a system library" in window_log
+
+
+def test_missing_typelib_in_plain_words() -> None:
+    assert backend.gi_words("Namespace WebKit2 not available for version 4.1") == (
+        "the window's web view is not installed: no WebKit2-4.1 typelib"
+        "; on Debian/Ubuntu: sudo apt install gir1.2-webkit2-4.1"
+    )
+    assert backend.gi_words("Namespace Foo not available") == (
+        "the window's web view is not installed: no Foo typelib"
+    )
+    assert backend.gi_words("something odd") == "WebKitGTK could not be loaded (something odd)"
+
+
+def test_gtk_is_the_linux_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TASKCHAT_WEBVIEW", raising=False)
+    assert backend.gui_name() == "gtk"
+    monkeypatch.setenv("TASKCHAT_WEBVIEW", "qt")
+    assert backend.gui_name() == "qt"

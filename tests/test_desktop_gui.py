@@ -1,4 +1,6 @@
-"""The real desktop window (Qt WebEngine) under a virtual X display (Xvfb).
+"""The real desktop window under a virtual X display (Xvfb): WebKitGTK with the server on a
+thread (the Linux default), and the other designs where a test names them
+(TASKCHAT_WEBVIEW=qt, TASKCHAT_SERVER=process).
 
 Every test starts a fresh `python -m app` process, as a person would start `taskchat`.
 The Xvfb server is started by the `xvfb_display` fixture (session-wide); the tests skip
@@ -198,7 +200,8 @@ def test_unhandled_error_is_logged_and_shown(xvfb_display: str, data_dir: Path, 
 
 
 def server_child(window_pid: int) -> psutil.Process:
-    """The window's server: its child process `taskchat serve --stdin-control`."""
+    """The window's server with TASKCHAT_SERVER=process: its child `taskchat serve
+    --stdin-control`."""
     children = [
         child
         for child in psutil.Process(window_pid).children()
@@ -208,46 +211,91 @@ def server_child(window_pid: int) -> psutil.Process:
     return children[0]
 
 
-def test_server_runs_in_its_own_process_and_dies_with_a_killed_window(
-    xvfb_display: str, data_dir: Path
+def listening_ports(proc: psutil.Process) -> set[int]:
+    return {c.laddr.port for c in proc.net_connections() if c.status == "LISTEN"}
+
+
+@pytest.mark.parametrize("server", ["thread", "process"])
+def test_killed_window_leaves_no_process_and_an_intact_database(
+    xvfb_display: str, data_dir: Path, server: str
 ) -> None:
     window = subprocess.Popen(
-        app_cmd(), env=gui_env(xvfb_display, data_dir), stdout=subprocess.DEVNULL
+        app_cmd(),
+        env=gui_env(xvfb_display, data_dir, TASKCHAT_SERVER=server),
+        stdout=subprocess.DEVNULL,
     )
     try:
         info = wait_for_instance(data_dir, window)
-        server = server_child(window.pid)
-        listening = {c.laddr.port for c in server.net_connections() if c.status == "LISTEN"}
-        assert info.port in listening  # the window's own process serves nothing
-        window.kill()  # no cleanup code runs in the window: the OS closes the server's stdin
+        helpers = psutil.Process(window.pid).children(recursive=True)
+        if server == "process":
+            child = server_child(window.pid)
+            assert info.port in listening_ports(child)  # the window's process serves nothing
+            assert info.port not in listening_ports(psutil.Process(window.pid))
+        else:
+            assert info.port in listening_ports(psutil.Process(window.pid))
+            assert not any("--stdin-control" in c.cmdline() for c in helpers)
+        assert helpers, "no web view helper processes"
+        window.kill()  # no cleanup code runs in the window
         window.wait(10)
-        server.wait(15)
+        _gone, alive = psutil.wait_procs(helpers, timeout=15)
+        assert not alive, [p.cmdline() for p in alive]
     finally:
         if window.poll() is None:
             window.kill()
             window.wait(10)
     with contextlib.closing(sqlite3.connect(data_dir / "taskchat.db")) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert "standard input closed: stopping the server" in (
-        data_dir / "logs" / "taskchat.log"
-    ).read_text(encoding="utf-8")
+    if server == "process":  # the OS closed the child's stdin: it stopped by itself
+        assert "standard input closed: stopping the server" in (
+            data_dir / "logs" / "taskchat.log"
+        ).read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("server", ["thread", "process"])
 def test_window_closes_with_a_message_when_its_server_dies(
-    xvfb_display: str, data_dir: Path
+    xvfb_display: str, data_dir: Path, server: str
 ) -> None:
-    env = gui_env(xvfb_display, data_dir, TASKCHAT_DIALOG_TIMEOUT="1")
+    env = gui_env(xvfb_display, data_dir, TASKCHAT_DIALOG_TIMEOUT="1", TASKCHAT_SERVER=server)
+    if server == "thread":  # the server thread ends by itself 3 s after it answered
+        env["TASKCHAT_TEST_CRASH"] = "server"
     window = subprocess.Popen(app_cmd(), env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for_instance(data_dir, window)
-        server_child(window.pid).kill()
+        if server == "process":
+            server_child(window.pid).kill()
         code = window.wait(30)
     finally:
         if window.poll() is None:
             window.kill()
             window.wait(10)
     log = read_log(data_dir)
-    assert "the server stopped unexpectedly: exit status -9" in log
+    reason = "exit status -9" if server == "process" else "test crash of the server"
+    assert f"the server stopped unexpectedly: {reason}" in log
     assert "error dialog shown" in log and "error dialog closed" in log
     assert code == 1
     assert si.read_info(data_dir) is None
+
+
+@pytest.mark.parametrize("webview", ["gtk", "qt"])
+def test_self_test_names_its_backend_and_screenshots_with_each(
+    xvfb_display: str, data_dir: Path, tmp_path: Path, webview: str
+) -> None:
+    """Both web views stay usable: WebKitGTK (default) and Qt WebEngine (TASKCHAT_WEBVIEW=qt,
+    server child), each with its own screenshot path."""
+    if webview == "qt":
+        pytest.importorskip("PySide6.QtWebEngineWidgets", reason="the `qt` extra")
+    shot = tmp_path / "window.png"
+    extra = {"TASKCHAT_WEBVIEW": webview}
+    if webview == "qt":
+        extra["TASKCHAT_SERVER"] = "process"
+    result = subprocess.run(
+        app_cmd("--self-test", "--screenshot", str(shot)),
+        env=gui_env(xvfb_display, data_dir, **extra),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.stdout.startswith("SELF-TEST OK "), result.stdout + result.stderr[-3000:]
+    assert result.stdout.rstrip().endswith(f"backend={webview}")
+    width, height = png_size(shot)
+    assert width >= 420 and height >= 560

@@ -138,7 +138,8 @@ def test_doctor_command_all_good_under_xvfb(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK      Display: the display" in result.stdout
-    assert "Qt WebEngine" in result.stdout
+    assert "OK      Web view: the system WebKitGTK through PyGObject 2." in result.stdout
+    assert "(pywebview's gtk backend)" in result.stdout
     assert "Everything TaskChat needs is here." in result.stdout
     assert TEST_KEY not in result.stdout + result.stderr
 
@@ -150,3 +151,42 @@ def test_doctor_command_on_a_dead_display_exits_non_zero(data_dir: Path) -> None
     )
     assert result.returncode == 1
     assert "PROBLEM Display: no display answers at DISPLAY=:931." in result.stdout
+
+
+@pytest.mark.gui
+def test_doctor_names_the_qt_backend_when_chosen(
+    xvfb_display: str,  # noqa: F811
+    gemini: FakeGemini,
+    data_dir: Path,
+) -> None:
+    pytest.importorskip("PySide6.QtWebEngineWidgets", reason="the `qt` extra")
+    env = gui_env(
+        xvfb_display,
+        data_dir,
+        GEMINI_BASE_URL=gemini.base_url,
+        GEMINI_API_KEY=TEST_KEY,
+        TASKCHAT_WEBVIEW="qt",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "doctor"], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Web view: Qt WebEngine through PySide6 (pywebview's qt backend)." in result.stdout
+
+
+def test_doctor_names_a_missing_web_view_library(data_dir: Path, tmp_path: Path) -> None:
+    """WebKitGTK's library hidden (an empty file first on LD_LIBRARY_PATH): a problem with
+    the package to install, and a non-zero exit."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "libwebkit2gtk-4.1.so.0").write_bytes(b"")
+    env = gui_env(":931", data_dir, GEMINI_BASE_URL=closed_url(), LD_LIBRARY_PATH=str(hidden))
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "doctor"], env=env, capture_output=True, text=True, timeout=90
+    )
+    assert result.returncode == 1
+    assert (
+        "PROBLEM Web view: a system library the window needs is missing or broken: "
+        "libwebkit2gtk-4.1.so.0" in result.stdout
+    ), result.stdout
+    assert "sudo apt install libwebkit2gtk-4.1-0" in result.stdout

@@ -1,9 +1,14 @@
-"""Which native web view to use, whether a display is there, and Qt-specific helpers.
+"""Which native web view to use, whether a display is there, and toolkit helpers.
 
-Linux: Qt WebEngine through PySide6 (LGPL). Windows: the system Edge WebView2
+Linux: the system WebKitGTK through PyGObject (pywebview's GTK backend), or Qt WebEngine
+through PySide6 (LGPL) with TASKCHAT_WEBVIEW=qt. Windows: the system Edge WebView2
 (EdgeChromium). macOS: WKWebView (Cocoa). pywebview picks the implementation; this module
 only names it, prepares the environment it needs and offers the few things pywebview
-lacks (running code on the GUI thread, grabbing the window as an image).
+lacks (running code on the GUI thread, grabbing the window as an image, raising it).
+
+Why GTK on Linux: the whole app holds ~40% less memory on WebKitGTK than on Qt WebEngine
+(benchmarks/bench_footprint.py), and the web view comes with the system (a .deb depends
+on it) instead of ~195 MB of Chromium in the build.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,12 +34,10 @@ def gui_name() -> GuiName:
         return "edgechromium"
     if sys.platform == "darwin":
         return "cocoa"
-    # TASKCHAT_WEBVIEW=gtk: pywebview's GTK/WebKitGTK backend instead of Qt WebEngine, for
-    # the footprint comparison (benchmarks/bench_footprint.py); needs PyGObject and
-    # WebKitGTK from the system, and has no screenshots, Qt dialogs or display probe.
-    if os.environ.get("TASKCHAT_WEBVIEW") == "gtk":
-        return "gtk"
-    return "qt"
+    # TASKCHAT_WEBVIEW=qt: Qt WebEngine (PySide6, the `qt` extra) instead of WebKitGTK.
+    if os.environ.get("TASKCHAT_WEBVIEW") == "qt":
+        return "qt"
+    return "gtk"
 
 
 def display_problem() -> str | None:
@@ -42,7 +46,7 @@ def display_problem() -> str | None:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             return "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"
         platform = os.environ.get("QT_QPA_PLATFORM", "")
-        if platform.startswith(("offscreen", "minimal")):
+        if gui_name() == "qt" and platform.startswith(("offscreen", "minimal")):
             return f"Qt is set to run without a screen (QT_QPA_PLATFORM={platform})"
     return None
 
@@ -60,7 +64,72 @@ def import_problem() -> str | None:
             return missing_library_words(str(exc)) or (
                 f"Qt WebEngine (PySide6) could not be loaded ({exc})"
             )
+    if gui_name() == "gtk":
+        return gtk_problem()
     return None
+
+
+# The shared libraries behind the typelibs pywebview's GTK backend loads. GObject
+# introspection only prints a warning when one cannot be loaded and fails later with an
+# unrelated message; loading them first gives the loader's own words.
+_GTK_LIBRARIES = ("libgtk-3.so.0", "libjavascriptcoregtk-4.1.so.0", "libwebkit2gtk-4.1.so.0")
+
+
+def gtk_problem() -> str | None:
+    """Why WebKitGTK cannot show a window here (library, typelib, display), or None.
+
+    Unlike Qt, GTK 3 reports a display it cannot open (Gtk.init_check) instead of
+    aborting, so this runs in the window process itself.
+    """
+    import ctypes
+
+    for lib in _GTK_LIBRARIES:
+        try:
+            ctypes.CDLL(lib)
+        except OSError as exc:
+            return missing_library_words(str(exc)) or (
+                f"a system library the window needs is missing or broken: {lib} ({exc})"
+            )
+    try:
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        gi.require_version("WebKit2", "4.1")
+        from gi.repository import Gtk, WebKit2
+
+        WebKit2.get_major_version()
+    except ImportError as exc:
+        if "gi" in str(exc).split("'"):
+            return (
+                "PyGObject (the gi module) is not installed; from source: "
+                "`pip install -e .` in the project folder"
+            )
+        return gi_words(str(exc))
+    except Exception as exc:  # ValueError: a typelib is missing; GLib.Error
+        return gi_words(str(exc))
+    if not Gtk.init_check()[0]:
+        return f"no display answers at {_display_name()}"
+    return None
+
+
+def gi_words(message: str) -> str:
+    """A GObject introspection error ("Namespace WebKit2 not available") in plain words."""
+    match = re.search(r"Namespace (\w+) not available(?: for version ([\d.]+))?", message)
+    if match:
+        name = f"{match.group(1)}-{match.group(2)}" if match.group(2) else match.group(1)
+        package = _TYPELIB_PACKAGES.get(name)
+        hint = f"; on Debian/Ubuntu: sudo apt install {package}" if package else ""
+        return f"the window's web view is not installed: no {name} typelib{hint}"
+    return missing_library_words(message) or f"WebKitGTK could not be loaded ({message})"
+
+
+_TYPELIB_PACKAGES = {
+    "WebKit2-4.1": "gir1.2-webkit2-4.1",
+    "Gtk-3.0": "gir1.2-gtk-3.0",
+    "Gdk-3.0": "gir1.2-gtk-3.0",
+    "Soup-3.0": "gir1.2-soup-3.0",
+    "JavaScriptCore-4.1": "gir1.2-javascriptcoregtk-4.1",
+}
 
 
 def missing_library_words(message: str) -> str | None:
@@ -74,8 +143,12 @@ def missing_library_words(message: str) -> str | None:
     return f"a system library the window needs is missing or broken: {lib} ({detail}{hint})"
 
 
-# What to install on Debian/Ubuntu when one of the xcb plugin's libraries is missing.
+# What to install on Debian/Ubuntu when one of the window's libraries is missing.
 _DEBIAN_PACKAGES = {
+    "libwebkit2gtk-4.1.so.0": "libwebkit2gtk-4.1-0",
+    "libjavascriptcoregtk-4.1.so.0": "libjavascriptcoregtk-4.1-0",
+    "libgtk-3.so.0": "libgtk-3-0",
+    "libgirepository-1.0.so.1": "libgirepository-1.0-1",
     "libxcb-cursor.so.0": "libxcb-cursor0",
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
     "libxkbcommon.so.0": "libxkbcommon0",
@@ -225,6 +298,12 @@ def _missing_library() -> tuple[str, str] | None:
 def prepare_environment() -> None:
     """Environment the web view needs; must run before Qt is imported."""
     os.environ["PYWEBVIEW_GUI"] = gui_name()  # never probe GTK first
+    if gui_name() == "gtk":
+        # WebKitGTK's accelerated compositing costs ~80 MiB (benchmarks/bench_footprint.py)
+        # and buys nothing a task list needs; TASKCHAT_WEBKIT_COMPOSITING=1 keeps it.
+        if os.environ.get("TASKCHAT_WEBKIT_COMPOSITING") != "1":
+            os.environ.setdefault("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        return
     if gui_name() != "qt":
         return
     os.environ.setdefault("QT_API", "pyside6")  # qtpy: never pick PyQt
@@ -257,10 +336,18 @@ def _register_bundled_qt() -> None:
 
 
 class GuiInvoker:
-    """Runs callables on the Qt GUI thread from any thread (a queued signal)."""
+    """Runs callables on the GUI thread from any thread (Qt: a queued signal; GTK: an idle
+    callback on GLib's main loop, which runs on the main thread)."""
 
     def __init__(self) -> None:
         self._obj: Any = None
+        self._glib: Any = None
+        if gui_name() == "gtk":
+            # GTK only in the window process
+            from gi.repository import GLib
+
+            self._glib = GLib
+            return
         if gui_name() != "qt":
             return
         # Qt only in the window process
@@ -284,46 +371,81 @@ class GuiInvoker:
 
     @property
     def available(self) -> bool:
-        return self._obj is not None
+        return self._obj is not None or self._glib is not None
 
     def call(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        if self._glib is not None:
+            if threading.current_thread() is threading.main_thread():
+                return fn()
+            future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+            def idle() -> bool:
+                self._run((fn, future))
+                return False  # once
+
+            self._glib.idle_add(idle)
+            return future.result(timeout)
         if self._obj is None:
-            raise RuntimeError("no Qt GUI thread to run on")
+            raise RuntimeError("no GUI thread to run on")
         # Qt only in the window process
         from PySide6.QtCore import QThread
 
         if QThread.currentThread() is self._obj.thread():
             return fn()
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future = concurrent.futures.Future()
         self._obj.call.emit((fn, future))
         return future.result(timeout)
 
 
 def bring_to_front(window: Any, invoker: GuiInvoker) -> None:
     if invoker.available and window.native is not None:
+        native = window.native
 
-        def _raise() -> None:
+        def _raise_gtk() -> None:
+            native.deiconify()
+            native.show()
+            native.present()
+
+        def _raise_qt() -> None:
             # Qt only in the window process
             from PySide6.QtCore import Qt
 
-            native = window.native
             if native.windowState() & Qt.WindowState.WindowMinimized:
                 native.setWindowState(native.windowState() & ~Qt.WindowState.WindowMinimized)
             native.show()
             native.raise_()
             native.activateWindow()
 
-        invoker.call(_raise)
+        invoker.call(_raise_gtk if gui_name() == "gtk" else _raise_qt)
         return
     with contextlib.suppress(Exception):
         window.restore()
     window.show()
 
 
+def find_webkit_view(widget: Any) -> Any:
+    """The WebKit2.WebView inside pywebview's GTK window (GTK thread)."""
+    # GTK only in the window process
+    from gi.repository import Gtk, WebKit2
+
+    if isinstance(widget, WebKit2.WebView):
+        return widget
+    if isinstance(widget, Gtk.Container):
+        for child in widget.get_children():
+            found = find_webkit_view(child)
+            if found is not None:
+                return found
+    return None
+
+
 def grab_window(window: Any, invoker: GuiInvoker, path: Path) -> None:
-    """Save a PNG of the window's contents (Qt only)."""
+    """Save a PNG of the window's contents (Qt, GTK)."""
     if not invoker.available or window.native is None:
         raise NotImplementedError(f"screenshots are not supported with the {gui_name()} backend")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gui_name() == "gtk":
+        _grab_gtk(window, invoker, path)
+        return
 
     def _grab() -> bool:
         native = window.native
@@ -336,6 +458,32 @@ def grab_window(window: Any, invoker: GuiInvoker, path: Path) -> None:
             pixmap = screen.grabWindow(int(native.winId()))
         return bool(pixmap.save(str(path), "PNG"))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     if not invoker.call(_grab):
         raise RuntimeError(f"could not write the screenshot to {path}")
+
+
+def _grab_gtk(window: Any, invoker: GuiInvoker, path: Path, timeout: float = 20.0) -> None:
+    """WebKit's own snapshot of what the page shows (WebView.get_snapshot), as a PNG."""
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def finished(view: Any, result: Any) -> None:
+        try:
+            surface = view.get_snapshot_finish(result)
+            surface.write_to_png(str(path))
+            done.set_result(None)
+        except Exception as exc:
+            done.set_exception(exc)
+
+    def start() -> None:
+        # GTK only in the window process
+        from gi.repository import WebKit2
+
+        view = find_webkit_view(window.native)
+        if view is None:
+            raise RuntimeError("no web view in the window")
+        view.get_snapshot(
+            WebKit2.SnapshotRegion.VISIBLE, WebKit2.SnapshotOptions.NONE, None, finished
+        )
+
+    invoker.call(start)
+    done.result(timeout)

@@ -2,8 +2,9 @@
 
 `install()` hooks sys.excepthook and threading.excepthook. An error is written to the
 rotating log in the data folder (app/logging_setup.py, secrets redacted) and shown in a
-dialog: a Qt message box on the GUI thread when Qt runs, the system's message box on
-Windows and macOS otherwise, and stderr as the last resort. Setting
+dialog: a GTK message dialog or a Qt message box on the GUI thread (whichever toolkit
+the window runs), the system's message box on Windows and macOS, and stderr as the last
+resort. Setting
 TASKCHAT_DIALOG_TIMEOUT (seconds) closes the dialog by itself (used by tests).
 """
 
@@ -18,6 +19,7 @@ import threading
 import traceback
 from types import TracebackType
 
+from app.desktop import backend
 from app.desktop.backend import GuiInvoker
 from app.security.redact import redact
 
@@ -73,7 +75,9 @@ def show_error_dialog(title: str, message: str) -> None:
         return
     _shown.set()
     try:
-        if _qt_dialog(title, message):
+        if backend.gui_name() == "gtk" and _gtk_dialog(title, message):
+            return
+        if backend.gui_name() == "qt" and _qt_dialog(title, message):
             return
         if sys.platform == "win32":
             import ctypes  # Windows only, and only for this last-resort dialog
@@ -117,6 +121,43 @@ def _qt_dialog(title: str, message: str) -> bool:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             return False
         app = QApplication([sys.argv[0]])
+    _show()
+    return True
+
+
+def _gtk_dialog(title: str, message: str) -> bool:
+    try:
+        # GTK only in the window process (and only if it loads here).
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        from gi.repository import GLib, Gtk
+    except Exception:
+        return False
+    timeout = float(os.environ.get("TASKCHAT_DIALOG_TIMEOUT") or 0)
+
+    def _show() -> None:
+        dialog = Gtk.MessageDialog(
+            message_type=Gtk.MessageType.ERROR, buttons=Gtk.ButtonsType.CLOSE, text=title
+        )
+        dialog.format_secondary_text(message)
+        dialog.set_title(title)
+        dialog.set_keep_above(True)
+        if timeout:
+            GLib.timeout_add(int(timeout * 1000), lambda: dialog.response(Gtk.ResponseType.CLOSE))
+        log.info("error dialog shown")
+        dialog.run()  # a main loop of its own: works with or without the window's
+        dialog.destroy()
+        log.info("error dialog closed")
+
+    if _invoker is not None and _invoker.available:
+        with contextlib.suppress(Exception):
+            _invoker.call(_show, timeout=timeout + 5 if timeout else 3600)
+            return True
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if not Gtk.init_check()[0]:
+        return False
     _show()
     return True
 

@@ -28,11 +28,12 @@ class Finding:
 
 
 def check_display() -> list[Finding]:
-    """The display, the web view backend, and whether Qt can really open the display."""
+    """The display, the web view backend, and whether the toolkit can really open it."""
     from app.desktop import backend
 
     name = backend.gui_name()
     view = {
+        "gtk": "the system WebKitGTK through PyGObject",
         "qt": "Qt WebEngine through PySide6",
         "edgechromium": "Microsoft Edge WebView2",
         "cocoa": "the system WebKit (WKWebView)",
@@ -52,6 +53,12 @@ def check_display() -> list[Finding]:
     probe = backend.DisplayProbe.start()
     import_problem = backend.import_problem()
     display_problem = probe.result() if probe is not None else None
+    opened = probe is not None
+    if name == "gtk":
+        # GTK opens the display in this process (Gtk.init_check), after loading WebKitGTK.
+        opened = import_problem is None
+        if import_problem and import_problem.startswith("no display answers"):
+            display_problem, import_problem = import_problem, None
     findings: list[Finding] = []
     if display_problem:
         fix = "Install the missing package, then run `taskchat doctor` again."
@@ -60,20 +67,31 @@ def check_display() -> list[Finding]:
         findings.append(Finding("Display", "problem", display_problem + ".", fix))
     else:
         where = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
-        opened = "opens" if probe is not None else "is expected to be there"
-        findings.append(Finding("Display", "ok", f"the display{_at(where)} {opened}."))
+        state = "opens" if opened else "is expected to be there"
+        findings.append(Finding("Display", "ok", f"the display{_at(where)} {state}."))
     if import_problem:
         findings.append(
             Finding(
                 "Web view",
                 "problem",
                 f"{import_problem}.",
-                "Reinstall TaskChat; from source: `pip install -e .` in the project folder.",
+                "Install the missing package, then run `taskchat doctor` again."
+                if "apt install" in import_problem
+                else "Reinstall TaskChat; from source: `pip install -e .` in the project folder.",
             )
         )
     else:
-        findings.append(Finding("Web view", "ok", f"{view} (pywebview's {name} backend)."))
+        version = _webkit_version() if name == "gtk" else ""
+        findings.append(Finding("Web view", "ok", f"{view}{version} (pywebview's {name} backend)."))
     return findings
+
+
+def _webkit_version() -> str:
+    # GTK only here: import_problem() loaded it already
+    from gi.repository import WebKit2
+
+    major, minor = WebKit2.get_major_version(), WebKit2.get_minor_version()
+    return f" {major}.{minor}.{WebKit2.get_micro_version()}"
 
 
 def _at(where: str | None) -> str:

@@ -29,10 +29,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 3.0
+# Where the window's server runs by default: on Linux a thread of the window (see
+# InProcessServer; benchmarks/bench_footprint.py), elsewhere a child process.
+IN_PROCESS_DEFAULT = sys.platform.startswith("linux")
 # The options a window launch may have (anything else is a CLI command).
 _WINDOW_FLAGS = ("--self-test",)
 _WINDOW_OPTIONS = ("--screenshot",)
@@ -231,3 +235,124 @@ def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
             last = exc
         time.sleep(0.02)
     raise RuntimeError(f"{base_url}/api/health did not answer ({last})")
+
+
+class InProcessServer(ServerProcess):
+    """The same server on a thread of the window process (uvicorn on its own event loop).
+
+    Chosen for its footprint (benchmarks/bench_footprint.py): a second Python process
+    holds its own copy of the interpreter and of every module both import (~100 MiB PSS),
+    while a thread shares them. The thread imports the server while the main thread loads
+    the web view, then waits for `go()` (the single-instance lock) before it opens the
+    data folder; `stop()` asks uvicorn to exit, whose lifespan closes the database.
+    When the thread ends without being asked, `on_unexpected_exit` says why.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread: threading.Thread | None = None
+        self._go = threading.Event()
+        self._uvicorn: Any = None
+        self._exited = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="taskchat-server", daemon=True)
+        self._thread.start()
+
+    def go(self) -> None:
+        if self._thread is None:
+            self.start()
+        self._go.set()
+
+    def _run(self) -> None:
+        try:
+            # Here, not at the top: this module runs before the app is loaded, and the
+            # server's imports are what the thread does while the window starts.
+            import asyncio
+
+            from app import server as srv
+            from app.config import get_settings
+
+            self._go.wait()
+            if self._stopping:
+                return
+            settings = get_settings()
+
+            def ready(app: Any, port: int) -> None:
+                self.launch_url = srv.launch_url(app, "127.0.0.1", port)
+                self.port = port
+                self._ready.set()
+                crash_after = os.environ.get("TASKCHAT_TEST_CRASH") == "server"
+                if crash_after:  # test hook: the server ends by itself once it answered
+                    threading.Timer(3.0, self._test_crash).start()
+
+            server, sock, _app = srv.build_server(
+                settings, host="127.0.0.1", port=0, on_ready=ready, graceful_shutdown=0.5
+            )
+            self._uvicorn = server
+            # create_app pointed the log at the server's file; one process, one log file.
+            from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
+
+            setup_logging(settings, WINDOW_LOG_FILE_NAME)
+            try:
+                asyncio.run(server.serve(sockets=[sock]))
+            finally:
+                sock.close()
+            if not server.started and self.error is None:
+                self.error = "it could not start (see the log file)"
+        except BaseException as exc:
+            log.exception("the server thread failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._exited.set()
+            if not self._ready.is_set():
+                self.error = self.error or "it stopped before answering"
+                self._ready.set()
+            elif not self._stopping:
+                self.error = self.error or "it stopped"
+                log.error("the server stopped unexpectedly: %s", self.error)
+                if self.on_unexpected_exit is not None:
+                    self.on_unexpected_exit(self.error)
+
+    def _test_crash(self) -> None:
+        self.error = "test crash of the server (TASKCHAT_TEST_CRASH=server)"
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+
+    def stop(self, budget: float = SHUTDOWN_BUDGET_S) -> float:
+        t0 = time.perf_counter()
+        thread = self._thread
+        if thread is None or (self._stopping and not thread.is_alive()):
+            return 0.0
+        self._stopping = True
+        self._go.set()  # a thread still waiting for `go` ends without serving
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        thread.join(max(budget - 0.6, 0.1))
+        if thread.is_alive() and self._uvicorn is not None:
+            log.warning("server still draining connections: forcing the exit")
+            self._uvicorn.force_exit = True
+            thread.join(0.5)
+        elapsed = time.perf_counter() - t0
+        log.info("server stopped in %.2f s (in-process)", elapsed)
+        return elapsed
+
+    @property
+    def stopped(self) -> bool:
+        return self._thread is None or not self._thread.is_alive()
+
+    @property
+    def failure(self) -> str | None:
+        return self.error
+
+
+def in_process_wanted() -> bool:
+    """Whether the window runs its server on a thread (TASKCHAT_SERVER=thread|process)."""
+    choice = os.environ.get("TASKCHAT_SERVER", "")
+    if choice in ("thread", "process"):
+        return choice == "thread"
+    return IN_PROCESS_DEFAULT
+
+
+def window_server() -> ServerProcess:
+    return InProcessServer() if in_process_wanted() else ServerProcess()

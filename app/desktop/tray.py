@@ -1,7 +1,8 @@
-"""Tray icon (Qt): closing the window keeps TaskChat running; quick add, pause reminders, quit.
+"""Tray icon: closing the window keeps TaskChat running; quick add, pause reminders, quit.
 
-Only where a system tray exists (Qt's QSystemTrayIcon: an XEmbed tray or a
-StatusNotifierItem host); elsewhere closing the window quits as before. The tray talks to
+Only where a system tray exists; elsewhere closing the window quits as before. This module
+holds what every toolkit shares and the Qt tray (QSystemTrayIcon: an XEmbed tray or a
+StatusNotifierItem host); app/desktop/tray_gtk.py the GTK one; the window picks. The tray talks to
 the server through the (possibly hidden) main window's page, which holds the session:
 a request with the page's own cookie, so this process never handles a session token.
 PySide6 is imported inside the methods: Qt may only load after
@@ -11,6 +12,7 @@ backend.prepare_environment(), as everywhere in app/desktop.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -117,7 +119,7 @@ class Tray:
             native.hide()
         log.info("window hidden; TaskChat keeps running in the tray")
         if not self.prefs.told:
-            self._icon.showMessage(
+            self.tell(
                 "TaskChat is still running",
                 "Reminders keep working while the window is closed. Open TaskChat or quit it "
                 "from this icon.",
@@ -161,6 +163,9 @@ class Tray:
         log.info("tray icon shown")
         return True
 
+    def tell(self, title: str, text: str) -> None:
+        self._icon.showMessage(title, text)
+
     def _activated(self, reason: Any) -> None:
         from PySide6.QtWidgets import QSystemTrayIcon
 
@@ -191,13 +196,45 @@ class Tray:
             self._icon.hide()
         self.quit_app()
 
+    # ---------------------------------------------- test hooks (GUI thread, see below)
+
+    def test_trigger(self, key: str) -> None:
+        self.actions[key].trigger()
+
+    def test_type(self, text: str, *, enter: bool) -> None:
+        self.actions["quick_add"].trigger()
+        self._quick.line.setText(text)
+        if enter:
+            self._quick.line.returnPressed.emit()
+
+    def test_quick_visible(self) -> bool:
+        return bool(self._quick is not None and self._quick.widget.isVisible())
+
+    def test_close_window(self) -> None:
+        self.window.native.close()
+
+    def test_shot(self, path: str) -> bool:
+        from PySide6.QtWidgets import QApplication
+
+        quick = self._quick
+        if quick is not None and quick.widget.isVisible():
+            # The window itself (a bare X server without a window manager may not have
+            # composed it onto the root window yet).
+            return bool(quick.widget.grab().save(path, "PNG"))
+        return bool(QApplication.primaryScreen().grabWindow(0).save(path, "PNG"))
+
     # ------------------------------------------------------------- worker threads
+
+    def run_js(self, script: str, done: Callable[[Any], None]) -> None:
+        """Run `script` in the page (GUI thread); `done` gets its value."""
+        self.window.native.webview.page().runJavaScript(script, 0, done)
 
     def post(self, path: str, body: dict[str, Any]) -> int:
         """POST JSON through the window's page (its session cookie); the HTTP status or 0.
 
-        Qt WebEngine's runJavaScript, not pywebview's evaluate_js: that wraps the script in
-        eval(), which the app's Content-Security-Policy (rightly) forbids.
+        The web view's own script call (Qt's runJavaScript, WebKit's evaluate_javascript),
+        not pywebview's evaluate_js: that wraps the script in eval(), which the app's
+        Content-Security-Policy (rightly) forbids.
         """
         done = threading.Event()
         result: list[Any] = []
@@ -214,11 +251,8 @@ class Tray:
             "return x.status; })()"
         )
 
-        def run() -> None:
-            self.window.native.webview.page().runJavaScript(script, 0, got)
-
         try:
-            self.invoker.call(run)
+            self.invoker.call(lambda: self.run_js(script, got))
         except Exception as exc:
             log.warning("tray request %s failed: %s", path, exc)
             return 0
@@ -318,44 +352,21 @@ def run_test_script(tray: Tray, script: str) -> None:
         name, _, arg = step.partition("=")
         log.info("tray test step: %s", name)
         if name == "quicktype":
-
-            def type_only(text: str = arg) -> None:
-                tray.actions["quick_add"].trigger()
-                tray._quick.line.setText(text)
-
-            tray.invoker.call(type_only)
+            tray.invoker.call(functools.partial(tray.test_type, arg, enter=False))
             time.sleep(0.5)
         elif name == "quickadd":
-
-            def type_and_enter(text: str = arg) -> None:
-                tray.actions["quick_add"].trigger()
-                tray._quick.line.setText(text)
-                tray._quick.line.returnPressed.emit()
-
-            tray.invoker.call(type_and_enter)
+            tray.invoker.call(functools.partial(tray.test_type, arg, enter=True))
             deadline = time.monotonic() + 2 * JS_TIMEOUT
-            while tray._quick.widget.isVisible() and time.monotonic() < deadline:
+            while tray.invoker.call(tray.test_quick_visible) and time.monotonic() < deadline:
                 time.sleep(0.1)  # until the task is added (the window hides) or it failed
         elif name == "close":
-            tray.invoker.call(lambda: tray.window.native.close())
+            tray.invoker.call(tray.test_close_window)
             time.sleep(1)
         elif name == "wait":
             time.sleep(float(arg or 1))
         elif name == "shot":
-
-            def grab(path: str = arg) -> bool:
-                from PySide6.QtWidgets import QApplication
-
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                quick = tray._quick
-                if quick is not None and quick.widget.isVisible():
-                    # The window itself (a bare X server without a window manager may not
-                    # have composed it onto the root window yet).
-                    return bool(quick.widget.grab().save(path, "PNG"))
-                return bool(QApplication.primaryScreen().grabWindow(0).save(path, "PNG"))
-
-            tray.invoker.call(grab)
+            Path(arg).parent.mkdir(parents=True, exist_ok=True)
+            tray.invoker.call(functools.partial(tray.test_shot, arg))
         elif name in ("pause", "quit"):
-            action = tray.actions[name]
-            tray.invoker.call(action.trigger)
+            tray.invoker.call(functools.partial(tray.test_trigger, name))
             time.sleep(1)

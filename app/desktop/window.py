@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from app import boot
 from app.desktop import backend, crash, window_state
 from app.desktop import self_test as st
-from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess
+from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess, window_server
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
 from app.desktop.tray import Tray, run_test_script
 from app.logging_setup import WINDOW_LOG_FILE_NAME, setup_logging
@@ -86,7 +86,7 @@ def run_window(
     log_path = setup_logging(settings, WINDOW_LOG_FILE_NAME)
     crash.install(str(log_path))
     report = st.Reporter(enabled=self_test)
-    server = server or ServerProcess()
+    server = server or window_server()
 
     problem = backend.display_problem()
     if problem is None:
@@ -227,7 +227,7 @@ def _show_window(
 
     server.on_unexpected_exit = server_died
     # Where a system tray exists, closing the window hides it (app/desktop/tray.py).
-    tray = Tray(
+    tray = make_tray(
         settings=settings, window=window, invoker=invoker, quit_app=close_window, quitting=closing
     )
     window.events.closing += tray.on_closing
@@ -287,6 +287,16 @@ def _show_window(
                 signal.signal(sig, handler)
         crash.set_gui_invoker(None)
         window_state.save(settings.data_dir, tracker.state)
+
+
+def make_tray(**kwargs: Any) -> Tray:
+    """The tray for the window's toolkit (GTK: app/desktop/tray_gtk.py, else Qt)."""
+    if backend.gui_name() == "gtk":
+        # GTK's tray loads gi: only in a window process that runs the GTK backend
+        from app.desktop.tray_gtk import GtkTray
+
+        return GtkTray(**kwargs)
+    return Tray(**kwargs)
 
 
 def _crash_after_load(window: Any) -> Callable[[], None]:
