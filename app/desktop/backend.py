@@ -438,6 +438,29 @@ def find_webkit_view(widget: Any) -> Any:
     return None
 
 
+def tune_webkit(window: Any) -> None:
+    """Before the first page loads (pywebview's `before_show`, GTK thread): a web view
+    that holds less — WebKit's smallest cache model (a local app has nothing to cache),
+    no GPU compositing, and no WebGL, Web Audio or camera/microphone, which pywebview
+    switches on and TaskChat never uses."""
+    if gui_name() != "gtk" or window.native is None:
+        return
+    # GTK only in the window process
+    from gi.repository import WebKit2
+
+    view = find_webkit_view(window.native)
+    if view is None:
+        return
+    if os.environ.get("TASKCHAT_WEBKIT_CACHE") != "default":
+        view.get_context().set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
+    settings = view.get_settings()
+    if os.environ.get("TASKCHAT_WEBKIT_COMPOSITING") != "1":
+        settings.set_hardware_acceleration_policy(WebKit2.HardwareAccelerationPolicy.NEVER)
+    settings.set_enable_webgl(False)
+    settings.set_enable_webaudio(False)
+    settings.set_enable_media_stream(False)
+
+
 def grab_window(window: Any, invoker: GuiInvoker, path: Path) -> None:
     """Save a PNG of the window's contents (Qt, GTK)."""
     if not invoker.available or window.native is None:

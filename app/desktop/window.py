@@ -197,6 +197,7 @@ def _show_window(
         text_select=True,
     )
     assert window is not None
+    window.events.before_show += backend.tune_webkit
     window.events.resized += tracker.resized
     window.events.moved += tracker.moved
     window.events.maximized += tracker.maximized
