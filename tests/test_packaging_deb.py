@@ -86,7 +86,12 @@ def test_package_metadata_and_layout(deb: Path, binary: Path) -> None:  # noqa: 
     else:
         # The web view itself (typelibs, which bring GTK and WebKitGTK) and PyGObject's
         # libraries; none of Qt's.
-        for package in ("gir1.2-gtk-3.0", "gir1.2-webkit2-4.1", "libglib2.0-0"):
+        for package in (
+            "gir1.2-gtk-3.0",
+            "gir1.2-webkit2-4.1",
+            "libwebkit2gtk-4.1-0",
+            "libglib2.0-0",
+        ):
             assert package in names, depends
         assert not [n for n in names if n.startswith("libxcb") or n == "libegl1"], depends
         assert "/_internal/PySide6/" not in listing

@@ -9,7 +9,8 @@ the C/C++ runtimes to the system) is looked up with `dpkg -S` on the build machi
 names are right for the distribution the package is built on (e.g. libasound2t64 on
 Ubuntu 24.04). A build on the system's WebKitGTK (build.spec's `gtk` web view: the bundle
 carries PyGObject but no GTK) also depends on the packages of the typelibs it loads
-(GTK_TYPELIBS), which bring GTK and WebKitGTK themselves: no DT_NEEDED entry names those.
+(GTK_TYPELIBS) and of the libraries it opens itself (GTK_DLOPENED): no DT_NEEDED entry
+names those.
 The package has no maintainer scripts: removing or purging it never touches
 anyone's data folder (~/.local/share/TaskChat) or keyring entries. dpkg's own triggers
 refresh the icon cache and the desktop database.
@@ -47,6 +48,15 @@ _ALWAYS_THERE = {"libc6", "libgcc-s1", "libcrypt1", "zlib1g"}
 # GObject-introspection namespaces the GTK web view loads at run time (pywebview's GTK
 # backend: Gtk 3 and WebKit2 4.1, which pull in Gdk, Soup 3, JavaScriptCore, GLib, Gio).
 GTK_TYPELIBS = ("Gtk-3.0", "WebKit2-4.1")
+# Libraries the GTK window opens itself with ctypes (no DT_NEEDED entry names them):
+# app/desktop/backend.py checks WebKitGTK's before GObject introspection loads them, and
+# the tray asks libX11 whether an XEmbed tray is there.
+GTK_DLOPENED = (
+    "libgtk-3.so.0",
+    "libwebkit2gtk-4.1.so.0",
+    "libjavascriptcoregtk-4.1.so.0",
+    "libX11.so.6",
+)
 # Used when there: the tray's StatusNotifier icon (without it, GTK's XEmbed icon or none).
 GTK_RECOMMENDED_TYPELIBS = ("AyatanaAppIndicator3-0.1",)
 BASE_RECOMMENDS = ["gnome-keyring | kwalletmanager", "xdg-utils"]
@@ -154,7 +164,10 @@ def compute_depends(tree: Path) -> tuple[list[str], list[str]]:
     system = system_library_paths()
     packages: set[str] = set()
     unknown: list[str] = []
-    for soname in sorted(needed_sonames(tree) - bundled):
+    wanted = needed_sonames(tree)
+    if webview_of(tree) == "gtk":
+        wanted |= set(GTK_DLOPENED)
+    for soname in sorted(wanted - bundled):
         path = system.get(soname)
         package = owning_package(path) if path else None
         if package is None:
