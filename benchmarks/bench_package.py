@@ -225,6 +225,7 @@ def measure(builds: list[Build], runs: int) -> list[Figure]:
         print("no Xvfb here: launch times skipped", file=sys.stderr)
         return figures
     launches: dict[str, list[Launch]] = {b.design: [] for b in builds}
+    failed = {b.design: 0 for b in builds}
     # No D-Bus session bus is given: GLib autolaunches one for the display at the first
     # start, which is not counted.
     with virtual_display() as display, tempfile.TemporaryDirectory() as tmp:
@@ -233,7 +234,12 @@ def measure(builds: list[Build], runs: int) -> list[Figure]:
             launch(build.onedir / "taskchat", display, folders[build.design])
         for _ in range(runs):
             for build in builds:
-                one = launch(build.onedir / "taskchat", display, folders[build.design])
+                try:
+                    one = launch(build.onedir / "taskchat", display, folders[build.design])
+                except RuntimeError as exc:  # reported, and counted in the figure's note
+                    print(exc, file=sys.stderr)
+                    failed[build.design] += 1
+                    continue
                 launches[build.design].append(one)
     ref = launches[base.design]
     for build in builds:
@@ -250,7 +256,7 @@ def measure(builds: list[Build], runs: int) -> list[Figure]:
                     samples,
                     unit=unit,
                     target=LAUNCH_TARGET if value == "ui" else "",
-                    note=note,
+                    note=f"{note}; {failed[d]} of {runs} starts failed" if failed[d] else note,
                     extra=ratio(
                         median(samples), median([getattr(one, value) for one in ref]), build
                     ),
