@@ -84,9 +84,9 @@ async def test_the_rehearsal_readies_the_gemini_client_and_its_connection(chat, 
     gemini.push(Text(["Hello", "!"]))
     async with chat.client() as c:
         await prepared(c)
-        clients = chat.app.state.chat_server._clients  # created with the first chat request
+        clients = chat.app.state.chat_server.clients  # created with the first chat request
         # Key read and client built (its TLS trust store loaded) before the first turn...
-        ready = clients._client
+        ready = clients.current
         assert ready is not None
         # ...and its connection opened, by listing the models with the person's key.
         await connection_opened(gemini)
@@ -97,7 +97,7 @@ async def test_the_rehearsal_readies_the_gemini_client_and_its_connection(chat, 
         events = await stream(c, create_thread("Hi there"))
     # The turn uses that very client and connection, and sends only its own request.
     assert reply_text(events) == "Hello!"
-    assert clients._client is ready
+    assert clients.current is ready
     [turn] = gemini.requests
     assert turn.peer == listing.peer
     assert len(gemini.model_lists) == 1
@@ -157,7 +157,7 @@ async def test_unreachable_the_rehearsal_still_readies_the_turn_which_says_so(ch
     async with chat.client() as c:
         body = await prepared(c)
         assert body["events"]
-        assert chat.app.state.chat_server._clients._client is not None
+        assert chat.app.state.chat_server.clients.current is not None
         events = await stream(c, create_thread("Hi"))
         again = await c.post("/api/chat/prepare")
     errors = [e for e in events if e.type == "error"]
@@ -172,7 +172,7 @@ async def test_without_a_key_the_rehearsal_still_runs_and_the_turn_asks_for_one(
     async with chat.client() as c:
         body = await prepared(c)
         assert body["events"]  # the rehearsal needs no key
-        assert chat.app.state.chat_server._clients._client is None
+        assert chat.app.state.chat_server.clients.current is None
         events = await stream(c, create_thread("Hi"))
     errors = [e for e in events if e.type == "error"]
     assert errors and errors[0].message.startswith("Add your Gemini API key in Settings")

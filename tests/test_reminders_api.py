@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text, update
+from sqlmodel import select
+
+from app.tasks.models import Task
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -222,3 +227,54 @@ async def test_a_series_reaching_year_9999_ends_instead_of_failing(client):
     task = await create(client, recurrence="FREQ=YEARLY", due="9999-06-01")
     done = await client.post(f"/api/tasks/{task['id']}/complete")
     assert done.status_code == 200 and done.json()["completed"] is True
+
+
+async def wakes_after(scheduler, write) -> bool:
+    """Whether running `write` (a coroutine function) woke the reminder scheduler."""
+    await asyncio.sleep(0.2)  # earlier wake-ups are over
+    before = scheduler.wakeups
+    await write()
+    for _ in range(20):
+        if scheduler.wakeups > before:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_only_commits_that_write_tasks_wake_the_scheduler(app, client):
+    """The scheduler looks again after a commit that wrote the task table, by ORM, Core
+    or raw SQL (sync applies rows that way), and sleeps through every other commit and
+    through a task write that was rolled back."""
+    scheduler, engine = app.state.reminders, app.state.engine
+    task = await create(client, title="Water plants")
+
+    async def raw_sql() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text('UPDATE "task" SET title = :t WHERE id = :i'), {"t": "Plants", "i": task["id"]}
+            )
+
+    async def core() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(update(Task).where(Task.id == task["id"]).values(title="Core"))  # type: ignore[arg-type]
+
+    async def other_table() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE task_tag SET tag = tag"))
+
+    async def rolled_back() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("UPDATE task SET title = 'x'"))
+            await conn.rollback()
+        async with engine.begin() as conn:
+            await conn.execute(select(Task.id))
+
+    async def rest() -> None:
+        r = await client.patch(f"/api/tasks/{task['id']}", json={"title": "From REST"})
+        assert r.status_code == 200
+
+    assert await wakes_after(scheduler, raw_sql)
+    assert await wakes_after(scheduler, core)
+    assert await wakes_after(scheduler, rest)
+    assert not await wakes_after(scheduler, other_table)
+    assert not await wakes_after(scheduler, rolled_back)

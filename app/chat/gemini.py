@@ -56,6 +56,11 @@ class GeminiClients:
         # time.monotonic() of the current client's latest request (turn or warm-up).
         self._last_request = -math.inf
 
+    @property
+    def current(self) -> AsyncOpenAI | None:
+        """The client built for the latest key and settings, None before the first."""
+        return self._client
+
     def get(self, settings: Settings) -> AsyncOpenAI:
         return self._client_for(settings, load_gemini_key(settings))
 

@@ -241,7 +241,8 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         # Agents SDK tracing uploads to OpenAI; TaskChat only ever talks to Gemini.
         set_tracing_disabled(True)
         self._settings = settings
-        self._clients = GeminiClients()
+        # Public for tests and diagnostics: which Gemini client (and pool) is current.
+        self.clients = GeminiClients()
         self._sessionmaker = sessionmaker
         self._tools = task_tools(sessionmaker)
         self._converter = PlainStringHistory()
@@ -256,7 +257,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
     @property
     def signatures(self) -> SignatureBook:
         """Thought signatures of the tool calls seen (app/chat/wire.py)."""
-        return self._clients.signatures
+        return self.clients.signatures
 
     def rehearse_soon(self) -> asyncio.Task[list[str]]:
         """Start the one rehearsal turn of this server (app/chat/rehearsal.py), if it has
@@ -327,7 +328,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
 
     async def _prepare_gemini(self, settings: Settings | None = None) -> bool:
         try:
-            return await self._clients.prepare(settings or self._settings())
+            return await self.clients.prepare(settings or self._settings())
         except Exception as exc:  # the turn reads the key again and reports what it finds
             log.warning("Gemini client not prepared: %s", describe_for_log(exc))
             return False
@@ -358,7 +359,7 @@ class TaskChatServer(ChatKitServer[ChatContext]):
         """Send the model request for a turn over the thread's newest items, or say why not."""
         settings = self._settings()
         try:
-            model = await self._clients.turn_model(settings)
+            model = await self.clients.turn_model(settings)
             # A thread this request created answers from memory (NewThread.only_item).
             newest = await self.store.load_thread_items(
                 thread.id, None, HISTORY_ITEMS, "desc", context

@@ -38,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.chat.budget import TurnBudget
 from app.chat.models import ChatItem, ChatThread
-from app.db.engine import READ_ONLY, REMINDERS_UNCHANGED, STATEMENT_READS
+from app.db.engine import READ_ONLY, STATEMENT_READS
 from app.db.types import utcnow
 from app.db.uncancellable import run_to_end
 from app.tasks.models import CONTROL_CHARS
@@ -68,7 +68,6 @@ _THREAD_COLUMNS = (
     THREADS.c.status,
     THREADS.c["metadata"],
 )
-_NO_REMINDERS = {REMINDERS_UNCHANGED: True}
 # The `after` item of an items.list page, looked up inside the page's own query.
 _CURSOR_ITEM = ITEMS.alias("after_item")
 
@@ -203,8 +202,7 @@ class SqlStore(Store[ChatContext]):
 
         async def transaction() -> None:
             async with self.sessionmaker() as session:
-                # Threads and items hold no reminders: the scheduler need not look again.
-                await work(await session.connection(execution_options=_NO_REMINDERS))
+                await work(await session.connection())
                 await session.commit()
 
         await run_to_end(transaction())

@@ -20,7 +20,6 @@ from app.config import Settings
 from app.db.postgres import is_postgres_url, normalise_postgres_url, retrying_connect
 
 __all__ = [
-    "REMINDERS_UNCHANGED",
     "create_engine",
     "create_sessionmaker",
     "normalise_postgres_url",
@@ -41,10 +40,6 @@ READ_ONLY = "taskchat_read_only"
 # all, so each SELECT is its own implicit read transaction and there is nothing to roll
 # back after it. On aiosqlite that is four fewer hops to the worker thread per load.
 STATEMENT_READS = "taskchat_statement_reads"
-# Execution option for a connection whose transaction cannot change any reminder (chat
-# threads and items, the daily message count): the reminder scheduler, which looks for
-# due reminders again after every commit, skips its commits (app/reminders/scheduler.py).
-REMINDERS_UNCHANGED = "taskchat_reminders_unchanged"
 _HOLDS_WRITE_LOCK = "taskchat_write_lock"
 # Set on a connection record while SQLite has no transaction open on it (see do_rollback).
 _NOTHING_OPEN = "taskchat_nothing_open"

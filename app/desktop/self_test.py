@@ -6,7 +6,7 @@ The check runs in pywebview's worker thread once the window exists: it polls the
 optionally saves a PNG of the window (`--screenshot PATH`), closes the window and lets
 the normal shutdown run. Exactly one line is printed:
 
-    SELF-TEST OK chat=builtin health=0.62s ui=1.40s shutdown=0.11s backend=qt
+    SELF-TEST OK chat=builtin health=0.62s ui=1.40s shutdown=0.11s backend=gtk
     SELF-TEST FAILED: <reason>
 
 and the exit status is 0 or 1. Times are seconds since the process started.
@@ -146,7 +146,7 @@ class Reporter:
                 hold = os.environ.get("TASKCHAT_SELF_TEST_HOLD")
                 if hold:  # benchmarks/bench_footprint.py measures the idle window meanwhile
                     log.info("self-test: holding the window open for %s s", hold)
-                    time.sleep(float(hold))
+                    window.events.closed.wait(float(hold))  # or until it is closed
                 if screenshot is not None:
                     time.sleep(0.5)  # let the compositor put the last frame on screen
                     try:

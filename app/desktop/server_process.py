@@ -1,10 +1,14 @@
-"""The window's local server, run as a child process: `taskchat serve --stdin-control`.
+"""The window's local server: a thread of the window (Linux) or a child process.
 
-A process, not a thread of the window: Python threads share one interpreter lock, and the
-server's start-up (importing FastAPI, SQLAlchemy, ChatKit, the Agents SDK) and Qt's
-start-up slowed each other down badly (importing Qt WebEngine took 0.45 s alone and 3.4 s
-beside a busy thread). As a process the server starts on the other core, its memory is its
-own, and a crash in one process cannot take the other down halfway.
+On Linux the server runs on a thread of the window process (`InProcessServer`): a second
+Python process holds its own copy of the interpreter and of every module both import,
+~30 MiB PSS more for the whole app (benchmarks/bench_footprint.py), which issue 29's
+footprint target counts. Elsewhere, and with TASKCHAT_SERVER=process, it is a child
+process, `taskchat serve --stdin-control` (`ServerProcess`): Python threads share one
+interpreter lock, and with Qt the server's start-up (importing FastAPI, SQLAlchemy,
+ChatKit, the Agents SDK) and Qt's slowed each other down (importing Qt WebEngine took
+0.45 s alone and 3.4 s beside a busy thread); as a process the server starts on the other
+core, and a crash in one process cannot take the other down halfway.
 
 The child is started first of all (app/cli.py), before this process has even read its
 settings, and its standard input controls it:

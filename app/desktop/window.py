@@ -1,16 +1,16 @@
-"""The desktop window: the UI in a web view, the local server in a child process.
+"""The desktop window: the UI in a web view, the local server beside it.
 
 `run_window()` is what `taskchat` with no command does:
 
 1. take the data folder's single-instance lock (a second launch focuses the first window);
-2. let the server (a child process on 127.0.0.1 with a free port, started by app/cli.py
-   before anything else; see app/desktop/server_process.py) open the data folder, and wait
-   until /api/health answers;
+2. let the server (started by app/boot.py before anything else: on Linux a thread of this
+   process, elsewhere a child process on 127.0.0.1 with a free port; see
+   app/desktop/server_process.py) open the data folder, and wait until /api/health answers;
 3. open a pywebview window ("TaskChat", remembered size/position, minimum 420x560) on the
    one-time launch URL, which signs the window in;
-4. when the window closes (or SIGTERM/SIGINT arrives) stop the server: closing its stdin
-   makes uvicorn exit, the lifespan disposes the engine, so SQLite is closed cleanly;
-   within 3 s.
+4. when the window closes (or SIGTERM/SIGINT arrives) stop the server: uvicorn exits (the
+   child: when its stdin closes), the lifespan disposes the engine, so SQLite is closed
+   cleanly; within 3 s.
 
 With `self_test=True` the same window is checked instead (see app/desktop/self_test.py).
 """
@@ -67,7 +67,7 @@ def _screens() -> list[window_state.Rect]:
 
 
 class ToolkitMissing(Exception):
-    """The window toolkit (pywebview, Qt WebEngine) cannot be loaded here."""
+    """The window toolkit (pywebview, WebKitGTK or Qt WebEngine) cannot be loaded here."""
 
 
 def run_window(
@@ -148,10 +148,11 @@ def _run_locked(
     server.go()  # this process holds the lock: the server may open the data folder
     server.watch_health()
     try:
-        # Qt loads here while the server starts on the other core.
+        # The toolkit loads here while the server starts.
         backend.prepare_environment()
         # Qt aborts the process when it cannot open the display: try that in a forked
-        # child first, while this process imports Qt WebEngine.
+        # child first, while this process imports Qt WebEngine (GTK reports it instead:
+        # import_problem() checks it in this process).
         probe = backend.DisplayProbe.start()
         problem = backend.import_problem()
         display = probe.result() if probe is not None else None  # always reaps the child

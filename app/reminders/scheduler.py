@@ -2,8 +2,8 @@
 
 It never polls. One query finds the earliest pending reminder; the loop then waits on an
 event with that deadline. Every commit on the engine (REST, chat, sync, import) sets the
-event, so a new or moved reminder is seen at once (commits marked REMINDERS_UNCHANGED, the
-chat store's, do not wake it). Reminders that fell due while TaskChat
+event, so a new or moved reminder is seen at once; commits that wrote no task row (chat
+threads and items, counters) leave it asleep. Reminders that fell due while TaskChat
 was closed are shown once, together, at start-up.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.engine import REMINDERS_UNCHANGED, read_only_sessionmaker
+from app.db.engine import read_only_sessionmaker
 from app.db.types import utcnow
 from app.errors import DomainError
 from app.reminders.notices import NoticeBoard
@@ -37,6 +38,14 @@ SNOOZE = timedelta(minutes=10)
 # while a computer is suspended, so a long sleep could miss reminders after resume.
 MAX_SLEEP = 300.0
 BATCH = 50
+# Connection-info key: this transaction wrote the task table (set per statement, read and
+# cleared at commit or rollback).
+_TASKS_WRITTEN = "taskchat_tasks_written"
+# Raw SQL that writes the task table (compiled statements name their table instead).
+_TASK_WRITE = re.compile(
+    rf"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+\"?{Task.__tablename__}\b",
+    re.IGNORECASE,
+)
 # How long a shutdown waits for the loop to finish its step.
 STOP_TIMEOUT = 5.0
 CATCH_UP_LISTED = 5
@@ -87,13 +96,19 @@ class ReminderScheduler:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        event.listen(self.engine.sync_engine, "commit", self._on_commit)
+        sync_engine = self.engine.sync_engine
+        event.listen(sync_engine, "before_cursor_execute", self._on_statement)
+        event.listen(sync_engine, "commit", self._on_commit)
+        event.listen(sync_engine, "rollback", self._on_rollback)
         self._task = asyncio.create_task(self._run(), name="reminders")
 
     async def stop(self) -> None:
         # Asked to end between steps rather than cancelled: a cancellation landing inside a
         # database call could leave the engine's write lock held and hang the shutdown.
-        event.remove(self.engine.sync_engine, "commit", self._on_commit)
+        sync_engine = self.engine.sync_engine
+        event.remove(sync_engine, "before_cursor_execute", self._on_statement)
+        event.remove(sync_engine, "commit", self._on_commit)
+        event.remove(sync_engine, "rollback", self._on_rollback)
         self._stopping = True
         self._wake.set()
         if self._task is not None:
@@ -108,11 +123,21 @@ class ReminderScheduler:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    # Only commits that wrote the task table wake the loop: a chat turn commits three or
+    # four times before its model request goes out, and each wake-up would run two
+    # queries on the event loop in the middle of it.
+    def _on_statement(
+        self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        if not conn.info.get(_TASKS_WRITTEN) and _writes_tasks(statement, context):
+            conn.info[_TASKS_WRITTEN] = True
+
     def _on_commit(self, conn: Any) -> None:
-        # A chat turn commits three or four times before its model request goes out;
-        # each wake-up ran two queries on the event loop in the middle of it.
-        if not conn.get_execution_options().get(REMINDERS_UNCHANGED):
+        if conn.info.pop(_TASKS_WRITTEN, False):
             self.poke()
+
+    def _on_rollback(self, conn: Any) -> None:
+        conn.info.pop(_TASKS_WRITTEN, None)
 
     def pause(self, minutes: int) -> datetime | None:
         """Hold reminders for `minutes` (0 resumes); held ones are shown afterwards."""
@@ -270,3 +295,12 @@ class ReminderScheduler:
                 session=s, user_id=self.user_id, task_id=task_id, until=utcnow() + SNOOZE
             ),
         )
+
+
+def _writes_tasks(statement: str, context: Any) -> bool:
+    """Whether a statement about to run inserts, updates or deletes task rows."""
+    compiled = getattr(context, "compiled", None)
+    table = getattr(getattr(compiled, "statement", None), "table", None)
+    if table is not None:  # an ORM flush or a Core insert/update/delete
+        return getattr(table, "name", None) == Task.__tablename__
+    return bool(_TASK_WRITE.search(statement))

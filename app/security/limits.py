@@ -22,7 +22,6 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db.engine import REMINDERS_UNCHANGED
 from app.errors import RateLimited
 
 # Daily cap: requests that add a person's message.
@@ -136,8 +135,7 @@ class UsageLimiter:
             counted = counted.where(USAGE.c.messages < cap)
         for _ in range(2):
             async with sessionmaker() as session:
-                # A count holds no reminder: the reminder scheduler need not look again.
-                conn = await session.connection(execution_options={REMINDERS_UNCHANGED: True})
+                conn = await session.connection()
                 if (await conn.execute(counted)).rowcount == 1:
                     await session.commit()
                     return
