@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,7 +59,7 @@ def test_bundle_contents(binary: Path) -> None:
     assert source <= shipped, f"migrations missing from the bundle: {source - shipped}"
     assert (internal / "webui" / "dist" / "index.html").is_file()
     assert list((internal / "webview" / "js").glob("*.js"))
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and webview_of(binary) == "qt":
         qt = internal / "PySide6" / "Qt"
         assert (qt / "libexec" / "QtWebEngineProcess").is_file()
         assert (qt / "resources" / "qtwebengine_resources.pak").is_file()
@@ -65,8 +67,45 @@ def test_bundle_contents(binary: Path) -> None:
         assert locales == ["en-US.pak"]
         assert not (qt / "qml").exists()
         assert_icu_data_trimmed(qt / "lib")
-    for unwanted in ("PyQt5", "PyQt6", "PySide2"):
+    elif sys.platform.startswith("linux"):
+        assert_system_webkitgtk(internal)
+    # Development tools never reach the bundle (pydantic's mypy plugin once pulled mypy in).
+    for unwanted in ("PyQt5", "PyQt6", "PySide2", "mypy", "_pytest", "pytest"):
         assert not (internal / unwanted).exists(), unwanted
+
+
+def webview_of(binary: Path) -> str:
+    """`gtk` when the build carries PyGObject for the system's WebKitGTK, else `qt`."""
+    return "gtk" if (binary.parent / "_internal" / "gi").is_dir() else "qt"
+
+
+def assert_system_webkitgtk(internal: Path) -> None:
+    """A build on the system's WebKitGTK: PyGObject's Python side and nothing of Qt, GTK,
+    WebKitGTK or GLib, whose libraries and typelibs must be the system's (a bundled copy
+    would shadow them through LD_LIBRARY_PATH, in WebKit's own processes too)."""
+    assert list((internal / "gi").glob("_gi.*.so"))
+    assert list((internal / "gi" / "overrides").glob("Gtk.*"))  # imported by name
+    for unwanted in ("PySide6", "shiboken6", "gi_typelibs", "share", "lib"):
+        assert not (internal / unwanted).exists(), unwanted
+    shadowing = [
+        p.name
+        for p in internal.rglob("lib*.so*")
+        if p.name.startswith(
+            (
+                "libgtk",
+                "libgdk",
+                "libwebkit",
+                "libjavascriptcore",
+                "libsoup",
+                "libglib",
+                "libgobject",
+                "libgio",
+                "libgirepository",
+                "libQt6",
+            )
+        )
+    ]
+    assert not shadowing, shadowing
 
 
 def assert_icu_data_trimmed(lib: Path) -> None:
@@ -178,20 +217,59 @@ def test_self_test_with_screenshot(
     assert_shows_taskchat(shot)
 
 
+def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """(width, height, rows of RGB bytes) of an 8-bit RGB/RGBA, non-interlaced PNG, which
+    is what every backend's screenshot writes; no image library needed."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
+    channels = 3 if colour == 2 else 4
+    stride = width * channels
+    raw = zlib.decompress(idat)
+    rows: list[bytes] = []
+    previous = bytearray(stride)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                estimate = left + up - corner
+                pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
+                nearest = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[i] = (line[i] + nearest) & 0xFF
+        previous = line
+        rows.append(bytes(b for x in range(width) for b in line[x * channels : x * channels + 3]))
+    return width, height, rows
+
+
 def assert_shows_taskchat(path: Path) -> None:
     """The screenshot is the rendered UI, not a blank or black window."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QImage
-
-    image = QImage(str(path))
-    assert not image.isNull()
+    width, height, rows = png_pixels(path)
     colours = set()
     accent = 0
-    for y in range(0, image.height(), 4):
-        for x in range(0, image.width(), 4):
-            rgb = image.pixel(x, y) & 0xFFFFFF
-            colours.add(rgb)
-            r, g, b = rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF
+    for y in range(0, height, 4):
+        for x in range(0, width, 4):
+            r, g, b = rows[y][3 * x : 3 * x + 3]
+            colours.add((r, g, b))
             if abs(r - 0x4F) < 24 and abs(g - 0x46) < 24 and abs(b - 0xE5) < 24:
                 accent += 1  # the brand colour of the logo / focused composer
     assert len(colours) > 20, "the window looks blank"

@@ -31,6 +31,8 @@ def test_each_os_builds_installs_and_self_tests_its_package() -> None:
         assert "--self-test" in installed["run"] and "SELF-TEST OK" in installed["run"]
     linux = step("Install the .deb")["run"]
     assert "desktop-file-validate" in linux and "appstreamcli validate --no-net" in linux
+    # Linux's window is the system's WebKitGTK, which the .deb depends on.
+    assert "backend=gtk" in linux and "gir1.2-webkit2-4.1" in linux
     assert "/CURRENTUSER" in step("Install per user")["run"]
 
 

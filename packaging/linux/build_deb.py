@@ -7,7 +7,11 @@ entry, hicolor icons and AppStream metainfo. Depends: is computed, not hand-kept
 shared library the bundle needs but does not carry (build.spec leaves X11, fonts, sound and
 the C/C++ runtimes to the system) is looked up with `dpkg -S` on the build machine, so the
 names are right for the distribution the package is built on (e.g. libasound2t64 on
-Ubuntu 24.04). The package has no maintainer scripts: removing or purging it never touches
+Ubuntu 24.04). A build on the system's WebKitGTK (build.spec's `gtk` web view: the bundle
+carries PyGObject but no GTK) also depends on the packages of the typelibs it loads
+(GTK_TYPELIBS) and of the libraries it opens itself (GTK_DLOPENED): no DT_NEEDED entry
+names those.
+The package has no maintainer scripts: removing or purging it never touches
 anyone's data folder (~/.local/share/TaskChat) or keyring entries. dpkg's own triggers
 refresh the icon cache and the desktop database.
 
@@ -41,6 +45,21 @@ ICONS = ROOT / "packaging" / "icons"
 MAINTAINER = "TaskChat developers <taskchat@users.noreply.github.com>"
 # Libraries every Debian system has (Essential: yes / Priority: required); no Depends needed.
 _ALWAYS_THERE = {"libc6", "libgcc-s1", "libcrypt1", "zlib1g"}
+# GObject-introspection namespaces the GTK web view loads at run time (pywebview's GTK
+# backend: Gtk 3 and WebKit2 4.1, which pull in Gdk, Soup 3, JavaScriptCore, GLib, Gio).
+GTK_TYPELIBS = ("Gtk-3.0", "WebKit2-4.1")
+# Libraries the GTK window opens itself with ctypes (no DT_NEEDED entry names them):
+# app/desktop/backend.py checks WebKitGTK's before GObject introspection loads them, and
+# the tray asks libX11 whether an XEmbed tray is there.
+GTK_DLOPENED = (
+    "libgtk-3.so.0",
+    "libwebkit2gtk-4.1.so.0",
+    "libjavascriptcoregtk-4.1.so.0",
+    "libX11.so.6",
+)
+# Used when there: the tray's StatusNotifier icon (without it, GTK's XEmbed icon or none).
+GTK_RECOMMENDED_TYPELIBS = ("AyatanaAppIndicator3-0.1",)
+BASE_RECOMMENDS = ["gnome-keyring | kwalletmanager", "xdg-utils"]
 
 
 def sha256_file(path: Path) -> str:
@@ -111,19 +130,54 @@ def glibc_version() -> str:
     return version if name == "glibc" and version else "2.31"
 
 
+def webview_of(tree: Path) -> str:
+    """The Linux web view a one-dir build carries: `gtk` when it has PyGObject (and uses
+    the system's WebKitGTK), else `qt` (Qt WebEngine in the bundle)."""
+    return "gtk" if (tree / "_internal" / "gi").is_dir() else "qt"
+
+
+def typelib_packages(namespaces: tuple[str, ...] = GTK_TYPELIBS) -> tuple[list[str], list[str]]:
+    """(packages, namespaces not found): who installs each typelib on this system."""
+    libdirs = sorted(
+        {str(Path(p).parent) for p in system_library_paths().values()}
+        | {"/usr/lib", f"/usr/lib/{platform.machine()}-linux-gnu"}
+    )
+    packages: set[str] = set()
+    missing: list[str] = []
+    for namespace in namespaces:
+        found = [
+            Path(d, "girepository-1.0", f"{namespace}.typelib")
+            for d in libdirs
+            if Path(d, "girepository-1.0", f"{namespace}.typelib").is_file()
+        ]
+        package = owning_package(str(found[0])) if found else None
+        if package is None:
+            missing.append(namespace)
+        else:
+            packages.add(package)
+    return sorted(packages), missing
+
+
 def compute_depends(tree: Path) -> tuple[list[str], list[str]]:
-    """(Depends entries, sonames nobody provides here) for the bundle in `tree`."""
+    """(Depends entries, sonames and typelibs nobody provides here) for the bundle."""
     bundled = {p.name for p in tree.rglob("*.so*")}
     system = system_library_paths()
     packages: set[str] = set()
     unknown: list[str] = []
-    for soname in sorted(needed_sonames(tree) - bundled):
+    wanted = needed_sonames(tree)
+    if webview_of(tree) == "gtk":
+        wanted |= set(GTK_DLOPENED)
+    for soname in sorted(wanted - bundled):
         path = system.get(soname)
         package = owning_package(path) if path else None
         if package is None:
             unknown.append(soname)
         elif package not in _ALWAYS_THERE:
             packages.add(package)
+    if webview_of(tree) == "gtk":
+        gir, missing = typelib_packages()
+        packages.update(gir)
+        unknown += [f"{namespace}.typelib" for namespace in missing]
     return [f"libc6 (>= {glibc_version()})", *sorted(packages)], unknown
 
 
@@ -185,7 +239,17 @@ def stage(onedir: Path, root: Path) -> None:
     )
 
 
-def write_control(root: Path, depends: list[str]) -> None:
+def compute_recommends(tree: Path) -> list[str]:
+    recommends = list(BASE_RECOMMENDS)
+    if webview_of(tree) == "gtk":
+        packages, missing = typelib_packages(GTK_RECOMMENDED_TYPELIBS)
+        recommends += packages
+        if missing:
+            print(f"note: not recommending {', '.join(missing)} (not installed here)")
+    return recommends
+
+
+def write_control(root: Path, depends: list[str], recommends: list[str]) -> None:
     size_kib = (
         sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
     )
@@ -198,7 +262,7 @@ def write_control(root: Path, depends: list[str]) -> None:
         f"Maintainer: {MAINTAINER}\n"
         f"Installed-Size: {size_kib}\n"
         f"Depends: {', '.join(depends)}\n"
-        "Recommends: gnome-keyring | kwalletmanager, xdg-utils\n"
+        f"Recommends: {', '.join(recommends)}\n"
         "Section: utils\n"
         "Priority: optional\n"
         "Homepage: https://github.com/taskchat/taskchat\n"
@@ -216,9 +280,15 @@ def build(onedir: Path, out_dir: Path, *, fast: bool = False, work: Path | None 
     root = (work or ROOT / "build" / "deb") / "root"
     stage(onedir, root)
     depends, unknown = compute_depends(root / PREFIX)
+    if webview_of(root / PREFIX) == "gtk" and any(u.endswith(".typelib") for u in unknown):
+        # Without them the package would install and then have no window at all.
+        raise SystemExit(
+            f"no installed package provides {', '.join(unknown)}: the GTK build's Depends "
+            "cannot be named (Debian/Ubuntu: apt install gir1.2-gtk-3.0 gir1.2-webkit2-4.1)"
+        )
     if unknown:
         print(f"note: no installed package provides {', '.join(unknown)}", file=sys.stderr)
-    write_control(root, depends)
+    write_control(root, depends, compute_recommends(root / PREFIX))
     # After the control file: the process umask may be 077 (app/db/engine.py sets it), and
     # dpkg-deb refuses a DEBIAN folder that is not 0755.
     _normalise_modes(root)
