@@ -3,8 +3,8 @@
 #   scripts/setup.sh            Python env + web UI build
 #   scripts/setup.sh --window   also the system libraries the desktop window needs, where it
 #                               can (root, or sudo); otherwise says which to install (make run)
-#   scripts/setup.sh --build    also PyInstaller (the `build` extra) and the packaging tools
-#                               (make build, make package)
+#   scripts/setup.sh --build    --window plus PyInstaller (the `build` extra) and the packaging
+#                               tools (make build, make package)
 #   scripts/setup.sh --test     all of the above plus the system packages the tests use
 #                               (keyring, browser, X, package validators)
 set -euo pipefail
@@ -17,7 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --test) want_test=1; want_window=1; want_build=1 ;;
     --window) want_window=1 ;;
-    --build) want_build=1 ;;
+    --build) want_build=1; want_window=1 ;;  # the build reads the system's WebKitGTK
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
