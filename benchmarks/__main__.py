@@ -45,6 +45,7 @@ FULL_ONLY = {
     "bench_desktop": "builds the desktop binary with PyInstaller",
     "bench_footprint": "opens the window under Xvfb on each web view",
     "bench_panel": "the built web UI in Chromium with 5,000 tasks",
+    "bench_package": "builds or launches the packaged app under Xvfb",
 }
 # What a module needs before it can run at all.
 NEEDS = {
