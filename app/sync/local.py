@@ -282,16 +282,23 @@ def need_whole(conn: Connection, rows: Sequence[dict[str, Any]], known: Known) -
 
 
 def read_push_batch(
-    conn: Connection, user_id: str, clock: HLC, limit: int, only_noted: bool = False
+    conn: Connection,
+    user_id: str,
+    clock: HLC,
+    limit: int,
+    after: int = 0,
+    only_noted: bool = False,
 ) -> PushBatch | None:
-    """The next rows to push: every field with its value and winning stamp, or with
-    `only_noted`, only the fields noted in the outbox (what changed here since the last
-    acknowledged push; the server keeps the others) and the tombstone."""
+    """The next rows to push (from the notes after outbox seq `after`): every field with
+    its value and winning stamp, or with `only_noted`, only the fields noted in the
+    outbox (what changed here since the last acknowledged push; the server keeps the
+    others) and the tombstone."""
     stamp_pending(conn, clock)
     # `limit` rows; a row has up to one note per field.
     notes = conn.exec_driver_sql(
-        "SELECT seq, entity, row_id, user_id, field FROM sync_outbox ORDER BY seq LIMIT ?",
-        (limit * (MAX_FIELDS + 1),),
+        "SELECT seq, entity, row_id, user_id, field FROM sync_outbox WHERE seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (after, limit * (MAX_FIELDS + 1)),
     ).all()
     if not notes:
         return None

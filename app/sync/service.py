@@ -14,6 +14,7 @@ seconds, and on demand (POST /api/sync/run, `taskchat sync`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -319,31 +320,37 @@ class SyncService:
 
     async def _push_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
-        while True:
-            batch = await self._local(self._read_batch)
-            if batch is None:
-                return
+        batch = await self._local(self._read_batch, 0)
+        while batch is not None:
             rows = self.cipher.seal_rows(batch.rows) if self.cipher else batch.rows
-            base, last = await remote.push(conn, self.remote_user, rows)
+            # While PostgreSQL (its own process) merges this batch, the next one is read
+            # here: the notes after this batch's, which its acknowledgement never touches.
+            pushing = asyncio.create_task(remote.push(conn, self.remote_user, rows))
+            following = await self._beside(pushing, self._local(self._read_batch, batch.upto))
+            base, last = await pushing
             await self._local(local.ack_push, batch.upto, self._cursor_id, base, last)
             result.pushed += len(batch.rows)
+            batch = following
 
     async def _pull_all(self, conn: asyncpg.Connection, result: RoundResult) -> None:
         assert self._server_id is not None
         server_id = self._cursor_id
-        while True:
-            cursor = await self._local(local.get_cursor, server_id)
-            if await remote.head(conn, self.remote_user) <= cursor:
-                return
-            # Only the fields changed since the cursor (where the server knows them): an
-            # edit of two fields of 10k tasks pulled, opened and checked all 19 of each.
-            rows = await remote.pull(
-                conn, self.remote_user, cursor, self.batch_size, changed_only=True
-            )
-            if not rows:
-                return
+        cursor = await self._local(local.get_cursor, server_id)
+        if await remote.head(conn, self.remote_user) <= cursor:
+            return
+        # Only the fields changed since the cursor (where the server knows them): an edit
+        # of two fields of 10k tasks pulled, opened and checked all 19 of each.
+        rows = await remote.pull(conn, self.remote_user, cursor, self.batch_size, True)
+        while rows:
             new_cursor = rows[-1]["seq"]
-            applied = await self._local(self._apply_pulled, server_id, cursor, rows, new_cursor)
+            # The next batch is fetched while this one is applied here.
+            fetching = asyncio.create_task(
+                remote.pull(conn, self.remote_user, new_cursor, self.batch_size, True)
+            )
+            applied = await self._beside(
+                fetching, self._local(self._apply_pulled, server_id, cursor, rows, new_cursor)
+            )
+            following = await fetching
             while isinstance(applied, list):
                 # Rows that came in part but are missing here: fetch them whole (a newer
                 # version is fine: merges are idempotent) and apply the batch again.
@@ -358,12 +365,27 @@ class SyncService:
                     if (key := (r["e"], r["id"])) not in wanted or key in whole
                 ]
                 applied = await self._local(self._apply_pulled, server_id, cursor, rows, new_cursor)
-            if applied is None:
+            if applied is None:  # another round moved the cursor meanwhile: go on from it
+                cursor = await self._local(local.get_cursor, server_id)
+                rows = await remote.pull(conn, self.remote_user, cursor, self.batch_size, True)
                 continue
             result.applied += applied
             result.pulled += len(rows)
+            cursor, rows = new_cursor, following
 
-    def _read_batch(self, sync_conn: Any) -> local.PushBatch | None:
+    @staticmethod
+    async def _beside(other: asyncio.Task[Any], work: Awaitable[T]) -> T:
+        """Await `work` while task `other` runs; if `work` fails or is cancelled, `other`
+        is cancelled and waited for (no query is left running on the connection)."""
+        try:
+            return await work
+        except BaseException:
+            other.cancel()
+            with contextlib.suppress(BaseException):
+                await other
+            raise
+
+    def _read_batch(self, sync_conn: Any, after: int) -> local.PushBatch | None:
         # In a space only the fields this batch's notes name are sent (what changed here
         # since the last acknowledged push; a new space gets every field noted by
         # pairing.enqueue_all): sealing costs per value, and the server keeps the others.
@@ -372,6 +394,7 @@ class SyncService:
             self.user_id,
             self.clock,
             self.batch_size,
+            after=after,
             only_noted=self.cipher is not None,
         )
 
