@@ -170,8 +170,8 @@ async def push(
         tops: dict[tuple[str, str], tuple[str, str]] = {}
         for rec in await conn.fetch(
             "SELECT entity, row_id, hlc, device, deleted::text AS d, (SELECT "
-            "jsonb_object_agg(n, CASE WHEN jsonb_typeof(fields -> n) = 'array' "
-            "THEN (fields -> n) - 0 END) FROM unnest($4::text[]) n WHERE fields ? n)::text AS f "
+            "jsonb_object_agg(key, CASE WHEN jsonb_typeof(value) = 'array' THEN value - 0 "
+            "END) FROM jsonb_each(fields) WHERE key = ANY($4::text[]))::text AS f "
             "FROM taskchat_sync_row WHERE user_id = $1 AND (entity, row_id) IN "
             "(SELECT * FROM unnest($2::text[], $3::text[]))",
             user_id,
