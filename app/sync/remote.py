@@ -153,44 +153,56 @@ async def push(
             "SELECT last_seq FROM taskchat_sync_user WHERE user_id = $1 FOR UPDATE", user_id
         )
         incoming: dict[tuple[str, str], dict[str, Any]] = {}
-        names: set[str] = set()
         for r in rows:
             key = (r["e"], r["id"])
             state = {"f": r.get("f") or {}, "d": r.get("d")}
             incoming[key] = (
                 merge_rows(incoming[key], state, key[0])[0] if key in incoming else state
             )
-            for name in state["f"]:
-                names.update(group_of(key[0], name))
-        entities = [k[0] for k in incoming]
-        ids = [k[1] for k in incoming]
-        # The stored rows' stamps of the fields pushed (and of their groups): the merge
-        # needs nothing else, and the values (sealed, ~1.5 KB a task) stay on the server.
+        # The stored rows' stamps (their latest change) and tombstones: a pushed write newer
+        # than a row's stamp beats every field of it, so the usual push (fresh edits) needs
+        # nothing else. Only where some write is not newer are the stored stamps of the
+        # pushed fields (and of their groups) read. The values (sealed, ~1.5 KB a task)
+        # stay on the server either way.
         current: dict[tuple[str, str], dict[str, Any]] = {}
         tops: dict[tuple[str, str], tuple[str, str]] = {}
+        older: list[tuple[str, str]] = []
         for rec in await conn.fetch(
-            "SELECT entity, row_id, hlc, device, deleted::text AS d, (SELECT "
-            "jsonb_object_agg(key, CASE WHEN jsonb_typeof(value) = 'array' THEN value - 0 "
-            "END) FROM jsonb_each(fields) WHERE key = ANY($4::text[]))::text AS f "
-            "FROM taskchat_sync_row WHERE user_id = $1 AND (entity, row_id) IN "
+            "SELECT entity, row_id, hlc, device, deleted::text AS d FROM taskchat_sync_row "
+            "WHERE user_id = $1 AND (entity, row_id) IN "
             "(SELECT * FROM unnest($2::text[], $3::text[]))",
             user_id,
-            entities,
-            ids,
-            sorted(names),
+            [k[0] for k in incoming],
+            [k[1] for k in incoming],
         ):
             key = (rec["entity"], rec["row_id"])
-            stamps = json.loads(rec["f"]) if rec["f"] else {}
-            current[key] = {
-                "f": {
+            tops[key] = top = (rec["hlc"], rec["device"])
+            current[key] = {"f": {}, "d": json.loads(rec["d"]) if rec["d"] else None}
+            if any((w[1], w[2]) <= top for w in incoming[key]["f"].values()):
+                older.append(key)
+        if older:
+            names = {
+                g for key in older for name in incoming[key]["f"] for g in group_of(key[0], name)
+            }
+            for rec in await conn.fetch(
+                "SELECT entity, row_id, (SELECT jsonb_object_agg(key, CASE WHEN "
+                "jsonb_typeof(value) = 'array' THEN value - 0 END) FROM jsonb_each(fields) "
+                "WHERE key = ANY($4::text[]))::text AS f FROM taskchat_sync_row "
+                "WHERE user_id = $1 AND (entity, row_id) IN "
+                "(SELECT * FROM unnest($2::text[], $3::text[]))",
+                user_id,
+                [k[0] for k in older],
+                [k[1] for k in older],
+                sorted(names),
+            ):
+                stamps = json.loads(rec["f"]) if rec["f"] else {}
+                current[(rec["entity"], rec["row_id"])]["f"] = {
                     n: [None, *st]
                     for n, st in stamps.items()
                     if isinstance(st, list) and len(st) == 2
-                },
-                "d": json.loads(rec["d"]) if rec["d"] else None,
-            }
-            tops[key] = (rec["hlc"], rec["device"])
+                }
         out_e, out_id, out_f, out_d, out_h, out_dev, out_seq = [], [], [], [], [], [], []
+        out_fs = []
         seq = base
         for key, state in incoming.items():
             merged, changed = merge_rows(current.get(key), state, key[0])
@@ -212,17 +224,17 @@ async def push(
             out_h.append(hlc)
             out_dev.append(device)
             out_seq.append(seq)
+            # fseq (see the module docstring): a new row changed every field at its seq
+            # ('*'); a stored one takes the fields that won over its old fseq, if kept up.
+            out_fs.append(json.dumps({"@": seq, "*": seq, **dict.fromkeys(won, seq)}))
         if seq == base:
             return base, base
-        # fseq (see the module docstring): a new row changed every field at its seq ('*');
-        # a stored one notes the fields that won, over its old fseq if that was kept up.
         await conn.execute(
             "INSERT INTO taskchat_sync_row "
             "(user_id, entity, row_id, fields, deleted, hlc, device, seq, fseq) "
-            "SELECT $1, e, r, f::jsonb, d::jsonb, h, dv, s, jsonb_build_object('@', s, '*', s) "
-            "|| (SELECT coalesce(jsonb_object_agg(k, s), '{}') FROM jsonb_object_keys(f::jsonb) k) "
+            "SELECT $1, e, r, f::jsonb, d::jsonb, h, dv, s, fs::jsonb "
             "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-            "$7::text[], $8::bigint[]) AS t(e, r, f, d, h, dv, s) "
+            "$7::text[], $8::bigint[], $9::text[]) AS t(e, r, f, d, h, dv, s, fs) "
             "ON CONFLICT (user_id, entity, row_id) DO UPDATE SET "
             "fields = taskchat_sync_row.fields || EXCLUDED.fields, "
             "deleted = EXCLUDED.deleted, hlc = EXCLUDED.hlc, device = EXCLUDED.device, "
@@ -238,6 +250,7 @@ async def push(
             out_h,
             out_dev,
             out_seq,
+            out_fs,
         )
         await conn.execute(
             "UPDATE taskchat_sync_user SET last_seq = $2 WHERE user_id = $1", user_id, seq
