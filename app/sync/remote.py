@@ -38,7 +38,7 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
@@ -56,7 +56,7 @@ class SyncStalled(RuntimeError):
     """The sync database stopped answering; the message is for the person (sync status)."""
 
 
-def _bounded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def _bounded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     @functools.wraps(fn)
     async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:

@@ -360,7 +360,7 @@ class SyncService:
                     for r in await remote.whole_rows(conn, self.remote_user, applied)
                 }
                 rows = [
-                    whole.get(key) if key in wanted else r
+                    whole[key] if key in wanted else r
                     for r in rows
                     if (key := (r["e"], r["id"])) not in wanted or key in whole
                 ]
