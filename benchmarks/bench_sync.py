@@ -5,13 +5,23 @@ sync of 1,000 tasks).
 
 Starts its own throwaway PostgreSQL (Debian's postgresql, as in the test suite), or uses
 TASKCHAT_BENCH_PG_URL (an empty database you own).
+
+The first round (10k new tasks, every field) is reported on its own; the "changed tasks"
+rounds then rename every task on A. CPU time is given next to wall time: TaskChat's (both
+devices run in this process, SQLite in their threads) and the PostgreSQL backends'.
+`--baseline DIR` runs the same measurement on the code of another checkout (e.g.
+`git worktree add /tmp/sync-base main`) in alternating blocks, for a ratio in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -90,23 +100,55 @@ async def touch_all(dev: Dev, round_no: int) -> None:
         await s.commit()
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (every thread: the devices' SQLite work included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds of another local process (a PostgreSQL backend); 0 if unreadable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _backend_pids(*devs: Dev) -> list[int]:
+    pids = []
+    for dev in devs:
+        conn = getattr(dev.sync, "_conn", None)
+        if conn is not None:
+            pids.append(int(await conn.fetchval("SELECT pg_backend_pid()")))
+    return pids
+
+
 async def run(url: str, n: int, runs: int, noop_runs: int, encrypted: bool) -> list[Figure]:
     cipher = RowCipher(new_sync_key()) if encrypted else None
+    label = f"{n:,} tasks, " + ("encrypted (AES-GCM)" if encrypted else "unencrypted")
     with tempfile.TemporaryDirectory(prefix="taskchat-bench-sync-") as tmp:
         a = await Dev(Path(tmp), "device-a", url, cipher).open()
         b = await Dev(Path(tmp), "device-b", url, cipher).open()
         try:
             await fill(a, n)
-            total, push, pull = [], [], []
-            for r in range(runs):
-                if r:
-                    await touch_all(a, r)
+            t0 = time.perf_counter()
+            await a.sync.run_once()
+            first = await b.sync.run_once()
+            first_ms = (time.perf_counter() - t0) * 1000
+            assert first.pulled >= n, first
+            pids = await _backend_pids(a, b)
+            total, push, pull, cpu, pg_cpu = [], [], [], [], []
+            for r in range(1, runs + 1):
+                await touch_all(a, r)
+                c0, p0 = _cpu(), sum(map(_proc_cpu, pids))
                 t0 = time.perf_counter()
                 pushed = await a.sync.run_once()
                 t1 = time.perf_counter()
                 pulled = await b.sync.run_once()
                 t2 = time.perf_counter()
-                # n tasks (and, on the first round, the profile's Inbox list).
+                cpu.append((_cpu() - c0) * 1000)
+                pg_cpu.append((sum(map(_proc_cpu, pids)) - p0) * 1000)
                 assert pushed.pushed >= n and pulled.pulled >= n, (pushed, pulled)
                 push.append((t1 - t0) * 1000)
                 pull.append((t2 - t1) * 1000)
@@ -115,11 +157,13 @@ async def run(url: str, n: int, runs: int, noop_runs: int, encrypted: bool) -> l
         finally:
             await a.close()
             await b.close()
-    label = f"{n:,} tasks, " + ("encrypted (AES-GCM)" if encrypted else "unencrypted")
     return [
         Figure("sync changed tasks A→B (push + pull)", total, target="<= 3000 ms", note=label),
         Figure("  push on A", push, note=label),
         Figure("  pull + apply on B", pull, note=label),
+        Figure("  CPU, TaskChat (A + B)", cpu, note="same rounds; SQLite threads included"),
+        Figure("  CPU, PostgreSQL backends", pg_cpu, note="same rounds"),
+        Figure("first sync of new tasks A→B", [first_ms], note=label + ", every field"),
         Figure("no-op sync round", noop, note="nothing changed; connection kept open"),
     ]
 
@@ -183,15 +227,7 @@ async def pairing(url: str, n: int, runs: int) -> list[float]:
     return times
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tasks", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
-    parser.add_argument(
-        "--plaintext", action="store_true", help="also measure the unencrypted format"
-    )
-    args = parser.parse_args(argv)
+def measure(args: argparse.Namespace) -> list[Figure]:
     n, runs, noop_runs = (500, 2, 20) if args.quick else (args.tasks, args.runs, 300)
     pair_tasks, pair_runs = (200, 2) if args.quick else (1000, 5)
     server = None
@@ -208,24 +244,88 @@ def main(argv: list[str] | None = None) -> dict:
         if args.plaintext:
             plain = asyncio.run(run(url, n, runs, noop_runs, encrypted=False))
             figures += [
-                Figure(f.name + " (unencrypted)", f.samples, note=f.note) for f in plain[:1]
+                Figure(f.name + " (unencrypted)", f.samples, note=f.note)
+                for f in plain
+                if not f.name.startswith("no-op")
             ]
-        figures.append(
-            Figure(
-                "pair a second device (join + first full sync)",
-                asyncio.run(pairing(url, pair_tasks, pair_runs)),
-                target="<= 5000 ms",
-                note=f"{pair_tasks:,} tasks, encrypted",
+        if not args.no_pairing:
+            figures.append(
+                Figure(
+                    "pair a second device (join + first full sync)",
+                    asyncio.run(pairing(url, pair_tasks, pair_runs)),
+                    target="<= 5000 ms",
+                    note=f"{pair_tasks:,} tasks, encrypted",
+                )
             )
-        )
     finally:
         if server is not None:
             from tests import pg
 
             pg.stop_postgres(server)
-    print_table(f"Sync ({n:,} changed tasks, local PostgreSQL)", figures)
+    return figures
+
+
+def compare(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
+    """This checkout and `args.baseline` in alternating blocks (`args.blocks` each), each
+    block a fresh process running this script against that checkout's code."""
+    here = Path(__file__).resolve().parents[1]
+    inner = [a for a in argv if not a.startswith("--baseline") and a != args.baseline]
+    samples: dict[tuple[str, str], list[float]] = {}
+    notes: dict[str, tuple[str, str, str]] = {}
+    loads = []
+    for _ in range(args.blocks):
+        for tag, tree in (("baseline", Path(args.baseline).resolve()), ("this", here)):
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), *inner, "--json-out", out.name],
+                    env={**os.environ, "PYTHONPATH": str(tree)},
+                    cwd=tree,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+                loads.append(os.getloadavg()[0])
+                for f in json.loads(Path(out.name).read_text()):
+                    samples.setdefault((f["name"], tag), []).extend(f["samples"])
+                    notes[f["name"]] = (f["unit"], f["target"], f["note"])
+    figures = []
+    for (name, tag), values in samples.items():
+        unit, target, note = notes[name]
+        # (Round brackets: rich reads square ones as markup.)
+        label = f"{name} ({tag})"
+        figures.append(Figure(label, values, unit, target if tag == "this" else "", note))
+    figures.sort(key=lambda f: list(notes).index(f.name.rsplit(" (", 1)[0]))
+    print(f"load average after each block: {', '.join(f'{x:.1f}' for x in loads)}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
+    parser.add_argument(
+        "--plaintext", action="store_true", help="also measure the unencrypted format"
+    )
+    parser.add_argument("--no-pairing", action="store_true", help="skip the pairing figure")
+    parser.add_argument("--baseline", help="another checkout to compare with, same run")
+    parser.add_argument("--blocks", type=int, default=2, help="with --baseline: blocks each")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    figures = compare(args, argv) if args.baseline else measure(args)
+    if args.json_out:
+        Path(args.json_out).write_text(
+            json.dumps([{**f.to_json(), "samples": f.samples} for f in figures])
+        )
+        return {}
+    print_table(
+        f"Sync ({500 if args.quick else args.tasks:,} changed tasks, local PostgreSQL; load "
+        f"{load[0]:.1f} before, {os.getloadavg()[0]:.1f} after)",
+        figures,
+    )
     if not args.quick:
-        print(f"written {write_json('sync', figures, tasks=n, runs=runs)}")
+        print(f"written {write_json('sync', figures, tasks=args.tasks, runs=args.runs)}")
     return {f.name.strip(): f.to_json() for f in figures}
 
 

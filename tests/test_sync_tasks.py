@@ -163,3 +163,76 @@ async def test_server_merge_sends_only_winning_writes_and_keeps_the_rest(pg_data
         "due_at": [None, "0000000000030000", "b"],
         "due_all_day": [1, "0000000000010000", "a"],
     }
+
+
+async def test_pull_sends_only_changed_fields_and_whole_rows_where_needed(devices, pg_database):
+    a, b = await devices("dev-a"), await devices("dev-b")
+    t = await a.create(title="Draft", description="the blue folder", tags=["work"], priority="high")
+    await a.run()
+    await b.run()
+    await b.delete(t.id)  # offline on B ...
+    await asyncio.sleep(0.01)
+    await a.update(t.id, title="Final")  # ... and A's later edit brings the task back
+    await a.run()
+    conn = await connect(pg_database)
+    try:
+        head = await remote.head(conn, USER)
+        rows = await remote.pull(conn, USER, head - 1, 10, changed_only=True)
+        assert [r["whole"] for r in rows] == [False]
+        # Only what the edit changed (the title and its updated_at), not the 19 fields.
+        assert set(rows[0]["f"]) == {"title", "updated_at"}
+        (whole,) = [r for r in await remote.pull(conn, USER, 0, 10, True) if r["id"] == t.id]
+        assert whole["whole"] and {"description", "tags"} < set(whole["f"])
+    finally:
+        await conn.close()
+    # B lacks the row (deleted here): it must take it whole, not the two fields over defaults.
+    await b.run()
+    await a.run()
+    assert (await b.tasks())[t.id] == (await a.tasks())[t.id]
+    assert (await b.tasks())[t.id]["description"] == "the blue folder"
+    # A device that never saw the row gets it whole too.
+    c = await devices("dev-c")
+    await c.run()
+    assert await c.tasks() == await a.tasks()
+
+
+async def test_rows_changed_by_an_older_taskchat_are_pulled_whole(pg_database):
+    """An older TaskChat pushes without keeping `fseq`: its rows must come whole, and the
+    next push that keeps it must not hide the older client's change."""
+
+    def w(value, hlc):
+        return [value, hlc, "a"]
+
+    conn = await connect(pg_database)
+    try:
+        await remote.ensure_schema(conn)
+        row = {
+            "e": "task",
+            "id": "t1",
+            "f": {"title": w("one", "0000000000010000"), "priority": w("low", "0000000000010000")},
+            "d": None,
+        }
+        assert await remote.push(conn, USER, [row]) == (0, 1)
+        # The older client: merges the same way, knows nothing of fseq.
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE taskchat_sync_row SET fields = fields || $2::jsonb, seq = 2 "
+                "WHERE user_id = $1",
+                USER,
+                '{"priority": ["high", "0000000000020000", "b"]}',
+            )
+            await conn.execute(
+                "UPDATE taskchat_sync_user SET last_seq = 2 WHERE user_id = $1", USER
+            )
+        (pulled,) = await remote.pull(conn, USER, 1, 10, changed_only=True)
+        assert pulled["whole"] and pulled["f"]["priority"][0] == "high"
+        later = {"e": "task", "id": "t1", "f": {"title": w("two", "0000000000030000")}, "d": None}
+        assert await remote.push(conn, USER, [later]) == (2, 3)
+        # Seen from before the older client's push: whole (its change is not listed).
+        (pulled,) = await remote.pull(conn, USER, 1, 10, changed_only=True)
+        assert pulled["whole"] and pulled["f"]["priority"][0] == "high"
+        # Seen from after it: only the title.
+        (pulled,) = await remote.pull(conn, USER, 2, 10, changed_only=True)
+        assert not pulled["whole"] and pulled["f"] == {"title": w("two", "0000000000030000")}
+    finally:
+        await conn.close()

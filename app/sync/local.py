@@ -157,13 +157,23 @@ class PushBatch:
     rows: list[dict[str, Any]]  # [{"e", "id", "f": {...}, "d": [...] | None}]
 
 
-def _clocks(conn: Connection, entity: str, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+def _clocks(
+    conn: Connection, entity: str, ids: Sequence[str], names: Iterable[str] | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """The stamps of rows `ids`: of every field, or only of fields `names`. (A row has a
+    stamp per field: reading all of them for 10k rows read 200k rows, most never used.)"""
     out: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    only = sorted(set(names)) if names is not None else None
+    if only == []:
+        return out
+    if only is not None and set(only).issuperset(SYNCED[entity]):
+        only = None  # all of them: one range per row beats a lookup per field
+    which = f" AND field IN ({_marks(len(only))})" if only else ""
     for chunk in _chunks(ids):
         for row_id, field, hlc, device in conn.exec_driver_sql(
             "SELECT row_id, field, hlc, device FROM sync_clock "
-            f"WHERE entity = ? AND row_id IN ({_marks(len(chunk))})",
-            (entity, *chunk),
+            f"WHERE entity = ? AND row_id IN ({_marks(len(chunk))}){which}",
+            (entity, *chunk, *(only or ())),
         ):
             out[row_id][field] = [hlc, device]
     return out
@@ -222,51 +232,110 @@ class Known:
 
 
 def read_known(conn: Connection, rows: Sequence[dict[str, Any]]) -> Known:
-    by_entity: dict[str, list[str]] = defaultdict(list)
+    by_entity: dict[str, dict[str, None]] = defaultdict(dict)
+    names: dict[str, set[str]] = defaultdict(lambda: {DELETED})
+    tombed: set[tuple[str, str]] = set()
     for r in rows:
-        if r.get("e") in SYNCED and isinstance(r.get("id"), str):
-            by_entity[r["e"]].append(r["id"])
+        entity, row_id = r.get("e"), r.get("id")
+        if entity not in SYNCED or not isinstance(row_id, str):
+            continue
+        by_entity[entity][row_id] = None
+        writes = r.get("f")
+        if isinstance(writes, dict):
+            for name in writes:
+                if name in SYNCED[entity]:
+                    names[entity].update(group_of(entity, name))
+        if r.get("d") is not None:
+            tombed.add((entity, row_id))
     known = Known({}, {})
-    for entity, ids in by_entity.items():
-        unique = list(dict.fromkeys(ids))
-        known.clocks[entity] = _clocks(conn, entity, unique)
-        known.values[entity] = _values(conn, entity, unique)
+    for entity, unique in by_entity.items():
+        ids = list(unique)
+        values = _values(conn, entity, ids)
+        # Only the stamps of the fields that came (and of their groups) decide what wins.
+        clocks = _clocks(conn, entity, ids, names[entity])
+        if not names[entity].issuperset(SYNCED[entity]):
+            # Whether a row is visible (a tombstone here or there) and what a row missing
+            # here keeps depend on all of its stamps: those rows are read whole.
+            whole = [
+                i
+                for i in ids
+                if i not in values or (entity, i) in tombed or DELETED in clocks.get(i, {})
+            ]
+            if whole:
+                clocks.update(_clocks(conn, entity, whole))
+        known.clocks[entity] = clocks
+        known.values[entity] = values
     return known
 
 
-def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> PushBatch | None:
-    """The next rows to push: every field with its value and winning stamp."""
+def need_whole(conn: Connection, rows: Sequence[dict[str, Any]], known: Known) -> list[Any]:
+    """Keys (entity, id) of pulled rows that came in part (only their changed fields) but
+    must be applied whole: missing here, or held back when they came before (their
+    earlier fields were never applied here)."""
+    held = {k for k, v in quarantined(conn).items() if v.get("side") == "remote"}
+    out = []
+    for r in rows:
+        if r.get("whole", True) or r.get("e") not in SYNCED:
+            continue
+        entity, row_id = r["e"], r.get("id")
+        if row_id not in known.values.get(entity, {}) or f"{entity}:{row_id}" in held:
+            out.append((entity, row_id))
+    return out
+
+
+def read_push_batch(
+    conn: Connection,
+    user_id: str,
+    clock: HLC,
+    limit: int,
+    after: int = 0,
+    only_noted: bool = False,
+) -> PushBatch | None:
+    """The next rows to push (from the notes after outbox seq `after`): every field with
+    its value and winning stamp, or with `only_noted`, only the fields noted in the
+    outbox (what changed here since the last acknowledged push; the server keeps the
+    others) and the tombstone."""
     stamp_pending(conn, clock)
     # `limit` rows; a row has up to one note per field.
     notes = conn.exec_driver_sql(
-        "SELECT seq, entity, row_id, user_id FROM sync_outbox ORDER BY seq LIMIT ?",
-        (limit * (MAX_FIELDS + 1),),
+        "SELECT seq, entity, row_id, user_id, field FROM sync_outbox WHERE seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (after, limit * (MAX_FIELDS + 1)),
     ).all()
     if not notes:
         return None
     upto = 0
     wanted: dict[str, list[str]] = defaultdict(list)
-    seen: set[tuple[str, str]] = set()
-    for seq, entity, row_id, owner in notes:
-        if (entity, row_id) not in seen:
-            if len(seen) >= limit:
+    noted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for seq, entity, row_id, owner, field in notes:
+        key = (entity, row_id)
+        if key not in noted:
+            if len(noted) >= limit:
                 break  # every note up to `upto` belongs to a row in this batch
-            seen.add((entity, row_id))
             # Another profile's rows (several users in one file) never leave this device.
             if owner == user_id and entity in SYNCED:
                 wanted[entity].append(row_id)
+        noted[key].add(field)
         upto = seq
     rows: list[dict[str, Any]] = []
     bad: dict[str, dict[str, str]] = {}
     good: list[str] = []
     for entity, ids in wanted.items():
-        clocks = _clocks(conn, entity, ids)
+        fields = SYNCED[entity]
+        names: set[str] | None = None
+        if only_noted:
+            names = {DELETED}
+            for row_id in ids:
+                names |= noted[(entity, row_id)]
+        clocks = _clocks(conn, entity, ids, names)
         values = _values(conn, entity, ids)
         buried = _graveyard(conn, entity, [i for i in ids if i not in values])
-        fields = SYNCED[entity]
+        if names is not None and buried:
+            clocks.update(_clocks(conn, entity, list(buried)))  # checked whole, below
         for row_id in ids:
             stamps = clocks.get(row_id, {})
             deleted = stamps.get(DELETED)
+            sent = noted[(entity, row_id)] if only_noted else stamps
             payload: dict[str, Any] = {"e": entity, "id": row_id, "f": {}, "d": deleted}
             current = values.get(row_id)
             last = buried.get(row_id)
@@ -276,7 +345,7 @@ def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> P
                 # brings the row back (finding 9).
                 kept = {n: last[n] for n in fields if n in last and n in stamps}
                 if row_problem(entity, row_id, {**dict.fromkeys(fields), **kept}) is None:
-                    payload["f"] = {n: [v, *stamps[n]] for n, v in kept.items()}
+                    payload["f"] = {n: [v, *stamps[n]] for n, v in kept.items() if n in sent}
             if current is not None and current[0] == user_id:
                 row = dict(zip(fields, current[1], strict=True))
                 problem = row_problem(entity, row_id, row)
@@ -288,7 +357,7 @@ def read_push_batch(conn: Connection, user_id: str, clock: HLC, limit: int) -> P
                     continue
                 good.append(f"{entity}:{row_id}")
                 for name, value in row.items():
-                    if name in stamps:
+                    if name in stamps and name in sent:
                         payload["f"][name] = [value, *stamps[name]]
             if payload["f"] or deleted:
                 rows.append(payload)

@@ -322,22 +322,6 @@ def quarantined(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, 
     return int(total), out
 
 
-def only_noted(conn: Connection, rows: list[dict[str, Any]], upto: int) -> list[dict[str, Any]]:
-    """`rows` cut down to the fields noted in the outbox up to `upto` (and tombstones)."""
-    noted: dict[tuple[str, str], set[str]] = {}
-    for entity, row_id, field in conn.exec_driver_sql(
-        "SELECT entity, row_id, field FROM sync_outbox WHERE seq <= ?", (upto,)
-    ).all():
-        noted.setdefault((entity, row_id), set()).add(field)
-    out = []
-    for row in rows:
-        names = noted.get((row["e"], row["id"]), set())
-        fields = {n: w for n, w in (row.get("f") or {}).items() if n in names}
-        if fields or row.get("d"):
-            out.append({**row, "f": fields})
-    return out
-
-
 def wanted_fields(
     conn: Connection, rows: list[dict[str, Any]], known: local.Known | None = None
 ) -> dict[tuple[str, str], set[str] | None]:

@@ -8,7 +8,16 @@ Schema (created on first use, idempotent):
         deleted jsonb [hlc, device] | null             tombstone
         hlc, device                                    the row's latest change and origin
         seq bigint                                     when the row last changed
+        fseq jsonb {field: seq, "@": seq, "*": seq}    when each field last changed
     index (user_id, seq)
+
+`fseq` lets a pull send only the fields changed after the puller's cursor (an edit of a
+title pulled all 19 sealed fields of a task). It is trusted only while `fseq->>'@'`
+equals the row's `seq`, i.e. the row's last change was made by code that keeps it;
+a field missing from it changed at `fseq->>'*'` at the latest, so a row whose `*` is
+past the cursor comes whole. A push by an older TaskChat (which knows nothing of the
+column) leaves `@` behind: that row is then pulled whole, and the next push that keeps
+`fseq` restarts it with `*` = the old seq.
 
 Cursor safety: a push locks its user's `taskchat_sync_user` row (SELECT ... FOR UPDATE)
 before it reads or numbers anything, and holds the lock until COMMIT. So for one user,
@@ -29,12 +38,12 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 
-from app.sync.merge import merge_rows, top_stamp
+from app.sync.merge import group_of, merge_rows, top_stamp
 
 # Every call on the sync connection ends within this many seconds: a frozen connection
 # (a stalled link, a suspended server that never answers) hung a round for good.
@@ -47,7 +56,7 @@ class SyncStalled(RuntimeError):
     """The sync database stopped answering; the message is for the person (sync status)."""
 
 
-def _bounded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def _bounded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     @functools.wraps(fn)
     async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
@@ -73,6 +82,8 @@ DDL = (
     "fields jsonb NOT NULL, deleted jsonb, hlc text NOT NULL, device text NOT NULL, "
     "seq bigint NOT NULL, PRIMARY KEY (user_id, entity, row_id))",
     "CREATE INDEX IF NOT EXISTS ix_taskchat_sync_row_user_seq ON taskchat_sync_row (user_id, seq)",
+    # Added later (same schema version: older TaskChats ignore it and keep working).
+    "ALTER TABLE taskchat_sync_row ADD COLUMN IF NOT EXISTS fseq jsonb",
 )
 
 
@@ -82,7 +93,8 @@ async def ensure_schema(conn: asyncpg.Connection) -> str:
     per database id, so pointing a device at a new database starts from zero)."""
     ready = await conn.fetchval(
         "SELECT to_regclass('taskchat_sync_meta') IS NOT NULL "
-        "AND to_regclass('taskchat_sync_row') IS NOT NULL"
+        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+        "to_regclass('taskchat_sync_row') AND attname = 'fseq' AND NOT attisdropped)"
     )
     if ready:
         version = await conn.fetchval(
@@ -147,29 +159,58 @@ async def push(
             incoming[key] = (
                 merge_rows(incoming[key], state, key[0])[0] if key in incoming else state
             )
-        entities = [k[0] for k in incoming]
-        ids = [k[1] for k in incoming]
+        # The stored rows' stamps (their latest change) and tombstones: a pushed write newer
+        # than a row's stamp beats every field of it, so the usual push (fresh edits) needs
+        # nothing else. Only where some write is not newer are the stored stamps of the
+        # pushed fields (and of their groups) read. The values (sealed, ~1.5 KB a task)
+        # stay on the server either way.
         current: dict[tuple[str, str], dict[str, Any]] = {}
+        tops: dict[tuple[str, str], tuple[str, str]] = {}
+        older: list[tuple[str, str]] = []
         for rec in await conn.fetch(
-            "SELECT entity, row_id, fields::text AS f, deleted::text AS d FROM taskchat_sync_row "
+            "SELECT entity, row_id, hlc, device, deleted::text AS d FROM taskchat_sync_row "
             "WHERE user_id = $1 AND (entity, row_id) IN "
             "(SELECT * FROM unnest($2::text[], $3::text[]))",
             user_id,
-            entities,
-            ids,
+            [k[0] for k in incoming],
+            [k[1] for k in incoming],
         ):
-            current[(rec["entity"], rec["row_id"])] = {
-                "f": json.loads(rec["f"]),
-                "d": json.loads(rec["d"]) if rec["d"] else None,
+            key = (rec["entity"], rec["row_id"])
+            tops[key] = top = (rec["hlc"], rec["device"])
+            current[key] = {"f": {}, "d": json.loads(rec["d"]) if rec["d"] else None}
+            if any((w[1], w[2]) <= top for w in incoming[key]["f"].values()):
+                older.append(key)
+        if older:
+            names = {
+                g for key in older for name in incoming[key]["f"] for g in group_of(key[0], name)
             }
+            for rec in await conn.fetch(
+                "SELECT entity, row_id, (SELECT jsonb_object_agg(key, CASE WHEN "
+                "jsonb_typeof(value) = 'array' THEN value - 0 END) FROM jsonb_each(fields) "
+                "WHERE key = ANY($4::text[]))::text AS f FROM taskchat_sync_row "
+                "WHERE user_id = $1 AND (entity, row_id) IN "
+                "(SELECT * FROM unnest($2::text[], $3::text[]))",
+                user_id,
+                [k[0] for k in older],
+                [k[1] for k in older],
+                sorted(names),
+            ):
+                stamps = json.loads(rec["f"]) if rec["f"] else {}
+                current[(rec["entity"], rec["row_id"])]["f"] = {
+                    n: [None, *st]
+                    for n, st in stamps.items()
+                    if isinstance(st, list) and len(st) == 2
+                }
         out_e, out_id, out_f, out_d, out_h, out_dev, out_seq = [], [], [], [], [], [], []
+        out_fs = []
         seq = base
         for key, state in incoming.items():
             merged, changed = merge_rows(current.get(key), state, key[0])
             if not changed:
                 continue
             seq += 1
-            hlc, device = top_stamp(merged)
+            # The stored row's stamp covers the fields not read; a write that won is newer.
+            hlc, device = max(top_stamp(merged), tops.get(key, ("", "")))
             # Only the writes that won are sent: a stored row takes them over its other
             # fields (`||` below), a new row is exactly them. (A sealed task is ~1.5 KB;
             # an edit of two fields used to send and re-parse all of it.) The user row's
@@ -183,18 +224,24 @@ async def push(
             out_h.append(hlc)
             out_dev.append(device)
             out_seq.append(seq)
+            # fseq (see the module docstring): a new row changed every field at its seq
+            # ('*'); a stored one takes the fields that won over its old fseq, if kept up.
+            out_fs.append(json.dumps({"@": seq, "*": seq, **dict.fromkeys(won, seq)}))
         if seq == base:
             return base, base
         await conn.execute(
             "INSERT INTO taskchat_sync_row "
-            "(user_id, entity, row_id, fields, deleted, hlc, device, seq) "
-            "SELECT $1, e, r, f::jsonb, d::jsonb, h, dv, s FROM unnest("
-            "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
-            "$8::bigint[]) AS t(e, r, f, d, h, dv, s) "
+            "(user_id, entity, row_id, fields, deleted, hlc, device, seq, fseq) "
+            "SELECT $1, e, r, f::jsonb, d::jsonb, h, dv, s, fs::jsonb "
+            "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+            "$7::text[], $8::bigint[], $9::text[]) AS t(e, r, f, d, h, dv, s, fs) "
             "ON CONFLICT (user_id, entity, row_id) DO UPDATE SET "
             "fields = taskchat_sync_row.fields || EXCLUDED.fields, "
             "deleted = EXCLUDED.deleted, hlc = EXCLUDED.hlc, device = EXCLUDED.device, "
-            "seq = EXCLUDED.seq",
+            "seq = EXCLUDED.seq, "
+            "fseq = CASE WHEN taskchat_sync_row.fseq ->> '@' = taskchat_sync_row.seq::text "
+            "THEN taskchat_sync_row.fseq "
+            "ELSE jsonb_build_object('*', taskchat_sync_row.seq) END || (EXCLUDED.fseq - '*')",
             user_id,
             out_e,
             out_id,
@@ -203,6 +250,7 @@ async def push(
             out_h,
             out_dev,
             out_seq,
+            out_fs,
         )
         await conn.execute(
             "UPDATE taskchat_sync_user SET last_seq = $2 WHERE user_id = $1", user_id, seq
@@ -210,28 +258,68 @@ async def push(
         return base, seq
 
 
+def _row(rec: asyncpg.Record, whole: bool = True) -> dict[str, Any]:
+    return {
+        "e": rec["entity"],
+        "id": rec["row_id"],
+        "f": json.loads(rec["f"]),
+        "d": json.loads(rec["d"]) if rec["d"] else None,
+        "seq": rec["seq"],
+        "whole": whole,
+    }
+
+
 @_bounded
 async def pull(
-    conn: asyncpg.Connection, user_id: str, after: int, limit: int
+    conn: asyncpg.Connection, user_id: str, after: int, limit: int, changed_only: bool = False
 ) -> list[dict[str, Any]]:
-    """Rows of `user_id` changed after `after`, oldest change first."""
+    """Rows of `user_id` changed after `after`, oldest change first: whole, or with
+    `changed_only`, where the server knows (fseq), only their fields changed after
+    `after` (then `"whole": False`; the tombstone always comes)."""
+    if not changed_only or after <= 0:
+        records = await conn.fetch(
+            "SELECT entity, row_id, fields::text AS f, deleted::text AS d, seq "
+            "FROM taskchat_sync_row WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            user_id,
+            after,
+            limit,
+        )
+        return [_row(rec) for rec in records]
+    # In part: rows whose fseq is kept up and whose unlisted fields ('*') are older than
+    # the cursor; their fields listed as changed after it. Every other row comes whole.
     records = await conn.fetch(
-        "SELECT entity, row_id, fields::text AS f, deleted::text AS d, seq "
-        "FROM taskchat_sync_row WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "SELECT entity, row_id, deleted::text AS d, seq, NOT kept AS whole, (CASE WHEN kept "
+        "THEN (SELECT coalesce(jsonb_object_agg(c.key, fields -> c.key), '{}') "
+        "FROM jsonb_each_text(fseq) c WHERE c.key NOT IN ('@', '*') AND fields ? c.key "
+        "AND c.value::bigint > $2) ELSE fields END)::text AS f "
+        "FROM (SELECT *, coalesce(fseq ->> '@' = seq::text "
+        "AND (fseq ->> '*')::bigint <= $2, false) AS kept "
+        "FROM taskchat_sync_row WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) t "
+        "ORDER BY seq",
         user_id,
         after,
         limit,
     )
-    return [
-        {
-            "e": rec["entity"],
-            "id": rec["row_id"],
-            "f": json.loads(rec["f"]),
-            "d": json.loads(rec["d"]) if rec["d"] else None,
-            "seq": rec["seq"],
-        }
-        for rec in records
-    ]
+    return [_row(rec, rec["whole"]) for rec in records]
+
+
+@_bounded
+async def whole_rows(
+    conn: asyncpg.Connection, user_id: str, keys: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The current, whole server rows `keys` ((entity, row id) pairs); missing ones are
+    left out. (For a device that pulled part of a row it does not have.)"""
+    if not keys:
+        return []
+    records = await conn.fetch(
+        "SELECT entity, row_id, fields::text AS f, deleted::text AS d, seq "
+        "FROM taskchat_sync_row WHERE user_id = $1 AND (entity, row_id) IN "
+        "(SELECT * FROM unnest($2::text[], $3::text[]))",
+        user_id,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return [_row(rec) for rec in records]
 
 
 @_bounded

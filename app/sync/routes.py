@@ -8,7 +8,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser
 from app.errors import Conflict, NotFound
@@ -40,6 +40,80 @@ class SetupBody(BaseModel):
     code: str | None = Field(None, max_length=200)
     device_name: str | None = Field(None, max_length=200)
     allow_plaintext_file: bool = False
+
+
+class SpaceOut(BaseModel):
+    id: str
+    role: str | None = None
+    recovery_hint: str | None = None
+
+
+class DeviceRef(BaseModel):
+    id: str
+    name: str
+
+
+class QuarantinedRow(BaseModel):
+    """A synced row set aside unread (it failed the encryption check)."""
+
+    model_config = ConfigDict(extra="allow")  # plus when and why, as recorded
+    entity: str
+    id: str
+
+
+class SyncStatusOut(BaseModel):
+    """Sync on this device: last success, what waits, the last problem in plain words."""
+
+    enabled: bool
+    target: str | None = None
+    running: bool = False
+    last_success: str | None = None
+    last_attempt: str | None = None
+    last_error: str | None = None
+    pending_changes: int = 0
+    last_round: dict[str, int | float] = Field(default_factory=dict)
+    message: str | None = None
+    quarantined: int = 0
+    problem: str | None = None
+    encrypted: bool = False
+    space: SpaceOut | None = None
+    device: DeviceRef | None = None
+    quarantine: list[QuarantinedRow] = Field(default_factory=list)
+
+
+class SyncDeviceOut(BaseModel):
+    id: str
+    name: str
+    last_seen: str
+    removed: bool
+    this_device: bool
+
+
+class SyncDevicesOut(BaseModel):
+    items: list[SyncDeviceOut]
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    target: str
+    server_version: str
+    message: str
+
+
+class SetupOut(BaseModel):
+    """A started space shows its pairing `code` (once) and its QR code; a joined one says
+    how many rows of this device were kept."""
+
+    role: str  # "started" | "joined"
+    space_id: str
+    recovery_hint: str
+    target: str
+    secrets: str  # "keyring" | "file"
+    code: str | None = None
+    qr: str | None = None
+    kept: dict[str, int] = Field(default_factory=dict)
+    upgraded_rows: int = 0
+    status: SyncStatusOut
 
 
 def _default_device_name() -> str:
@@ -74,7 +148,7 @@ def _service(request: Request) -> Any:
     return service
 
 
-@router.get("/status")
+@router.get("/status", response_model=SyncStatusOut)
 async def sync_status(request: Request, _user: CurrentUser) -> dict[str, Any]:
     """Last success, pending local changes and the last error in plain words."""
     service = getattr(request.app.state, "sync", None)
@@ -83,7 +157,7 @@ async def sync_status(request: Request, _user: CurrentUser) -> dict[str, Any]:
     return await service.get_status()
 
 
-@router.post("/run")
+@router.post("/run", response_model=SyncStatusOut)
 async def sync_run(request: Request, _user: CurrentUser) -> dict[str, Any]:
     """Sync now; answers with the status afterwards (a failure is in `last_error`)."""
     service = _service(request)
@@ -94,7 +168,7 @@ async def sync_run(request: Request, _user: CurrentUser) -> dict[str, Any]:
     return await service.get_status()
 
 
-@router.post("/check")
+@router.post("/check", response_model=CheckOut)
 async def sync_check(body: CheckBody, _user: CurrentUser) -> dict[str, Any]:
     """Connect to a sync database once and say whether it works (nothing is stored)."""
     return await _spaces().check_connection(url=body.url)
@@ -115,7 +189,7 @@ async def _restart(request: Request) -> None:
         await service.start()
 
 
-@router.post("/setup")
+@router.post("/setup", response_model=SetupOut)
 async def sync_setup(request: Request, body: SetupBody, _user: CurrentUser) -> dict[str, Any]:
     """`{"url"}` starts a sync space and answers its pairing `code`; `{"url", "code"}`
     joins the space (a wrong code: 403, nothing written)."""
@@ -156,7 +230,7 @@ async def sync_setup(request: Request, body: SetupBody, _user: CurrentUser) -> d
     return answer
 
 
-@router.post("/leave")
+@router.post("/leave", response_model=SyncStatusOut)
 async def sync_leave(request: Request, _user: CurrentUser) -> dict[str, Any]:
     """Stop syncing on this device (its data stays here; the space and the others go on)."""
     app = request.app
@@ -179,7 +253,7 @@ def _space(request: Request) -> tuple[str, Any]:
     return url, cipher
 
 
-@router.get("/devices")
+@router.get("/devices", response_model=SyncDevicesOut)
 async def sync_devices(request: Request, _user: CurrentUser) -> dict[str, Any]:
     """The devices of this device's sync space: name, last seen, removed."""
     url, cipher = _space(request)
@@ -187,7 +261,7 @@ async def sync_devices(request: Request, _user: CurrentUser) -> dict[str, Any]:
     return {"items": await _spaces().devices(url=url, cipher=cipher, this_device=this)}
 
 
-@router.delete("/devices/{device_id}")
+@router.delete("/devices/{device_id}", response_model=SyncDevicesOut)
 async def sync_remove_device(
     request: Request, device_id: str, _user: CurrentUser
 ) -> dict[str, Any]:

@@ -664,6 +664,17 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** CheckOut */
+        CheckOut: {
+            /** Message */
+            message: string;
+            /** Ok */
+            ok: boolean;
+            /** Server Version */
+            server_version: string;
+            /** Target */
+            target: string;
+        };
         /** CompleteBody */
         CompleteBody: {
             /**
@@ -677,6 +688,13 @@ export interface components {
              * @enum {string}
              */
             subtasks: "ask" | "complete" | "leave";
+        };
+        /** DeviceRef */
+        DeviceRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
         };
         /** GeminiKeyIn */
         GeminiKeyIn: {
@@ -892,6 +910,18 @@ export interface components {
          * @enum {string}
          */
         Priority: "none" | "low" | "medium" | "high";
+        /**
+         * QuarantinedRow
+         * @description A synced row set aside unread (it failed the encryption check).
+         */
+        QuarantinedRow: {
+            /** Entity */
+            entity: string;
+            /** Id */
+            id: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** SearchResult */
         SearchResult: {
             /** Id */
@@ -956,6 +986,112 @@ export interface components {
             device_name?: string | null;
             /** Url */
             url: string;
+        };
+        /**
+         * SetupOut
+         * @description A started space shows its pairing `code` (once) and its QR code; a joined one says
+         *     how many rows of this device were kept.
+         */
+        SetupOut: {
+            /** Code */
+            code?: string | null;
+            /** Kept */
+            kept?: {
+                [key: string]: number;
+            };
+            /** Qr */
+            qr?: string | null;
+            /** Recovery Hint */
+            recovery_hint: string;
+            /** Role */
+            role: string;
+            /** Secrets */
+            secrets: string;
+            /** Space Id */
+            space_id: string;
+            status: components["schemas"]["SyncStatusOut"];
+            /** Target */
+            target: string;
+            /**
+             * Upgraded Rows
+             * @default 0
+             */
+            upgraded_rows: number;
+        };
+        /** SpaceOut */
+        SpaceOut: {
+            /** Id */
+            id: string;
+            /** Recovery Hint */
+            recovery_hint?: string | null;
+            /** Role */
+            role?: string | null;
+        };
+        /** SyncDeviceOut */
+        SyncDeviceOut: {
+            /** Id */
+            id: string;
+            /** Last Seen */
+            last_seen: string;
+            /** Name */
+            name: string;
+            /** Removed */
+            removed: boolean;
+            /** This Device */
+            this_device: boolean;
+        };
+        /** SyncDevicesOut */
+        SyncDevicesOut: {
+            /** Items */
+            items: components["schemas"]["SyncDeviceOut"][];
+        };
+        /**
+         * SyncStatusOut
+         * @description Sync on this device: last success, what waits, the last problem in plain words.
+         */
+        SyncStatusOut: {
+            device?: components["schemas"]["DeviceRef"] | null;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Encrypted
+             * @default false
+             */
+            encrypted: boolean;
+            /** Last Attempt */
+            last_attempt?: string | null;
+            /** Last Error */
+            last_error?: string | null;
+            /** Last Round */
+            last_round?: {
+                [key: string]: number;
+            };
+            /** Last Success */
+            last_success?: string | null;
+            /** Message */
+            message?: string | null;
+            /**
+             * Pending Changes
+             * @default 0
+             */
+            pending_changes: number;
+            /** Problem */
+            problem?: string | null;
+            /** Quarantine */
+            quarantine?: components["schemas"]["QuarantinedRow"][];
+            /**
+             * Quarantined
+             * @default 0
+             */
+            quarantined: number;
+            /**
+             * Running
+             * @default false
+             */
+            running: boolean;
+            space?: components["schemas"]["SpaceOut"] | null;
+            /** Target */
+            target?: string | null;
         };
         /** TaskCreate */
         TaskCreate: {
@@ -1809,9 +1945,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CheckOut"];
                 };
             };
             /** @description Validation Error */
@@ -1840,9 +1974,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SyncDevicesOut"];
                 };
             };
         };
@@ -1864,9 +1996,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SyncDevicesOut"];
                 };
             };
             /** @description Validation Error */
@@ -1895,9 +2025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SyncStatusOut"];
                 };
             };
         };
@@ -1917,9 +2045,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SyncStatusOut"];
                 };
             };
         };
@@ -1943,9 +2069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SetupOut"];
                 };
             };
             /** @description Validation Error */
@@ -1974,9 +2098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SyncStatusOut"];
                 };
             };
         };

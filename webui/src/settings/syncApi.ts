@@ -1,42 +1,32 @@
 // REST calls and small helpers for Settings → Sync (app/sync/routes.py).
 import { request } from '../api/client'
+import type { components } from '../api/schema'
 
-export interface SyncDevice {
-  id: string
-  name: string
-  last_seen: string
-  removed: boolean
-  this_device: boolean
-}
-
-export interface SyncState {
-  enabled: boolean
-  target: string | null
-  running: boolean
-  last_success: string | null
-  last_attempt: string | null
-  last_error: string | null
-  pending_changes: number
-  message: string | null
-  encrypted?: boolean
-  space?: { id: string; role?: string | null; recovery_hint?: string | null } | null
-  device?: { id: string; name: string } | null
-  quarantined?: number
-}
+// The types come from the server's response models (app/sync/routes.py), written into
+// ../api/schema.d.ts by scripts/gen_api_types.sh; none are written by hand here.
+type Schemas = components['schemas']
+type StatusOut = Schemas['SyncStatusOut']
+export type SyncDevice = Schemas['SyncDeviceOut']
+/** The status as the server sends it; the fields the section can do without are optional
+ * (a status made in a test or by an older server may lack them). */
+export type SyncState = Pick<
+  StatusOut,
+  'enabled' | 'target' | 'running' | 'last_success' | 'last_attempt' | 'last_error' | 'pending_changes' | 'message'
+> &
+  Partial<StatusOut>
+/** `url` alone starts a space; with `code` it joins one. */
+export type SyncSetupBody = Pick<Schemas['SetupBody'], 'url'> & Partial<Schemas['SetupBody']>
+export type SyncSetup = Schemas['SetupOut']
 
 export const syncApi = {
   status: () => request<SyncState>('GET', '/api/sync/status'),
   run: () => request<SyncState>('POST', '/api/sync/run'),
-  check: (url: string) => request<{ ok: boolean; message: string }>('POST', '/api/sync/check', { url }),
-  setup: (body: { url: string; code?: string; device_name?: string; allow_plaintext_file?: boolean }) =>
-    request<{ code: string | null; qr?: string | null; recovery_hint: string; role: string; kept: Record<string, number>; secrets: string }>(
-      'POST',
-      '/api/sync/setup',
-      body,
-    ),
+  check: (url: string) => request<Schemas['CheckOut']>('POST', '/api/sync/check', { url }),
+  setup: (body: SyncSetupBody) => request<SyncSetup>('POST', '/api/sync/setup', body),
   leave: () => request<SyncState>('POST', '/api/sync/leave'),
-  devices: () => request<{ items: SyncDevice[] }>('GET', '/api/sync/devices'),
-  removeDevice: (id: string) => request<{ items: SyncDevice[] }>('DELETE', `/api/sync/devices/${encodeURIComponent(id)}`),
+  devices: () => request<Schemas['SyncDevicesOut']>('GET', '/api/sync/devices'),
+  removeDevice: (id: string) =>
+    request<Schemas['SyncDevicesOut']>('DELETE', `/api/sync/devices/${encodeURIComponent(id)}`),
 }
 
 export function when(iso: string | null | undefined): string {
