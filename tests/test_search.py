@@ -297,6 +297,18 @@ async def test_very_common_words_rank_only_the_newest_matches(
     assert {r.item_id for r in results} <= set(new)
 
 
+async def insert_triggers(session) -> list[tuple]:
+    """(name, sql) of the insert triggers on `task` the import sets aside per batch."""
+    rows = await session.exec(  # type: ignore[call-overload]
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
+            "'sync_task_ai') ORDER BY name"
+        )
+    )
+    return [tuple(t) for t in rows.all()]
+
+
 async def test_imported_tasks_are_found_by_both_searches(db_session, storage, monkeypatch):
     """An import indexes its new tasks per batch with the insert triggers set aside
     (SQLite: app/search/bulk.py); the tasks' titles, notes and tags are found like any
@@ -318,18 +330,7 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage, mo
     maker = create_sessionmaker(db_session.bind)
     before_triggers: list[tuple] = []
     if storage == "sqlite":
-        before_triggers = [
-            tuple(t)
-            for t in (
-                await db_session.exec(  # type: ignore[call-overload]
-                    text(
-                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                        "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
-                        "'sync_task_ai') ORDER BY name"
-                    )
-                )
-            ).all()
-        ]
+        before_triggers = await insert_triggers(db_session)
         await db_session.rollback()
         assert len(before_triggers) == 4
     async with maker() as s:
@@ -360,16 +361,7 @@ async def test_imported_tasks_are_found_by_both_searches(db_session, storage, mo
     assert await listed(q="quince") == quince
     if storage == "sqlite":
         # The insert triggers the import set aside per batch are all back, unchanged.
-        triggers = (
-            await db_session.exec(  # type: ignore[call-overload]
-                text(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                    "AND name IN ('task_fts_ai', 'search_task_ai', 'search_doc_ai', "
-                    "'sync_task_ai') ORDER BY name"
-                )
-            )
-        ).all()
-        assert [tuple(t) for t in triggers] == before_triggers
+        assert await insert_triggers(db_session) == before_triggers
         counts = (
             await db_session.exec(  # type: ignore[call-overload]
                 text(
