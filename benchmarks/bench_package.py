@@ -191,36 +191,18 @@ def measure(builds: list[Build], runs: int) -> list[Figure]:
         inst = installed_size(build.deb) / MIB if build.deb else float("nan")
         sizes[build.design] = (deb, inst, tree_size(build.onedir) / MIB)
     ref = sizes[base.design]
+
+    def size(build: Build, label: str, value: float, reference: float, **kw: str) -> Figure:
+        extra = ratio(value, reference, build)
+        return Figure(f"{build.design}: {label}", [value], unit="MiB", extra=extra, **kw)
+
     for build in builds:
         deb, inst, onedir = sizes[build.design]
         if build.deb:
-            figures.append(
-                Figure(
-                    f"{build.design}: .deb (xz)",
-                    [deb],
-                    unit="MiB",
-                    target=DEB_TARGET,
-                    note=f"{build.deb.stat().st_size / 1e6:.1f} MB",
-                    extra=ratio(deb, ref[0], build),
-                )
-            )
-            figures.append(
-                Figure(
-                    f"{build.design}: installed size",
-                    [inst],
-                    unit="MiB",
-                    note="Installed-Size",
-                    extra=ratio(inst, ref[1], build),
-                )
-            )
-        figures.append(
-            Figure(
-                f"{build.design}: one-dir size",
-                [onedir],
-                unit="MiB",
-                extra=ratio(onedir, ref[2], build),
-            )
-        )
+            note = f"{build.deb.stat().st_size / 1e6:.1f} MB"
+            figures.append(size(build, ".deb (xz)", deb, ref[0], target=DEB_TARGET, note=note))
+            figures.append(size(build, "installed size", inst, ref[1], note="Installed-Size"))
+        figures.append(size(build, "one-dir size", onedir, ref[2]))
     if not have_xvfb():
         print("no Xvfb here: launch times skipped", file=sys.stderr)
         return figures
