@@ -38,7 +38,7 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
@@ -169,11 +169,9 @@ async def push(
         older: list[tuple[str, str]] = []
         for rec in await conn.fetch(
             "SELECT entity, row_id, hlc, device, deleted::text AS d FROM taskchat_sync_row "
-            "WHERE user_id = $1 AND (entity, row_id) IN "
-            "(SELECT * FROM unnest($2::text[], $3::text[]))",
+            f"WHERE {_BY_KEYS}",
             user_id,
-            [k[0] for k in incoming],
-            [k[1] for k in incoming],
+            *_key_columns(incoming),
         ):
             key = (rec["entity"], rec["row_id"])
             tops[key] = top = (rec["hlc"], rec["device"])
@@ -188,11 +186,9 @@ async def push(
                 "SELECT entity, row_id, (SELECT jsonb_object_agg(key, CASE WHEN "
                 "jsonb_typeof(value) = 'array' THEN value - 0 END) FROM jsonb_each(fields) "
                 "WHERE key = ANY($4::text[]))::text AS f FROM taskchat_sync_row "
-                "WHERE user_id = $1 AND (entity, row_id) IN "
-                "(SELECT * FROM unnest($2::text[], $3::text[]))",
+                f"WHERE {_BY_KEYS}",
                 user_id,
-                [k[0] for k in older],
-                [k[1] for k in older],
+                *_key_columns(older),
                 sorted(names),
             ):
                 stamps = json.loads(rec["f"]) if rec["f"] else {}
@@ -258,6 +254,16 @@ async def push(
         return base, seq
 
 
+# Rows of user $1 whose (entity, row id) is one of the pairs $2[i], $3[i] (see _key_columns).
+_BY_KEYS = "user_id = $1 AND (entity, row_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))"
+
+
+def _key_columns(keys: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """(entity, row id) pairs as the two arrays _BY_KEYS takes."""
+    pairs = list(keys)
+    return [k[0] for k in pairs], [k[1] for k in pairs]
+
+
 def _row(rec: asyncpg.Record, whole: bool = True) -> dict[str, Any]:
     return {
         "e": rec["entity"],
@@ -313,11 +319,9 @@ async def whole_rows(
         return []
     records = await conn.fetch(
         "SELECT entity, row_id, fields::text AS f, deleted::text AS d, seq "
-        "FROM taskchat_sync_row WHERE user_id = $1 AND (entity, row_id) IN "
-        "(SELECT * FROM unnest($2::text[], $3::text[]))",
+        f"FROM taskchat_sync_row WHERE {_BY_KEYS}",
         user_id,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        *_key_columns(keys),
     )
     return [_row(rec) for rec in records]
 
