@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import TextClause, UpdateBase
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -298,9 +299,15 @@ class ReminderScheduler:
 
 
 def _writes_tasks(statement: str, context: Any) -> bool:
-    """Whether a statement about to run inserts, updates or deletes task rows."""
+    """Whether a statement about to run inserts, updates or deletes task rows.
+
+    This runs before every statement on the engine, reads included: a compiled SELECT is
+    answered from its type, and only raw SQL (sync's, migrations') is matched as text.
+    """
     compiled = getattr(context, "compiled", None)
-    table = getattr(getattr(compiled, "statement", None), "table", None)
-    if table is not None:  # an ORM flush or a Core insert/update/delete
-        return getattr(table, "name", None) == Task.__tablename__
+    clause = getattr(compiled, "statement", None)
+    if isinstance(clause, UpdateBase):  # an ORM flush or a Core insert/update/delete
+        return getattr(clause.table, "name", None) == Task.__tablename__
+    if clause is not None and not isinstance(clause, TextClause):
+        return False  # a compiled SELECT or DDL
     return bool(_TASK_WRITE.search(statement))
