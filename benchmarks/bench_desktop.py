@@ -50,7 +50,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.report import Figure, print_table, write_json
+from benchmarks.report import Figure, report
 from tests.fakes.gemini import FakeGemini, Text
 from tests.xvfb import virtual_display
 
@@ -479,11 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     with virtual_display() as display:
         for mode in args.modes:
             figures += measure(mode, args.runs, not args.no_build, display)
-    load = os.getloadavg()
-    print_table("TaskChat desktop binary (Linux)", figures)
-    path = write_json("desktop", figures, load_average=load)
-    print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"written to {path}")
+    report("TaskChat desktop binary (Linux)", "desktop", figures)
     return 0
 
 

@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.report import Figure, print_table, write_json
+from benchmarks.report import Figure, report
 from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,11 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             figures += measure(design, args.runs, args.hold, args.idle, display)
     for note in notes:
         print(f"skipped: {note}")
-    load = os.getloadavg()
-    print_table("TaskChat footprint per desktop design (Linux, Xvfb)", figures)
-    path = write_json("footprint", figures, load_average=load, skipped=notes)
-    print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"written to {path}")
+    title = "TaskChat footprint per desktop design (Linux, Xvfb)"
+    report(title, "footprint", figures, skipped=notes)
     return 0
 
 

@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.report import Figure, print_table, write_json
+from benchmarks.report import Figure, report
 from tests.xvfb import have_xvfb, virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,11 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         builds = [found]
     figures = measure(builds, 1 if args.quick else args.runs)
-    load = os.getloadavg()
-    print_table("TaskChat Linux package", figures)
-    path = write_json("package", figures, load_average=load)
-    print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"written to {path}")
+    report("TaskChat Linux package", "package", figures)
     return 0
 
 

@@ -102,3 +102,13 @@ def write_json(name: str, figures: list[Figure], **meta: object) -> Path:
         )
     )
     return path
+
+
+def report(title: str, name: str, figures: list[Figure], **meta: object) -> Path:
+    """Print the table, write `results/<name>.json` with the load average, say both."""
+    load = os.getloadavg()
+    print_table(title, figures)
+    path = write_json(name, figures, load_average=load, **meta)
+    print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"written to {path}")
+    return path
