@@ -77,7 +77,8 @@ class ServerProcess:
         self.error: str | None = None
         self.on_unexpected_exit: Callable[[str], None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._ready = threading.Event()
+        self._listening = threading.Event()  # the socket listens: the UI may load
+        self._ready = threading.Event()  # the server serves (its lifespan has run)
         self._health: concurrent.futures.Future[float] | None = None
         self._stopping = False
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
@@ -120,13 +121,17 @@ class ServerProcess:
         assert self._proc is not None and self._proc.stdout is not None
         for raw in self._proc.stdout:
             line = raw.decode("utf-8", "replace").strip()
-            match = re.search(r"(http://127\.0\.0\.1:(\d+)/\S*)", line)
+            match = re.search(r"(listening|running) at (http://127\.0\.0\.1:(\d+)/\S*)", line)
             if match and not self._ready.is_set():
-                self.launch_url, self.port = match.group(1), int(match.group(2))
-                self._ready.set()
+                if not self._listening.is_set():
+                    self.launch_url, self.port = match.group(2), int(match.group(3))
+                    self._listening.set()
+                if match.group(1) == "running":
+                    self._ready.set()
         code = self._proc.wait()
         if not self._ready.is_set():
             self.error = self._describe_exit(code)
+            self._listening.set()
             self._ready.set()
         elif not self._stopping:
             self.error = self._describe_exit(code)
@@ -172,6 +177,19 @@ class ServerProcess:
         self._health = future
         threading.Thread(target=watch, name="taskchat-server-health", daemon=True).start()
 
+    def wait_listening(self, timeout: float = 90.0) -> str:
+        """Block until the server's socket listens and return the launch URL; raise
+        RuntimeError when the server failed first.
+
+        The UI may load from then on: its first request waits in the socket's backlog
+        while the server runs its lifespan, instead of starting only once /api/health
+        answered (which the window then still waits for, see `wait_ready`).
+        """
+        if not self._listening.wait(timeout) or not self.port:
+            reason = self.error or "timeout"
+            raise RuntimeError(f"the TaskChat server did not start ({reason})")
+        return self.launch_url
+
     def wait_ready(self, timeout: float = 90.0) -> float:
         """Block until /api/health answers and return when it did (time.time()); raise
         RuntimeError when the server failed."""
@@ -183,7 +201,8 @@ class ServerProcess:
     def _wait_ready(self, timeout: float) -> None:
         import urllib.request  # noqa: F401 - loaded while the child starts, not after
 
-        if not self._ready.wait(timeout) or not self.port:
+        # An error here: it stopped before it served (the port may be known already).
+        if not self._ready.wait(timeout) or not self.port or self.error is not None:
             reason = self.error or "timeout"
             raise RuntimeError(f"the TaskChat server did not start ({reason})")
         wait_for_health(self.base_url, timeout=timeout)
@@ -282,16 +301,24 @@ class InProcessServer(ServerProcess):
                 return
             settings = get_settings()
 
-            def ready(app: Any, port: int) -> None:
+            def listening(app: Any, port: int) -> None:
                 self.launch_url = srv.launch_url(app, "127.0.0.1", port)
                 self.port = port
+                self._listening.set()
+
+            def ready(app: Any, port: int) -> None:
                 self._ready.set()
                 crash_after = os.environ.get("TASKCHAT_TEST_CRASH") == "server"
                 if crash_after:  # test hook: the server ends by itself once it answered
                     threading.Timer(3.0, self._test_crash).start()
 
             server, sock, _app = srv.build_server(
-                settings, host="127.0.0.1", port=0, on_ready=ready, graceful_shutdown=0.5
+                settings,
+                host="127.0.0.1",
+                port=0,
+                on_ready=ready,
+                on_listening=listening,
+                graceful_shutdown=0.5,
             )
             self._uvicorn = server
             # create_app pointed the log at the server's file; one process, one log file.
@@ -311,6 +338,7 @@ class InProcessServer(ServerProcess):
             self._exited.set()
             if not self._ready.is_set():
                 self.error = self.error or "it stopped before answering"
+                self._listening.set()
                 self._ready.set()
             elif not self._stopping:
                 self.error = self.error or "it stopped"
