@@ -362,9 +362,14 @@ class InProcessServer(ServerProcess):
             self._uvicorn.should_exit = True
         thread.join(max(budget - 0.6, 0.1))
         if thread.is_alive() and self._uvicorn is not None:
-            log.warning("server still draining connections: forcing the exit")
+            log.warning(
+                "server still draining connections: forcing the exit; it was at:\n%s",
+                _stack_of(thread),
+            )
             self._uvicorn.force_exit = True
             thread.join(0.5)
+        if thread.is_alive():
+            log.error("the server thread did not stop; it is at:\n%s", _stack_of(thread))
         elapsed = time.perf_counter() - t0
         log.info("server stopped in %.2f s (in-process)", elapsed)
         return elapsed
@@ -376,6 +381,14 @@ class InProcessServer(ServerProcess):
     @property
     def failure(self) -> str | None:
         return self.error
+
+
+def _stack_of(thread: threading.Thread) -> str:
+    """Where `thread` is now (for the log when it does not stop in time)."""
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident or -1)
+    return "".join(traceback.format_stack(frame)) if frame is not None else "(gone)"
 
 
 def in_process_wanted() -> bool:
