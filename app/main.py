@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.reminders = reminders
         # Last: these threads would otherwise slow the start-up steps above (one GIL).
         app.state.sessions.warm_up()  # the keyring's signing secret, before the UI asks
-        # The chat machinery loads at the first chat request instead (app/chat/routes.py).
+        chat_routes.warm_up(app)
         app.state.updates = updates.UpdateChecker(settings)
         app.state.updates.start()  # a background task: never delays the start
         try:

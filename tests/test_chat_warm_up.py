@@ -1,4 +1,5 @@
-"""The chat machinery loads at the first chat request, not at start-up (app/chat/routes.py)."""
+"""The chat machinery loads in the background from start-up (app/chat/routes.py `warm_up`):
+chat requests that arrive meanwhile wait for it, the others do not."""
 
 from __future__ import annotations
 
@@ -20,16 +21,16 @@ URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=
 THREADS_LIST = {"type": "threads.list", "params": {"limit": 50, "order": "desc"}}
 
 
-async def test_the_start_leaves_the_chat_import_to_the_first_chat_request(live_server):
+async def test_the_start_begins_the_chat_import_and_chat_requests_use_it(live_server):
     app = live_server.app
+    pending = app.state.chat_endpoint  # begun by the lifespan, in a thread of its own
     async with live_server.client(timeout=120) as c:
         assert (await c.get("/api/tasks")).status_code == 200
-        assert getattr(app.state, "chat_endpoint", None) is None  # nothing begun at start
         r = await c.post("/api/chatkit", content=json.dumps(THREADS_LIST))
         assert r.status_code == 200, r.text
         assert r.json()["data"] == []
-    pending = app.state.chat_endpoint
     assert pending.done() and pending.exception() is None
+    assert app.state.chat_endpoint is pending  # imported once
 
 
 def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:

@@ -1,4 +1,4 @@
-"""POST /api/chatkit and /api/chat/prepare; ChatKit and agents load at the first chat request."""
+"""POST /api/chatkit and /api/chat/prepare; ChatKit and agents load off the start-up path."""
 
 from __future__ import annotations
 
@@ -19,45 +19,40 @@ from app.security.limits import UsageLimiter
 
 router = APIRouter(tags=["chat"])
 
-# Importing chatkit + agents takes ~1 s of CPU and ~60 MiB: more than the rest of the server.
-# It runs in a thread of its own, started by the first chat request (the UI's threads.list
-# once its page is up), not at start-up, where it held the interpreter lock while the
-# window loaded and the UI's first requests were served (benchmarks/bench_startup.py).
+# Importing chatkit + agents takes ~1.5 s, most of a cold start: the window would wait for it
+# before /api/health answers. The lifespan starts this import in a thread instead.
 ENDPOINT = "app.chat.endpoint"
 
 
-def warm_up(app: FastAPI) -> concurrent.futures.Future[ModuleType]:
-    """The import of the chat machinery: begun in a background thread on the first call.
+def warm_up(app: FastAPI) -> None:
+    """Begin importing the chat machinery in a background thread (call from the lifespan).
 
     A daemon thread of its own, not the loop's default executor: asyncio.run() waits for
     that executor's threads at shutdown, so closing the window in the first seconds would
     wait for an import nobody needs any more.
     """
-    pending: concurrent.futures.Future[ModuleType] | None = getattr(
-        app.state, "chat_endpoint", None
-    )
-    if pending is not None:
-        return pending
-    pending = app.state.chat_endpoint = concurrent.futures.Future()
+    pending: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
 
     def load() -> None:
         try:
             pending.set_result(importlib.import_module(ENDPOINT))
-        except BaseException as exc:  # handed to every chat request
+        except BaseException as exc:  # handed to the first chat request
             pending.set_exception(exc)
 
     threading.Thread(target=load, name="taskchat-chat-warm-up", daemon=True).start()
-    return pending
+    app.state.chat_endpoint = pending
 
 
 async def _endpoint(app: FastAPI) -> ModuleType:
-    pending = warm_up(app)
-    if pending.done() and pending.exception() is None:
+    pending = getattr(app.state, "chat_endpoint", None)
+    if pending is not None and pending.done() and pending.exception() is None:
         # Imported: no asyncio future to wrap it in, whose result arrives by a wake-up of
         # the event loop (call_soon_threadsafe) on every chat request.
         return pending.result()
-    # Wait without blocking the event loop (the task panel's requests go on meanwhile).
-    return await asyncio.shield(asyncio.wrap_future(pending))
+    if pending is not None:
+        # Wait without blocking the event loop while the warm-up import finishes.
+        return await asyncio.shield(asyncio.wrap_future(pending))
+    return importlib.import_module(ENDPOINT)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.chat import routes as chat_routes
 from app.chat.models import ChatItem
 from app.config import get_settings
 from app.db.engine import create_engine, create_sessionmaker
@@ -51,10 +50,12 @@ def gemini_fixture(
 @pytest.fixture(name="chat")
 def chat_fixture(gemini: FakeGemini, request: pytest.FixtureRequest) -> Any:
     """The live server, started only after the fake Gemini's env vars are set, once its
-    chat machinery is imported (the first chat request would start that import: on a
-    loaded 2-core machine it took longer than a client's 5 s timeout)."""
+    chat machinery is imported (in the background from start-up: on a loaded 2-core
+    machine that took longer than a client's 5 s timeout)."""
     server = request.getfixturevalue("live_server")
-    chat_routes.warm_up(server.app).result(timeout=120)
+    pending = getattr(server.app.state, "chat_endpoint", None)
+    if pending is not None:
+        pending.result(timeout=120)
     return server
 
 
