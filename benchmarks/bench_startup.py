@@ -18,7 +18,8 @@ opened once before the timed runs. Per tree and round:
 * a "cold chat" `serve`: a chat turn as the very first request after /api/health (a client
   that sends at once, before any list), request to the end of the reply;
 * with `--window` (Linux, Xvfb): the window's `--self-test` from source — launch → health,
-  → UI painted, → the conversation list answered (its request in window.log).
+  → UI painted, → the conversation list answered (its request in window.log), and the
+  whole app's PSS (window, web view helpers) `--idle` seconds after the UI painted.
 
 Times are wall seconds from the process start unless said; CPU next to them, and the load
 average, because this runs on shared 2-core machines.
@@ -47,6 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from benchmarks.bench_footprint import foreign_sharers, pss_tree
 from benchmarks.report import Figure, report
 from tests.fakes.gemini import FakeGemini, Text
 
@@ -282,25 +284,48 @@ def log_epoch(line: str) -> float:
     return datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
-def measure_window(tree: Tree, display: str, hold: float) -> None:
+def measure_window(tree: Tree, display: str, idle: float) -> None:
     log = Path(tree.data_dir) / "logs" / "window.log"
     offset = log.stat().st_size if log.exists() else 0
     epoch = time.time()
     env = env_for(
         tree,
         DISPLAY=display,
-        TASKCHAT_SELF_TEST_HOLD=str(hold),
+        TASKCHAT_SELF_TEST_HOLD=str(idle + 3),
         TASKCHAT_LAUNCH_EPOCH=repr(epoch),
     )
     env.pop("WAYLAND_DISPLAY", None)
-    out = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "app", "--self-test"],
         cwd=tree.path,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
-        timeout=180,
-    ).stdout
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while "timing ui=" not in (
+            log.read_text(errors="replace")[offset:] if log.exists() else ""
+        ):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{tree.label}: the window never painted")
+            time.sleep(0.05)
+        time.sleep(idle)  # as bench_footprint: idle, UI painted
+        pids = pss_tree(proc.pid)
+        tree.add(
+            "window: whole-app PSS, idle after the UI painted",
+            sum(b for b, _ in pids.values()) / MIB,
+        )
+        if foreign_sharers(set(pids)):
+            print(
+                f"note: {tree.label}: another web view ran during the PSS sample", file=sys.stderr
+            )
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
     ok = re.search(r"SELF-TEST OK .*health=([\d.]+)s ui=([\d.]+)s", out)
     if not ok:
         raise RuntimeError(f"{tree.label}: {out[-400:]}")
@@ -311,7 +336,7 @@ def measure_window(tree: Tree, display: str, hold: float) -> None:
     if listed:
         tree.add("window: launch → conversation list answered", log_epoch(listed[0]) - epoch)
     else:
-        print(f"note: {tree.label}: no threads.list within the {hold} s hold", file=sys.stderr)
+        print(f"note: {tree.label}: no threads.list while the window was open", file=sys.stderr)
 
 
 def figures(trees: list[Tree]) -> list[Figure]:
@@ -342,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a commit to compare with (repeatable); the first is the ratios' base",
     )
     parser.add_argument("--window", action="store_true", help="also the window (Xvfb)")
-    parser.add_argument("--hold", type=float, default=6.0, help="seconds the window stays")
+    parser.add_argument(
+        "--idle", type=float, default=5.0, help="seconds after the UI painted to sample PSS"
+    )
     parser.add_argument("--quick", action="store_true", help="one run of this checkout")
     args = parser.parse_args(argv)
     if args.quick:
@@ -371,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
                 measure_serve(tree, gemini)
                 measure_cold_chat(tree, gemini)
                 if display is not None:
-                    measure_window(tree, display, args.hold)
+                    measure_window(tree, display, args.idle)
             print(f"round {run + 1}/{args.runs} done, load {os.getloadavg()[0]:.2f}", flush=True)
     gemini.stop()
     load_after = os.getloadavg()
