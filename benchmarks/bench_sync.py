@@ -11,12 +11,15 @@ rounds then rename every task on A. CPU time is given next to wall time: TaskCha
 devices run in this process, SQLite in their threads) and the PostgreSQL backends'.
 `--baseline DIR` runs the same measurement on the code of another checkout (e.g.
 `git worktree add /tmp/sync-base main`) in alternating blocks, for a ratio in one run.
+Like a TaskChat process, the script freezes its start-up objects before it measures
+(`--no-gc-freeze` leaves them to the collector, as figures before 2026-12-05 did).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -228,6 +231,13 @@ async def pairing(url: str, n: int, runs: int) -> list[float]:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
+    if not args.no_gc_freeze:
+        # As in every TaskChat process once it has started (app/boot.py `started`): what
+        # importing made is frozen out of the cyclic collector's way. Unfrozen, each full
+        # collection a round sets off walked it again (~0.1 s each, ~4 a round): a cost
+        # of this script, not of the app.
+        gc.collect()
+        gc.freeze()
     n, runs, noop_runs = (500, 2, 20) if args.quick else (args.tasks, args.runs, 300)
     pair_tasks, pair_runs = (200, 2) if args.quick else (1000, 5)
     server = None
@@ -307,6 +317,11 @@ def main(argv: list[str] | None = None) -> dict:
         "--plaintext", action="store_true", help="also measure the unencrypted format"
     )
     parser.add_argument("--no-pairing", action="store_true", help="skip the pairing figure")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the start-up objects to the garbage collector (the app freezes them)",
+    )
     parser.add_argument("--baseline", help="another checkout to compare with, same run")
     parser.add_argument("--blocks", type=int, default=2, help="with --baseline: blocks each")
     parser.add_argument("--json-out", help=argparse.SUPPRESS)

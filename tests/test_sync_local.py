@@ -4,6 +4,9 @@ pulled rows are merged with `apply_remote` exactly as a sync round does."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime
 
 import pytest
@@ -14,10 +17,14 @@ from app.config import Settings
 from app.db import migrate
 from app.db.engine import create_engine, create_sessionmaker
 from app.export import service as export
+from app.search import bulk
+from app.search.service import search
 from app.sync import local
 from app.sync.capture import stamp_pending
 from app.sync.clock import HLC
 from app.sync.fields import ROW_NOTE
+from app.tasks import service as tasks
+from app.tasks.models import TaskQuery
 from tests.sync_util import Device
 
 USER = "user-local"
@@ -203,3 +210,204 @@ async def test_import_on_a_syncing_device_is_stamped_at_commit(device):
     assert batch is not None
     pushed = {r["id"]: set(r["f"]) for r in batch.rows if r["e"] == "task"}
     assert pushed == {i: want for i in ids}
+
+
+# ------------------------------------------------- a big pulled batch of edited tasks
+
+
+def all_triggers(db_path: str) -> list[tuple[str, str]]:
+    """(name, sql) of every trigger in the database file, as SQLite stores them."""
+    with closing(sqlite3.connect(db_path)) as db:
+        return db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        ).fetchall()
+
+
+def fts_differences(db_path: str) -> dict[str, int]:
+    """How many index entries (term, row, column, offset) of task_fts and search_fts are
+    missing or extra compared with indexes built afresh from the rows they index: a
+    'delete' given wrong old values (or none) leaves the old words findable for good."""
+    out = {}
+    with closing(sqlite3.connect(db_path)) as db:
+        owner = "'u' || hex(user_id) || ' s' || completed"
+        opts = "content='', tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
+        for statement in (
+            f"CREATE VIRTUAL TABLE temp.fresh_task USING fts5(title, description, owner, {opts})",
+            "INSERT INTO temp.fresh_task (rowid, title, description, owner) "
+            f"SELECT rowid, title, description, {owner} FROM task",
+            f"CREATE VIRTUAL TABLE temp.fresh_search USING fts5(title, body, {opts})",
+            "INSERT INTO temp.fresh_search (rowid, title, body) "
+            "SELECT id, title, body FROM search_doc",
+        ):
+            db.execute(statement)
+        for index, fresh in (("task_fts", "fresh_task"), ("search_fts", "fresh_search")):
+            db.execute(
+                f"CREATE VIRTUAL TABLE temp.v_{index} USING fts5vocab(main, {index}, instance)"
+            )
+            db.execute(
+                f"CREATE VIRTUAL TABLE temp.v_{fresh} USING fts5vocab(temp, {fresh}, instance)"
+            )
+            held = Counter(db.execute(f"SELECT term, doc, col, offset FROM temp.v_{index}"))
+            built = Counter(db.execute(f"SELECT term, doc, col, offset FROM temp.v_{fresh}"))
+            out[index] = sum(((held - built) + (built - held)).values())
+    return out
+
+
+def _pantry(n: int) -> dict:
+    """An export of `n` tasks: "quince jam", tagged pantry, some with a note."""
+    return {
+        "format": "taskchat-export",
+        "version": 1,
+        "tasks": [
+            {
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "title": f"quince jam {i}",
+                "description": "grandma's recipe" if i % 5 == 0 else "",
+                "tags": ["pantry"],
+                "created_at": "2026-12-01T10:00:00+00:00",
+                "updated_at": "2026-12-01T10:00:00+00:00",
+            }
+            for i in range(n)
+        ],
+    }
+
+
+def pulled_edit(task_id: str, i: int, clock: HLC) -> dict:
+    """Another device renamed, re-tagged, cleared the note of (and every 4th: completed)
+    task `task_id`: only the changed fields, as a pull sends them."""
+    stamp = clock.now()
+    done = i % 4 == 0
+    values = {
+        "title": f"medlar pie {i}",
+        "description": "",
+        "tags": '["orchard"]',
+        "completed": int(done),
+        "completed_at": "2026-12-02 09:00:00.000000" if done else None,
+        "updated_at": "2026-12-02 09:00:00.000000",
+    }
+    fields = {n: [v, stamp, clock.device_id] for n, v in values.items()}
+    return {"e": "task", "id": task_id, "f": fields, "d": None, "whole": False}
+
+
+async def _listed(d: Device, **query) -> set[str]:
+    async with d.sessionmaker() as s:
+        page = await tasks.list_tasks(session=s, user_id=USER, query=TaskQuery(limit=500, **query))
+    return {t.id for t in page.items}
+
+
+async def _found(d: Device, q: str) -> set[str]:
+    async with d.sessionmaker() as s:
+        return {r.id for r in (await search(session=s, user_id=USER, q=q, limit=100)).results}
+
+
+@pytest.fixture
+def reindexed(monkeypatch) -> list[int]:
+    """Counts the batches applied with the task's update triggers set aside."""
+    calls: list[int] = []
+    real = bulk.reindex_tasks
+
+    def counting(conn, ids, suspended) -> None:
+        calls.append(len(ids))
+        real(conn, ids, suspended)
+
+    monkeypatch.setattr(bulk, "reindex_tasks", counting)
+    return calls
+
+
+@pytest.mark.parametrize("n", [20, local.BULK_UPDATE_MIN + 30])
+async def test_pulled_edits_are_found_by_every_search_and_old_words_are_not(device, reindexed, n):
+    """A pulled batch of edited tasks: from BULK_UPDATE_MIN on, applied with the task's
+    update triggers set aside and indexed per index (app/search/bulk.py), below it row by
+    row. Either way the task list's words and tag filters and the unified search find the
+    new titles and tags, never the old ones; both full-text indexes hold exactly what
+    indexes built afresh from the rows would; the triggers are back byte for byte; the
+    apply noted nothing to push back; and later local edits are indexed as usual."""
+    async with device.sessionmaker() as s:
+        await export.import_data(s, user_id=USER, data=_pantry(n))
+    db_path = device.engine.url.database
+    triggers = all_triggers(db_path)
+    async with device.engine.begin() as conn:  # the import's notes, as a round would
+        await conn.run_sync(stamp_pending, device.clock)
+    outbox = await _outbox(device)
+    ids = sorted(await device.table("task", ("title",)))
+    other = HLC("dev-b")
+
+    assert await apply(device, [pulled_edit(t, i, other) for i, t in enumerate(ids)], 7) == n
+
+    assert reindexed == ([n] if n >= local.BULK_UPDATE_MIN else [])
+    assert all_triggers(db_path) == triggers
+    assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
+    assert await _outbox(device) == outbox
+    done = {t for i, t in enumerate(ids) if i % 4 == 0}
+    assert await _listed(device, q="medlar") == set(ids)
+    assert await _listed(device, q="pie", completed=True) == done
+    assert await _listed(device, q="medlar", completed=False) == set(ids) - done
+    assert await _listed(device, q="quince") == set()
+    assert await _listed(device, q="grandma") == set()
+    assert await _listed(device, tag="orchard") == set(ids)
+    assert await _listed(device, tag="pantry") == set()
+    # (Words match as prefixes: "13" finds 130-139 too.)
+    assert await _found(device, "medlar pie 13") == {
+        t for t in ids if str(ids.index(t)).startswith("13")
+    }
+    assert await _found(device, "quince") == set()
+    assert await _found(device, "grandma") == set()
+    assert await cursor(device) == 7
+    # The per-row triggers are back at work for the next local edit.
+    await device.update(ids[3], title="rowan jelly")
+    assert await _listed(device, q="rowan") == {ids[3]}
+    assert await _found(device, "rowan") == {ids[3]}
+    assert await _listed(device, q="medlar") == set(ids) - {ids[3]}
+    assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
+
+
+async def test_a_big_apply_that_fails_midway_leaves_triggers_and_data_as_they_were(
+    device, monkeypatch
+):
+    """The update triggers are dropped inside the apply's own transaction: an apply that
+    fails after its UPDATEs ran (the indexes half done) rolls back whole, with the
+    triggers, the rows, their indexes and the cursor as before; the next try applies."""
+    n = local.BULK_UPDATE_MIN + 10
+    async with device.sessionmaker() as s:
+        await export.import_data(s, user_id=USER, data=_pantry(n))
+    db_path = device.engine.url.database
+    triggers = all_triggers(db_path)
+    before = await device.table("task", local.SYNCED["task"])
+    ids = sorted(before)
+    other = HLC("dev-b")
+    rows = [pulled_edit(t, i, other) for i, t in enumerate(ids)]
+    real = bulk.reindex_tasks
+
+    def index_then_fail(conn, ids, suspended) -> None:
+        real(conn, ids, suspended)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bulk, "reindex_tasks", index_then_fail)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        await apply(device, rows, 5)
+
+    assert all_triggers(db_path) == triggers
+    assert await device.table("task", local.SYNCED["task"]) == before
+    assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
+    assert await _listed(device, q="quince") == set(ids)
+    assert await _found(device, "medlar") == set()
+    assert await cursor(device) == 0
+
+    monkeypatch.setattr(bulk, "reindex_tasks", real)
+    assert await apply(device, rows, 5) == n
+    assert all_triggers(db_path) == triggers
+    assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
+    assert await _listed(device, q="medlar") == set(ids)
+    assert await cursor(device) == 5
+
+
+async def _outbox(d: Device) -> list[tuple]:
+    async with d.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in (
+                await conn.exec_driver_sql(
+                    "SELECT entity, row_id, field, hlc FROM sync_outbox ORDER BY 1, 2, 3"
+                )
+            ).all()
+        ]

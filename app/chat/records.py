@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from chatkit.types import ThreadItem, ThreadStatus
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationInfo, field_validator
 
 from app.chat.models import ID_MAX
 from app.tasks.models import CONTROL_CHARS, check_id, parse_stored_datetime
+
+if TYPE_CHECKING:
+    from chatkit.types import ThreadItem, ThreadStatus
 
 THREAD_TITLE_MAX = 255
 ITEM_TYPE_MAX = 32
@@ -27,8 +30,21 @@ IMPORTABLE_ITEM_TYPES = frozenset({"user_message", "assistant_message", "end_of_
 # Thread metadata keys that are pending actions of this install (app/chat/confirm.py).
 ACTION_METADATA_KEYS = frozenset({"pending_deletion"})
 
-_ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
-_STATUS_ADAPTER: TypeAdapter[ThreadStatus] = TypeAdapter(ThreadStatus)
+
+@cache
+def _item_adapter() -> TypeAdapter[ThreadItem]:
+    # Here, not at the top: the server imports this module at start (app/export) and
+    # chatkit.types (with jinja2) costs ~0.12 s of CPU there, before /api/health answers.
+    from chatkit.types import ThreadItem
+
+    return TypeAdapter(ThreadItem)
+
+
+@cache
+def _status_adapter() -> TypeAdapter[ThreadStatus]:
+    from chatkit.types import ThreadStatus  # not at the top: see _item_adapter
+
+    return TypeAdapter(ThreadStatus)
 
 
 def json_depth(value: Any, limit: int = JSON_DEPTH_MAX) -> int:
@@ -114,7 +130,7 @@ class ThreadRecord(_Stamps):
         if not status:
             return status  # read as active (app/chat/store.py)
         try:
-            _STATUS_ADAPTER.validate_python(status)
+            _status_adapter().validate_python(status)
         except ValueError:
             raise ValueError('status must be {"type": "active" | "locked" | "closed"}') from None
         return status
@@ -176,7 +192,7 @@ class ItemRecord(_Stamps):
             raise ValueError("data.thread_id does not match the item's thread")
         stamp = self.created_at or datetime.now().astimezone()
         try:
-            _ITEM_ADAPTER.validate_python({**self.data, "created_at": stamp})
+            _item_adapter().validate_python({**self.data, "created_at": stamp})
         except ValueError as exc:
             raise ValueError(f"data is not a valid {self.type} item ({_first(exc)})") from None
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import CurrentUser, SessionDep
-from app.export import ics, service
+from app.export import service
 
 router = APIRouter(tags=["export"])
 
@@ -35,6 +35,9 @@ async def export_zip(request: Request, session: SessionDep, user_id: CurrentUser
 @router.get("/api/export.ics")
 async def export_calendar(request: Request, session: SessionDep, user_id: CurrentUser) -> Response:
     """Tasks as iCalendar VTODOs (DUE, RRULE, VALARM) for a calendar app."""
+    # Here, not at the top: icalendar (80 modules, ~20 ms) would load at every start.
+    from app.export import ics
+
     body = await ics.export_ics(
         session, user_id=user_id, secrets=service.known_secrets(request.app.state.settings)
     )

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from fractional_indexing import generate_key_between, generate_n_keys_between
 from sqlalchemy import event, func, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
@@ -86,6 +85,9 @@ def inbox_insert(conn: Connection, user_id: str):
     if dialect == "sqlite":
         return sqlite_insert(TaskList).values(**values).on_conflict_do_nothing()
     if dialect == "postgresql":
+        # Here, not at the top: PostgreSQL's dialect (~15 ms) would load at every start.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         return pg_insert(TaskList).values(**values).on_conflict_do_nothing()
     return insert(TaskList).values(**values)  # pragma: no cover - only two engines
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from app.chat.records import ItemRecord, ThreadRecord
 from app.lists.models import ListRecord
 from app.lists.ordering import repair
+from app.search import bulk
 from app.sync.capture import stamp_pending
 from app.sync.clock import HLC, valid_stamp
 from app.sync.fields import DELETED, SYNCED
@@ -29,6 +30,12 @@ from app.tasks.models import TaskRecord, record_problem
 APPLY_ORDER = {"chat_thread": 0, "task_list": 1, "task": 2, "chat_item": 3}
 MAX_FIELDS = max(len(f) for f in SYNCED.values())
 CHUNK = 400
+# From this many tasks with a changed title, note or done flag on, a batch updates them
+# with the task's update triggers set aside (`_update_rows`). Measured (a batch of changed
+# titles into 10k tasks, apply_remote's whole transaction): 100 rows 35 ms either way,
+# 200 47 vs 46 ms, 1,000 238 vs 149 ms, 10,000 ~0.54 vs ~0.27 s in the UPDATEs alone.
+# Below it, small syncs (the usual ones) keep the plain per-row triggers and no DDL.
+BULK_UPDATE_MIN = 200
 # The domain check every synced row passes before it is stored (and before it is pushed).
 RECORDS: dict[str, type[BaseModel]] = {
     "task": TaskRecord,
@@ -585,10 +592,7 @@ def _apply_entity(
             inserts,
         )
         changed += len(inserts)
-    for names, params in updates.items():
-        assign = ", ".join(f'"{n}" = ?' for n in names)
-        conn.exec_driver_sql(f"UPDATE {entity} SET {assign} WHERE id = ?", params)
-        changed += len(params)
+    changed += _update_rows(conn, entity, updates)
     if clock_rows:
         conn.exec_driver_sql(
             "INSERT INTO sync_clock (entity, row_id, field, hlc, device) VALUES (?, ?, ?, ?, ?) "
@@ -599,6 +603,35 @@ def _apply_entity(
     if retag:
         _reindex_tags(conn, user_id, retag)
     return changed, top
+
+
+def _update_rows(
+    conn: Connection, entity: str, updates: dict[tuple[str, ...], list[tuple[Any, ...]]]
+) -> int:
+    """Run the merged updates: {column names: [(*values, id)]}. Many changed tasks are
+    updated with their update triggers set aside and indexed in one statement per index
+    (app/search/bulk.py; sync's own trigger is quiet here anyway, see `apply_remote`)."""
+    reindex: list[str] = []
+    if entity == "task":
+        reindex = [
+            params[-1]
+            for names, rows in updates.items()
+            if bulk.TASK_INDEXED_COLUMNS.intersection(names)
+            for params in rows
+        ]
+    suspended: dict[str, str] = {}
+    if len(reindex) >= BULK_UPDATE_MIN:
+        suspended = bulk.suspend_triggers(conn, bulk.TASK_UPDATE_TRIGGERS)
+        bulk.unindex_tasks(conn, reindex, suspended)
+    changed = 0
+    for names, rows in updates.items():
+        assign = ", ".join(f'"{n}" = ?' for n in names)
+        conn.exec_driver_sql(f"UPDATE {entity} SET {assign} WHERE id = ?", rows)
+        changed += len(rows)
+    if suspended:
+        bulk.reindex_tasks(conn, reindex, suspended)
+        bulk.restore_triggers(conn, suspended)
+    return changed
 
 
 def _stamp_of(write: list[Any] | None) -> tuple[str, str] | None:

@@ -293,11 +293,14 @@ async def pull(
         return [_row(rec) for rec in records]
     # In part: rows whose fseq is kept up and whose unlisted fields ('*') are older than
     # the cursor; their fields listed as changed after it. Every other row comes whole.
+    # (The fields are walked, not looked up one by one: `fields` is stored compressed,
+    # and each lookup decompressed it again, ~40 us a row.)
     records = await conn.fetch(
         "SELECT entity, row_id, deleted::text AS d, seq, NOT kept AS whole, (CASE WHEN kept "
-        "THEN (SELECT coalesce(jsonb_object_agg(c.key, fields -> c.key), '{}') "
-        "FROM jsonb_each_text(fseq) c WHERE c.key NOT IN ('@', '*') AND fields ? c.key "
-        "AND c.value::bigint > $2) ELSE fields END)::text AS f "
+        "THEN (SELECT coalesce(jsonb_object_agg(w.key, w.value), '{}') "
+        "FROM jsonb_each(fields) w WHERE w.key NOT IN ('@', '*') "
+        "AND (fseq ->> w.key)::bigint > $2) "
+        "ELSE fields END)::text AS f "
         "FROM (SELECT *, coalesce(fseq ->> '@' = seq::text "
         "AND (fseq ->> '*')::bigint <= $2, false) AS kept "
         "FROM taskchat_sync_row WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) t "

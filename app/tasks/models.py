@@ -558,8 +558,7 @@ def record_problem(model: type[BaseModel], values: dict[str, Any]) -> str | None
         if name in _CLEANED and value is not None:
             kept = getattr(record, name, value)
             if name == "tags" and isinstance(value, str):
-                kept = json.dumps(kept)
-                value = json.dumps(json.loads(value))
+                value = json.loads(value)  # JSON text as stored; it parsed above
             if kept != value:
                 return f"{name}: not in the form TaskChat stores"
     return None
