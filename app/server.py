@@ -113,13 +113,19 @@ def build_server(
     host: str,
     port: int,
     on_ready: Callable[[FastAPI, int], None],
+    on_listening: Callable[[FastAPI, int], None] | None = None,
     graceful_shutdown: float = 3.0,
 ) -> tuple[Server, socket.socket, FastAPI]:
+    """The app on a socket of its own. `on_listening` runs as soon as that socket listens,
+    before the lifespan (database, migrations): a client may connect from then on, and
+    its request waits in the socket's backlog until the server serves (`on_ready`)."""
     app = create_app(settings)
     sock = bind_socket(host, port)
     actual_port = sock.getsockname()[1]
     app.state.bound_host = host
     app.state.bound_port = actual_port
+    if on_listening is not None:
+        on_listening(app, actual_port)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level.lower(),
@@ -183,11 +189,21 @@ def serve(
     on_started: Callable[[], None] | None = None,
 ) -> int:
     """Run the server until SIGTERM/SIGINT; with `stdin_control`, as the window's child:
-    start after a `go` line on stdin, stop when stdin closes. `on_started` runs once it
-    answers (the CLI passes app/boot.py's `started`)."""
+    start after a `go` line on stdin, stop when stdin closes, and print a `listening at`
+    line (the same launch URL) as soon as the socket listens, before the `running at`
+    one. `on_started` runs once it answers (the CLI passes app/boot.py's `started`)."""
+
+    early: list[str] = []
+
+    def listening(app: FastAPI, actual_port: int) -> None:
+        # The window's child: the window may load this URL at once, before the lifespan
+        # (its request waits in the socket's backlog); see app/desktop/server_process.py.
+        early.append(launch_url(app, host, actual_port))
+        print(f"TaskChat listening at {early[0]}", flush=True)
 
     def announce(app: FastAPI, actual_port: int) -> None:
-        print(f"TaskChat running at {launch_url(app, host, actual_port)}", flush=True)
+        url = early[0] if early else launch_url(app, host, actual_port)
+        print(f"TaskChat running at {url}", flush=True)
         if on_started is not None:
             on_started()
 
@@ -202,6 +218,7 @@ def serve(
         host=host,
         port=port,
         on_ready=announce,
+        on_listening=listening if stdin_control else None,
         graceful_shutdown=0.5 if stdin_control else 3.0,
     )
     if stdin_control:

@@ -1,11 +1,17 @@
 """Whole-app memory (PSS) and launch → UI painted for each desktop design, in one run.
 
     python -m benchmarks.bench_footprint [--runs 5] [--hold 10] [--designs ...] [--quick]
+        [--build NAME=PATH ...]
 
 Designs (each skipped with a note when this machine lacks it): the web view, and where the
 server runs (`process`: a child `taskchat serve --stdin-control`; `thread`: uvicorn on a
 thread of the window process, TASKCHAT_SERVER=thread):
-  qt-onedir            the PyInstaller one-dir binary (dist/onedir) as built, its defaults
+  onedir-thread        the PyInstaller one-dir binary (dist/onedir; the web view it was
+                       built with, WebKitGTK by default), server thread
+  onedir-process       the same binary, server process
+  NAME-thread, NAME-process
+                       another one-dir binary, `--build NAME=PATH` (e.g. a copy of the
+                       previous commit's build: before/after in the same run)
   qt-process           from source, Qt WebEngine (TASKCHAT_WEBVIEW=qt), server process
   qt-thread            the same, server thread
   gtk-process          from source, WebKitGTK (TASKCHAT_WEBVIEW=gtk) with its compositing
@@ -24,6 +30,11 @@ helpers (X server excluded). PSS shares a library's pages among every process on
 machine that maps them, so a sample waits (up to a minute) until no other program's
 WebKitGTK or Qt WebEngine runs, and notes it when one still did. Targets (issue 29):
 whole app <= 300 MiB, one-dir launch → UI painted <= 1.5 s.
+
+The designs take turns launch by launch (A, B, C, A, B, C, ...), so that a change in the
+machine's load shows in all of them alike; each launch row gives its median's ratio to the
+first design's. Next to the wall time, the CPU time every process of the app had used when
+the UI was painted (read from /proc when the window's log says so, within ~0.1 s).
 """
 
 from __future__ import annotations
@@ -50,7 +61,8 @@ ONEDIR = ROOT / "dist" / "onedir" / "taskchat" / "taskchat"
 MIB = 1024 * 1024
 SYSTEM_PYTHON = "/usr/bin/python3"
 ALL_DESIGNS = (
-    "qt-onedir",
+    "onedir-thread",
+    "onedir-process",
     "qt-process",
     "qt-thread",
     "gtk-process",
@@ -73,7 +85,12 @@ def has_webkitgtk(python: str) -> bool:
     return subprocess.run([python, "-c", GTK_PROBE], capture_output=True).returncode == 0
 
 
-def designs(wanted: list[str]) -> tuple[list[Design], list[str]]:
+def designs(
+    wanted: list[str], builds: dict[str, Path] | None = None
+) -> tuple[list[Design], list[str]]:
+    """The designs named in `wanted`; `builds` maps a name to a one-dir binary (NAME-thread,
+    NAME-process); `onedir` is dist/onedir unless given."""
+    builds = {"onedir": ONEDIR, **(builds or {})}
     found: list[Design] = []
     notes: list[str] = []
     python = sys.executable
@@ -83,11 +100,12 @@ def designs(wanted: list[str]) -> tuple[list[Design], list[str]]:
         python, gtk_ok = SYSTEM_PYTHON, True
         source_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])
     for name in wanted:
-        if name == "qt-onedir":
-            if ONEDIR.is_file():
-                found.append(Design(name, [str(ONEDIR)]))
+        build, _, where = name.rpartition("-")
+        if build in builds and where in ("thread", "process"):
+            if builds[build].is_file():
+                found.append(Design(name, [str(builds[build])], {"TASKCHAT_SERVER": where}))
             else:
-                notes.append(f"{name}: no one-dir build (packaging/build.sh onedir)")
+                notes.append(f"{name}: no one-dir build at {builds[build]}")
             continue
         if name.startswith("gtk") and not gtk_ok:
             notes.append(f"{name}: no PyGObject/WebKitGTK 4.1 for {python}")
@@ -156,8 +174,23 @@ class Sample:
     server: int
     helpers: int
     ui: float
+    cpu: float  # seconds of CPU of every process of the app when the UI was painted
     processes: int
     foreign: int
+
+
+def cpu_tree(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its descendants (those still running)."""
+    children = children_map()
+    ticks = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        todo.extend(children.get(p, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def env_for(design: Design, data_dir: str, display: str) -> dict[str, str]:
@@ -197,6 +230,7 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
             text = log.read_text(errors="replace")[offset:] if log.exists() else ""
             painted = re.search(r"timing ui=([\d.]+)s", text)
             if painted:
+                cpu = cpu_tree(proc.pid)
                 break
             if proc.poll() is not None:
                 raise RuntimeError(f"{design.name}: exited before the UI painted")
@@ -225,15 +259,35 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
     window = tree.get(proc.pid, (0, ""))[0]
     server = sum(b for pid, (b, cmd) in tree.items() if pid != proc.pid and " serve " in f"{cmd} ")
     total = sum(b for b, _ in tree.values())
-    return Sample(total, window, server, total - window - server, ui, len(tree), foreign)
+    return Sample(total, window, server, total - window - server, ui, cpu, len(tree), foreign)
 
 
-def measure(design: Design, runs: int, hold: float, idle: float, display: str) -> list[Figure]:
-    samples: list[Sample] = []
-    with tempfile.TemporaryDirectory(prefix="taskchat-footprint-") as data_dir:
-        run_once(design, data_dir, display, 0.0, 0.0)  # the first launch creates the database
+def measure(
+    found: list[Design], runs: int, hold: float, idle: float, display: str
+) -> dict[str, list[Sample]]:
+    """`runs` launches of each design, taking turns; each on a data folder of its own that
+    its first launch (not counted) created."""
+    samples: dict[str, list[Sample]] = {d.name: [] for d in found}
+    with contextlib.ExitStack() as stack:
+        folders = {
+            d.name: stack.enter_context(tempfile.TemporaryDirectory(prefix="taskchat-footprint-"))
+            for d in found
+        }
+        for design in found:
+            run_once(design, folders[design.name], display, 0.0, 0.0)  # creates the database
         for _ in range(runs):
-            samples.append(run_once(design, data_dir, display, hold, idle))
+            for design in found:
+                sample = run_once(design, folders[design.name], display, hold, idle)
+                samples[design.name].append(sample)
+                print(
+                    f"{design.name}: UI painted {sample.ui:.2f} s (CPU {sample.cpu:.2f} s), "
+                    f"PSS {sample.total / MIB:.0f} MiB",
+                    flush=True,
+                )
+    return samples
+
+
+def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> list[Figure]:
     mib = [s.total / MIB for s in samples]
     breakdown = {
         "window_mib": sorted(s.window / MIB for s in samples)[len(samples) // 2],
@@ -242,6 +296,19 @@ def measure(design: Design, runs: int, hold: float, idle: float, display: str) -
         "processes": float(max(s.processes for s in samples)),
         "foreign_sharers": float(max(s.foreign for s in samples)),
     }
+    launch = Figure(
+        f"{design.name}: launch → UI painted",
+        [s.ui for s in samples],
+        unit="s",
+        target="<= 1.5 s (one-dir)",
+    )
+    cpu = Figure(
+        f"{design.name}: CPU time of the app until the UI is painted",
+        [s.cpu for s in samples],
+        unit="s",
+    )
+    if first is not None:
+        launch.note = f"{launch.median / first.median:.2f}x {first.name.split(':')[0]}"
     return [
         Figure(
             f"{design.name}: whole-app PSS, idle, UI painted",
@@ -257,12 +324,8 @@ def measure(design: Design, runs: int, hold: float, idle: float, display: str) -
             ),
             extra=breakdown,
         ),
-        Figure(
-            f"{design.name}: launch → UI painted",
-            [s.ui for s in samples],
-            unit="s",
-            target="<= 1.5 s (one-dir)",
-        ),
+        launch,
+        cpu,
     ]
 
 
@@ -271,19 +334,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hold", type=float, default=10.0, help="seconds the window stays")
     parser.add_argument("--idle", type=float, default=5.0, help="idle seconds before sampling")
-    parser.add_argument("--designs", nargs="+", default=list(ALL_DESIGNS), choices=ALL_DESIGNS)
+    parser.add_argument(
+        "--designs", nargs="+", help="default: all, and NAME-thread/-process for each --build"
+    )
+    parser.add_argument(
+        "--build",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="another one-dir binary: adds the designs NAME-thread and NAME-process "
+        "(onedir=PATH replaces dist/onedir)",
+    )
     parser.add_argument("--quick", action="store_true", help="one short run per design")
     args = parser.parse_args(argv)
+    builds = {}
+    for spec in args.build:
+        name, _, path = spec.partition("=")
+        if not name or not path or "-" in name:
+            parser.error(f"--build wants NAME=PATH (NAME without '-'), not {spec!r}")
+        builds[name] = Path(path)
+    if args.designs is None:
+        extra = [f"{b}-{w}" for b in builds if b != "onedir" for w in ("thread", "process")]
+        args.designs = [*ALL_DESIGNS, *extra]
+    known = {*ALL_DESIGNS, *(f"{b}-{w}" for b in builds for w in ("thread", "process"))}
+    unknown = [d for d in args.designs if d not in known]
+    if unknown:
+        parser.error(f"unknown designs {unknown}; known: {sorted(known)}")
     if not sys.platform.startswith("linux") or shutil.which("Xvfb") is None:
         raise SystemExit("this benchmark needs Linux and Xvfb (scripts/setup.sh --test)")
     if args.quick:
         args.runs, args.hold, args.idle = 1, 2.0, 0.5
         args.designs = [d for d in args.designs if d in ("qt-process", "gtk-nocomp-thread")]
-    found, notes = designs(args.designs)
+    found, notes = designs(args.designs, builds)
     figures: list[Figure] = []
     with virtual_display() as display:
-        for design in found:
-            figures += measure(design, args.runs, args.hold, args.idle, display)
+        samples = measure(found, args.runs, args.hold, args.idle, display)
+    first: Figure | None = None
+    for design in found:
+        more = figures_for(design, samples[design.name], first)
+        first = first or more[1]
+        figures += more
     for note in notes:
         print(f"skipped: {note}")
     title = "TaskChat footprint per desktop design (Linux, Xvfb)"

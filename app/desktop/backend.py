@@ -442,7 +442,8 @@ def tune_webkit(window: Any) -> None:
     """Before the first page loads (pywebview's `before_show`, GTK thread): a web view
     that holds less — WebKit's smallest cache model (a local app has nothing to cache),
     no GPU compositing, and no WebGL, Web Audio or camera/microphone, which pywebview
-    switches on and TaskChat never uses."""
+    switches on and TaskChat never uses; and one that loads the UI without starting a
+    second web process for it (COOP, see `_disable_webkit_feature`)."""
     if gui_name() != "gtk" or window.native is None:
         return
     # GTK only in the window process
@@ -459,6 +460,33 @@ def tune_webkit(window: Any) -> None:
     settings.set_enable_webgl(False)
     settings.set_enable_webaudio(False)
     settings.set_enable_media_stream(False)
+    _disable_webkit_feature(settings, "CrossOriginOpenerPolicy")
+
+
+def _disable_webkit_feature(settings: Any, identifier: str) -> None:
+    """Switch off one of WebKit's features (WebKitGTK 2.42+; older ones lack the API).
+
+    CrossOriginOpenerPolicy: the server sends `Cross-Origin-Opener-Policy: same-origin`
+    (for the browser `taskchat serve` is opened in), and WebKit honours it by moving the
+    page into a new web process when its response arrives: a second WebKitWebProcess
+    started on the launch's critical path (~120 ms on an idle 2-core machine, 0.3-0.5 s
+    while the server starts beside it). The window needs no such isolation: its page is
+    the only top-level document in its web view, which opens no popups (pywebview
+    handles no `create` signal, so window.open gives null) and sends other links to the
+    system browser; COOP does not govern iframes (ChatKit's) either way.
+    """
+    # GTK only in the window process
+    from gi.repository import WebKit2
+
+    get_all = getattr(WebKit2.Settings, "get_all_features", None)
+    if get_all is None:
+        return
+    features = get_all()
+    for i in range(features.get_length()):
+        feature = features.get(i)
+        if feature.get_identifier() == identifier:
+            settings.set_feature_enabled(feature, False)
+            return
 
 
 def grab_window(window: Any, invoker: GuiInvoker, path: Path) -> None:

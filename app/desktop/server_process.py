@@ -38,6 +38,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 3.0
+# How long the in-process server's stop waits for requests it cancelled (see _serve).
+LEFTOVER_WAIT_S = 0.5
 # Where the window's server runs by default: on Linux a thread of the window (see
 # InProcessServer; benchmarks/bench_footprint.py), elsewhere a child process.
 IN_PROCESS_DEFAULT = sys.platform.startswith("linux")
@@ -77,7 +79,8 @@ class ServerProcess:
         self.error: str | None = None
         self.on_unexpected_exit: Callable[[str], None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._ready = threading.Event()
+        self._listening = threading.Event()  # the socket listens: the UI may load
+        self._ready = threading.Event()  # the server serves (its lifespan has run)
         self._health: concurrent.futures.Future[float] | None = None
         self._stopping = False
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
@@ -120,13 +123,17 @@ class ServerProcess:
         assert self._proc is not None and self._proc.stdout is not None
         for raw in self._proc.stdout:
             line = raw.decode("utf-8", "replace").strip()
-            match = re.search(r"(http://127\.0\.0\.1:(\d+)/\S*)", line)
+            match = re.search(r"(listening|running) at (http://127\.0\.0\.1:(\d+)/\S*)", line)
             if match and not self._ready.is_set():
-                self.launch_url, self.port = match.group(1), int(match.group(2))
-                self._ready.set()
+                if not self._listening.is_set():
+                    self.launch_url, self.port = match.group(2), int(match.group(3))
+                    self._listening.set()
+                if match.group(1) == "running":
+                    self._ready.set()
         code = self._proc.wait()
         if not self._ready.is_set():
             self.error = self._describe_exit(code)
+            self._listening.set()
             self._ready.set()
         elif not self._stopping:
             self.error = self._describe_exit(code)
@@ -172,6 +179,19 @@ class ServerProcess:
         self._health = future
         threading.Thread(target=watch, name="taskchat-server-health", daemon=True).start()
 
+    def wait_listening(self, timeout: float = 90.0) -> str:
+        """Block until the server's socket listens and return the launch URL; raise
+        RuntimeError when the server failed first.
+
+        The UI may load from then on: its first request waits in the socket's backlog
+        while the server runs its lifespan, instead of starting only once /api/health
+        answered (which the window then still waits for, see `wait_ready`).
+        """
+        if not self._listening.wait(timeout) or not self.port:
+            reason = self.error or "timeout"
+            raise RuntimeError(f"the TaskChat server did not start ({reason})")
+        return self.launch_url
+
     def wait_ready(self, timeout: float = 90.0) -> float:
         """Block until /api/health answers and return when it did (time.time()); raise
         RuntimeError when the server failed."""
@@ -183,7 +203,8 @@ class ServerProcess:
     def _wait_ready(self, timeout: float) -> None:
         import urllib.request  # noqa: F401 - loaded while the child starts, not after
 
-        if not self._ready.wait(timeout) or not self.port:
+        # An error here: it stopped before it served (the port may be known already).
+        if not self._ready.wait(timeout) or not self.port or self.error is not None:
             reason = self.error or "timeout"
             raise RuntimeError(f"the TaskChat server did not start ({reason})")
         wait_for_health(self.base_url, timeout=timeout)
@@ -258,6 +279,7 @@ class InProcessServer(ServerProcess):
         self._go = threading.Event()
         self._uvicorn: Any = None
         self._exited = threading.Event()
+        self._left_behind: set[Any] = set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="taskchat-server", daemon=True)
@@ -272,8 +294,6 @@ class InProcessServer(ServerProcess):
         try:
             # Here, not at the top: this module runs before the app is loaded, and the
             # server's imports are what the thread does while the window starts.
-            import asyncio
-
             from app import server as srv
             from app.config import get_settings
 
@@ -282,16 +302,24 @@ class InProcessServer(ServerProcess):
                 return
             settings = get_settings()
 
-            def ready(app: Any, port: int) -> None:
+            def listening(app: Any, port: int) -> None:
                 self.launch_url = srv.launch_url(app, "127.0.0.1", port)
                 self.port = port
+                self._listening.set()
+
+            def ready(app: Any, port: int) -> None:
                 self._ready.set()
                 crash_after = os.environ.get("TASKCHAT_TEST_CRASH") == "server"
                 if crash_after:  # test hook: the server ends by itself once it answered
                     threading.Timer(3.0, self._test_crash).start()
 
             server, sock, _app = srv.build_server(
-                settings, host="127.0.0.1", port=0, on_ready=ready, graceful_shutdown=0.5
+                settings,
+                host="127.0.0.1",
+                port=0,
+                on_ready=ready,
+                on_listening=listening,
+                graceful_shutdown=0.5,
             )
             self._uvicorn = server
             # create_app pointed the log at the server's file; one process, one log file.
@@ -299,7 +327,7 @@ class InProcessServer(ServerProcess):
 
             setup_logging(settings, WINDOW_LOG_FILE_NAME)
             try:
-                asyncio.run(server.serve(sockets=[sock]))
+                self._serve(server, sock)
             finally:
                 sock.close()
             if not server.started and self.error is None:
@@ -311,12 +339,50 @@ class InProcessServer(ServerProcess):
             self._exited.set()
             if not self._ready.is_set():
                 self.error = self.error or "it stopped before answering"
+                self._listening.set()
                 self._ready.set()
             elif not self._stopping:
                 self.error = self.error or "it stopped"
                 log.error("the server stopped unexpectedly: %s", self.error)
                 if self.on_unexpected_exit is not None:
                     self.on_unexpected_exit(self.error)
+
+    def _serve(self, server: Any, sock: Any) -> None:
+        """`asyncio.run(server.serve(...))`, but with a bounded end.
+
+        asyncio.run waits, after the server's stop, for every task it cancels. A request
+        waiting on a thread (a worker thread's query, a module the chat import is still
+        loading) cannot be cancelled before that thread returns: the window's close then
+        waited for it beyond its 3 s (seen here: 1 one-dir self-test in ~20 under load).
+        The lifespan has closed the database by then; what is still running is left to
+        end with the process.
+        """
+        # Here, not at the top: this module runs before the app is loaded (app/boot.py).
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # as asyncio.run does
+        try:
+            loop.run_until_complete(server.serve(sockets=[sock]))
+        finally:
+            try:
+                left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in left:
+                    task.cancel()
+                if left:
+                    _done, pending = loop.run_until_complete(
+                        asyncio.wait(left, timeout=LEFTOVER_WAIT_S)
+                    )
+                    if pending:
+                        log.warning(
+                            "stopping: %d request(s) still waiting on a thread, left behind",
+                            len(pending),
+                        )
+                        self._left_behind = pending  # kept: no "destroyed but pending" noise
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
 
     def _test_crash(self) -> None:
         self.error = "test crash of the server (TASKCHAT_TEST_CRASH=server)"
@@ -334,9 +400,14 @@ class InProcessServer(ServerProcess):
             self._uvicorn.should_exit = True
         thread.join(max(budget - 0.6, 0.1))
         if thread.is_alive() and self._uvicorn is not None:
-            log.warning("server still draining connections: forcing the exit")
+            log.warning(
+                "server still draining connections: forcing the exit; it was at:\n%s",
+                _stack_of(thread),
+            )
             self._uvicorn.force_exit = True
             thread.join(0.5)
+        if thread.is_alive():
+            log.error("the server thread did not stop; it is at:\n%s", _stack_of(thread))
         elapsed = time.perf_counter() - t0
         log.info("server stopped in %.2f s (in-process)", elapsed)
         return elapsed
@@ -348,6 +419,14 @@ class InProcessServer(ServerProcess):
     @property
     def failure(self) -> str | None:
         return self.error
+
+
+def _stack_of(thread: threading.Thread) -> str:
+    """Where `thread` is now (for the log when it does not stop in time)."""
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident or -1)
+    return "".join(traceback.format_stack(frame)) if frame is not None else "(gone)"
 
 
 def in_process_wanted() -> bool:

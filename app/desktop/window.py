@@ -5,9 +5,11 @@
 1. take the data folder's single-instance lock (a second launch focuses the first window);
 2. let the server (started by app/boot.py before anything else: on Linux a thread of this
    process, elsewhere a child process on 127.0.0.1 with a free port; see
-   app/desktop/server_process.py) open the data folder, and wait until /api/health answers;
-3. open a pywebview window ("TaskChat", remembered size/position, minimum 420x560) on the
-   one-time launch URL, which signs the window in;
+   app/desktop/server_process.py) open the data folder;
+3. open a pywebview window ("TaskChat", remembered size/position, minimum 420x560) on a
+   splash page, and load the one-time launch URL, which signs the window in, as soon as
+   the server's socket listens (the request waits until it serves); then wait until
+   /api/health answers;
 4. when the window closes (or SIGTERM/SIGINT arrives) stop the server: uvicorn exits (the
    child: when its stdin closes), the lifespan disposes the engine, so SQLite is closed
    cleanly; within 3 s.
@@ -248,24 +250,29 @@ def _show_window(
     if fault == "thread":
         then = _crash_after_load(window)
 
+    def could_not_start(exc: Exception) -> None:
+        log.error("%s", exc)
+        report.fail_later(str(exc))
+        if not report.enabled:
+            crash.show_error_dialog(
+                "TaskChat could not start",
+                f"{exc}\n\nDetails are in the log file in {settings.log_dir}.",
+            )
+        close_window()
+
     def loader() -> None:
-        """pywebview's worker thread: swap the splash for the UI once the server answers."""
+        """pywebview's worker thread: swap the splash for the UI as soon as the server's
+        socket listens: the page's first request waits in its backlog while the server
+        opens the database, instead of starting only once /api/health answered."""
         try:
+            window.load_url(server.wait_listening())
             answered_at = server.wait_ready()
         except Exception as exc:
-            log.error("%s", exc)
-            report.fail_later(str(exc))
-            if not report.enabled:
-                crash.show_error_dialog(
-                    "TaskChat could not start",
-                    f"{exc}\n\nDetails are in the log file in {settings.log_dir}.",
-                )
-            close_window()
+            could_not_start(exc)
             return
         report.mark("health", answered_at - st.process_start())
         log.info("server answering at %s", server.base_url)
         instance.publish(server.port, on_focus=lambda: backend.bring_to_front(window, invoker))
-        window.load_url(server.launch_url)
         tray.start()
         if os.environ.get("TASKCHAT_TEST_TRAY"):
             window.events.loaded.wait(30)
