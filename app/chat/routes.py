@@ -22,6 +22,8 @@ router = APIRouter(tags=["chat"])
 # Importing chatkit + agents takes ~1.5 s, most of a cold start: the window would wait for it
 # before /api/health answers. The lifespan starts this import in a thread instead.
 ENDPOINT = "app.chat.endpoint"
+# The latest the chat import starts after the lifespan when no chat request came first.
+WARM_UP_DELAY_S = 3.0
 
 
 def warm_up(app: FastAPI) -> None:
@@ -32,6 +34,7 @@ def warm_up(app: FastAPI) -> None:
     wait for an import nobody needs any more.
     """
     pending: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
+    started = threading.Lock()
 
     def load() -> None:
         try:
@@ -39,12 +42,23 @@ def warm_up(app: FastAPI) -> None:
         except BaseException as exc:  # handed to the first chat request
             pending.set_exception(exc)
 
-    threading.Thread(target=load, name="taskchat-chat-warm-up", daemon=True).start()
+    def start() -> None:
+        if started.acquire(blocking=False):  # once
+            threading.Thread(target=load, name="taskchat-chat-warm-up", daemon=True).start()
+
     app.state.chat_endpoint = pending
+    # Not at once: the import would take the GIL from the window's web view and the
+    # UI's first requests (launch -> UI painted +0.4-0.5 s on two cores). The first chat
+    # request starts it (the built-in view's threads.list, as the UI paints), or this.
+    app.state.start_chat_warm_up = start
+    asyncio.get_running_loop().call_later(WARM_UP_DELAY_S, start)
 
 
 async def _endpoint(app: FastAPI) -> ModuleType:
     pending = getattr(app.state, "chat_endpoint", None)
+    start = getattr(app.state, "start_chat_warm_up", None)
+    if start is not None:
+        start()
     if pending is not None and pending.done() and pending.exception() is None:
         # Imported: no asyncio future to wrap it in, whose result arrives by a wake-up of
         # the event loop (call_soon_threadsafe) on every chat request.
