@@ -2,13 +2,9 @@
 
 Both serve the window's start-up time (issue: launch -> /api/health <= 1.0 s):
 
-* Importing the app allocates some million objects that all stay alive, yet the cyclic
-  garbage collector walks them again and again while they are being created: ~10% of
-  the import time (a full collection alone is 25-70 ms). The collector is paused until
-  the process has started, then the start-up objects are frozen (`gc.freeze`, moved out of
-  every later collection, which also shortens the pauses while a reply streams) and the
-  collector runs again. The price: the few hundred objects of garbage cycles left from
-  start-up are frozen with the rest instead of being freed.
+* Importing the app allocates some million objects that all stay alive, which the cyclic
+  garbage collector would walk again and again: it is paused until the process has
+  started, then what start-up built is frozen (app/collector.py).
 * A window launch starts its server child before anything else is loaded. In the binary
   this runs from the first runtime hook (packaging/rthooks/pyi_rth_taskchat_boot.py),
   before PyInstaller's own hooks import inspect, pkgutil and multiprocessing; from source
@@ -19,11 +15,12 @@ This module imports nothing heavy.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from app import collector
 
 if TYPE_CHECKING:
     from app.desktop.server_process import ServerProcess
@@ -41,7 +38,7 @@ def begin(argv: Sequence[str]) -> None:
     if _begun:
         return
     _begun, _begun_at = True, time.monotonic()
-    gc.disable()
+    collector.pause()
     # Here, not at the top: the server child imports this module and needs no desktop code.
     from app.desktop.backend import display_problem
     from app.desktop.server_process import is_window_launch, window_server
@@ -60,11 +57,10 @@ def take_window_server() -> ServerProcess | None:
 
 def started() -> None:
     """Start-up is over: keep what it built out of later collections, collect again."""
-    if _begun and not gc.isenabled():
-        gc.freeze()
-        gc.enable()
+    frozen = collector.resume()
+    if frozen is not None:
         log.info(
             "started in %.2f s; garbage collector resumed (%d start-up objects frozen)",
             time.monotonic() - _begun_at,
-            gc.get_freeze_count(),
+            frozen,
         )

@@ -1,5 +1,7 @@
-"""The chat machinery loads in the background from start-up (app/chat/routes.py `warm_up`):
-chat requests that arrive meanwhile wait for it, the others do not."""
+"""The chat machinery loads in the background (app/chat/routes.py `warm_up`), begun by the
+first chat request or a few seconds after start-up: chat requests that arrive meanwhile
+wait for it, the others do not; once loaded, its objects are frozen out of the collector's
+way like the start-up's (app/boot.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+from fastapi import FastAPI
 
+from app.chat import routes
 from tests.fakes.chatkit import TEST_KEY, create_thread, reply_text, stream
 from tests.fakes.gemini import FakeGemini, Text
 
@@ -21,9 +26,27 @@ URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=
 THREADS_LIST = {"type": "threads.list", "params": {"limit": 50, "order": "desc"}}
 
 
-async def test_the_start_begins_the_chat_import_and_chat_requests_use_it(live_server):
+async def test_the_chat_import_waits_for_a_chat_request_or_the_delay(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(routes, "ENDPOINT", "json")  # an import that is quick to observe
+    monkeypatch.setattr(routes, "WARM_UP_DELAY_S", 60.0)
+    asked = FastAPI()
+    routes.warm_up(asked)
+    await asyncio.sleep(0.3)
+    assert not asked.state.chat_endpoint.done()  # nothing asked for the chat yet
+    assert (await routes._endpoint(asked)) is json  # a chat request starts it and waits
+
+    monkeypatch.setattr(routes, "WARM_UP_DELAY_S", 0.1)
+    idle = FastAPI()
+    routes.warm_up(idle)  # no chat request at all: it starts by itself
+    module = await asyncio.wait_for(asyncio.wrap_future(idle.state.chat_endpoint), 30)
+    assert module is json
+
+
+async def test_a_chat_request_loads_the_chat_once_and_uses_it(live_server):
     app = live_server.app
-    pending = app.state.chat_endpoint  # begun by the lifespan, in a thread of its own
+    pending = app.state.chat_endpoint  # set up by the lifespan, loaded in a thread of its own
     async with live_server.client(timeout=120) as c:
         assert (await c.get("/api/tasks")).status_code == 200
         r = await c.post("/api/chatkit", content=json.dumps(THREADS_LIST))
@@ -87,6 +110,8 @@ async def test_first_requests_of_a_fresh_server_while_the_chat_imports(data_dir:
             later = await c.post("/api/chatkit", content=json.dumps(THREADS_LIST))
             assert len(later.json()["data"]) == 1  # the thread of that first turn
         assert stop(proc) == 0
+        log = "".join(p.read_text() for p in (data_dir / "logs").glob("*.log"))
+        assert re.search(r"chat machinery imported: \d+ objects frozen", log), log[-2000:]
     finally:
         stop(proc)
         gemini.stop()

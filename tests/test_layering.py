@@ -54,6 +54,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("app.profile", "foundation"),
     ("app.fileio", "foundation"),
     ("app.logging_setup", "foundation"),
+    ("app.collector", "foundation"),
     ("app.security", "foundation"),
     ("app.security.*", "foundation"),  # keystore, keyrings, redact: secret storage
     ("app.db", "db"),

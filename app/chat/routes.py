@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
+import logging
 import threading
 from dataclasses import dataclass
 from types import ModuleType
@@ -14,20 +15,23 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import collector
 from app.api.deps import CurrentUser
 from app.security.limits import UsageLimiter
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
-# Importing chatkit + agents takes ~1.5 s, most of a cold start: the window would wait for it
-# before /api/health answers. The lifespan starts this import in a thread instead.
+# Importing chatkit + agents takes ~1 s of CPU, most of a cold start: the window would wait
+# for it before /api/health answers. It runs in a thread instead, begun by `warm_up`.
 ENDPOINT = "app.chat.endpoint"
 # The latest the chat import starts after the lifespan when no chat request came first.
 WARM_UP_DELAY_S = 3.0
 
 
 def warm_up(app: FastAPI) -> None:
-    """Begin importing the chat machinery in a background thread (call from the lifespan).
+    """Set up the chat machinery's import in a background thread (call from the lifespan):
+    begun by the first chat request, or WARM_UP_DELAY_S after start-up at the latest.
 
     A daemon thread of its own, not the loop's default executor: asyncio.run() waits for
     that executor's threads at shutdown, so closing the window in the first seconds would
@@ -38,9 +42,14 @@ def warm_up(app: FastAPI) -> None:
 
     def load() -> None:
         try:
-            pending.set_result(importlib.import_module(ENDPOINT))
+            module = importlib.import_module(ENDPOINT)
         except BaseException as exc:  # handed to the first chat request
             pending.set_exception(exc)
+            return
+        frozen = collector.freeze_import()  # it lives as long as the process
+        if frozen is not None:
+            log.info("chat machinery imported: %d objects frozen", frozen)
+        pending.set_result(module)
 
     def start() -> None:
         if started.acquire(blocking=False):  # once
