@@ -207,15 +207,21 @@ def env_for(design: Design, data_dir: str, display: str) -> dict[str, str]:
     return env
 
 
+def wait_until_alone() -> None:
+    """Wait (at most FOREIGN_WAIT_S) until no other program's web view runs: launch times
+    too are fairer without another web view starting."""
+    quiet_until = time.monotonic() + FOREIGN_WAIT_S
+    while foreign_sharers(set()) and time.monotonic() < quiet_until:
+        time.sleep(0.5)
+
+
 def run_once(design: Design, data_dir: str, display: str, hold: float, idle: float) -> Sample:
     log = Path(data_dir) / "logs" / "window.log"
     offset = log.stat().st_size if log.exists() else 0
     env = env_for(design, data_dir, display)
     # Held long enough to wait out another program's web view; ended after the sample.
     env["TASKCHAT_SELF_TEST_HOLD"] = str(hold + idle + FOREIGN_WAIT_S)
-    quiet_until = time.monotonic() + FOREIGN_WAIT_S
-    while foreign_sharers(set()) and time.monotonic() < quiet_until:
-        time.sleep(0.5)  # launch times too are fairer without another web view starting
+    wait_until_alone()
     env["TASKCHAT_LAUNCH_EPOCH"] = repr(time.time())
     proc = subprocess.Popen(
         [*design.cmd, "--self-test"],

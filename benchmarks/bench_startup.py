@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.bench_footprint import foreign_sharers, pss_tree
+from benchmarks.bench_footprint import foreign_sharers, pss_tree, wait_until_alone
 from benchmarks.report import Figure, report
 from tests.fakes.gemini import FakeGemini, Text
 
@@ -290,9 +290,7 @@ def measure_window(tree: Tree, display: str, idle: float) -> None:
     offset = log.stat().st_size if log.exists() else 0
     env = env_for(tree, DISPLAY=display, TASKCHAT_SELF_TEST_HOLD=str(idle + FOREIGN_WAIT_S + 3))
     env.pop("WAYLAND_DISPLAY", None)
-    quiet_by = time.monotonic() + FOREIGN_WAIT_S
-    while foreign_sharers(set()) and time.monotonic() < quiet_by:
-        time.sleep(0.5)  # launch times too are fairer without another web view starting
+    wait_until_alone()
     epoch = time.time()
     env["TASKCHAT_LAUNCH_EPOCH"] = repr(epoch)
     proc = subprocess.Popen(

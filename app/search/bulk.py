@@ -72,6 +72,17 @@ def restore_triggers(conn: Connection, saved: dict[str, str]) -> None:
         conn.exec_driver_sql(sql)
 
 
+def _index_task_fts(conn: Connection, params: tuple[str]) -> None:
+    # In rowid order: FTS5 writes out its pending terms whenever a rowid is not above the
+    # last one, and the ids' index order would do that for nearly every row.
+    conn.exec_driver_sql(
+        "INSERT INTO task_fts (rowid, title, description, owner) "
+        f"SELECT rowid, title, description, {_OWNER} FROM task WHERE id IN {_IDS} "
+        "ORDER BY rowid",
+        params,
+    )
+
+
 def index_new_tasks(conn: Connection, ids: list[str], suspended: dict[str, str]) -> None:
     """Index tasks inserted while the triggers in `suspended` were away: exactly the rows
     those triggers would have written, in one statement per index."""
@@ -79,14 +90,7 @@ def index_new_tasks(conn: Connection, ids: list[str], suspended: dict[str, str])
         return
     params = (json.dumps(ids),)
     if "task_fts_ai" in suspended:
-        # In rowid order: FTS5 writes out its pending terms whenever a rowid is not above
-        # the last one, and the ids' index order would do that for nearly every row.
-        conn.exec_driver_sql(
-            "INSERT INTO task_fts (rowid, title, description, owner) "
-            f"SELECT rowid, title, description, {_OWNER} FROM task WHERE id IN {_IDS} "
-            "ORDER BY rowid",
-            params,
-        )
+        _index_task_fts(conn, params)
     if "search_task_ai" in suspended:
         conn.exec_driver_sql(
             f"DELETE FROM search_doc WHERE kind = 'task' AND ref_id IN {_IDS}", params
@@ -136,12 +140,7 @@ def reindex_tasks(conn: Connection, ids: list[str], suspended: dict[str, str]) -
         return
     params = (json.dumps(ids),)
     if "task_fts_au" in suspended:
-        conn.exec_driver_sql(
-            "INSERT INTO task_fts (rowid, title, description, owner) "
-            f"SELECT rowid, title, description, {_OWNER} FROM task WHERE id IN {_IDS} "
-            "ORDER BY rowid",
-            params,
-        )
+        _index_task_fts(conn, params)
     if "search_task_au" in suspended:
         conn.exec_driver_sql(
             "UPDATE search_doc SET title = t.title, body = t.description, user_id = t.user_id "
