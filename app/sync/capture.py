@@ -107,8 +107,7 @@ def _stamp_untouched_inboxes(conn: Connection, device_id: str) -> int:
         [(ZERO, device_id, row_id) for row_id in fresh],
     )
     return conn.exec_driver_sql(
-        "UPDATE sync_outbox SET hlc = ? WHERE entity = 'task_list' AND row_id = ? "
-        "AND hlc IS NULL",
+        "UPDATE sync_outbox SET hlc = ? WHERE entity = 'task_list' AND row_id = ? AND hlc IS NULL",
         [(ZERO, row_id) for row_id in fresh],
     ).rowcount
 
