@@ -300,18 +300,23 @@ async def _found(d: Device, q: str) -> set[str]:
         return {r.id for r in (await search(session=s, user_id=USER, q=q, limit=100)).results}
 
 
-@pytest.fixture
-def reindexed(monkeypatch) -> list[int]:
-    """Counts the batches applied with the task's update triggers set aside."""
+def _count_batches(monkeypatch, name: str) -> list[int]:
+    """The sizes of the batches passed to bulk.`name` (written with triggers set aside)."""
     calls: list[int] = []
-    real = bulk.reindex_tasks
+    real = getattr(bulk, name)
 
     def counting(conn, ids, suspended) -> None:
         calls.append(len(ids))
         real(conn, ids, suspended)
 
-    monkeypatch.setattr(bulk, "reindex_tasks", counting)
+    monkeypatch.setattr(bulk, name, counting)
     return calls
+
+
+@pytest.fixture
+def reindexed(monkeypatch) -> list[int]:
+    """Counts the batches applied with the task's update triggers set aside."""
+    return _count_batches(monkeypatch, "reindex_tasks")
 
 
 @pytest.mark.parametrize("n", [20, local.BULK_MIN + 30])
@@ -364,15 +369,7 @@ async def test_pulled_edits_are_found_by_every_search_and_old_words_are_not(devi
 @pytest.fixture
 def indexed_new(monkeypatch) -> list[int]:
     """Counts the batches of new tasks inserted with the task's insert triggers set aside."""
-    calls: list[int] = []
-    real = bulk.index_new_tasks
-
-    def counting(conn, ids, suspended) -> None:
-        calls.append(len(ids))
-        real(conn, ids, suspended)
-
-    monkeypatch.setattr(bulk, "index_new_tasks", counting)
-    return calls
+    return _count_batches(monkeypatch, "index_new_tasks")
 
 
 @pytest.mark.parametrize("n", [20, local.BULK_MIN + 30])
