@@ -230,3 +230,42 @@ async def test_a_task_moved_into_a_list_deleted_elsewhere_goes_to_the_inbox(devi
             ("Inbox", "step", ()),
         ]
     assert (await a.tasks())[step.id]["list_id"] == inbox_id(USER)
+
+
+@pytest.mark.postgres
+async def test_a_device_that_makes_its_inbox_later_keeps_the_inbox_as_the_person_set_it(
+    devices,
+):
+    a, b = await devices("dev-a"), await devices("dev-b")
+    async with a.sessionmaker() as s:
+        await tasks.create_task(session=s, user_id=USER, data=TaskCreate(title="on A"))
+        await lists.update_list(
+            session=s,
+            user_id=USER,
+            list_id=inbox_id(USER),
+            data=ListUpdate(color="#112233", emoji="📥"),
+        )
+    await _sync(a)
+    # B makes its own Inbox (its first task) only now, after A's edit, offline.
+    async with b.sessionmaker() as s:
+        await tasks.create_task(session=s, user_id=USER, data=TaskCreate(title="on B"))
+    await _sync(a, b)
+    for d in (a, b):
+        inbox = (await d.table("task_list", ("name", "color", "emoji")))[inbox_id(USER)]
+        assert inbox == {"name": "Inbox", "color": "#112233", "emoji": "📥"}, d.name
+
+
+@pytest.mark.postgres
+async def test_an_inbox_edited_as_it_is_made_keeps_the_edit(devices):
+    a, b = await devices("dev-a"), await devices("dev-b")
+    async with b.sessionmaker() as s:
+        await tasks.create_task(session=s, user_id=USER, data=TaskCreate(title="on B"))
+    # A's very first write: the Inbox is made and recoloured in one transaction.
+    async with a.sessionmaker() as s:
+        await lists.update_list(
+            session=s, user_id=USER, list_id=inbox_id(USER), data=ListUpdate(color="#445566")
+        )
+    await _sync(b, a)
+    for d in (a, b):
+        inbox = (await d.table("task_list", ("color",)))[inbox_id(USER)]
+        assert inbox == {"color": "#445566"}, d.name

@@ -314,9 +314,9 @@ def reindexed(monkeypatch) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize("n", [20, local.BULK_UPDATE_MIN + 30])
+@pytest.mark.parametrize("n", [20, local.BULK_MIN + 30])
 async def test_pulled_edits_are_found_by_every_search_and_old_words_are_not(device, reindexed, n):
-    """A pulled batch of edited tasks: from BULK_UPDATE_MIN on, applied with the task's
+    """A pulled batch of edited tasks: from BULK_MIN on, applied with the task's
     update triggers set aside and indexed per index (app/search/bulk.py), below it row by
     row. Either way the task list's words and tag filters and the unified search find the
     new titles and tags, never the old ones; both full-text indexes hold exactly what
@@ -334,7 +334,7 @@ async def test_pulled_edits_are_found_by_every_search_and_old_words_are_not(devi
 
     assert await apply(device, [pulled_edit(t, i, other) for i, t in enumerate(ids)], 7) == n
 
-    assert reindexed == ([n] if n >= local.BULK_UPDATE_MIN else [])
+    assert reindexed == ([n] if n >= local.BULK_MIN else [])
     assert all_triggers(db_path) == triggers
     assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
     assert await _outbox(device) == outbox
@@ -361,13 +361,71 @@ async def test_pulled_edits_are_found_by_every_search_and_old_words_are_not(devi
     assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
 
 
+@pytest.fixture
+def indexed_new(monkeypatch) -> list[int]:
+    """Counts the batches of new tasks inserted with the task's insert triggers set aside."""
+    calls: list[int] = []
+    real = bulk.index_new_tasks
+
+    def counting(conn, ids, suspended) -> None:
+        calls.append(len(ids))
+        real(conn, ids, suspended)
+
+    monkeypatch.setattr(bulk, "index_new_tasks", counting)
+    return calls
+
+
+@pytest.mark.parametrize("n", [20, local.BULK_MIN + 30])
+async def test_pulled_new_tasks_are_found_by_every_search(tmp_path, device, indexed_new, n):
+    """A device's first sync: every task is new here. From BULK_MIN on they are
+    inserted with the task's insert triggers set aside and indexed per index, below it row
+    by row; either way searches and tag filters find them, both full-text indexes hold
+    exactly what a rebuild would, the triggers are back, and nothing is noted to push."""
+    other = await Device(tmp_path / "other", "dev-b", USER, device.url).open()
+    try:
+        async with other.sessionmaker() as s:
+            await export.import_data(s, user_id=USER, data=_pantry(n))
+        async with other.engine.begin() as conn:
+            batch = await conn.run_sync(local.read_push_batch, USER, other.clock, n + 10)
+    finally:
+        await other.close()
+    db_path = device.engine.url.database
+    triggers = all_triggers(db_path)
+    outbox = await _outbox(device)
+    indexed_new.clear()  # (the import above indexes its tasks this way too)
+
+    assert await apply(device, batch.rows, 3) == n + 1  # and the Inbox
+
+    assert indexed_new == ([n] if n >= local.BULK_MIN else [])
+    assert all_triggers(db_path) == triggers
+    assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
+    assert await _outbox(device) == outbox
+    ids = set(await device.table("task", ("title",)))
+    assert len(ids) == n
+    assert await _listed(device, q="quince") == ids
+    assert await _listed(device, q="jam", completed=False) == ids
+    assert await _listed(device, tag="pantry") == ids
+    assert len(await _found(device, "grandma")) == len(range(0, n, 5))
+    # (Words match as prefixes: "13" finds 130-139 too.)
+    titles = await device.table("task", ("title",))
+    assert await _found(device, "quince jam 13") == {
+        t for t, v in titles.items() if v["title"].startswith("quince jam 13")
+    }
+    one = sorted(ids)[0]
+    await device.update(one, title="rowan jelly")
+    assert await _listed(device, q="rowan") == {one}
+    assert await _found(device, "rowan") == {one}
+    assert await _listed(device, q="quince") == ids - {one}
+    assert fts_differences(db_path) == {"task_fts": 0, "search_fts": 0}
+
+
 async def test_a_big_apply_that_fails_midway_leaves_triggers_and_data_as_they_were(
     device, monkeypatch
 ):
     """The update triggers are dropped inside the apply's own transaction: an apply that
     fails after its UPDATEs ran (the indexes half done) rolls back whole, with the
     triggers, the rows, their indexes and the cursor as before; the next try applies."""
-    n = local.BULK_UPDATE_MIN + 10
+    n = local.BULK_MIN + 10
     async with device.sessionmaker() as s:
         await export.import_data(s, user_id=USER, data=_pantry(n))
     db_path = device.engine.url.database

@@ -226,6 +226,13 @@ async def test_start_join_sync_and_the_database_sees_only_ciphertext(tmp_path, p
         everything = {"Buy oat milk", "Finish the report", "B had this before"}
         assert await _titles(a) == everything
         assert await _titles(b) == everything  # B's old session still works (alias)
+        # One Inbox on both, the space's, with B's own Inbox task in it.
+        for client in (a, b):
+            found = (await client.get("/api/lists")).json()["items"]
+            assert [(x["name"], x["is_inbox"]) for x in found] == [("Inbox", True)]
+            inbox = found[0]["id"]
+            listed = (await client.get("/api/tasks", params={"list_id": inbox})).json()
+            assert {t["title"] for t in listed["items"]} == everything
         found = (await b.get("/api/search", params={"q": "before"})).json()["results"]
         assert any("B had this before" in json.dumps(x) for x in found)  # search re-scoped
         assert (await b.post("/api/tasks", json={"title": "Made on B"})).status_code == 201

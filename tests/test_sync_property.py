@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from chatkit.types import AssistantMessageContent, AssistantMessageItem, ThreadMetadata
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -46,8 +46,17 @@ pytestmark = pytest.mark.postgres
 
 EXAMPLES = int(os.environ.get("TASKCHAT_SYNC_EXAMPLES", "200"))
 DEVICES = ("dev-a", "dev-b", "dev-c")
+SETTLE_PASSES = 6
 FIELDS = local.SYNCED
-STATS = {"examples": 0, "lost_writes": 0, "steps": 0, "cuts": 0, "kills": 0, "replays": 0}
+STATS = {
+    "examples": 0,
+    "lost_writes": 0,
+    "steps": 0,
+    "cuts": 0,
+    "kills": 0,
+    "replays": 0,
+    "most_passes": 0,
+}
 
 titles = st.text(alphabet="abcdefgh XYZ", min_size=1, max_size=12).map(str.strip).filter(bool)
 dev = st.integers(0, len(DEVICES) - 1)
@@ -312,9 +321,17 @@ class Scenario:
 
     async def settle_and_check(self) -> int:
         self.proxy.cut_after = self.proxy.cut_down_after = None
-        for _round in range(2):
-            for d in self.devices:
-                await d.run()
+        # Until a pass over the devices pushes and changes nothing: merged rows can need a
+        # repair (app/lists/ordering.py), a new write that the devices synced before it
+        # get only in a later pass. Endless repairs (devices undoing each other's) would
+        # never quiet down.
+        for _pass in range(SETTLE_PASSES):
+            results = [await d.run() for d in self.devices]
+            if not any(r.pushed or r.applied for r in results):
+                STATS["most_passes"] = max(STATS["most_passes"], _pass + 1)
+                break
+        else:
+            raise AssertionError(f"still syncing changes after {SETTLE_PASSES} passes")
         for d in self.devices:
             await self.observe(d)  # pulled rows carry the same stamps: no new writes
         expected = self.ref.visible()
@@ -385,8 +402,8 @@ def sync_env(pg_server, tmp_path_factory, request):
         with capture.global_and_fixture_disabled():
             reporter.write_line(
                 "sync property test: {examples} examples, {steps} steps, {cuts} cut "
-                "connections, {kills} killed rounds, {replays} replayed pushes, "
-                "lost writes: {lost_writes}".format(**STATS)
+                "connections, {kills} killed rounds, {replays} replayed pushes, lost "
+                "writes: {lost_writes}; settled in at most {most_passes} passes".format(**STATS)
             )
 
 
@@ -395,11 +412,16 @@ def sync_env(pg_server, tmp_path_factory, request):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     # A fixed set of examples, the same every run, so the suite's verdict does not depend on
-    # the draw; TASKCHAT_SYNC_EXPLORE=1 draws new ones (exploring found a divergence of the
-    # Inbox list's timestamps that is still open, see issue 28).
+    # the draw; TASKCHAT_SYNC_EXPLORE=1 draws new ones.
     derandomize=not os.environ.get("TASKCHAT_SYNC_EXPLORE"),
 )
 @given(steps=st.lists(step, min_size=6, max_size=30))
+@example(
+    # A task put back (undo) on a device that never had the Inbox it belongs to: the
+    # devices that get it repair it by creating the Inbox there, a write made during the
+    # settling syncs that the others pull only in a later round.
+    steps=[("create_task", 2, "X", "none"), ("delete_task", 2, 0), ("undo_delete", 0, 0)]
+)
 def test_devices_and_server_converge_to_the_highest_write(sync_env, steps):
     root, template, pg_server, pg_url = sync_env
     example_root = root / uuid.uuid4().hex[:8]

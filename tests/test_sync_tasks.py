@@ -37,6 +37,22 @@ async def test_create_on_one_device_appears_on_the_other(devices):
     assert (await b.tasks())[t.id]["title"] == "Buy milk"
 
 
+async def test_a_first_push_to_an_empty_server_is_not_pulled_back(devices):
+    a = await devices("dev-a", batch_size=7)  # several batches, each acknowledged
+    for i in range(20):
+        await a.create(title=f"task {i}")
+    first = await a.run()
+    assert first.pushed == 21 and first.pulled == 0  # 20 tasks and the Inbox
+    b = await devices("dev-b")
+    await b.create(title="on B")
+    await b.run()
+    # The server had A's rows before B's push: B pulls them (and A then pulls B's).
+    assert len(await b.tasks()) == 21
+    again = await a.run()
+    assert again.pushed == 0 and again.pulled == 2  # B's task and B's Inbox
+    assert await a.tasks() == await b.tasks()
+
+
 async def test_field_level_lww_rename_and_complete_both_survive(devices):
     a, b = await devices("dev-a"), await devices("dev-b")
     t = await a.create(title="Draft")

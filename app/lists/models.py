@@ -27,6 +27,19 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _INBOX_NAMESPACE = uuid.UUID("6f1c7a52-3b0e-4c39-9a43-7d3c2b8e1f10")
 
 
+INBOX_POSITION = "a0"
+# What a device's Inbox holds when the device makes it (app/lists/ordering.inbox_insert)
+# besides its timestamps: one untouched since says nothing the person chose (see
+# app/sync/capture.py).
+INBOX_DEFAULTS: dict[str, Any] = {
+    "name": INBOX_NAME,
+    "color": DEFAULT_COLOR,
+    "emoji": None,
+    "archived": False,
+    "position": INBOX_POSITION,
+}
+
+
 def inbox_id(user_id: str) -> str:
     return str(uuid.uuid5(_INBOX_NAMESPACE, user_id))
 

@@ -18,10 +18,9 @@ from sqlalchemy.orm import Mapper
 from sqlmodel import select
 
 from app.db.types import utcnow
-from app.lists.models import DEFAULT_COLOR, INBOX_NAME, TaskList, inbox_id
+from app.lists.models import INBOX_DEFAULTS, TaskList, inbox_id
 from app.tasks.models import Task
 
-INBOX_POSITION = "a0"
 _MEMO = "taskchat_order_keys"
 
 
@@ -73,11 +72,7 @@ def inbox_insert(conn: Connection, user_id: str):
     values = {
         "id": inbox_id(user_id),
         "user_id": user_id,
-        "name": INBOX_NAME,
-        "color": DEFAULT_COLOR,
-        "emoji": None,
-        "archived": False,
-        "position": INBOX_POSITION,
+        **INBOX_DEFAULTS,
         "created_at": now,
         "updated_at": now,
     }

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from app.sync.clock import HLC
+from app.lists.models import INBOX_DEFAULTS, inbox_id
+from app.sync.clock import HLC, ZERO
 from app.sync.fields import ROW_NOTE, SYNCED
 from app.sync.merge import GROUPS
 
@@ -46,10 +47,13 @@ def attachment(engine: AsyncEngine) -> Attachment | None:
 
 def stamp_pending(conn: Connection, clock: HLC) -> int:
     """Give every unstamped outbox note one fresh stamp; returns how many were stamped."""
-    if conn.exec_driver_sql("SELECT 1 FROM sync_outbox WHERE hlc IS NULL LIMIT 1").first() is None:
+    if _nothing_unstamped(conn):
         return 0
     _spread_row_notes(conn)
     _note_groups(conn)
+    floor = _stamp_untouched_inboxes(conn, clock.device_id)
+    if floor and _nothing_unstamped(conn):
+        return floor
     stamp = clock.now()
     conn.exec_driver_sql(
         "INSERT INTO sync_clock (entity, row_id, field, hlc, device) "
@@ -66,7 +70,46 @@ def stamp_pending(conn: Connection, clock: HLC) -> int:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (stamp,),
     )
-    return count
+    return floor + count
+
+
+def _nothing_unstamped(conn: Connection) -> bool:
+    found = conn.exec_driver_sql("SELECT 1 FROM sync_outbox WHERE hlc IS NULL LIMIT 1")
+    return found.first() is None
+
+
+def _stamp_untouched_inboxes(conn: Connection, device_id: str) -> int:
+    """Every device makes its own Inbox (same id everywhere) when it first needs one. Until
+    the person changes it there, it claims nothing: its notes get the lowest stamp. So an
+    edit of the Inbox made on any device wins over an Inbox another device makes later
+    (a device joining the space), and the devices' own converge on one (by device id)."""
+    cols = ", ".join(f"l.{name}" for name in INBOX_DEFAULTS)  # constant column names
+    found = conn.exec_driver_sql(
+        f"SELECT DISTINCT l.id, l.user_id, {cols} FROM sync_outbox o "
+        "JOIN task_list l ON l.id = o.row_id WHERE o.entity = 'task_list' AND o.hlc IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM sync_clock c "
+        "WHERE c.entity = 'task_list' AND c.row_id = o.row_id)"
+    ).all()
+    defaults = tuple(INBOX_DEFAULTS.values())
+    fresh = [
+        row_id
+        for row_id, user_id, *values in found
+        if row_id == inbox_id(user_id) and tuple(values) == defaults
+    ]
+    if not fresh:
+        return 0
+    conn.exec_driver_sql(
+        "INSERT INTO sync_clock (entity, row_id, field, hlc, device) "
+        "SELECT entity, row_id, field, ?, ? FROM sync_outbox "
+        "WHERE entity = 'task_list' AND row_id = ? AND hlc IS NULL "
+        "ON CONFLICT (entity, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
+        "device = excluded.device",
+        [(ZERO, device_id, row_id) for row_id in fresh],
+    )
+    return conn.exec_driver_sql(
+        "UPDATE sync_outbox SET hlc = ? WHERE entity = 'task_list' AND row_id = ? AND hlc IS NULL",
+        [(ZERO, row_id) for row_id in fresh],
+    ).rowcount
 
 
 def _spread_row_notes(conn: Connection) -> None:

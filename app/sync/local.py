@@ -30,12 +30,12 @@ from app.tasks.models import TaskRecord, record_problem
 APPLY_ORDER = {"chat_thread": 0, "task_list": 1, "task": 2, "chat_item": 3}
 MAX_FIELDS = max(len(f) for f in SYNCED.values())
 CHUNK = 400
-# From this many tasks with a changed title, note or done flag on, a batch updates them
-# with the task's update triggers set aside (`_update_rows`). Measured (a batch of changed
-# titles into 10k tasks, apply_remote's whole transaction): 100 rows 35 ms either way,
-# 200 47 vs 46 ms, 1,000 238 vs 149 ms, 10,000 ~0.54 vs ~0.27 s in the UPDATEs alone.
+# From this many new tasks, or tasks with a changed title, note or done flag, a batch
+# writes them with the task's insert or update triggers set aside (`_insert_rows`,
+# `_update_rows`). Measured (a batch of changed titles into 10k tasks, apply_remote's
+# whole transaction): 100 rows 35 ms either way, 200 47 vs 46 ms, 1,000 238 vs 149 ms.
 # Below it, small syncs (the usual ones) keep the plain per-row triggers and no DDL.
-BULK_UPDATE_MIN = 200
+BULK_MIN = 200
 # The domain check every synced row passes before it is stored (and before it is pushed).
 RECORDS: dict[str, type[BaseModel]] = {
     "task": TaskRecord,
@@ -382,11 +382,11 @@ def ack_push(conn: Connection, upto: int, remote_id: str, base: int, last: int) 
             "DELETE FROM sync_graveyard WHERE NOT EXISTS (SELECT 1 FROM sync_outbox o "
             "WHERE o.entity = sync_graveyard.entity AND o.row_id = sync_graveyard.row_id)"
         )
-    if last > base:
-        conn.exec_driver_sql(
-            "UPDATE sync_state SET value = ? WHERE key = ? AND CAST(value AS INTEGER) = ?",
-            (str(last), cursor_key(remote_id), base),
-        )
+    # A device that never pulled from this server has no cursor yet: it is at 0, and
+    # its first push to an empty server is all the server has (a new space: pushing
+    # 10k tasks then pulled all 10k back).
+    if last > base and get_cursor(conn, remote_id) == base:
+        set_state(conn, cursor_key(remote_id), str(last))
 
 
 # ------------------------------------------------------------------------------- pull
@@ -587,7 +587,9 @@ def _apply_entity(
         inserts = _ensure_threads(conn, user_id, inserts, fields)
     if inserts:
         inserts = [_fill_defaults(entity, fields, row) for row in inserts]
-        conn.exec_driver_sql(
+        _insert_rows(
+            conn,
+            entity,
             f"INSERT INTO {entity} (id, user_id, {cols}) VALUES ({_marks(len(fields) + 2)})",
             inserts,
         )
@@ -605,6 +607,18 @@ def _apply_entity(
     return changed, top
 
 
+def _insert_rows(conn: Connection, entity: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert pulled rows (each starting with its id); many new tasks (a device's first
+    sync) with their insert triggers set aside, as the importer does (app/search/bulk.py)."""
+    suspended: dict[str, str] = {}
+    if entity == "task" and len(rows) >= BULK_MIN:
+        suspended = bulk.suspend_triggers(conn, bulk.TASK_INSERT_TRIGGERS)
+    conn.exec_driver_sql(sql, rows)
+    if suspended:
+        bulk.index_new_tasks(conn, [row[0] for row in rows], suspended)
+        bulk.restore_triggers(conn, suspended)
+
+
 def _update_rows(
     conn: Connection, entity: str, updates: dict[tuple[str, ...], list[tuple[Any, ...]]]
 ) -> int:
@@ -620,7 +634,7 @@ def _update_rows(
             for params in rows
         ]
     suspended: dict[str, str] = {}
-    if len(reindex) >= BULK_UPDATE_MIN:
+    if len(reindex) >= BULK_MIN:
         suspended = bulk.suspend_triggers(conn, bulk.TASK_UPDATE_TRIGGERS)
         bulk.unindex_tasks(conn, reindex, suspended)
     changed = 0

@@ -24,6 +24,8 @@ from typing import Any, ParamSpec, TypeVar
 import asyncpg
 from sqlalchemy.engine import Connection
 
+from app.lists.models import inbox_id
+from app.lists.ordering import ensure_inbox_sync
 from app.sync import local, remote
 from app.sync.crypto import RowAuthError, RowCipher
 from app.sync.merge import group_of
@@ -288,12 +290,25 @@ def rescope(conn: Connection, old: str, new: str) -> dict[str, int]:
     moved: dict[str, int] = {}
     if old == new:
         return moved
+    # The space's Inbox takes this device's own (another id: it derives from the profile)
+    # with its tasks; the old one never reached the space and goes without a trace.
+    old_inbox = inbox_id(old)
+    conn.exec_driver_sql(
+        "UPDATE task SET list_id = ? WHERE user_id = ? AND list_id = ?",
+        (inbox_id(new), old, old_inbox),
+    )
+    conn.exec_driver_sql("DELETE FROM task_list WHERE id = ?", (old_inbox,))
+    for table in ("sync_outbox", "sync_clock", "sync_graveyard"):
+        conn.exec_driver_sql(
+            f"DELETE FROM {table} WHERE entity = 'task_list' AND row_id = ?", (old_inbox,)
+        )
     for table in _tables_with_user_id(conn):
         n = conn.exec_driver_sql(
             f'UPDATE "{table}" SET user_id = ? WHERE user_id = ?', (new, old)
         ).rowcount
         if n:
             moved[table] = n
+    ensure_inbox_sync(conn, new)
     return moved
 
 
