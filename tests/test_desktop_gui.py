@@ -114,13 +114,7 @@ def test_self_test_from_source_prints_one_line_and_saves_a_screenshot(
     saved = json.loads((data_dir / "window.json").read_text())
     assert saved["width"] >= 420 and saved["height"] >= 560
     assert si.read_info(data_dir) is None
-    log = read_log(data_dir)
-    assert "self-test/launch timing ui=" in log
-    # The C heap was trimmed once started and after each page load (app/memory.py) ...
-    assert "free C heap handed back after the start-up: " in log
-    assert "free C heap handed back after a page load: " in log
-    # ... and the UI painted (its conversation list answered) without the chat machinery.
-    assert "chat machinery imported" not in log
+    assert "self-test/launch timing ui=" in read_log(data_dir)
 
 
 def test_window_second_launch_focuses_and_sigterm_closes_cleanly(

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import boot, memory
+from app import boot
 from app.desktop import backend, crash, window_state
 from app.desktop import self_test as st
 from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess, window_server
@@ -201,9 +201,6 @@ def _show_window(
     )
     assert window is not None
     window.events.before_show += backend.tune_webkit
-    # A page load (the splash, then the UI) leaves what GTK and WebKit's UI side freed
-    # on the C heap: hand it back (app/memory.py; pywebview calls this on a thread).
-    window.events.loaded += lambda: memory.trim("a page load")
     window.events.resized += tracker.resized
     window.events.moved += tracker.moved
     window.events.maximized += tracker.maximized
