@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app import collector, memory
+from app import collector
 
 if TYPE_CHECKING:
     from app.desktop.server_process import ServerProcess
@@ -39,7 +39,6 @@ def begin(argv: Sequence[str]) -> None:
         return
     _begun, _begun_at = True, time.monotonic()
     collector.pause()
-    memory.limit_arenas()  # before any thread starts (app/memory.py)
     # Here, not at the top: the server child imports this module and needs no desktop code.
     from app.desktop.backend import display_problem
     from app.desktop.server_process import is_window_launch, window_server
@@ -65,4 +64,3 @@ def started() -> None:
             time.monotonic() - _begun_at,
             frozen,
         )
-        memory.trim("the start-up")  # what the collection just freed, and the import's

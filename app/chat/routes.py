@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app import collector, memory
+from app import collector
 from app.api.deps import CurrentUser
 from app.security.limits import UsageLimiter
 
@@ -53,7 +53,6 @@ def warm_up(app: FastAPI) -> None:
         frozen = collector.freeze_import()  # it lives as long as the process
         if frozen is not None:
             log.info("chat machinery imported: %d objects frozen", frozen)
-            memory.trim("the chat import")
         pending.set_result(module)
 
     def start() -> None:
