@@ -1,7 +1,7 @@
 """Whole-app memory (PSS) and launch → UI painted for each desktop design, in one run.
 
     python -m benchmarks.bench_footprint [--runs 5] [--hold 10] [--designs ...] [--quick]
-        [--build NAME=PATH ...]
+        [--build NAME=PATH ...] [--variant NAME=DESIGN:VAR=VALUE,... ...]
 
 Designs (each skipped with a note when this machine lacks it): the web view, and where the
 server runs (`process`: a child `taskchat serve --stdin-control`; `thread`: uvicorn on a
@@ -18,6 +18,9 @@ thread of the window process, TASKCHAT_SERVER=thread):
                        mode on (TASKCHAT_WEBKIT_COMPOSITING=1), server process
   gtk-nocomp-process   WebKitGTK without accelerated compositing (TaskChat's default)
   gtk-nocomp-thread    the same, server thread
+  NAME (--variant NAME=DESIGN:VAR=VALUE,...)
+                       DESIGN with more environment, e.g. a candidate's switch
+                       (`--variant arena2=onedir-thread:MALLOC_ARENA_MAX=2`)
 
 All source designs run under the same interpreter (the venv's, with PyGObject; else the
 system Python when it has PyGObject, the venv's packages on PYTHONPATH), so they are
@@ -351,8 +354,23 @@ def main(argv: list[str] | None = None) -> int:
         help="another one-dir binary: adds the designs NAME-thread and NAME-process "
         "(onedir=PATH replaces dist/onedir)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=DESIGN:VAR=VALUE,...",
+        help="DESIGN run with more environment variables, as the design NAME",
+    )
     parser.add_argument("--quick", action="store_true", help="one short run per design")
     args = parser.parse_args(argv)
+    variants: dict[str, tuple[str, dict[str, str]]] = {}
+    for spec in args.variant:
+        name, _, rest = spec.partition("=")
+        base, _, assignments = rest.partition(":")
+        env = dict(a.split("=", 1) for a in assignments.split(",") if "=" in a)
+        if not name or not base or not env:
+            parser.error(f"--variant wants NAME=DESIGN:VAR=VALUE,..., not {spec!r}")
+        variants[name] = (base, env)
     builds = {}
     for spec in args.build:
         name, _, path = spec.partition("=")
@@ -361,8 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         builds[name] = Path(path)
     if args.designs is None:
         extra = [f"{b}-{w}" for b in builds if b != "onedir" for w in ("thread", "process")]
-        args.designs = [*ALL_DESIGNS, *extra]
+        args.designs = [*ALL_DESIGNS, *extra, *variants]
     known = {*ALL_DESIGNS, *(f"{b}-{w}" for b in builds for w in ("thread", "process"))}
+    unknown_bases = [b for b, _ in variants.values() if b not in known]
+    if unknown_bases:
+        parser.error(f"--variant of unknown designs {unknown_bases}; known: {sorted(known)}")
+    known |= set(variants)
     unknown = [d for d in args.designs if d not in known]
     if unknown:
         parser.error(f"unknown designs {unknown}; known: {sorted(known)}")
@@ -371,7 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.runs, args.hold, args.idle = 1, 2.0, 0.5
         args.designs = [d for d in args.designs if d in ("qt-process", "gtk-nocomp-thread")]
-    found, notes = designs(args.designs, builds)
+    found, notes = [], []
+    for wanted in args.designs:
+        base, env = variants.get(wanted, (wanted, {}))
+        more, why = designs([base], builds)
+        for design in more:
+            design.name, design.env = wanted, {**design.env, **env}
+        found += more
+        notes += why
     figures: list[Figure] = []
     with virtual_display() as display:
         samples = measure(found, args.runs, args.hold, args.idle, display)

@@ -17,6 +17,11 @@ opened once before the timed runs. Per tree and round:
   after the list answered, as the person's first message;
 * a "cold chat" `serve`: a chat turn as the very first request after /api/health (a client
   that sends at once, before any list), request to the end of the reply;
+* with `--typing 0 1 2` (seconds): a `serve` that answers the UI's first requests and the
+  conversation list, then is asked for the rehearsal (POST /api/chat/prepare, as the web UI
+  does at the first keystroke) and gets the first message that many seconds later; the
+  model's first token comes after 300 ms (`--first-token`). Request → first text delta:
+  what the person waits for their first reply, whenever the chat machinery loads;
 * with `--window` (Linux, Xvfb): the window's `--self-test` from source — launch → health,
   → UI painted, → the conversation list answered (its request in window.log), and the
   whole app's PSS (window, web view helpers) `--idle` seconds after the UI painted.
@@ -263,6 +268,45 @@ def measure_serve(tree: Tree, gemini: FakeGemini) -> None:
         s.stop()
 
 
+def first_delta(s: Serve, body: str) -> float:
+    """Seconds from sending `body` (a streaming ChatKit request) to its first text delta;
+    the rest of the reply is read and dropped."""
+    headers = {"Cookie": s.cookie, "Content-Type": "application/json"}
+    req = urllib.request.Request(s.base + "/api/chatkit", data=body.encode(), headers=headers)
+    t = time.perf_counter()
+    seen = None
+    with urllib.request.urlopen(req, timeout=120) as r:
+        for line in r:
+            if seen is None and b"text_delta" in line:
+                seen = time.perf_counter() - t
+    if seen is None:
+        raise RuntimeError("the reply had no text")
+    return seen
+
+
+def measure_typing(tree: Tree, gemini: FakeGemini, typing: float) -> None:
+    s = Serve(tree, gemini.base_url)
+    try:
+        s.health()
+        s.sign_in()
+        with ThreadPoolExecutor(len(FIRST_GETS) + 1) as pool:
+            bodies = [None] * len(FIRST_GETS) + [THREADS_LIST]
+            paths = [*FIRST_GETS, "/api/chatkit"]
+            list(pool.map(s.request, paths, bodies))
+        # The first keystroke: the web UI does not wait for the answer, which comes once
+        # the chat machinery is loaded.
+        with ThreadPoolExecutor(1) as pool:
+            prepared = pool.submit(s.request, "/api/chat/prepare", "{}")
+            time.sleep(typing)
+            tree.add(
+                f"serve: first message {typing:g} s after the first keystroke → first text delta",
+                first_delta(s, TURN),
+            )
+            prepared.result()
+    finally:
+        s.stop()
+
+
 def measure_cold_chat(tree: Tree, gemini: FakeGemini) -> None:
     s = Serve(tree, gemini.base_url)
     try:
@@ -369,12 +413,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--idle", type=float, default=5.0, help="seconds after the UI painted to sample PSS"
     )
+    parser.add_argument(
+        "--typing",
+        type=float,
+        nargs="*",
+        default=[],
+        help="seconds between the first keystroke and the first message (see above)",
+    )
+    parser.add_argument(
+        "--first-token", type=float, default=0.3, help="the model's first token for --typing"
+    )
     parser.add_argument("--quick", action="store_true", help="one run of this checkout")
     args = parser.parse_args(argv)
     if args.quick:
-        args.runs, args.baseline, args.window = 1, [], False
+        args.runs, args.baseline, args.window, args.typing = 1, [], False, []
     gemini = FakeGemini().start()
     gemini.default = Text(["Hello", " there", "!"])
+    slow = FakeGemini().start()  # a realistic model: the first token takes its time
+    slow.default = Text(["Hello", " there", "!"], first_delay=args.first_token)
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
         display = None
@@ -396,10 +452,13 @@ def main(argv: list[str] | None = None) -> int:
                 measure_import(tree)
                 measure_serve(tree, gemini)
                 measure_cold_chat(tree, gemini)
+                for typing in args.typing:
+                    measure_typing(tree, slow, typing)
                 if display is not None:
                     measure_window(tree, display, args.idle)
             print(f"round {run + 1}/{args.runs} done, load {os.getloadavg()[0]:.2f}", flush=True)
     gemini.stop()
+    slow.stop()
     load_after = os.getloadavg()
     report(
         "TaskChat start-up: this checkout against baselines (same run)",

@@ -1,7 +1,7 @@
 """The chat machinery loads in the background (app/chat/routes.py `warm_up`), begun by the
-first chat request or a few seconds after start-up: chat requests that arrive meanwhile
-wait for it, the others do not; once loaded, its objects are frozen out of the collector's
-way like the start-up's (app/boot.py)."""
+first chat request that needs it (not the listings: tests/test_chat_listing.py): chat
+requests that arrive meanwhile wait for it, the others do not; once loaded, its objects are
+frozen out of the collector's way like the start-up's (app/boot.py)."""
 
 from __future__ import annotations
 
@@ -24,24 +24,16 @@ from tests.fakes.gemini import FakeGemini, Text
 
 URL_LINE = re.compile(r"^TaskChat running at (http://127\.0\.0\.1:\d+)/\?launch=(\S+)$")
 THREADS_LIST = {"type": "threads.list", "params": {"limit": 50, "order": "desc"}}
+ITEMS_LIST = {"type": "items.list", "params": {"thread_id": "thr_gone", "order": "asc"}}
 
 
-async def test_the_chat_import_waits_for_a_chat_request_or_the_delay(
-    monkeypatch: pytest.MonkeyPatch,
-):
+async def test_the_chat_import_waits_for_a_chat_request(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(routes, "ENDPOINT", "json")  # an import that is quick to observe
-    monkeypatch.setattr(routes, "WARM_UP_DELAY_S", 60.0)
     asked = FastAPI()
     routes.warm_up(asked)
     await asyncio.sleep(0.3)
     assert not asked.state.chat_endpoint.done()  # nothing asked for the chat yet
     assert (await routes._endpoint(asked)) is json  # a chat request starts it and waits
-
-    monkeypatch.setattr(routes, "WARM_UP_DELAY_S", 0.1)
-    idle = FastAPI()
-    routes.warm_up(idle)  # no chat request at all: it starts by itself
-    module = await asyncio.wait_for(asyncio.wrap_future(idle.state.chat_endpoint), 30)
-    assert module is json
 
 
 async def test_a_chat_request_loads_the_chat_once_and_uses_it(live_server):
@@ -52,6 +44,10 @@ async def test_a_chat_request_loads_the_chat_once_and_uses_it(live_server):
         r = await c.post("/api/chatkit", content=json.dumps(THREADS_LIST))
         assert r.status_code == 200, r.text
         assert r.json()["data"] == []
+        assert not pending.done()  # the list is answered from the store
+        r = await c.post("/api/chatkit", content=json.dumps(ITEMS_LIST))
+        assert r.status_code == 404, r.text  # a thread that is not there: still no import
+        assert (await c.post("/api/chat/prepare")).status_code == 202
     assert pending.done() and pending.exception() is None
     assert app.state.chat_endpoint is pending  # imported once
 

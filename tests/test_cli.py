@@ -33,6 +33,20 @@ def test_version():
     assert result.stdout.strip() == f"TaskChat {__version__}"
 
 
+def test_the_parser_every_process_builds_leaves_rich_unloaded():
+    """The window builds the same parser: rich (the key commands' output) loads on use."""
+    probe = (
+        "import sys; from app.cli import build_parser; build_parser()\n"
+        "print('rich' in sys.modules)\n"
+        "from app.security.cli import _console; _console(sys.stderr)\n"
+        "print('rich' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_serve_answers_health_quickly_and_stops_on_sigterm(data_dir):
     start = time.monotonic()
     proc = subprocess.Popen(

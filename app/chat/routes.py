@@ -1,4 +1,4 @@
-"""POST /api/chatkit and /api/chat/prepare; ChatKit and agents load off the start-up path."""
+"""POST /api/chatkit and /api/chat/prepare; ChatKit and agents load when the chat is used."""
 
 from __future__ import annotations
 
@@ -22,20 +22,24 @@ from app.security.limits import UsageLimiter
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
-# Importing chatkit + agents takes ~1 s of CPU, most of a cold start: the window would wait
-# for it before /api/health answers. It runs in a thread instead, begun by `warm_up`.
+# Importing chatkit + agents takes ~1 s of CPU and ~60 MiB: it runs in a thread of its
+# own, begun by `warm_up`'s starter when the chat is first used.
 ENDPOINT = "app.chat.endpoint"
-# The latest the chat import starts after the lifespan when no chat request came first.
-WARM_UP_DELAY_S = 3.0
+# Light: ChatKit's request types and the store, loaded by the first chat request. They
+# parse every request and answer the listings the UI asks as it paints.
+REQUESTS = "app.chat.requests"
+LISTING = "app.chat.listing"
 
 
 def warm_up(app: FastAPI) -> None:
-    """Set up the chat machinery's import in a background thread (call from the lifespan):
-    begun by the first chat request, or WARM_UP_DELAY_S after start-up at the latest.
+    """Set up the chat machinery's import in a background thread (call from the lifespan),
+    begun by the first chat request that needs it: the rehearsal the UI asks for at the
+    first keystroke (POST /api/chat/prepare), a message, or any ChatKit request but the
+    listings (app/chat/listing.py). A window that is only looked at never loads it.
 
     A daemon thread of its own, not the loop's default executor: asyncio.run() waits for
-    that executor's threads at shutdown, so closing the window in the first seconds would
-    wait for an import nobody needs any more.
+    that executor's threads at shutdown, so closing the window right after the first
+    keystroke would wait for an import nobody needs any more.
     """
     pending: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
     started = threading.Lock()
@@ -56,11 +60,7 @@ def warm_up(app: FastAPI) -> None:
             threading.Thread(target=load, name="taskchat-chat-warm-up", daemon=True).start()
 
     app.state.chat_endpoint = pending
-    # Not at once: the import would take the GIL from the window's web view and the
-    # UI's first requests (launch -> UI painted +0.4-0.5 s on two cores). The first chat
-    # request starts it (the built-in view's threads.list, as the UI paints), or this.
     app.state.start_chat_warm_up = start
-    asyncio.get_running_loop().call_later(WARM_UP_DELAY_S, start)
 
 
 async def _endpoint(app: FastAPI) -> ModuleType:
@@ -78,6 +78,13 @@ async def _endpoint(app: FastAPI) -> ModuleType:
     return importlib.import_module(ENDPOINT)
 
 
+def _light(name: str) -> ModuleType:
+    """app.chat.requests or app.chat.listing: imported by the first chat request, on the
+    event loop (ChatKit's types and the store: ~0.15 s of CPU once, which that request
+    waits for in any case); afterwards a dictionary lookup."""
+    return importlib.import_module(name)
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     """A /api/chatkit body and its one parse (a chatkit.types.ChatKitReq)."""
@@ -88,9 +95,8 @@ class ChatRequest:
 
 async def chat_request(request: Request, _: CurrentUser) -> ChatRequest:
     """Read and parse the body once; a bad one is a 4xx from app/api/errors.py."""
-    endpoint = await _endpoint(request.app)
     body = await request.body()
-    return ChatRequest(body, endpoint.parse(body))
+    return ChatRequest(body, _light(REQUESTS).parse(body))
 
 
 async def within_limits(
@@ -111,6 +117,11 @@ async def within_limits(
 async def chatkit(
     request: Request, user_id: CurrentUser, chat: Annotated[ChatRequest, Depends(within_limits)]
 ) -> Response:
+    listing = _light(LISTING)
+    if listing.serves(chat.parsed):
+        # Answered from the store: looking at the chat does not load the machinery.
+        answer = await listing.answer(listing.store_of(request.app), chat.parsed, user_id)
+        return Response(answer, media_type="application/json")
     endpoint = await _endpoint(request.app)
     return await endpoint.handle(
         endpoint.chat_server(request.app),
@@ -141,7 +152,7 @@ async def prepare(request: Request, _: CurrentUser) -> JSONResponse:
 class MessageEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # The length limit is the chat's own (endpoint.MESSAGE_MAX_CHARS, said plainly there).
+    # The length limit is the chat's own (requests.MESSAGE_MAX_CHARS, said plainly there).
     text: str = Field(max_length=100_000)
 
 

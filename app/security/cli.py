@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TextIO
-
-from rich.console import Console
-from rich.markup import escape
-from rich.prompt import Confirm
+from typing import TYPE_CHECKING, TextIO
 
 from app.config import Settings
 from app.errors import DomainError
 from app.security import keycheck, keystore
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Exit codes of `key set` beyond 0 (saved), 2 (bad input) and 3 (no keyring).
 EXIT_REJECTED = 4
@@ -83,6 +82,10 @@ def cmd_key(
 
 
 def _console(stream: TextIO) -> Console:
+    # rich (42 modules, ~1 MiB) loads when a key command runs, not with this parser, which
+    # every taskchat process builds, the window's too (app/cli.py).
+    from rich.console import Console
+
     # soft_wrap: a long path or message stays on one line when piped.
     return Console(file=stream, highlight=False, soft_wrap=True)
 
@@ -90,6 +93,10 @@ def _console(stream: TextIO) -> Console:
 def _set(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, out: TextIO, err: TextIO
 ) -> int:
+    # on use, as in _console
+    from rich.markup import escape
+    from rich.prompt import Confirm
+
     raw = _read_key(stdin)
     key = keystore.validate_key(raw)
     show, warn = _console(out), _console(err)

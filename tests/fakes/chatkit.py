@@ -50,11 +50,12 @@ def gemini_fixture(
 @pytest.fixture(name="chat")
 def chat_fixture(gemini: FakeGemini, request: pytest.FixtureRequest) -> Any:
     """The live server, started only after the fake Gemini's env vars are set, once its
-    chat machinery is imported (in the background from start-up: on a loaded 2-core
-    machine that took longer than a client's 5 s timeout)."""
+    chat machinery is imported (as at the UI's first keystroke: on a loaded 2-core machine
+    that took longer than a client's 5 s timeout)."""
     server = request.getfixturevalue("live_server")
     pending = getattr(server.app.state, "chat_endpoint", None)
     if pending is not None:
+        server.app.state.start_chat_warm_up()
         pending.result(timeout=120)
     return server
 
