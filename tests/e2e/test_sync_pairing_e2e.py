@@ -130,6 +130,9 @@ def test_start_join_and_tasks_flow_both_ways(
                     expect(page.get_by_test_id("task-title").filter(has_text=title)).to_have_count(
                         1
                     )
+                # One Inbox: B's own became the space's, with its task in it.
+                picker = page.get_by_test_id("filter-list")
+                expect(picker.locator("option")).to_have_text(["All lists", "Inbox"])
             assert titles(server_a) == titles(server_b)
             assert not page_a.errors and not page_b.errors  # type: ignore[attr-defined]
         finally:
