@@ -11,7 +11,7 @@ one writer at a time: no other connection ever sees them missing, and a failed b
 rolls back with them in place (a caller must roll back when a batch fails: its indexes
 are half done). Two batches:
 
-* new tasks (the importer): `suspend_triggers(conn, TASK_INSERT_TRIGGERS)`, insert,
+* new tasks (the importer, a device's first sync): `suspend_insert_triggers`, insert,
   `index_new_tasks`, `restore_triggers`;
 * changed tasks (sync applying pulled edits): `suspend_triggers(conn,
   TASK_UPDATE_TRIGGERS)`, `unindex_tasks` (their old text, which the contentless task_fts

@@ -574,7 +574,6 @@ def _apply_entity(
         conn.exec_driver_sql(
             "DELETE FROM sync_clock WHERE entity = ? AND row_id = ? AND field = ?", forget
         )
-    cols = ", ".join(f'"{f}"' for f in fields)
     if deletes:
         for chunk in _chunks(deletes):
             conn.exec_driver_sql(
@@ -587,12 +586,7 @@ def _apply_entity(
         inserts = _ensure_threads(conn, user_id, inserts, fields)
     if inserts:
         inserts = [_fill_defaults(entity, fields, row) for row in inserts]
-        _insert_rows(
-            conn,
-            entity,
-            f"INSERT INTO {entity} (id, user_id, {cols}) VALUES ({_marks(len(fields) + 2)})",
-            inserts,
-        )
+        _insert_rows(conn, entity, inserts)
         changed += len(inserts)
     changed += _update_rows(conn, entity, updates)
     if clock_rows:
@@ -607,13 +601,17 @@ def _apply_entity(
     return changed, top
 
 
-def _insert_rows(conn: Connection, entity: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """Insert pulled rows (each starting with its id); many new tasks (a device's first
+def _insert_rows(conn: Connection, entity: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert pulled rows (id, user_id, *SYNCED[entity]); many new tasks (a device's first
     sync) with their insert triggers set aside, as the importer does (app/search/bulk.py)."""
+    fields = SYNCED[entity]
+    cols = ", ".join(f'"{f}"' for f in fields)
     suspended: dict[str, str] = {}
     if entity == "task" and len(rows) >= BULK_MIN:
-        suspended = bulk.suspend_triggers(conn, bulk.TASK_INSERT_TRIGGERS)
-    conn.exec_driver_sql(sql, rows)
+        suspended = bulk.suspend_insert_triggers(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO {entity} (id, user_id, {cols}) VALUES ({_marks(len(fields) + 2)})", rows
+    )
     if suspended:
         bulk.index_new_tasks(conn, [row[0] for row in rows], suspended)
         bulk.restore_triggers(conn, suspended)
