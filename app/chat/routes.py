@@ -22,7 +22,7 @@ from app.security.limits import UsageLimiter
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
-# Importing chatkit + agents takes ~1 s of CPU and ~60 MiB: it runs in a thread of its
+# Importing chatkit + agents takes ~1 s of CPU and ~50 MiB: it runs in a thread of its
 # own, begun by `warm_up`'s starter when the chat is first used.
 ENDPOINT = "app.chat.endpoint"
 # Light: ChatKit's request types and the store, loaded by the first chat request. They
