@@ -218,16 +218,55 @@ def wait_until_alone() -> None:
         time.sleep(0.5)
 
 
-def run_once(design: Design, data_dir: str, display: str, hold: float, idle: float) -> Sample:
+@dataclass
+class Launch:
+    """A window's `--self-test` that has painted its UI (see `launch_until_painted`)."""
+
+    proc: subprocess.Popen[str]
+    log: Path
+    offset: int  # where this launch's lines start in `log`
+    epoch: float  # time.time() at the launch
+    ui: float  # launch → UI painted, as the window logged it
+    cpu: float  # CPU seconds of every process of the app when that was read
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")[self.offset :]
+
+    def settle(self, idle: float) -> dict[int, tuple[int, str]]:
+        """Idle `idle` s, then wait (at most FOREIGN_WAIT_S) until no other program's web
+        view shares pages with this one: its PSS tree (`pss_tree`)."""
+        time.sleep(idle)
+        deadline = time.monotonic() + FOREIGN_WAIT_S
+        while foreign_sharers(set(pss_tree(self.proc.pid))) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return pss_tree(self.proc.pid)
+
+    def close(self) -> str:
+        """Close the window (a clean stop) and return its output; killed if it hangs."""
+        try:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            out, _ = self.proc.communicate(timeout=120)
+            return out
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def launch_until_painted(
+    cmd: list[str], env: dict[str, str], data_dir: str, what: str, cwd: Path | None = None
+) -> Launch:
+    """Start `cmd --self-test` (after waiting for no other web view to run) and wait until
+    its window.log says the UI painted; the app's CPU time is read right then."""
     log = Path(data_dir) / "logs" / "window.log"
     offset = log.stat().st_size if log.exists() else 0
-    env = env_for(design, data_dir, display)
-    # Held long enough to wait out another program's web view; ended after the sample.
-    env["TASKCHAT_SELF_TEST_HOLD"] = str(hold + idle + FOREIGN_WAIT_S)
     wait_until_alone()
-    env["TASKCHAT_LAUNCH_EPOCH"] = repr(time.time())
+    epoch = time.time()
+    env = {**env, "TASKCHAT_LAUNCH_EPOCH": repr(epoch)}
     proc = subprocess.Popen(
-        [*design.cmd, "--self-test"],
+        [*cmd, "--self-test"],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -239,36 +278,44 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
             text = log.read_text(errors="replace")[offset:] if log.exists() else ""
             painted = re.search(r"timing ui=([\d.]+)s", text)
             if painted:
-                cpu = cpu_tree(proc.pid)
-                break
+                return Launch(proc, log, offset, epoch, float(painted.group(1)), cpu_tree(proc.pid))
             if proc.poll() is not None:
-                raise RuntimeError(f"{design.name}: exited before the UI painted")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{design.name}: the UI never painted")
-        time.sleep(idle)
-        deadline = time.monotonic() + FOREIGN_WAIT_S
-        while foreign_sharers(set(pss_tree(proc.pid))) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        tree = pss_tree(proc.pid)
-        foreign = len(foreign_sharers(set(tree)))
-        if proc.poll() is not None or proc.pid not in tree:
-            raise RuntimeError(f"{design.name}: exited before the sample")
-        proc.send_signal(signal.SIGTERM)  # sampled: close the window (a clean stop)
-        out, _ = proc.communicate(timeout=60)
-    finally:
+                raise RuntimeError(f"{what}: exited before the UI painted")
+            time.sleep(0.05)
+        raise RuntimeError(f"{what}: the UI never painted")
+    except BaseException:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    if proc.returncode != 0:
+        raise
+
+
+def run_once(design: Design, data_dir: str, display: str, hold: float, idle: float) -> Sample:
+    env = env_for(design, data_dir, display)
+    # Held long enough to wait out another program's web view; ended after the sample.
+    env["TASKCHAT_SELF_TEST_HOLD"] = str(hold + idle + FOREIGN_WAIT_S)
+    launch = launch_until_painted(design.cmd, env, data_dir, design.name)
+    try:
+        tree = launch.settle(idle)
+        foreign = len(foreign_sharers(set(tree)))
+        if launch.proc.poll() is not None or launch.proc.pid not in tree:
+            raise RuntimeError(f"{design.name}: exited before the sample")
+    finally:
+        out = launch.close()
+    if launch.proc.returncode != 0:
         # Measured already; a slow shutdown on a busy machine does not void the sample.
-        print(f"note: {design.name}: exit status {proc.returncode}: {out[-300:]}", file=sys.stderr)
-    assert painted is not None
-    ui = float(painted.group(1))
-    window = tree.get(proc.pid, (0, ""))[0]
-    server = sum(b for pid, (b, cmd) in tree.items() if pid != proc.pid and " serve " in f"{cmd} ")
+        print(
+            f"note: {design.name}: exit status {launch.proc.returncode}: {out[-300:]}",
+            file=sys.stderr,
+        )
+    window = tree.get(launch.proc.pid, (0, ""))[0]
+    server = sum(
+        b for pid, (b, cmd) in tree.items() if pid != launch.proc.pid and " serve " in f"{cmd} "
+    )
     total = sum(b for b, _ in tree.values())
-    return Sample(total, window, server, total - window - server, ui, cpu, len(tree), foreign)
+    return Sample(
+        total, window, server, total - window - server, launch.ui, launch.cpu, len(tree), foreign
+    )
 
 
 def measure(

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.bench_footprint import foreign_sharers, pss_tree, wait_until_alone
+from benchmarks.bench_footprint import foreign_sharers, launch_until_painted
 from benchmarks.report import Figure, report
 from tests.fakes.gemini import FakeGemini, Text
 
@@ -330,54 +330,28 @@ def log_epoch(line: str) -> float:
 
 
 def measure_window(tree: Tree, display: str, idle: float) -> None:
-    log = Path(tree.data_dir) / "logs" / "window.log"
-    offset = log.stat().st_size if log.exists() else 0
     env = env_for(tree, DISPLAY=display, TASKCHAT_SELF_TEST_HOLD=str(idle + FOREIGN_WAIT_S + 3))
     env.pop("WAYLAND_DISPLAY", None)
-    wait_until_alone()
-    epoch = time.time()
-    env["TASKCHAT_LAUNCH_EPOCH"] = repr(epoch)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--self-test"],
-        cwd=tree.path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    launch = launch_until_painted(
+        [sys.executable, "-m", "app"], env, tree.data_dir, tree.label, cwd=tree.path
     )
     try:
-        deadline = time.monotonic() + 120
-        while "timing ui=" not in (
-            log.read_text(errors="replace")[offset:] if log.exists() else ""
-        ):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{tree.label}: the window never painted")
-            time.sleep(0.05)
-        time.sleep(idle)  # as bench_footprint: idle, UI painted
-        # PSS splits shared pages with another program's web view: wait it out, or skip.
-        quiet_by = time.monotonic() + FOREIGN_WAIT_S
-        while foreign_sharers(set(pss_tree(proc.pid))) and time.monotonic() < quiet_by:
-            time.sleep(0.5)
-        pids = pss_tree(proc.pid)
+        pids = launch.settle(idle)  # as bench_footprint: idle, UI painted
         if foreign_sharers(set(pids)):
             print(f"note: {tree.label}: another web view ran: no PSS sample", file=sys.stderr)
         else:
             total = sum(b for b, _ in pids.values()) / MIB
             tree.add("window: whole-app PSS, idle after the UI painted", total)
-        proc.send_signal(signal.SIGTERM)  # sampled: close the window (a clean stop)
-        proc.communicate(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-    text = log.read_text(errors="replace")[offset:]
+        launch.close()
+    text = launch.text()
     for name, label in (("health", "/api/health"), ("ui", "UI painted")):
         timing = re.search(rf"self-test/launch timing {name}=([\d.]+)s", text)
         assert timing, f"{tree.label}: no {name} timing in window.log"
         tree.add(f"window: launch → {label}", float(timing.group(1)))
     listed = [ln for ln in text.splitlines() if "Received request op: threads.list" in ln]
     if listed:
-        tree.add("window: launch → conversation list answered", log_epoch(listed[0]) - epoch)
+        tree.add("window: launch → conversation list answered", log_epoch(listed[0]) - launch.epoch)
     else:
         print(f"note: {tree.label}: no threads.list while the window was open", file=sys.stderr)
 
