@@ -178,10 +178,13 @@ def _note_groups(conn: Connection) -> None:
                 for sibling in group:
                     if sibling == name:
                         continue
+                    # `+`: no index on entity, so SQLite walks the few unstamped notes
+                    # (ix_sync_outbox_unstamped) rather than every note of the entity,
+                    # stamped and waiting to be pushed (38k notes: 17 ms every commit).
                     conn.exec_driver_sql(
                         "INSERT OR REPLACE INTO sync_outbox (entity, row_id, user_id, field) "
                         "SELECT o.entity, o.row_id, o.user_id, ? FROM sync_outbox o "
-                        "WHERE o.hlc IS NULL AND o.entity = ? AND o.field = ? "
+                        "WHERE o.hlc IS NULL AND +o.entity = ? AND +o.field = ? "
                         "AND NOT EXISTS (SELECT 1 FROM sync_outbox s WHERE s.entity = o.entity "
                         "AND s.row_id = o.row_id AND s.field = ? AND s.hlc IS NULL)",
                         (sibling, entity, name, sibling),
