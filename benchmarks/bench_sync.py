@@ -1,7 +1,7 @@
 """Sync: time to carry N changed tasks (default 10,000) from one device to another through
 a local PostgreSQL (push on A + pull on B), end-to-end encrypted as in a sync space, the
-cost of a no-op sync round, and pairing a second device (URL + code → its first full
-sync of 1,000 tasks).
+cost of a no-op sync round, pairing a second device (URL + code → its first full sync of
+1,000 tasks), and a local edit's commit on a device whose N tasks all wait to be pushed.
 
 Starts its own throwaway PostgreSQL (Debian's postgresql, as in the test suite), or uses
 TASKCHAT_BENCH_PG_URL (an empty database you own).
@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
+from sqlmodel import select
 
 from app.config import Settings
 from app.db import migrate
@@ -230,6 +231,30 @@ async def pairing(url: str, n: int, runs: int) -> list[float]:
     return times
 
 
+async def edit_while_pending(n: int, runs: int) -> list[float]:
+    """ms to edit one task and commit (its sync stamp included) on a device whose `n` tasks
+    wait to be pushed: an offline device after an import, ~19 outbox notes a task."""
+    with tempfile.TemporaryDirectory(prefix="taskchat-bench-pending-") as tmp:
+        dev = await Dev(Path(tmp), "device-a", "postgresql://offline@127.0.0.1:9/x", None).open()
+        try:
+            await fill(dev, n)
+            async with dev.maker() as s:
+                ids = list((await s.exec(select(Task.id))).all())  # type: ignore[call-overload]
+            times = []
+            for i in range(runs):
+                t0 = time.perf_counter()
+                async with dev.maker() as s:
+                    task = await s.get(Task, ids[i % n])
+                    assert task is not None
+                    task.title += "!"
+                    s.add(task)
+                    await s.commit()
+                times.append((time.perf_counter() - t0) * 1000)
+        finally:
+            await dev.close()
+    return times
+
+
 def measure(args: argparse.Namespace) -> list[Figure]:
     if not args.no_gc_freeze:
         # As in every TaskChat process once it has started (app/boot.py `started`): what
@@ -251,6 +276,13 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         url = server.url(server.create_database(prefix="bench"))
     try:
         figures = asyncio.run(run(url, n, runs, noop_runs, encrypted=True))
+        figures.append(
+            Figure(
+                "edit a task while every task waits to be pushed",
+                asyncio.run(edit_while_pending(n, 20 if args.quick else 100)),
+                note=f"{n:,} tasks never pushed (offline); commit with its sync stamp",
+            )
+        )
         if args.plaintext:
             plain = asyncio.run(run(url, n, runs, noop_runs, encrypted=False))
             figures += [
