@@ -299,3 +299,40 @@ def test_self_test_names_its_backend_and_screenshots_with_each(
     assert result.stdout.rstrip().endswith(f"backend={webview}")
     width, height = png_size(shot)
     assert width >= 420 and height >= 560
+
+
+@pytest.mark.parametrize("jit", ["off", "kept"])
+def test_webkit_s_web_process_runs_without_the_jit_unless_asked(
+    xvfb_display: str, data_dir: Path, jit: str
+) -> None:
+    """The switches `backend.prepare_environment` sets reach WebKit's web process (read
+    from its /proc environment while the window shows the UI); TASKCHAT_WEBKIT_JIT=1
+    keeps the JIT."""
+    extra = {"TASKCHAT_SELF_TEST_HOLD": "30"}
+    if jit == "kept":
+        extra["TASKCHAT_WEBKIT_JIT"] = "1"
+    env = gui_env(xvfb_display, data_dir, **extra)
+    for name in ("JSC_useJIT", "WEBKIT_DISABLE_COMPOSITING_MODE"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        app_cmd("--self-test"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "self-test: holding the window open" not in read_log(data_dir):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the UI never painted"
+            time.sleep(0.1)
+        web = [
+            p
+            for p in psutil.Process(proc.pid).children(recursive=True)
+            if p.name().startswith("WebKitWebProces")
+        ]
+        assert web, "no WebKit web process"
+        for p in web:
+            seen = p.environ()
+            assert seen.get("WEBKIT_DISABLE_COMPOSITING_MODE") == "1"
+            assert seen.get("JSC_useJIT") == ("0" if jit == "off" else None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

@@ -295,27 +295,45 @@ def _missing_library() -> tuple[str, str] | None:
     return None
 
 
+# What `prepare_environment` changed in this process's environment, with the values it
+# found there (None: unset): a program the window starts for the person (their browser,
+# app/desktop/links.py) gets their own environment back.
+CHANGED_ENV: dict[str, str | None] = {}
+
+
+def _set_env(name: str, value: str, *, unless_set: bool = False) -> None:
+    if unless_set and name in os.environ:
+        return  # the person's own setting wins
+    CHANGED_ENV.setdefault(name, os.environ.get(name))
+    os.environ[name] = value
+
+
 def prepare_environment() -> None:
     """Environment the web view needs; must run before Qt is imported."""
-    os.environ["PYWEBVIEW_GUI"] = gui_name()  # never probe GTK first
+    _set_env("PYWEBVIEW_GUI", gui_name())  # never probe GTK first
     if gui_name() == "gtk":
         # WebKitGTK's accelerated compositing costs ~80 MiB (benchmarks/bench_footprint.py)
         # and buys nothing a task list needs; TASKCHAT_WEBKIT_COMPOSITING=1 keeps it.
         if os.environ.get("TASKCHAT_WEBKIT_COMPOSITING") != "1":
-            os.environ.setdefault("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            _set_env("WEBKIT_DISABLE_COMPOSITING_MODE", "1", unless_set=True)
+        # JavaScriptCore's JIT holds ~12 MiB in the web process for this page and paints
+        # it no sooner (bench_footprint); its interpreter is what Safari's Lockdown Mode
+        # runs, and gives web content less to attack. TASKCHAT_WEBKIT_JIT=1 keeps the JIT.
+        if os.environ.get("TASKCHAT_WEBKIT_JIT") != "1":
+            _set_env("JSC_useJIT", "0", unless_set=True)
         return
     if gui_name() != "qt":
         return
-    os.environ.setdefault("QT_API", "pyside6")  # qtpy: never pick PyQt
+    _set_env("QT_API", "pyside6", unless_set=True)  # qtpy: never pick PyQt
     # Chromium refuses to run its sandbox as root; only then is it switched off.
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+        _set_env("QTWEBENGINE_DISABLE_SANDBOX", "1")
     # Keep Chromium from phoning home (it is a local app; the network may be closed).
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
     for flag in ("--disable-background-networking", "--disable-component-update"):
         if flag not in flags:
             flags = f"{flags} {flag}".strip()
-    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags
+    _set_env("QTWEBENGINE_CHROMIUM_FLAGS", flags)
     _register_bundled_qt()
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import boot
-from app.desktop import backend, crash, window_state
+from app.desktop import backend, crash, links, window_state
 from app.desktop import self_test as st
 from app.desktop.server_process import SHUTDOWN_BUDGET_S, ServerProcess, window_server
 from app.desktop.single_instance import AlreadyRunning, SingleInstance, focus_running_instance
@@ -183,6 +183,7 @@ def _show_window(
     # Qt only in the window: pywebview loads it
     import webview
 
+    links.use_persons_browser()
     state = window_state.load(settings.data_dir).normalised(_screens())
     tracker = window_state.Tracker(state)
     # The window opens at once on a local splash page; the UI replaces it as soon as the
