@@ -1,7 +1,7 @@
 """Whole-app memory (PSS) and launch → UI painted for each desktop design, in one run.
 
     python -m benchmarks.bench_footprint [--runs 5] [--hold 10] [--designs ...] [--quick]
-        [--build NAME=PATH ...] [--variant NAME=DESIGN:VAR=VALUE,... ...]
+        [--build NAME=PATH ...] [--variant NAME=DESIGN:VAR=VALUE,... ...] [--tasks N]
 
 Designs (each skipped with a note when this machine lacks it): the web view, and where the
 server runs (`process`: a child `taskchat serve --stdin-control`; `thread`: uvicorn on a
@@ -37,7 +37,10 @@ whole app <= 300 MiB, one-dir launch → UI painted <= 1.5 s.
 The designs take turns launch by launch (A, B, C, A, B, C, ...), so that a change in the
 machine's load shows in all of them alike; each launch row gives its median's ratio to the
 first design's. Next to the wall time, the CPU time every process of the app had used when
-the UI was painted (read from /proc when the window's log says so, within ~0.1 s).
+the UI was painted (read from /proc when the window's log says so, within ~0.1 s), and
+when the sample was taken (the page's work after it painted included). `--tasks N` imports
+N tasks into each data folder after its first launch (a panel with work to render: what
+a slower web view, such as one without its JIT, would show in these times).
 """
 
 from __future__ import annotations
@@ -56,7 +59,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from benchmarks.bench_panel import seed_tasks
 from benchmarks.report import Figure, report
+from benchmarks.serving import serve, session_headers
 from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +185,7 @@ class Sample:
     helpers: int
     ui: float
     cpu: float  # seconds of CPU of every process of the app when the UI was painted
+    cpu_idle: float  # the same when the sample was taken (the idle time's work included)
     processes: int
     foreign: int
 
@@ -297,6 +305,7 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
     launch = launch_until_painted(design.cmd, env, data_dir, design.name)
     try:
         tree = launch.settle(idle)
+        cpu_idle = cpu_tree(launch.proc.pid)
         foreign = len(foreign_sharers(set(tree)))
         if launch.proc.poll() is not None or launch.proc.pid not in tree:
             raise RuntimeError(f"{design.name}: exited before the sample")
@@ -314,15 +323,32 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
     )
     total = sum(b for b, _ in tree.values())
     return Sample(
-        total, window, server, total - window - server, launch.ui, launch.cpu, len(tree), foreign
+        total,
+        window,
+        server,
+        total - window - server,
+        launch.ui,
+        launch.cpu,
+        cpu_idle,
+        len(tree),
+        foreign,
     )
 
 
+def seed(data_dir: str, tasks: int) -> None:
+    """`tasks` open tasks in the Inbox of `data_dir`, through the real server's import."""
+    env = {**os.environ, "TASKCHAT_DATA_DIR": data_dir, "GEMINI_API_KEY": "fake-bench-key"}
+    with serve(env) as (base, launch, _proc):
+        headers = session_headers(launch)
+        with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+            seed_tasks(client, tasks)
+
+
 def measure(
-    found: list[Design], runs: int, hold: float, idle: float, display: str
+    found: list[Design], runs: int, hold: float, idle: float, display: str, tasks: int = 0
 ) -> dict[str, list[Sample]]:
     """`runs` launches of each design, taking turns; each on a data folder of its own that
-    its first launch (not counted) created."""
+    its first launch (not counted) created, with `tasks` tasks imported after it."""
     samples: dict[str, list[Sample]] = {d.name: [] for d in found}
     with contextlib.ExitStack() as stack:
         folders = {
@@ -331,6 +357,8 @@ def measure(
         }
         for design in found:
             run_once(design, folders[design.name], display, 0.0, 0.0)  # creates the database
+            if tasks:
+                seed(folders[design.name], tasks)
         for _ in range(runs):
             for design in found:
                 sample = run_once(design, folders[design.name], display, hold, idle)
@@ -363,6 +391,11 @@ def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> 
         [s.cpu for s in samples],
         unit="s",
     )
+    cpu_idle = Figure(
+        f"{design.name}: CPU time of the app until the sample (UI painted, then idle)",
+        [s.cpu_idle for s in samples],
+        unit="s",
+    )
     if first is not None:
         launch.note = f"{launch.median / first.median:.2f}x {first.name.split(':')[0]}"
     return [
@@ -382,6 +415,7 @@ def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> 
         ),
         launch,
         cpu,
+        cpu_idle,
     ]
 
 
@@ -409,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         help="DESIGN run with more environment variables, as the design NAME",
     )
     parser.add_argument("--quick", action="store_true", help="one short run per design")
+    parser.add_argument(
+        "--tasks", type=int, default=0, help="tasks imported into each data folder first"
+    )
     args = parser.parse_args(argv)
     variants: dict[str, tuple[str, dict[str, str]]] = {}
     for spec in args.variant:
@@ -450,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         notes += why
     figures: list[Figure] = []
     with virtual_display() as display:
-        samples = measure(found, args.runs, args.hold, args.idle, display)
+        samples = measure(found, args.runs, args.hold, args.idle, display, args.tasks)
     first: Figure | None = None
     for design in found:
         more = figures_for(design, samples[design.name], first)
