@@ -51,6 +51,7 @@ FULL_ONLY = {
 NEEDS = {
     "bench_webui_size": (HERE.parent / "webui" / "dist" / "index.html", "npm run build"),
     "bench_panel": (HERE.parent / "webui" / "dist" / "index.html", "npm run build"),
+    "bench_webkit_panel": (HERE.parent / "webui" / "dist" / "index.html", "npm run build"),
 }
 
 CHILD = """
