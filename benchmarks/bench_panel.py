@@ -248,6 +248,20 @@ def in_chromium(base: str, cookie: str, n: int, steps: int) -> tuple[dict, dict,
     return result
 
 
+def frame_figure(
+    name: str, intervals: list[float], idle: bool, note: str, extra: dict | None = None
+) -> Figure:
+    """Frame intervals (ms) as a figure, with the share of late frames (over 16.7 ms)."""
+    late = sum(1 for s in intervals if s > FRAME_MS + 0.5) / max(1, len(intervals))
+    return Figure(
+        name=name,
+        samples=intervals,
+        target="" if idle else f"p95 <= {FRAME_MS} ms",
+        note=note,
+        extra={"late_frames_pct": round(late * 100, 1), **(extra or {})},
+    )
+
+
 def run(n: int, steps: int) -> list[Figure]:
     if not (ROOT / "webui" / "dist" / "index.html").exists():
         raise SystemExit("build the web UI first: cd webui && npm run build")
@@ -272,20 +286,9 @@ def run(n: int, steps: int) -> list[Figure]:
         ("scroll", "frame interval while scrolling"),
         ("drag", "frame interval while dragging a task"),
     ):
-        samples = frames[key]
-        late = sum(1 for s in samples if s > FRAME_MS + 0.5) / max(1, len(samples))
+        extra = {"load_1min": round(load[0], 2), **work[key]}
         figures.append(
-            Figure(
-                name=f"{label}, {n:,} tasks",
-                samples=samples,
-                target="" if key == "idle" else f"p95 <= {FRAME_MS} ms",
-                note=note,
-                extra={
-                    "late_frames_pct": round(late * 100, 1),
-                    "load_1min": round(load[0], 2),
-                    **work[key],
-                },
-            )
+            frame_figure(f"{label}, {n:,} tasks", frames[key], key == "idle", note, extra)
         )
     for key, label in (("scroll", "scrolling"), ("drag", "dragging a task")):
         figures.append(

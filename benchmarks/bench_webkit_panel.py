@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.bench_panel import FRAME_MS, seed_tasks
+from benchmarks.bench_panel import frame_figure, seed_tasks
 from benchmarks.report import Figure, report
 from benchmarks.serving import serve, session_headers
 from tests.xvfb import virtual_display
@@ -189,17 +189,8 @@ def run(tasks: int, rounds: int, steps: int) -> list[Figure]:
     figures = []
     for variant in VARIANTS:
         for key, label in (("idle", "idle page (baseline)"), ("scroll", "while scrolling")):
-            got = samples[variant][key]
-            late = sum(1 for s in got if s > FRAME_MS + 0.5) / max(1, len(got))
-            figures.append(
-                Figure(
-                    name=f"{variant}: frame interval, {label}",
-                    samples=got,
-                    target="" if key == "idle" else f"p95 <= {FRAME_MS} ms",
-                    note=note,
-                    extra={"late_frames_pct": round(late * 100, 1)},
-                )
-            )
+            name = f"{variant}: frame interval, {label}"
+            figures.append(frame_figure(name, samples[variant][key], key == "idle", note))
         figures.append(
             Figure(
                 name=f"{variant}: all {tasks:,} rows loaded into the panel",
