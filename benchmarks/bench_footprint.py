@@ -162,17 +162,21 @@ def pss_tree(pid: int) -> dict[int, tuple[int, str]]:
 # lowers this app's figure. Sampling waits until none is running (up to FOREIGN_WAIT_S).
 SHARED_ENGINES = ("libwebkit2gtk-4.1.so", "libQt6WebEngineCore.so")
 FOREIGN_WAIT_S = 60.0
+# Mesa's libLLVM, which WebKitGTK's EGL display loads, is also mapped by every X server with
+# GLX (the benchmark's own Xvfb: 1) and GL program: each one more lowers the figure by
+# several MiB (~14 MiB for two more Xvfb), so the sample says how many there were.
+SHARED_MESA = ("libLLVM",)
 
 
-def foreign_sharers(tree: set[int]) -> list[int]:
-    """Processes outside `tree` that map a web engine library."""
+def foreign_sharers(tree: set[int], libraries: tuple[str, ...] = SHARED_ENGINES) -> list[int]:
+    """Processes outside `tree` that map one of `libraries` (by default a web engine)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in tree:
             continue
         with contextlib.suppress(OSError):
             maps = (entry / "maps").read_text(errors="replace")
-            if any(lib in maps for lib in SHARED_ENGINES):
+            if any(lib in maps for lib in libraries):
                 found.append(int(entry.name))
     return found
 
@@ -188,6 +192,7 @@ class Sample:
     cpu_idle: float  # the same when the sample was taken (the idle time's work included)
     processes: int
     foreign: int
+    mesa_sharers: int  # other processes mapping Mesa's libLLVM (the benchmark's Xvfb too)
 
 
 def cpu_tree(pid: int) -> float:
@@ -307,6 +312,7 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
         tree = launch.settle(idle)
         cpu_idle = cpu_tree(launch.proc.pid)
         foreign = len(foreign_sharers(set(tree)))
+        mesa = len(foreign_sharers(set(tree), SHARED_MESA))
         if launch.proc.poll() is not None or launch.proc.pid not in tree:
             raise RuntimeError(f"{design.name}: exited before the sample")
     finally:
@@ -332,6 +338,7 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
         cpu_idle,
         len(tree),
         foreign,
+        mesa,
     )
 
 
@@ -379,6 +386,7 @@ def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> 
         "helpers_mib": sorted(s.helpers / MIB for s in samples)[len(samples) // 2],
         "processes": float(max(s.processes for s in samples)),
         "foreign_sharers": float(max(s.foreign for s in samples)),
+        "mesa_sharers": float(max(s.mesa_sharers for s in samples)),
     }
     launch = Figure(
         f"{design.name}: launch → UI painted",
@@ -409,6 +417,12 @@ def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> 
             + (
                 f"; other web views sharing pages: {breakdown['foreign_sharers']:.0f}"
                 if breakdown["foreign_sharers"]
+                else ""
+            )
+            + (
+                f"; other programs mapping Mesa's libLLVM: {breakdown['mesa_sharers']:.0f}"
+                + " (the benchmark's Xvfb: 1)"
+                if breakdown["mesa_sharers"] > 1
                 else ""
             ),
             extra=breakdown,
