@@ -149,3 +149,34 @@ def test_drag_to_another_list_and_each_window_keeps_its_view(
     expect(other.get_by_test_id("filter-today")).to_have_attribute("aria-selected", "true")
     expect(other.get_by_test_id("filter-list")).to_have_value("")
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_a_file_dropped_on_the_window_is_refused_and_the_app_stays(
+    ui: Browser, gemini_key: str
+) -> None:
+    """A drop nobody cancels makes the web view open the file in place of the app; the UI
+    cancels file drags anywhere on the window (task drags are the test above)."""
+    page = ui.open()
+    wait_ready(page)
+    got = page.evaluate(
+        """() => {
+      const dt = new DataTransfer()
+      dt.items.add(new File(['%PDF'], 'notes.pdf', { type: 'application/pdf' }))
+      const out = {}
+      for (const [type, id] of [['dragover', 'task-panel'], ['drop', 'task-panel'],
+                                ['dragover', 'chat-input'], ['drop', 'chat-input']]) {
+        const target = document.querySelector(`[data-testid="${id}"]`) || document.body
+        const e = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt })
+        target.dispatchEvent(e)
+        out[`${type} ${id}`] = e.defaultPrevented
+      }
+      return out
+    }"""
+    )
+    assert got == {
+        "dragover task-panel": True,
+        "drop task-panel": True,
+        "dragover chat-input": True,
+        "drop chat-input": True,
+    }
+    wait_ready(page)  # still the app
