@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 TITLE = "TaskChat"
 BACKGROUND = "#f6f7f9"
+# At most this long the UI waits for pywebview to finish with the splash page (see `loader`).
+SPLASH_BRIDGE_WAIT_S = 2.0
 SPLASH_HTML = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{TITLE}</title><style>
 html,body{{height:100%;margin:0;background:{BACKGROUND};color:#5b6170;
@@ -266,7 +268,14 @@ def _show_window(
         socket listens: the page's first request waits in its backlog while the server
         opens the database, instead of starting only once /api/health answered."""
         try:
-            window.load_url(server.wait_listening())
+            url = server.wait_listening()
+            # pywebview injects its bridge into every page that finishes loading, in two
+            # scripts run from a thread of its own. Swapping the page between them runs the
+            # second on the UI's page, where it fails (a logged TypeError, seen under load):
+            # if the splash's injection is under way, it finishes first (tens of ms).
+            if window.events.before_load.is_set():
+                window.events.loaded.wait(SPLASH_BRIDGE_WAIT_S)
+            window.load_url(url)
             answered_at = server.wait_ready()
         except Exception as exc:
             could_not_start(exc)
