@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import webbrowser
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from app.desktop import backend
@@ -28,9 +27,9 @@ OPENERS = (("xdg-open",), ("gio", "open"))
 SCHEMES = frozenset({"http", "https", "mailto"})
 
 
-def person_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`environ` (this process's) as it was before TaskChat changed it."""
-    env = dict(os.environ if environ is None else environ)
+def person_env() -> dict[str, str]:
+    """This process's environment as it was before TaskChat changed it."""
+    env = dict(os.environ)
     for name, before in backend.CHANGED_ENV.items():
         if before is None:
             env.pop(name, None)
