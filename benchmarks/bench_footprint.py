@@ -59,11 +59,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from benchmarks.bench_panel import seed_tasks
+from benchmarks.bench_panel import serving_tasks
 from benchmarks.report import Figure, report
-from benchmarks.serving import serve, session_headers
 from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -342,15 +339,6 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
     )
 
 
-def seed(data_dir: str, tasks: int) -> None:
-    """`tasks` open tasks in the Inbox of `data_dir`, through the real server's import."""
-    env = {**os.environ, "TASKCHAT_DATA_DIR": data_dir, "GEMINI_API_KEY": "fake-bench-key"}
-    with serve(env) as (base, launch, _proc):
-        headers = session_headers(launch)
-        with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
-            seed_tasks(client, tasks)
-
-
 def measure(
     found: list[Design], runs: int, hold: float, idle: float, display: str, tasks: int = 0
 ) -> dict[str, list[Sample]]:
@@ -365,7 +353,8 @@ def measure(
         for design in found:
             run_once(design, folders[design.name], display, 0.0, 0.0)  # creates the database
             if tasks:
-                seed(folders[design.name], tasks)
+                with serving_tasks(folders[design.name], tasks):
+                    pass  # seeded: the server stops again
         for _ in range(runs):
             for design in found:
                 sample = run_once(design, folders[design.name], display, hold, idle)

@@ -27,6 +27,8 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,24 @@ def seed_tasks(client: httpx.Client, n: int, *, prefix: str = "Task") -> None:
     data["threads"], data["links"] = [], []
     r = client.post("/api/import", content=json.dumps(data).encode(), timeout=300)
     r.raise_for_status()
+
+
+@contextmanager
+def serving_tasks(data_dir: str, n: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """The real server (`serve`) on `data_dir` with `n` tasks seeded (`seed_tasks`): its
+    base URL and a session's headers, while it runs."""
+    env = {
+        **os.environ,
+        "TASKCHAT_DATA_DIR": data_dir,
+        "GEMINI_API_KEY": "AIzaBench-not-a-real-key",
+        # No chat here: a call to Gemini would fail fast at an unreachable port.
+        "GEMINI_BASE_URL": "http://127.0.0.1:9/",
+    }
+    with serve(env, stderr_to=Path(data_dir) / "server.log") as (base, launch, _proc):
+        headers = session_headers(launch)
+        with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+            seed_tasks(client, n)
+        yield base, headers
 
 
 def chromium() -> str:
@@ -267,19 +287,8 @@ def run(n: int, steps: int) -> list[Figure]:
         raise SystemExit("build the web UI first: cd webui && npm run build")
     load = os.getloadavg()
     note = f"{n:,} tasks in one view; load average {load[0]:.1f} (2 cores, shared)"
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "TASKCHAT_DATA_DIR": tmp,
-            "GEMINI_API_KEY": "AIzaBench-not-a-real-key",
-            # No chat here: a call to Gemini would fail fast at an unreachable port.
-            "GEMINI_BASE_URL": "http://127.0.0.1:9/",
-        }
-        with serve(env, stderr_to=Path(tmp) / "server.log") as (base, launch, _proc):
-            headers = session_headers(launch)
-            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-                seed_tasks(client, n)
-            frames, work, cpu = in_chromium(base, headers["Cookie"], n, steps)
+    with tempfile.TemporaryDirectory() as tmp, serving_tasks(tmp, n) as (base, headers):
+        frames, work, cpu = in_chromium(base, headers["Cookie"], n, steps)
     figures = []
     for key, label in (
         ("idle", "idle page (baseline, same run)"),

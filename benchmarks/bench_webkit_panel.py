@@ -28,11 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchmarks.bench_panel import frame_figure, seed_tasks
+from benchmarks.bench_panel import frame_figure, serving_tasks
 from benchmarks.report import Figure, report
-from benchmarks.serving import serve, session_headers
 from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +97,8 @@ def child(base: str, cookie: str, tasks: int, steps: int) -> dict[str, Any]:
     def pause(seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            context.iteration(False) or time.sleep(0.005)
+            if not context.iteration(False):
+                time.sleep(0.005)  # nothing to dispatch
 
     added: dict[str, Any] = {}
     name, _, value = cookie.partition("=")
@@ -153,11 +151,7 @@ def run(tasks: int, rounds: int, steps: int) -> list[Figure]:
         v: {"idle": [], "scroll": [], "load_all_s": []} for v in VARIANTS
     }
     with tempfile.TemporaryDirectory() as tmp, virtual_display() as display:
-        env = {**os.environ, "TASKCHAT_DATA_DIR": tmp, "GEMINI_API_KEY": "AIzaBench-not-real"}
-        with serve(env, stderr_to=Path(tmp) / "server.log") as (base, launch, _proc):
-            headers = session_headers(launch)
-            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-                seed_tasks(client, tasks)
+        with serving_tasks(tmp, tasks) as (base, headers):
             for _ in range(rounds):
                 for variant, flag in VARIANTS.items():
                     child_env = {
