@@ -165,7 +165,8 @@ def test_a_file_dropped_on_the_window_is_refused_and_the_app_stays(
       const out = {}
       for (const [type, id] of [['dragover', 'task-panel'], ['drop', 'task-panel'],
                                 ['dragover', 'chat-input'], ['drop', 'chat-input']]) {
-        const target = document.querySelector(`[data-testid="${id}"]`) || document.body
+        const target = document.querySelector(`[data-testid="${id}"]`)
+        if (!target) throw new Error(`no ${id}`)
         const e = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt })
         target.dispatchEvent(e)
         out[`${type} ${id}`] = e.defaultPrevented
