@@ -272,7 +272,8 @@ def _show_window(
             # pywebview injects its bridge into every page that finishes loading, in two
             # scripts run from a thread of its own. Swapping the page between them runs the
             # second on the UI's page, where it fails (a logged TypeError, seen under load):
-            # if the splash's injection is under way, it finishes first (tens of ms).
+            # if the splash's injection is under way, it finishes first (no cost to the
+            # launch that bench_footprint can see).
             if window.events.before_load.is_set():
                 window.events.loaded.wait(SPLASH_BRIDGE_WAIT_S)
             window.load_url(url)
