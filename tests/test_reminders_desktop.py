@@ -66,6 +66,14 @@ class Running:
     async def notices(self) -> list[dict]:
         return (await self.client.get("/api/reminders/notices")).json()["items"]
 
+    async def recorded_notices(self) -> list[dict]:
+        """The notices, once the scheduler has recorded one.
+
+        dbus-monitor sees the Notify call before the daemon's reply reaches the app, and
+        the app records the notice only after that reply says how it was delivered.
+        """
+        return await eventually(self.notices)
+
 
 @pytest.fixture
 def stack(tmp_path, monkeypatch):
@@ -92,7 +100,7 @@ async def test_reminder_notifies_and_done_completes(settings, stack):
         assert summary == "Water the plants"
         assert body.startswith("Due ")
         assert ["done", "Done", "snooze", "Snooze 10 min"] == actions[2:6]
-        notices = await run.notices()
+        notices = await run.recorded_notices()
         assert [(n["kind"], n["delivered"]) for n in notices] == [("reminder", "desktop")]
         await asyncio.sleep(0.5)  # dunst has drawn it
         if screenshot(stack.env, ARTIFACTS / "reminder-notification.png"):
@@ -177,7 +185,7 @@ async def test_catch_up_after_restart_is_shown_once(settings, stack):
         await asyncio.sleep(0.5)
         if screenshot(stack.env, ARTIFACTS / "reminder-catch-up.png"):
             assert (ARTIFACTS / "reminder-catch-up.png").stat().st_size > 0
-        notices = await run.notices()
+        notices = await run.recorded_notices()
         assert [n["kind"] for n in notices] == ["catch_up"]
         assert len(notices[0]["task_ids"]) == 2
     async with Running(settings) as run:
@@ -207,10 +215,7 @@ async def test_no_notification_service_falls_back_to_a_toast(
                 )
             ).json()
 
-            async def toasted():
-                return await run.notices()
-
-            [notice] = await eventually(toasted)
+            [notice] = await run.recorded_notices()
             assert notice["delivered"] == "toast"
             assert notice["title"] == "Feed the cat" and notice["task_ids"] == [task["id"]]
             assert (await run.client.get("/api/health")).status_code == 200
