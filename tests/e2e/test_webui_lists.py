@@ -151,33 +151,44 @@ def test_drag_to_another_list_and_each_window_keeps_its_view(
     assert not page.errors  # type: ignore[attr-defined]
 
 
-def test_a_file_dropped_on_the_window_is_refused_and_the_app_stays(
+def test_a_file_or_link_dropped_on_the_window_is_refused_and_the_app_stays(
     ui: Browser, gemini_key: str
 ) -> None:
-    """A drop nobody cancels makes the web view open the file in place of the app; the UI
-    cancels file drags anywhere on the window (task drags are the test above)."""
+    """A drop nobody cancels makes the web view open the file or link in place of the app;
+    the UI cancels file drags anywhere on the window, and link drags except over a text
+    field, which takes the link as text (task drags are the test above)."""
     page = ui.open()
     wait_ready(page)
     got = page.evaluate(
         """() => {
-      const dt = new DataTransfer()
-      dt.items.add(new File(['%PDF'], 'notes.pdf', { type: 'application/pdf' }))
+      const file = new DataTransfer()
+      file.items.add(new File(['%PDF'], 'notes.pdf', { type: 'application/pdf' }))
+      const link = new DataTransfer()
+      link.setData('text/uri-list', 'https://example.com/trip')
+      link.setData('text/plain', 'https://example.com/trip')
       const out = {}
-      for (const [type, id] of [['dragover', 'task-panel'], ['drop', 'task-panel'],
-                                ['dragover', 'chat-input'], ['drop', 'chat-input']]) {
-        const target = document.querySelector(`[data-testid="${id}"]`)
-        if (!target) throw new Error(`no ${id}`)
-        const e = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt })
-        target.dispatchEvent(e)
-        out[`${type} ${id}`] = e.defaultPrevented
+      for (const [what, dt] of [['file', file], ['link', link]]) {
+        for (const type of ['dragover', 'drop']) {
+          for (const id of ['task-panel', 'chat-input']) {
+            const target = document.querySelector(`[data-testid="${id}"]`)
+            if (!target) throw new Error(`no ${id}`)
+            const e = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt })
+            target.dispatchEvent(e)
+            out[`${what} ${type} ${id}`] = e.defaultPrevented
+          }
+        }
       }
       return out
     }"""
     )
     assert got == {
-        "dragover task-panel": True,
-        "drop task-panel": True,
-        "dragover chat-input": True,
-        "drop chat-input": True,
+        "file dragover task-panel": True,
+        "file drop task-panel": True,
+        "file dragover chat-input": True,
+        "file drop chat-input": True,
+        "link dragover task-panel": True,
+        "link drop task-panel": True,
+        "link dragover chat-input": False,  # the composer takes it as text
+        "link drop chat-input": False,
     }
     wait_ready(page)  # still the app

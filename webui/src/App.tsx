@@ -16,7 +16,7 @@ import { ShortcutHelp } from './ui/ShortcutHelp'
 import UpdateNotice from './updates/UpdateNotice'
 import { useShortcut } from './ui/shortcuts'
 import { useColorScheme } from './ui/useColorScheme'
-import { useFileDropGuard } from './ui/useFileDropGuard'
+import { useDropGuard } from './ui/useDropGuard'
 
 // ChatKit bindings are only needed when the CDN component is available.
 const ChatKitView = lazy(() => import('./chat/ChatKitView'))
@@ -36,7 +36,7 @@ export default function App() {
   const [taskTarget, setTaskTarget] = useState<TaskTarget | null>(null)
 
   useEffect(() => onSessionExpired(() => setExpired(true)), [])
-  useFileDropGuard()
+  useDropGuard()
 
   // Decide which chat view to show.
   useEffect(() => {
