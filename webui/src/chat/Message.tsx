@@ -6,12 +6,23 @@ import { itemText, type ThreadItem } from './protocol'
 import type { Touched } from './touched'
 import { WidgetCard } from './widgets'
 
+// A link opens in the person's browser, which TaskChat hands only web and email addresses
+// (app/desktop/links.py). Anything else (a relative path, file:, another app's scheme, or an
+// address react-markdown's own filter emptied) would open nothing or TaskChat's own page, so
+// it shows as text.
+const OPENABLE = /^(https?:\/\/|mailto:)/i
+
 export const mdComponents = {
-  a: ({ href, children }: { href?: string; children?: ReactNode }) => (
-    <a href={href} target="_blank" rel="noopener noreferrer">
-      {children}
-    </a>
-  ),
+  a: ({ href, children }: { href?: string; children?: ReactNode }) =>
+    href && OPENABLE.test(href) ? (
+      <a href={href} target="_blank" rel="noopener noreferrer">
+        {children}
+      </a>
+    ) : (
+      <span className="msg-link-refused" title="TaskChat opens only web and email links">
+        {children}
+      </span>
+    ),
 }
 
 export const ACTION_LABEL: Record<string, string> = {
