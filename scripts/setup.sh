@@ -104,14 +104,15 @@ fi
 if [ $want_test -eq 1 ]; then
   # Real Secret Service (gnome-keyring over D-Bus), headless Chromium with a font for the
   # e2e screenshots (driven by the `playwright` pip package; never `playwright install`),
-  # a virtual X display, the libraries Qt WebEngine needs for the desktop window tests
-  # (the binary takes X11, fonts and sound from the system: build.spec's _SYSTEM_LIBRARIES),
+  # a virtual X display and a headless Wayland compositor (weston), the libraries Qt
+  # WebEngine needs for the desktop window tests (the binary takes X11, fonts and sound
+  # from the system: build.spec's _SYSTEM_LIBRARIES),
   # and what tests/test_packaging_deb.py uses to check the .deb (objdump for PyInstaller,
   # desktop-file-validate, appstreamcli).
   apt_install dbus dbus-x11 gnome-keyring libsecret-tools chromium fonts-dejavu-core xvfb xauth \
     postgresql pgbouncer icu-devtools "${WINDOW_PACKAGES[@]}" "${GI_BUILD_PACKAGES[@]}" \
     "${QT_WINDOW_PACKAGES[@]}" \
-    binutils desktop-file-utils appstream dunst trayer faketime
+    binutils desktop-file-utils appstream dunst trayer faketime weston
 fi
 
 PY=${PYTHON:-python3}
