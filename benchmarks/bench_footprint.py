@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_footprint [--runs 5] [--hold 10] [--designs ...] [--quick]
         [--build NAME=PATH ...] [--variant NAME=DESIGN:VAR=VALUE,... ...] [--tasks N]
+        [--session x11|wayland]
 
 Designs (each skipped with a note when this machine lacks it): the web view, and where the
 server runs (`process`: a child `taskchat serve --stdin-control`; `thread`: uvicorn on a
@@ -25,7 +26,8 @@ thread of the window process, TASKCHAT_SERVER=thread):
 All source designs run under the same interpreter (the venv's, with PyGObject; else the
 system Python when it has PyGObject, the venv's packages on PYTHONPATH), so they are
 compared on equal terms. Each run launches the window (`--self-test` with
-TASKCHAT_SELF_TEST_HOLD, on a data folder opened before) under a private Xvfb, waits until
+TASKCHAT_SELF_TEST_HOLD, on a data folder opened before) under a private Xvfb (or, with
+`--session wayland`, a private headless weston and no X11), waits until
 the UI is painted (the chat view chosen and the task panel in the DOM, read through the
 web view), lets it idle, then sums the proportional set size (PSS, /proc/PID/smaps_rollup)
 of every process of the app: the window process, its server child and the web view's
@@ -56,11 +58,13 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.bench_panel import serving_tasks
 from benchmarks.report import Figure, report
+from tests.wayland import have_weston, wayland_session
 from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,12 +210,14 @@ def cpu_tree(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def env_for(design: Design, data_dir: str, display: str) -> dict[str, str]:
+def env_for(design: Design, data_dir: str, session: dict[str, str]) -> dict[str, str]:
+    """The design's environment in `session` (DISPLAY, or WAYLAND_DISPLAY and its runtime
+    folder): no other display is left for the toolkit to choose."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKCHAT_", "GEMINI_"))}
-    env.pop("WAYLAND_DISPLAY", None)
-    env.pop("QT_QPA_PLATFORM", None)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "GDK_BACKEND", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    env.update(session)
     env.update(
-        DISPLAY=display,
         TASKCHAT_DATA_DIR=data_dir,
         GEMINI_API_KEY="fake-bench-key-not-real",
         TASKCHAT_UPDATE_CHECK="0",
@@ -300,8 +306,10 @@ def launch_until_painted(
         raise
 
 
-def run_once(design: Design, data_dir: str, display: str, hold: float, idle: float) -> Sample:
-    env = env_for(design, data_dir, display)
+def run_once(
+    design: Design, data_dir: str, session: dict[str, str], hold: float, idle: float
+) -> Sample:
+    env = env_for(design, data_dir, session)
     # Held long enough to wait out another program's web view; ended after the sample.
     env["TASKCHAT_SELF_TEST_HOLD"] = str(hold + idle + FOREIGN_WAIT_S)
     launch = launch_until_painted(design.cmd, env, data_dir, design.name)
@@ -340,7 +348,12 @@ def run_once(design: Design, data_dir: str, display: str, hold: float, idle: flo
 
 
 def measure(
-    found: list[Design], runs: int, hold: float, idle: float, display: str, tasks: int = 0
+    found: list[Design],
+    runs: int,
+    hold: float,
+    idle: float,
+    session: dict[str, str],
+    tasks: int = 0,
 ) -> dict[str, list[Sample]]:
     """`runs` launches of each design, taking turns; each on a data folder of its own that
     its first launch (not counted) created, with `tasks` tasks imported after it."""
@@ -351,13 +364,13 @@ def measure(
             for d in found
         }
         for design in found:
-            run_once(design, folders[design.name], display, 0.0, 0.0)  # creates the database
+            run_once(design, folders[design.name], session, 0.0, 0.0)  # creates the database
             if tasks:
                 with serving_tasks(folders[design.name], tasks):
                     pass  # seeded: the server stops again
         for _ in range(runs):
             for design in found:
-                sample = run_once(design, folders[design.name], display, hold, idle)
+                sample = run_once(design, folders[design.name], session, hold, idle)
                 samples[design.name].append(sample)
                 print(
                     f"{design.name}: UI painted {sample.ui:.2f} s (CPU {sample.cpu:.2f} s), "
@@ -422,6 +435,17 @@ def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> 
     ]
 
 
+@contextlib.contextmanager
+def session_of(kind: str) -> Iterator[dict[str, str]]:
+    """A private display session's environment: Xvfb's DISPLAY, or headless weston's."""
+    if kind == "wayland":
+        with wayland_session() as env:
+            yield env
+    else:
+        with virtual_display() as display:
+            yield {"DISPLAY": display}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -448,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one short run per design")
     parser.add_argument(
         "--tasks", type=int, default=0, help="tasks imported into each data folder first"
+    )
+    parser.add_argument(
+        "--session",
+        choices=("x11", "wayland"),
+        default="x11",
+        help="the display: Xvfb, or headless weston with no X11 (WebKitGTK designs)",
     )
     args = parser.parse_args(argv)
     variants: dict[str, tuple[str, dict[str, str]]] = {}
@@ -477,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown designs {unknown}; known: {sorted(known)}")
     if not sys.platform.startswith("linux") or shutil.which("Xvfb") is None:
         raise SystemExit("this benchmark needs Linux and Xvfb (scripts/setup.sh --test)")
+    if args.session == "wayland" and not have_weston():
+        raise SystemExit("--session wayland needs weston (scripts/setup.sh --test)")
     if args.quick:
         args.runs, args.hold, args.idle = 1, 2.0, 0.5
         args.designs = [d for d in args.designs if d in ("qt-process", "gtk-nocomp-thread")]
@@ -489,8 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         found += more
         notes += why
     figures: list[Figure] = []
-    with virtual_display() as display:
-        samples = measure(found, args.runs, args.hold, args.idle, display, args.tasks)
+    with session_of(args.session) as session:
+        samples = measure(found, args.runs, args.hold, args.idle, session, args.tasks)
     first: Figure | None = None
     for design in found:
         more = figures_for(design, samples[design.name], first)
@@ -498,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         figures += more
     for note in notes:
         print(f"skipped: {note}")
-    title = "TaskChat footprint per desktop design (Linux, Xvfb)"
+    where = "Xvfb" if args.session == "x11" else "headless Wayland, weston"
+    title = f"TaskChat footprint per desktop design (Linux, {where})"
     report(title, "footprint", figures, skipped=notes)
     return 0
 
