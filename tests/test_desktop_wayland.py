@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_desktop_gui import FAKE_KEY, png_size
-from tests.test_packaging_binary import ARTIFACTS, EXE, ONEDIR, assert_shows_taskchat
+from tests.test_packaging_binary import ARTIFACTS, assert_shows_taskchat, binary  # noqa: F401 (fixture)
 from tests.wayland import have_weston, wayland_session
 
 pytestmark = pytest.mark.gui
@@ -38,24 +38,22 @@ def wayland_env(session: dict[str, str], data_dir: Path) -> dict[str, str]:
     return env
 
 
-def command(kind: str) -> list[str]:
-    if kind == "source":
-        return [sys.executable, "-m", "app"]
-    binary = Path(os.environ.get("TASKCHAT_BINARY") or ONEDIR / EXE)
-    if not binary.is_file():
-        if os.environ.get("TASKCHAT_REQUIRE_BINARY") == "1":
-            pytest.fail(f"{binary} was not built (packaging/build.sh onedir)")
-        pytest.skip(f"no binary at {binary}: run packaging/build.sh onedir")
-    return [str(binary)]
-
-
 @pytest.mark.parametrize("kind", ["source", "binary"])
-def test_self_test_in_a_wayland_session(wayland: dict[str, str], data_dir: Path, kind: str) -> None:
+def test_self_test_in_a_wayland_session(
+    wayland: dict[str, str], data_dir: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"taskchat-wayland-{kind}.png"
     shot.unlink(missing_ok=True)
+    # The binary as test_packaging_binary's fixture finds it (skipped, or failed in CI,
+    # when it was not built).
+    cmd = (
+        [sys.executable, "-m", "app"]
+        if kind == "source"
+        else [str(request.getfixturevalue("binary"))]
+    )
     result = subprocess.run(
-        [*command(kind), "--self-test", "--screenshot", str(shot)],
+        [*cmd, "--self-test", "--screenshot", str(shot)],
         env=wayland_env(wayland, data_dir),
         capture_output=True,
         text=True,
