@@ -164,9 +164,12 @@ def pss_tree(pid: int) -> dict[int, tuple[int, str]]:
 SHARED_ENGINES = ("libwebkit2gtk-4.1.so", "libQt6WebEngineCore.so")
 FOREIGN_WAIT_S = 60.0
 # Mesa's libLLVM, which WebKitGTK's EGL display loads, is also mapped by every X server with
-# GLX (the benchmark's own Xvfb: 1) and GL program: each one more lowers the figure by
-# several MiB (~14 MiB for two more Xvfb), so the sample says how many there were.
+# GLX (the benchmark's own Xvfb) and GL program: each one more lowers the figure by several
+# MiB (~14 MiB for two more Xvfb), so the sample says how many there were.
 SHARED_MESA = ("libLLVM",)
+# The display sessions (--session): what the report calls each, and how many of those
+# libLLVM mappers its own display server is (headless weston renders without GL).
+SESSIONS = {"x11": ("Xvfb", 1), "wayland": ("headless Wayland, weston", 0)}
 
 
 def foreign_sharers(tree: set[int], libraries: tuple[str, ...] = SHARED_ENGINES) -> list[int]:
@@ -380,7 +383,10 @@ def measure(
     return samples
 
 
-def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> list[Figure]:
+def figures_for(
+    design: Design, samples: list[Sample], first: Figure | None, display_mesa: int
+) -> list[Figure]:
+    """The design's figures; `display_mesa`: libLLVM mappers the session itself brings."""
     mib = [s.total / MIB for s in samples]
     breakdown = {
         "window_mib": sorted(s.window / MIB for s in samples)[len(samples) // 2],
@@ -423,8 +429,8 @@ def figures_for(design: Design, samples: list[Sample], first: Figure | None) -> 
             )
             + (
                 f"; other programs mapping Mesa's libLLVM: {breakdown['mesa_sharers']:.0f}"
-                + " (the benchmark's Xvfb: 1)"
-                if breakdown["mesa_sharers"] > 1
+                + (f" (the benchmark's display server: {display_mesa})" if display_mesa else "")
+                if breakdown["mesa_sharers"] > display_mesa
                 else ""
             ),
             extra=breakdown,
@@ -475,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--session",
-        choices=("x11", "wayland"),
+        choices=tuple(SESSIONS),
         default="x11",
         help="the display: Xvfb, or headless weston with no X11 (WebKitGTK designs)",
     )
@@ -505,10 +511,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [d for d in args.designs if d not in known]
     if unknown:
         parser.error(f"unknown designs {unknown}; known: {sorted(known)}")
-    if not sys.platform.startswith("linux") or shutil.which("Xvfb") is None:
-        raise SystemExit("this benchmark needs Linux and Xvfb (scripts/setup.sh --test)")
-    if args.session == "wayland" and not have_weston():
-        raise SystemExit("--session wayland needs weston (scripts/setup.sh --test)")
+    if not sys.platform.startswith("linux"):
+        raise SystemExit("this benchmark needs Linux")
+    display_server = shutil.which("Xvfb") if args.session == "x11" else have_weston()
+    if not display_server:
+        where = SESSIONS[args.session][0]
+        raise SystemExit(f"--session {args.session} needs {where} (scripts/setup.sh --test)")
     if args.quick:
         args.runs, args.hold, args.idle = 1, 2.0, 0.5
         args.designs = [d for d in args.designs if d in ("qt-process", "gtk-nocomp-thread")]
@@ -525,13 +533,12 @@ def main(argv: list[str] | None = None) -> int:
         samples = measure(found, args.runs, args.hold, args.idle, session, args.tasks)
     first: Figure | None = None
     for design in found:
-        more = figures_for(design, samples[design.name], first)
+        more = figures_for(design, samples[design.name], first, SESSIONS[args.session][1])
         first = first or more[1]
         figures += more
     for note in notes:
         print(f"skipped: {note}")
-    where = "Xvfb" if args.session == "x11" else "headless Wayland, weston"
-    title = f"TaskChat footprint per desktop design (Linux, {where})"
+    title = f"TaskChat footprint per desktop design (Linux, {SESSIONS[args.session][0]})"
     report(title, "footprint", figures, skipped=notes)
     return 0
 
