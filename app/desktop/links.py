@@ -53,6 +53,7 @@ class PersonsBrowser(webbrowser.BaseBrowser):
         if scheme not in SCHEMES:
             log.warning("not opening a %r link from the window", scheme or "relative")
             return True  # handled: no other browser may open it either
+        env = person_env()
         for opener in OPENERS:
             path = shutil.which(opener[0])
             if path is None:
@@ -60,7 +61,7 @@ class PersonsBrowser(webbrowser.BaseBrowser):
             try:
                 subprocess.Popen(
                     [path, *opener[1:], url],
-                    env=person_env(),
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
